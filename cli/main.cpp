@@ -1,0 +1,236 @@
+// tinyc command line: parses options and calls the pipeline stages.
+// Exit codes: 0 success, 1 bad command line, 2 model invalid or unsupported, 3 budget exceeded,
+// 4 file I/O error.
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <set>
+
+#include "codegen/codegen.h"
+#include "codegen/report.h"
+#include "codegen/targets.h"
+#include "importer/importer.h"
+#include "importer/npy.h"
+#include "ops/evaluate.h"
+#include "optimizer/optimizer.h"
+
+#ifndef TINYC_VERSION
+#define TINYC_VERSION "0.0.0"
+#endif
+
+namespace tinyc {
+namespace {
+
+enum Exit { kOk = 0, kUsage = 1, kModel = 2, kBudget = 3, kIo = 4 };
+
+struct BudgetError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+// "64K", "1M", "1000" -> bytes.
+size_t parse_size(const std::string& s) {
+  size_t pos = 0;
+  const unsigned long long v = std::stoull(s, &pos);
+  std::string unit = s.substr(pos);
+  for (auto& ch : unit) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+  if (unit.empty() || unit == "B") return v;
+  if (unit == "K" || unit == "KB" || unit == "KIB") return v * 1024;
+  if (unit == "M" || unit == "MB" || unit == "MIB") return v * 1024 * 1024;
+  throw CLI::ValidationError("size", "'" + s + "' is not a size like 64K, 1M or 1000");
+}
+
+// "NAME=1x3x32x32"
+std::pair<std::string, Shape> parse_input_shape(const std::string& s) {
+  const size_t eq = s.rfind('=');
+  if (eq == std::string::npos || eq == 0) throw CLI::ValidationError("--input-shape", "expected NAME=1x3x32x32");
+  Shape shape;
+  std::stringstream ss(s.substr(eq + 1));
+  std::string d;
+  while (std::getline(ss, d, 'x')) {
+    if (d.empty() || d.find_first_not_of("0123456789") != std::string::npos)
+      throw CLI::ValidationError("--input-shape", "'" + s + "' has a bad dimension");
+    shape.push_back(std::stoll(d));
+  }
+  return {s.substr(0, eq), shape};
+}
+
+bool is_identifier(const std::string& s) {
+  if (s.empty() || std::isdigit(static_cast<unsigned char>(s[0]))) return false;
+  for (unsigned char c : s)
+    if (!(std::isalnum(c) || c == '_') || c >= 128) return false;
+  return true;
+}
+
+struct CompileArgs {
+  std::string model, target = "host", out_dir, name, quantize, calibration, report;
+  std::string max_ram, max_flash;
+  std::vector<std::string> input_shapes;
+};
+
+Graph load(const std::string& model, const std::vector<std::string>& shapes) {
+  ImportOptions io;
+  for (const auto& s : shapes) io.input_shapes.insert(parse_input_shape(s));
+  Graph g = import_model(model, io);
+  optimize(g);
+  return g;
+}
+
+int cmd_compile(const CompileArgs& a) {
+  const Target* target = find_target(a.target);
+  if (!target) throw CLI::ValidationError("--target", "unknown target '" + a.target + "' (see `tinyc targets`)");
+  std::string name = a.name;
+  if (name.empty()) name = c_identifier(std::filesystem::path(a.model).stem().string());
+  else if (!is_identifier(name)) throw CLI::ValidationError("--name", "'" + a.name + "' is not a C identifier");
+  const size_t max_ram = a.max_ram.empty() ? 0 : parse_size(a.max_ram);
+  const size_t max_flash = a.max_flash.empty() ? 0 : parse_size(a.max_flash);
+  if (!a.quantize.empty())
+    throw ModelError("--quantize int8 is not implemented yet in this build");
+  Graph g = load(a.model, a.input_shapes);
+  CodegenOptions co;
+  co.name = name;
+  co.source = std::filesystem::path(a.model).filename().string();
+  co.alignment = target->alignment;
+  Generated gen = generate(g, co);
+  const nlohmann::json report = make_report(g, gen, *target);
+  const size_t ram = report["totals"]["ram_bytes"], flash = report["totals"]["flash_bytes"];
+  if (max_ram && ram > max_ram)
+    throw BudgetError(fmt::format("the model needs {} B of RAM, {} B over the budget of {} B", ram,
+                                  ram - max_ram, max_ram));
+  if (max_flash && flash > max_flash)
+    throw BudgetError(fmt::format("the model needs {} B of flash, {} B over the budget of {} B", flash,
+                                  flash - max_flash, max_flash));
+  write_files(gen.files, a.out_dir);
+  if (!a.report.empty()) {
+    std::ofstream f(a.report);
+    f << report.dump(2) << "\n";
+    if (!f) throw IoError(fmt::format("cannot write '{}'", a.report));
+  }
+  spdlog::info("{}: {} layers, {} B weights, {} B arena -> {}", name, g.nodes.size(), gen.weight_bytes,
+               gen.plan.size, a.out_dir);
+  return kOk;
+}
+
+int cmd_inspect(const std::string& model, const std::vector<std::string>& shapes, bool json) {
+  ImportOptions io;
+  for (const auto& s : shapes) io.input_shapes.insert(parse_input_shape(s));
+  Graph g = import_model(model, io);
+  // Unsupported operators are all reported, before anything else can fail.
+  std::set<std::string> missing;
+  for (const Node& n : g.nodes)
+    if (!find_op(n.op) || !(n.domain.empty() || n.domain == "ai.onnx"))
+      missing.insert((n.domain.empty() ? "" : n.domain + ".") + n.op);
+  nlohmann::json r;
+  if (missing.empty()) {
+    optimize(g);
+    CodegenOptions co;
+    co.name = "model";
+    Generated gen = generate(g, co);
+    r = make_report(g, gen, *find_target("host"));
+  }
+  r["unsupported_operators"] = missing;
+  if (json) {
+    std::cout << r.dump(2) << "\n";
+  } else {
+    std::cout << format_report_text(r);
+  }
+  return missing.empty() ? kOk : kModel;
+}
+
+int cmd_run(const std::string& model, const std::vector<std::string>& shapes,
+            const std::vector<std::string>& inputs, const std::string& out_dir) {
+  Graph g = load(model, shapes);
+  std::vector<Tensor> in;
+  for (const auto& p : inputs) in.push_back(read_tensor_file(p));
+  for (size_t i = 0; i < in.size() && i < g.inputs.size(); ++i) in[i].shape = g.tensor(g.inputs[i]).shape;
+  const std::vector<Tensor> out = evaluate(g, in);
+  std::filesystem::create_directories(out_dir);
+  for (size_t i = 0; i < out.size(); ++i) write_npy(out[i], fmt::format("{}/output_{}.npy", out_dir, i));
+  return kOk;
+}
+
+int main_impl(int argc, char** argv) {
+  CLI::App app{"tinyc: ahead-of-time compiler from ONNX to C++ for microcontrollers"};
+  app.set_version_flag("--version", std::string("tinyc ") + TINYC_VERSION);
+  app.require_subcommand(1);
+  bool quiet = false, verbose = false;
+  app.add_flag("-q,--quiet", quiet, "Print errors only");
+  app.add_flag("-v,--verbose", verbose, "Print debugging detail");
+
+  CompileArgs ca;
+  auto* compile = app.add_subcommand("compile", "Compile an ONNX model to C++ sources");
+  compile->add_option("model", ca.model, "ONNX model file")->required();
+  compile->add_option("--target", ca.target, "Target processor (see `tinyc targets`)")->required();
+  compile->add_option("-o,--output", ca.out_dir, "Output folder (created; tinyc's files in it are replaced)")->required();
+  compile->add_option("--name", ca.name, "Prefix of generated symbols and files (a C identifier)");
+  compile->add_option("--quantize", ca.quantize, "Post-training quantization: int8")->check(CLI::IsMember({"int8"}));
+  compile->add_option("--calibration", ca.calibration, "Representative inputs for --quantize (.npy or test-data folder)");
+  compile->add_option("--report", ca.report, "Write a JSON report to FILE");
+  compile->add_option("--max-ram", ca.max_ram, "RAM budget (e.g. 64K); exceeding it exits 3");
+  compile->add_option("--max-flash", ca.max_flash, "Flash budget (e.g. 1M); exceeding it exits 3");
+  compile->add_option("--input-shape", ca.input_shapes, "Fix an input's shape: NAME=1x3x32x32");
+
+  std::string model;
+  std::vector<std::string> shapes, inputs;
+  bool json = false;
+  auto* inspect = app.add_subcommand("inspect", "Show operators, shapes, parameters, MACs and memory");
+  inspect->add_option("model", model, "ONNX model file")->required();
+  inspect->add_flag("--json", json, "Machine-readable output");
+  inspect->add_option("--input-shape", shapes, "Fix an input's shape: NAME=1x3x32x32");
+
+  std::string out_dir;
+  auto* run = app.add_subcommand("run", "Evaluate the model on the host with tinyc's reference evaluator");
+  run->add_option("model", model, "ONNX model file")->required();
+  run->add_option("--input", inputs, "Input file (.npy or TensorProto .pb), in input order")->required();
+  run->add_option("--output-dir", out_dir, "Folder for output_I.npy")->required();
+  run->add_option("--input-shape", shapes, "Fix an input's shape: NAME=1x3x32x32");
+
+  auto* list = app.add_subcommand("targets", "List the supported targets");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? kOk : kUsage;
+  }
+  spdlog::set_default_logger(spdlog::stderr_color_st("tinyc"));
+  spdlog::set_pattern("tinyc: %^%l%$: %v");
+  spdlog::set_level(quiet ? spdlog::level::err : verbose ? spdlog::level::debug : spdlog::level::warn);
+
+  try {
+    if (*compile) return cmd_compile(ca);
+    if (*inspect) return cmd_inspect(model, shapes, json);
+    if (*run) return cmd_run(model, shapes, inputs, out_dir);
+    if (*list) {
+      for (const auto& t : targets()) fmt::print("{:<14} {}\n", t.name, t.description);
+      return kOk;
+    }
+  } catch (const CLI::ValidationError& e) {
+    spdlog::error("{}", e.what());
+    return kUsage;
+  } catch (const BudgetError& e) {
+    spdlog::error("{}", e.what());
+    return kBudget;
+  } catch (const ModelError& e) {
+    spdlog::error("{}", e.what());
+    return kModel;
+  } catch (const IoError& e) {
+    spdlog::error("{}", e.what());
+    return kIo;
+  } catch (const std::filesystem::filesystem_error& e) {
+    spdlog::error("{}", e.what());
+    return kIo;
+  } catch (const std::exception& e) {
+    spdlog::error("internal error: {}", e.what());
+    return kModel;
+  }
+  return kUsage;
+}
+
+}  // namespace
+}  // namespace tinyc
+
+int main(int argc, char** argv) { return tinyc::main_impl(argc, argv); }

@@ -1,0 +1,46 @@
+// IR -> C++ source files: NAME.h (the API), NAME.cpp (the schedule), NAME_weights.cpp (constants
+// in flash) and the runtime headers the model uses.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "codegen/plan.h"
+#include "ir/ir.h"
+
+namespace tinyc {
+
+struct CodegenOptions {
+  std::string name;          // C identifier, prefix of every symbol and file
+  std::string source;        // model file name, for the header comment
+  size_t alignment = 16;     // arena alignment
+};
+
+struct GeneratedFile {
+  std::string path;  // relative to OUTDIR
+  std::string content;
+};
+
+struct Generated {
+  std::vector<GeneratedFile> files;
+  ArenaPlan plan;
+  size_t weight_bytes = 0;
+};
+
+Generated generate(Graph& g, const CodegenOptions& opts);
+
+// A C identifier made from any string (invalid characters become '_').
+std::string c_identifier(const std::string& s);
+// Text that is safe inside a C comment.
+std::string comment_safe(const std::string& s);
+
+// The runtime headers, embedded at build time: (path under OUTDIR, content).
+const std::vector<std::pair<std::string, std::string>>& runtime_files();
+
+}  // namespace tinyc
+
+namespace tinyc {
+// Writes the files into `dir` atomically: into a temporary folder beside it first, then moved
+// into place, so that on failure `dir` is left as it was. Throws IoError.
+void write_files(const std::vector<GeneratedFile>& files, const std::string& dir);
+}  // namespace tinyc

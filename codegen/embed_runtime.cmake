@@ -1,0 +1,11 @@
+# Writes OUT: a C++ file that holds every runtime header under RUNTIME_DIR as a string.
+file(GLOB headers RELATIVE ${RUNTIME_DIR} ${RUNTIME_DIR}/tinyc/*.h)
+list(SORT headers)
+set(body "// Generated from runtime/ by embed_runtime.cmake.\n#include \"codegen/codegen.h\"\n\nnamespace tinyc {\n\nconst std::vector<std::pair<std::string, std::string>>& runtime_files() {\n  static const std::vector<std::pair<std::string, std::string>> files = {\n")
+foreach(h ${headers})
+  file(READ ${RUNTIME_DIR}/${h} content)
+  string(APPEND body "    {\"${h}\", R\"__tinyc__(${content})__tinyc__\"},\n")
+endforeach()
+string(APPEND body "  };\n  return files;\n}\n\n}  // namespace tinyc\n")
+file(WRITE ${OUT}.tmp "${body}")
+configure_file(${OUT}.tmp ${OUT} COPYONLY)

@@ -1,0 +1,60 @@
+#include "codegen/plan.h"
+
+#include <algorithm>
+#include <set>
+
+namespace tinyc {
+
+namespace {
+struct Interval {
+  std::string name;
+  size_t bytes, first, last;  // node steps, inclusive
+};
+}  // namespace
+
+ArenaPlan plan_arena(const Graph& g, size_t alignment) {
+  const std::set<std::string> outputs(g.outputs.begin(), g.outputs.end());
+  std::map<std::string, Interval> live;
+  for (size_t i = 0; i < g.nodes.size(); ++i) {
+    const Node& n = g.nodes[i];
+    for (const auto& in : n.inputs) {
+      auto it = live.find(in);
+      if (it != live.end()) it->second.last = i;
+    }
+    for (const auto& o : n.outputs) {
+      if (o.empty() || outputs.count(o) || g.is_const(o)) continue;
+      live[o] = Interval{o, g.tensor(o).bytes(), i, i};
+    }
+  }
+  std::vector<Interval> order;
+  for (const auto& [name, iv] : live) order.push_back(iv);
+  // Largest first, then earliest: a classic greedy that is near the lower bound in practice.
+  std::stable_sort(order.begin(), order.end(), [](const Interval& a, const Interval& b) {
+    return a.bytes != b.bytes ? a.bytes > b.bytes : a.first < b.first;
+  });
+  ArenaPlan plan;
+  std::vector<std::pair<Interval, size_t>> placed;
+  for (const Interval& iv : order) {
+    std::vector<std::pair<size_t, size_t>> busy;  // [begin, end) of overlapping tensors
+    for (const auto& [other, off] : placed)
+      if (other.first <= iv.last && iv.first <= other.last) busy.push_back({off, off + other.bytes});
+    std::sort(busy.begin(), busy.end());
+    size_t off = 0;
+    for (const auto& [b, e] : busy) {
+      if (off + iv.bytes <= b) break;
+      off = std::max(off, (e + alignment - 1) / alignment * alignment);
+    }
+    placed.push_back({iv, off});
+    plan.offset[iv.name] = off;
+    plan.size = std::max(plan.size, off + iv.bytes);
+  }
+  for (size_t i = 0; i < g.nodes.size(); ++i) {
+    size_t sum = 0;
+    for (const auto& [name, iv] : live)
+      if (iv.first <= i && i <= iv.last) sum += iv.bytes;
+    plan.lower_bound = std::max(plan.lower_bound, sum);
+  }
+  return plan;
+}
+
+}  // namespace tinyc

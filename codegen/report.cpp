@@ -1,0 +1,101 @@
+#include "codegen/report.h"
+
+#include <fmt/format.h>
+
+namespace tinyc {
+
+namespace {
+
+// Multiply-accumulates of one layer (the matrix-product layers only).
+int64_t macs_of(const Graph& g, const Node& n) {
+  auto shape = [&](size_t i) { return g.tensor(n.inputs.at(i)).shape; };
+  const Shape out = g.tensor(n.outputs.at(0)).shape;
+  if (n.op == "Conv") {
+    const Shape w = shape(1);
+    return num_elements(out) * (w.empty() || w[0] == 0 ? 0 : num_elements(w) / w[0]);
+  }
+  if (n.op == "ConvTranspose") {
+    const Shape w = shape(1);
+    return num_elements(shape(0)) * (w.empty() || w[0] == 0 ? 0 : num_elements(w) / w[0]);
+  }
+  if (n.op == "Gemm") {
+    const Shape a = shape(0);
+    return num_elements(out) * (n.get_int("transA", 0) ? a[0] : a[1]);
+  }
+  if (n.op == "MatMul") return num_elements(out) * shape(0).back();
+  return 0;
+}
+
+}  // namespace
+
+nlohmann::json make_report(const Graph& g, const Generated& gen, const Target& target) {
+  nlohmann::json layers = nlohmann::json::array();
+  int64_t total_macs = 0;
+  for (size_t i = 0; i < g.nodes.size(); ++i) {
+    const Node& n = g.nodes[i];
+    nlohmann::json l;
+    l["index"] = i;
+    l["name"] = n.name;
+    l["op"] = n.op;
+    size_t wbytes = 0;
+    for (const auto& in : n.inputs) {
+      if (in.empty()) continue;
+      const Tensor& t = g.tensor(in);
+      l["inputs"].push_back(t.shape);
+      if (t.is_const) wbytes += t.bytes();
+    }
+    for (const auto& o : n.outputs)
+      if (!o.empty()) l["outputs"].push_back(g.tensor(o).shape);
+    const int64_t macs = macs_of(g, n);
+    total_macs += macs;
+    l["macs"] = macs;
+    l["weight_bytes"] = wbytes;
+    layers.push_back(l);
+  }
+  size_t io_bytes = 0;
+  for (const auto& name : g.inputs) io_bytes += g.tensor(name).bytes();
+  for (const auto& name : g.outputs) io_bytes += g.tensor(name).bytes();
+  nlohmann::json r;
+  r["target"] = target.name;
+  r["layers"] = layers;
+  nlohmann::json t;
+  t["layers"] = g.nodes.size();
+  t["macs"] = total_macs;
+  t["weight_bytes"] = gen.weight_bytes;
+  t["arena_bytes"] = gen.plan.size;
+  t["arena_lower_bound_bytes"] = gen.plan.lower_bound;
+  t["io_bytes"] = io_bytes;
+  // Flash: weights plus the generated schedule (about 40 B per layer) and its params.
+  t["flash_bytes"] = gen.weight_bytes + 64 * g.nodes.size();
+  t["ram_bytes"] = gen.plan.size;
+  r["totals"] = t;
+  return r;
+}
+
+std::string format_report_text(const nlohmann::json& r) {
+  std::string s;
+  if (r.contains("layers")) {
+    s += fmt::format("{:>4}  {:<28} {:<20} {:>12} {:>10}  {}\n", "#", "name", "op", "MACs", "weights", "output");
+    for (const auto& l : r["layers"]) {
+      std::string out;
+      for (const auto& o : l["outputs"]) {
+        std::vector<int64_t> v = o;
+        out += (out.empty() ? "" : ", ") + fmt::format("[{}]", fmt::join(v, "x"));
+      }
+      s += fmt::format("{:>4}  {:<28} {:<20} {:>12} {:>10}  {}\n", l["index"].get<int>(),
+                       l["name"].get<std::string>().substr(0, 28), l["op"].get<std::string>(),
+                       l["macs"].get<int64_t>(), l["weight_bytes"].get<size_t>(), out);
+    }
+    const auto& t = r["totals"];
+    s += fmt::format("layers {}, MACs {}, weights {} B, arena {} B (lower bound {} B)\n",
+                     t["layers"].get<size_t>(), t["macs"].get<int64_t>(), t["weight_bytes"].get<size_t>(),
+                     t["arena_bytes"].get<size_t>(), t["arena_lower_bound_bytes"].get<size_t>());
+  }
+  if (!r["unsupported_operators"].empty()) {
+    std::vector<std::string> m = r["unsupported_operators"];
+    s += fmt::format("unsupported operators: {}\n", fmt::join(m, ", "));
+  }
+  return s;
+}
+
+}  // namespace tinyc

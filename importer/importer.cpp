@@ -1,0 +1,300 @@
+#include "importer/importer.h"
+
+#include <onnx/checker.h>
+#include <onnx/defs/schema.h>
+#include <onnx/onnx_pb.h>
+#include <onnx/shape_inference/implementation.h>
+#include <onnx/version_converter/convert.h>
+#include <spdlog/spdlog.h>
+
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+namespace tinyc {
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr int kMinOpset = 7, kMaxOpset = 17;
+constexpr uint64_t kMaxTensorBytes = uint64_t(1) << 30;  // refuse larger tensors
+
+std::string read_file(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  if (!f) throw IoError(fmt::format("cannot read '{}'", path));
+  std::ostringstream ss;
+  ss << f.rdbuf();
+  return ss.str();
+}
+
+Shape dims_of(const onnx::TensorProto& t) {
+  Shape s;
+  for (int64_t d : t.dims()) {
+    if (d < 0) throw ModelError(fmt::format("tensor '{}': negative dimension {}", t.name(), d));
+    s.push_back(d);
+  }
+  return s;
+}
+
+// Bytes of an external-data tensor: only files inside the model's folder.
+std::string external_bytes(const onnx::TensorProto& t, const fs::path& dir) {
+  std::string location;
+  uint64_t offset = 0, length = UINT64_MAX;
+  for (const auto& e : t.external_data()) {
+    if (e.key() == "location") location = e.value();
+    else if (e.key() == "offset") offset = std::stoull(e.value());
+    else if (e.key() == "length") length = std::stoull(e.value());
+  }
+  const fs::path rel(location);
+  if (location.empty() || rel.is_absolute() || rel.lexically_normal().string().rfind("..", 0) == 0)
+    throw ModelError(fmt::format("tensor '{}': external data path '{}' leaves the model's folder",
+                                 t.name(), location));
+  std::error_code ec;
+  const fs::path full = fs::weakly_canonical(dir / rel, ec);
+  const fs::path base = fs::weakly_canonical(dir, ec);
+  if (ec || full.string().rfind(base.string() + "/", 0) != 0)
+    throw ModelError(fmt::format("tensor '{}': external data '{}' leaves the model's folder",
+                                 t.name(), location));
+  const std::string all = read_file(full.string());
+  if (offset > all.size() || (length != UINT64_MAX && length > all.size() - offset))
+    throw ModelError(fmt::format("tensor '{}': external data range is outside '{}'", t.name(), location));
+  return all.substr(offset, length == UINT64_MAX ? std::string::npos : length);
+}
+
+Tensor tensor_from_proto(const onnx::TensorProto& p, const fs::path& dir) {
+  Tensor t;
+  t.name = p.name();
+  t.dtype = static_cast<DType>(p.data_type());
+  t.shape = dims_of(p);
+  t.has_shape = true;
+  t.is_const = true;
+  const size_t es = dtype_size(t.dtype);
+  if (es == 0)
+    throw ModelError(fmt::format("tensor '{}': element type {} is not supported", t.name,
+                                 dtype_name(t.dtype)));
+  uint64_t n = 1;
+  for (int64_t d : t.shape) {
+    if (d != 0 && n > kMaxTensorBytes / static_cast<uint64_t>(d))
+      throw ModelError(fmt::format("tensor '{}' is larger than tinyc accepts (1 GiB)", t.name));
+    n *= static_cast<uint64_t>(d);
+  }
+  if (n * es > kMaxTensorBytes)
+    throw ModelError(fmt::format("tensor '{}' is larger than tinyc accepts (1 GiB)", t.name));
+  const size_t bytes = n * es;
+  auto check_count = [&](size_t have) {
+    if (have != n)
+      throw ModelError(fmt::format("tensor '{}': {} values for shape {}", t.name, have, shape_str(t.shape)));
+  };
+  t.data.resize(bytes);
+  if (p.data_location() == onnx::TensorProto::EXTERNAL) {
+    const std::string raw = external_bytes(p, dir);
+    if (raw.size() != bytes)
+      throw ModelError(fmt::format("tensor '{}': {} bytes of external data for shape {}", t.name,
+                                   raw.size(), shape_str(t.shape)));
+    std::memcpy(t.data.data(), raw.data(), bytes);
+  } else if (p.has_raw_data()) {
+    if (p.raw_data().size() != bytes)
+      throw ModelError(fmt::format("tensor '{}': {} bytes of data for shape {} of {}", t.name,
+                                   p.raw_data().size(), shape_str(t.shape), dtype_name(t.dtype)));
+    std::memcpy(t.data.data(), p.raw_data().data(), bytes);
+  } else {
+    auto store = [&](const auto& field, auto tag) {
+      using T = decltype(tag);
+      check_count(static_cast<size_t>(field.size()));
+      for (size_t i = 0; i < n; ++i) {
+        const T v = static_cast<T>(field.Get(static_cast<int>(i)));
+        std::memcpy(t.data.data() + i * es, &v, es);
+      }
+    };
+    switch (t.dtype) {
+      case DType::Float: store(p.float_data(), float{}); break;
+      case DType::Double: store(p.double_data(), double{}); break;
+      case DType::Int64: store(p.int64_data(), int64_t{}); break;
+      case DType::UInt32: store(p.uint64_data(), uint32_t{}); break;
+      case DType::UInt64: store(p.uint64_data(), uint64_t{}); break;
+      case DType::Int32: store(p.int32_data(), int32_t{}); break;
+      case DType::Int16: store(p.int32_data(), int16_t{}); break;
+      case DType::Int8: store(p.int32_data(), int8_t{}); break;
+      case DType::UInt16: case DType::Float16: store(p.int32_data(), uint16_t{}); break;
+      case DType::UInt8: store(p.int32_data(), uint8_t{}); break;
+      case DType::Bool: store(p.int32_data(), bool{}); break;
+      default: throw ModelError(fmt::format("tensor '{}': unsupported type", t.name));
+    }
+  }
+  return t;
+}
+
+Attr attr_from_proto(const onnx::AttributeProto& a, const fs::path& dir) {
+  Attr r;
+  switch (a.type()) {
+    case onnx::AttributeProto::INT: r.kind = Attr::Int; r.i = a.i(); break;
+    case onnx::AttributeProto::FLOAT: r.kind = Attr::Float; r.f = a.f(); break;
+    case onnx::AttributeProto::STRING: r.kind = Attr::String; r.s = a.s(); break;
+    case onnx::AttributeProto::INTS:
+      r.kind = Attr::Ints;
+      r.ints.assign(a.ints().begin(), a.ints().end());
+      break;
+    case onnx::AttributeProto::FLOATS:
+      r.kind = Attr::Floats;
+      r.floats.assign(a.floats().begin(), a.floats().end());
+      break;
+    case onnx::AttributeProto::STRINGS:
+      r.kind = Attr::Strings;
+      r.strings.assign(a.strings().begin(), a.strings().end());
+      break;
+    case onnx::AttributeProto::TENSOR:
+      r.kind = Attr::TensorValue;
+      r.t = std::make_shared<Tensor>(tensor_from_proto(a.t(), dir));
+      break;
+    default: r.kind = Attr::Other; break;
+  }
+  return r;
+}
+
+// Fills dtype and shape from a ValueInfo when it is fully static.
+void apply_value_info(Tensor& t, const onnx::ValueInfoProto& v) {
+  if (!v.type().has_tensor_type()) return;
+  const auto& tt = v.type().tensor_type();
+  t.dtype = static_cast<DType>(tt.elem_type());
+  if (!tt.has_shape()) return;
+  Shape s;
+  for (const auto& d : tt.shape().dim()) {
+    if (!d.has_dim_value() || d.dim_value() < 0) return;
+    s.push_back(d.dim_value());
+  }
+  t.shape = s;
+  t.has_shape = true;
+}
+
+// Gives every graph input a static shape: the user's --input-shape, a batch dimension of 1, or an
+// error naming the input.
+void fix_input_shapes(onnx::ModelProto& m, const ImportOptions& opts,
+                      const std::set<std::string>& initializers) {
+  for (auto& in : *m.mutable_graph()->mutable_input()) {
+    if (initializers.count(in.name()) || !in.type().has_tensor_type()) continue;
+    auto* shape = in.mutable_type()->mutable_tensor_type()->mutable_shape();
+    auto it = opts.input_shapes.find(in.name());
+    if (it != opts.input_shapes.end()) {
+      shape->clear_dim();
+      for (int64_t d : it->second) shape->add_dim()->set_dim_value(d);
+      continue;
+    }
+    for (int i = 0; i < shape->dim_size(); ++i) {
+      auto* d = shape->mutable_dim(i);
+      if (d->has_dim_value() && d->dim_value() >= 0) continue;
+      if (i == 0) {
+        spdlog::info("input '{}': dynamic batch dimension '{}' set to 1", in.name(), d->dim_param());
+        d->set_dim_value(1);
+      } else {
+        throw ModelError(fmt::format(
+            "input '{}': dimension {} ('{}') is not fixed; give it with --input-shape {}=...",
+            in.name(), i, d->dim_param(), in.name()));
+      }
+    }
+  }
+}
+
+}  // namespace
+
+Graph import_model(const std::string& path, const ImportOptions& opts) {
+  const std::string bytes = read_file(path);
+  onnx::ModelProto m;
+  if (bytes.empty() || !m.ParseFromString(bytes))
+    throw ModelError(fmt::format("'{}' is not a valid ONNX model (cannot parse the protobuf)", path));
+  if (!m.has_graph()) throw ModelError(fmt::format("'{}' has no graph", path));
+  int opset = 0;
+  for (const auto& o : m.opset_import()) {
+    if (o.domain().empty() || o.domain() == "ai.onnx") opset = static_cast<int>(o.version());
+  }
+  if (opset == 0) opset = 1;
+  if (opset > kMaxOpset)
+    throw ModelError(fmt::format("opset {} is newer than tinyc supports ({} to {})", opset, kMinOpset, kMaxOpset));
+  if (opset < kMinOpset) {
+    try {
+      m = onnx::version_conversion::ConvertVersion(m, kMinOpset);
+    } catch (const std::exception& e) {
+      throw ModelError(fmt::format("cannot upgrade opset {} to {}: {}", opset, kMinOpset, e.what()));
+    }
+    opset = kMinOpset;
+  }
+  std::set<std::string> initializers;
+  for (const auto& t : m.graph().initializer()) initializers.insert(t.name());
+  fix_input_shapes(m, opts, initializers);
+  try {
+    onnx::checker::check_model(m);
+  } catch (const std::exception& e) {
+    std::string msg = e.what();
+    msg = msg.substr(0, msg.find('\n'));
+    throw ModelError(fmt::format("the ONNX checker rejects the model: {}", msg));
+  }
+  try {
+    onnx::ShapeInferenceOptions so(false, 0, true);
+    onnx::shape_inference::InferShapes(m, onnx::OpSchemaRegistry::Instance(), so);
+  } catch (const std::exception& e) {
+    std::string msg = e.what();
+    throw ModelError(fmt::format("ONNX shape inference fails: {}", msg.substr(0, msg.find('\n'))));
+  }
+
+  const fs::path dir = fs::path(path).parent_path();
+  const auto& gp = m.graph();
+  Graph g;
+  g.name = gp.name();
+  g.opset = opset;
+  for (const auto& t : gp.initializer()) g.tensors[t.name()] = tensor_from_proto(t, dir);
+  auto declare = [&](const std::string& name) -> Tensor& {
+    Tensor& t = g.tensors[name];
+    t.name = name;
+    return t;
+  };
+  for (const auto& v : gp.input()) {
+    if (initializers.count(v.name())) continue;
+    Tensor& t = declare(v.name());
+    apply_value_info(t, v);
+    if (!t.has_shape) throw ModelError(fmt::format("input '{}' has no static shape", v.name()));
+    g.inputs.push_back(v.name());
+  }
+  for (const auto& v : gp.value_info()) apply_value_info(declare(v.name()), v);
+  for (const auto& v : gp.output()) {
+    apply_value_info(declare(v.name()), v);
+    g.outputs.push_back(v.name());
+  }
+  std::set<std::string> names;
+  for (int i = 0; i < gp.node_size(); ++i) {
+    const auto& np = gp.node(i);
+    Node n;
+    n.name = np.name().empty() ? fmt::format("{}_{}", np.op_type(), i) : np.name();
+    if (!names.insert(n.name).second) n.name = fmt::format("{}_{}", n.name, i);
+    n.op = np.op_type();
+    n.domain = np.domain();
+    n.inputs.assign(np.input().begin(), np.input().end());
+    n.outputs.assign(np.output().begin(), np.output().end());
+    while (!n.outputs.empty() && n.outputs.back().empty()) n.outputs.pop_back();
+    for (const auto& a : np.attribute()) n.attrs[a.name()] = attr_from_proto(a, dir);
+    for (const auto& o : n.outputs)
+      if (!o.empty()) declare(o);
+    g.nodes.push_back(std::move(n));
+  }
+  for (const auto& o : g.outputs)
+    if (!g.tensors.count(o)) throw ModelError(fmt::format("output '{}' is never produced", o));
+  return g;
+}
+
+Tensor read_tensor_pb(const std::string& path) {
+  onnx::TensorProto p;
+  const std::string bytes = read_file(path);
+  if (!p.ParseFromString(bytes)) throw IoError(fmt::format("'{}' is not a TensorProto", path));
+  return tensor_from_proto(p, fs::path(path).parent_path());
+}
+
+void write_tensor_pb(const Tensor& t, const std::string& path) {
+  onnx::TensorProto p;
+  p.set_name(t.name);
+  p.set_data_type(static_cast<int>(t.dtype));
+  for (int64_t d : t.shape) p.add_dims(d);
+  p.set_raw_data(std::string(t.data.begin(), t.data.end()));
+  std::ofstream f(path, std::ios::binary);
+  if (!f || !p.SerializeToOstream(&f)) throw IoError(fmt::format("cannot write '{}'", path));
+}
+
+}  // namespace tinyc

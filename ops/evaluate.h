@@ -1,0 +1,17 @@
+// The reference evaluator: runs a graph on the host with the runtime's own kernels.
+#pragma once
+
+#include <vector>
+
+#include "ir/ir.h"
+#include "ops/op.h"
+
+namespace tinyc {
+
+// Lowers every node in order (setting the shapes of all tensors) and returns the kernel calls.
+std::vector<Lowered> lower_graph(Graph& g);
+
+// Runs the graph on `inputs` (in graph input order); returns the graph outputs in order.
+std::vector<Tensor> evaluate(Graph& g, const std::vector<Tensor>& inputs);
+
+}  // namespace tinyc

@@ -1,0 +1,177 @@
+// Generators and compile-time operators: Constant, Shape, Size, ConstantOfShape, EyeLike (always
+// folded by the compiler), Range, Trilu, OneHot.
+#include "ops/op.h"
+#include "runtime/tinyc/misc.h"
+
+namespace tinyc {
+namespace {
+
+// An operator whose output depends only on attributes and shapes: evaluated at compile time,
+// never emitted.
+Lowered compile_time(std::vector<uint8_t> bytes) {
+  Lowered l;
+  l.run = [bytes](const void* const*, void* const* out) {
+    if (!bytes.empty()) std::memcpy(out[0], bytes.data(), bytes.size());
+  };
+  return l;
+}
+
+template <class T>
+std::vector<uint8_t> bytes_of(const std::vector<T>& v) {
+  std::vector<uint8_t> b(v.size() * sizeof(T));
+  if (!v.empty()) std::memcpy(b.data(), v.data(), b.size());
+  return b;
+}
+
+Lowered lower_constant(OpContext& c) {
+  const Node& n = c.node;
+  if (n.has("value")) {
+    const Tensor& t = *n.attrs.at("value").t;
+    c.set_output(0, t.dtype, t.shape);
+    return compile_time(t.data);
+  }
+  if (n.has("value_float")) {
+    c.set_output(0, DType::Float, {});
+    return compile_time(bytes_of(std::vector<float>{n.get_float("value_float", 0)}));
+  }
+  if (n.has("value_floats")) {
+    auto v = n.get_floats("value_floats");
+    c.set_output(0, DType::Float, {static_cast<int64_t>(v.size())});
+    return compile_time(bytes_of(v));
+  }
+  if (n.has("value_int")) {
+    c.set_output(0, DType::Int64, {});
+    return compile_time(bytes_of(std::vector<int64_t>{n.get_int("value_int", 0)}));
+  }
+  if (n.has("value_ints")) {
+    auto v = n.get_ints("value_ints");
+    c.set_output(0, DType::Int64, {static_cast<int64_t>(v.size())});
+    return compile_time(bytes_of(v));
+  }
+  c.fail("only numeric tensor values are supported");
+}
+
+Lowered lower_shape(OpContext& c) {
+  const Shape& s = c.input(0).shape;
+  const int64_t r = static_cast<int64_t>(s.size());
+  int64_t start = c.node.get_int("start", 0), end = c.node.get_int("end", r);
+  if (start < 0) start += r;
+  if (end < 0) end += r;
+  start = std::clamp<int64_t>(start, 0, r);
+  end = std::clamp<int64_t>(end, start, r);
+  std::vector<int64_t> v(s.begin() + start, s.begin() + end);
+  c.set_output(0, DType::Int64, {static_cast<int64_t>(v.size())});
+  return compile_time(bytes_of(v));
+}
+
+Lowered lower_size(OpContext& c) {
+  c.set_output(0, DType::Int64, {});
+  return compile_time(bytes_of(std::vector<int64_t>{num_elements(c.input(0).shape)}));
+}
+
+Lowered lower_constant_of_shape(OpContext& c) {
+  Shape out;
+  if (c.input(0).is_const) out = c.input(0).ints();
+  else if (c.out[0]->has_shape) out = c.out[0]->shape;
+  else c.fail("the shape input is not a constant and the output shape is not declared");
+  DType t = DType::Float;
+  std::vector<uint8_t> one(4, 0);
+  if (c.node.has("value")) {
+    const Tensor& v = *c.node.attrs.at("value").t;
+    if (num_elements(v.shape) != 1) c.fail("value must hold one element");
+    t = v.dtype;
+    one = v.data;
+  }
+  if (dtype_size(t) == 0) c.fail("unsupported value type");
+  c.set_output(0, t, out);
+  std::vector<uint8_t> bytes;
+  for (int64_t i = 0; i < num_elements(out); ++i) bytes.insert(bytes.end(), one.begin(), one.end());
+  return compile_time(bytes);
+}
+
+Lowered lower_eye_like(OpContext& c) {
+  const Tensor& x = c.input(0);
+  if (x.shape.size() != 2) c.fail("input must be 2-D");
+  const DType t = c.node.has("dtype") ? static_cast<DType>(c.node.get_int("dtype", 1)) : x.dtype;
+  c.set_output(0, t, x.shape);
+  MatrixParams p{1, i32(c, x.shape[0]), i32(c, x.shape[1]), i32(c, c.node.get_int("k", 0)), 0};
+  Lowered l = with_type(c, t, [&](auto tag) {
+    using T = decltype(tag);
+    return make_kernel(fmt::format("tinyc::eye_like<{}>", c_type<T>()), p, &eye_like<T>);
+  });
+  l.kernel.clear();  // depends on the shape only: always folded
+  return l;
+}
+
+Lowered lower_range(OpContext& c) {
+  const Tensor& start = c.input(0);
+  int64_t n;
+  if (start.is_const && c.input(1).is_const && c.input(2).is_const) {
+    const double s = start.floats().at(0), l = c.input(1).floats().at(0), d = c.input(2).floats().at(0);
+    if (d == 0) c.fail("delta is 0");
+    n = std::max<int64_t>(0, static_cast<int64_t>(std::ceil((l - s) / d)));
+  } else if (c.out[0]->has_shape) {
+    n = num_elements(c.out[0]->shape);
+  } else {
+    c.fail("the bounds are not constants and the output shape is not declared");
+  }
+  c.set_output(0, start.dtype, {n});
+  CountParams p{i32(c, n)};
+  return with_type(c, start.dtype, [&](auto tag) {
+    using T = decltype(tag);
+    return make_kernel(fmt::format("tinyc::range<{}>", c_type<T>()), p, &range<T>);
+  });
+}
+
+Lowered lower_trilu(OpContext& c) {
+  const Tensor& x = c.input(0);
+  const size_t r = x.shape.size();
+  if (r < 2) c.fail("input must be at least 2-D");
+  c.set_output(0, x.dtype, x.shape);
+  const int64_t rows = x.shape[r - 2], cols = x.shape[r - 1];
+  MatrixParams p{i32(c, (rows * cols) != 0 ? num_elements(x.shape) / (rows * cols) : 0), i32(c, rows),
+                 i32(c, cols), 0, static_cast<int32_t>(c.node.get_int("upper", 1))};
+  return with_type(c, x.dtype, [&](auto tag) {
+    using T = decltype(tag);
+    return make_kernel(fmt::format("tinyc::trilu<{}>", c_type<T>()), p, &trilu<T>);
+  });
+}
+
+Lowered lower_one_hot(OpContext& c) {
+  const Tensor& idx = c.input(0);
+  const Tensor& values = c.input(2);
+  int64_t depth;
+  const int64_t r = static_cast<int64_t>(idx.shape.size()) + 1;
+  const int64_t axis = norm_axis(c, c.node.get_int("axis", -1), r);
+  if (c.input(1).is_const) depth = static_cast<int64_t>(c.input(1).floats().at(0));
+  else if (c.out[0]->has_shape) depth = c.out[0]->shape.at(axis);
+  else c.fail("depth is not a constant and the output shape is not declared");
+  Shape out = idx.shape;
+  out.insert(out.begin() + axis, depth);
+  c.set_output(0, values.dtype, out);
+  int64_t outer = 1, inner = 1;
+  for (int64_t a = 0; a < r - 1; ++a) (a < axis ? outer : inner) *= idx.shape[a];
+  const int32_t it = idx.dtype == DType::Int64 ? 0 : idx.dtype == DType::Int32 ? 1
+                   : idx.dtype == DType::Float ? 2 : -1;
+  if (it < 0) c.fail("indices must be int64, int32 or float");
+  OneHotParams p{i32(c, outer), i32(c, depth), i32(c, inner), it};
+  return with_type(c, values.dtype, [&](auto tag) {
+    using T = decltype(tag);
+    return make_kernel(fmt::format("tinyc::one_hot<{}>", c_type<T>()), p, &one_hot<T>);
+  });
+}
+
+}  // namespace
+
+void register_misc_ops(OpTable& t) {
+  t["Constant"] = lower_constant;
+  t["Shape"] = lower_shape;
+  t["Size"] = lower_size;
+  t["ConstantOfShape"] = lower_constant_of_shape;
+  t["EyeLike"] = lower_eye_like;
+  t["Range"] = lower_range;
+  t["Trilu"] = lower_trilu;
+  t["OneHot"] = lower_one_hot;
+}
+
+}  // namespace tinyc

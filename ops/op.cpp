@@ -1,0 +1,121 @@
+#include "ops/op.h"
+
+#include <charconv>
+#include <cmath>
+
+namespace tinyc {
+
+const Tensor& OpContext::input(size_t i) const {
+  if (!has(i)) fail(fmt::format("input {} is required", i));
+  return *in[i];
+}
+
+const Tensor& OpContext::const_input(size_t i) const {
+  const Tensor& t = input(i);
+  if (!t.is_const)
+    fail(fmt::format("input {} ('{}') must be a constant (tinyc compiles static shapes)", i,
+                     t.name));
+  return t;
+}
+
+void OpContext::fail(const std::string& why) const {
+  throw ModelError(fmt::format("{}: {}", node.label(), why));
+}
+
+void OpContext::set_output(size_t i, DType t, const Shape& s) {
+  if (i >= out.size() || !out[i]) return;
+  for (int64_t d : s)
+    if (d < 0) fail(fmt::format("output {} would have a negative dimension", i));
+  if (out[i]->has_shape && out[i]->shape != s && !out[i]->is_const)
+    fail(fmt::format("output '{}' has shape {} but the model declares {}", out[i]->name,
+                     shape_str(s), shape_str(out[i]->shape)));
+  out[i]->dtype = t;
+  out[i]->shape = s;
+  out[i]->has_shape = true;
+}
+
+static OpTable make_table() {
+  OpTable t;
+  register_elementwise_ops(t);
+  register_movement_ops(t);
+  register_nn_ops(t);
+  register_reduce_ops(t);
+  register_misc_ops(t);
+  return t;
+}
+
+static const OpTable& table() {
+  static const OpTable t = make_table();
+  return t;
+}
+
+const LowerFn* find_op(const std::string& op) {
+  auto it = table().find(op);
+  return it == table().end() ? nullptr : &it->second;
+}
+
+std::vector<std::string> supported_ops() {
+  std::vector<std::string> v;
+  for (const auto& [name, fn] : table()) v.push_back(name);
+  return v;
+}
+
+Lowered lower_node(Graph& g, const Node& n) {
+  const LowerFn* fn = find_op(n.op);
+  if (!fn || !(n.domain.empty() || n.domain == "ai.onnx"))
+    throw ModelError(fmt::format("{}: operator {}{} is not supported", n.label(),
+                                 n.domain.empty() ? "" : n.domain + ".", n.op));
+  OpContext c{n, g, {}, {}};
+  for (const auto& name : n.inputs) c.in.push_back(name.empty() ? nullptr : &g.tensor(name));
+  for (const auto& name : n.outputs) c.out.push_back(name.empty() ? nullptr : &g.tensor(name));
+  for (const Tensor* t : c.in)
+    if (t && !t->has_shape) c.fail(fmt::format("the shape of input '{}' is unknown", t->name));
+  return (*fn)(c);
+}
+
+std::string params_value(int32_t v) { return std::to_string(v); }
+
+std::string params_value(float v) {
+  if (std::isnan(v)) return "NAN";
+  if (std::isinf(v)) return v > 0 ? "INFINITY" : "-INFINITY";
+  char buf[64];
+  auto r = std::to_chars(buf, buf + sizeof buf, v);  // shortest form that reads back exactly
+  std::string s(buf, r.ptr);
+  if (s.find_first_of(".e") == std::string::npos) s += ".0";
+  return s + "f";
+}
+
+int64_t norm_axis(const OpContext& c, int64_t axis, int64_t rank) {
+  if (axis < -rank || axis >= (rank == 0 ? 1 : rank))
+    c.fail(fmt::format("axis {} is out of range for rank {}", axis, rank));
+  return axis < 0 ? axis + rank : axis;
+}
+
+Shape broadcast_shape(const OpContext& c, const Shape& a, const Shape& b) {
+  Shape r(std::max(a.size(), b.size()));
+  for (size_t i = 0; i < r.size(); ++i) {
+    int64_t da = i < r.size() - a.size() ? 1 : a[i - (r.size() - a.size())];
+    int64_t db = i < r.size() - b.size() ? 1 : b[i - (r.size() - b.size())];
+    if (da != db && da != 1 && db != 1)
+      c.fail(fmt::format("shapes {} and {} do not broadcast", shape_str(a), shape_str(b)));
+    r[i] = da == 1 ? db : da;
+  }
+  return r;
+}
+
+std::vector<int64_t> strides_of(const Shape& s) {
+  std::vector<int64_t> st(s.size());
+  int64_t acc = 1;
+  for (size_t i = s.size(); i-- > 0;) {
+    st[i] = acc;
+    acc *= s[i];
+  }
+  return st;
+}
+
+int32_t i32(const OpContext& c, int64_t v) {
+  if (v > INT32_MAX || v < INT32_MIN) c.fail(fmt::format("size {} exceeds the runtime's int32", v));
+  return static_cast<int32_t>(v);
+}
+
+}  // namespace tinyc

@@ -1,0 +1,142 @@
+// What tinyc knows about one ONNX operator, in one place: its shape rule, and its lowering to a
+// runtime kernel call with compile-time parameters. The same lowered kernel runs on the host as
+// the reference evaluator and is emitted as C++ by the code generator.
+#pragma once
+
+#include <fmt/format.h>
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "ir/ir.h"
+
+namespace tinyc {
+
+// Kernels may look at this many input and output slots; unused ones are nullptr.
+constexpr size_t kKernelSlots = 8;
+
+// A node lowered to one call `kernel(params, in, out)` of the runtime.
+struct Lowered {
+  std::string kernel;       // e.g. "tinyc::conv<float>"
+  std::string params_type;  // e.g. "tinyc::ConvParams"
+  std::string params_init;  // C++ initializer of the params
+  std::function<void(const void* const*, void* const*)> run;  // the same call, on the host
+};
+
+// What an operator sees while it is lowered. The op sets dtype and shape of every output.
+struct OpContext {
+  const Node& node;
+  const Graph& graph;
+  std::vector<const Tensor*> in;  // nullptr for an absent optional input
+  std::vector<Tensor*> out;       // nullptr for an absent optional output
+
+  size_t num_inputs() const { return in.size(); }
+  bool has(size_t i) const { return i < in.size() && in[i] != nullptr; }
+  const Tensor& input(size_t i) const;
+  const Tensor& const_input(size_t i) const;  // must be a constant
+  int opset() const { return graph.opset; }
+  [[noreturn]] void fail(const std::string& why) const;
+  void set_output(size_t i, DType t, const Shape& s);
+};
+
+using LowerFn = std::function<Lowered(OpContext&)>;
+
+// The lowering of `op` (domain "" / ai.onnx), or nullptr if tinyc does not support it.
+const LowerFn* find_op(const std::string& op);
+std::vector<std::string> supported_ops();
+
+// Lowers one node of the graph: sets its outputs' dtypes and shapes, returns the kernel call.
+Lowered lower_node(Graph& g, const Node& n);
+
+// ---- helpers for the op files ----
+
+std::string params_value(int32_t v);
+std::string params_value(float v);
+template <size_t N>
+std::string params_value(const int32_t (&a)[N]) {
+  std::string s = "{";
+  for (size_t i = 0; i < N; ++i) s += (i ? ", " : "") + params_value(a[i]);
+  return s + "}";
+}
+template <size_t M, size_t N>
+std::string params_value(const int32_t (&a)[M][N]) {
+  std::string s = "{";
+  for (size_t i = 0; i < M; ++i) s += (i ? ", " : "") + params_value(a[i]);
+  return s + "}";
+}
+
+// Builds the Lowered for kernel `name` with params `p`; `fn` must be that very kernel.
+template <class P>
+Lowered make_kernel(const std::string& name, const P& p,
+                    void (*fn)(const P&, const void* const*, void* const*)) {
+  Lowered l;
+  l.kernel = name;
+  l.params_type = P::type_name;
+  p.visit([&](const auto&... f) {
+    std::vector<std::string> parts{params_value(f)...};
+    l.params_init = "{" + fmt::format("{}", fmt::join(parts, ", ")) + "}";
+  });
+  l.run = [p, fn](const void* const* in, void* const* out) { fn(p, in, out); };
+  return l;
+}
+
+// Calls f(T{}) with T the C++ type of `t` (numeric types only); fails for others.
+template <class F>
+auto with_type(const OpContext& c, DType t, F f) {
+  switch (t) {
+    case DType::Float: return f(float{});
+    case DType::Double: return f(double{});
+    case DType::Int8: return f(int8_t{});
+    case DType::Int16: return f(int16_t{});
+    case DType::Int32: return f(int32_t{});
+    case DType::Int64: return f(int64_t{});
+    case DType::UInt8: return f(uint8_t{});
+    case DType::UInt16: return f(uint16_t{});
+    case DType::UInt32: return f(uint32_t{});
+    case DType::UInt64: return f(uint64_t{});
+    case DType::Bool: return f(bool{});
+    default: c.fail(fmt::format("element type {} is not supported", dtype_name(t)));
+  }
+}
+// The same for float types only.
+template <class F>
+auto with_float_type(const OpContext& c, DType t, F f) {
+  switch (t) {
+    case DType::Float: return f(float{});
+    case DType::Double: return f(double{});
+    default: c.fail(fmt::format("element type {} is not supported", dtype_name(t)));
+  }
+}
+
+template <class T> const char* c_type();
+template <> inline const char* c_type<float>() { return "float"; }
+template <> inline const char* c_type<double>() { return "double"; }
+template <> inline const char* c_type<int8_t>() { return "int8_t"; }
+template <> inline const char* c_type<int16_t>() { return "int16_t"; }
+template <> inline const char* c_type<int32_t>() { return "int32_t"; }
+template <> inline const char* c_type<int64_t>() { return "int64_t"; }
+template <> inline const char* c_type<uint8_t>() { return "uint8_t"; }
+template <> inline const char* c_type<uint16_t>() { return "uint16_t"; }
+template <> inline const char* c_type<uint32_t>() { return "uint32_t"; }
+template <> inline const char* c_type<uint64_t>() { return "uint64_t"; }
+template <> inline const char* c_type<bool>() { return "bool"; }
+
+// Normalizes a possibly negative axis against `rank`; fails when out of range.
+int64_t norm_axis(const OpContext& c, int64_t axis, int64_t rank);
+// Broadcast shape of two shapes (numpy rules); fails when incompatible.
+Shape broadcast_shape(const OpContext& c, const Shape& a, const Shape& b);
+// Element strides of a row-major shape.
+std::vector<int64_t> strides_of(const Shape& s);
+// Checked narrowing of a size to the runtime's int32.
+int32_t i32(const OpContext& c, int64_t v);
+
+// Registration: each ops/*.cpp file adds its operators here.
+using OpTable = std::map<std::string, LowerFn>;
+void register_elementwise_ops(OpTable& t);
+void register_movement_ops(OpTable& t);
+void register_nn_ops(OpTable& t);
+void register_reduce_ops(OpTable& t);
+void register_misc_ops(OpTable& t);
+
+}  // namespace tinyc

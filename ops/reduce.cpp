@@ -1,0 +1,130 @@
+// Reductions: Reduce*, ArgMax/ArgMin, CumSum, TopK.
+#include "ops/op.h"
+#include "runtime/tinyc/elementwise.h"
+#include "runtime/tinyc/reduce.h"
+
+namespace tinyc {
+namespace {
+
+// x viewed as [outer, axis, inner] around `axis`.
+void split_at(const Shape& s, int64_t axis, int64_t* outer, int64_t* inner) {
+  *outer = *inner = 1;
+  for (int64_t a = 0; a < static_cast<int64_t>(s.size()); ++a)
+    if (a < axis) *outer *= s[a];
+    else if (a > axis) *inner *= s[a];
+}
+
+Lowered lower_reduce(OpContext& c, int32_t kind) {
+  const Tensor& x = c.input(0);
+  const int64_t r = static_cast<int64_t>(x.shape.size());
+  std::vector<int64_t> axes = c.node.get_ints("axes");
+  const bool keep = c.node.get_int("keepdims", 1) != 0;
+  if (c.node.op == "ReduceSum" && c.opset() >= 13 && c.has(1)) {
+    if (!c.input(1).is_const) c.fail("the axes input must be a constant");
+    axes = c.input(1).ints();
+  }
+  std::vector<bool> reduced(r, axes.empty());
+  if (axes.empty() && c.node.get_int("noop_with_empty_axes", 0)) reduced.assign(r, false);
+  for (int64_t a : axes) reduced[norm_axis(c, a, r)] = true;
+  Shape out, kept;
+  for (int64_t a = 0; a < r; ++a) {
+    if (!reduced[a] || keep) out.push_back(reduced[a] ? 1 : x.shape[a]);
+    kept.push_back(reduced[a] ? 1 : x.shape[a]);
+  }
+  c.set_output(0, x.dtype, out);
+  if (r > kMaxRank) c.fail("rank too high");
+  ReduceParams p{};
+  p.kind = kind;
+  p.n_in = i32(c, num_elements(x.shape));
+  p.n_out = i32(c, num_elements(kept));
+  p.rank = r ? static_cast<int32_t>(r) : 1;
+  p.in_dims[0] = 1;
+  const auto st = strides_of(kept);
+  for (int64_t a = 0; a < r; ++a) {
+    p.in_dims[a] = i32(c, x.shape[a]);
+    p.out_strides[0][a] = reduced[a] ? 0 : i32(c, st[a]);
+  }
+  return with_type(c, x.dtype, [&](auto tag) {
+    using T = decltype(tag);
+    return make_kernel(fmt::format("tinyc::reduce<{}>", c_type<T>()), p, &reduce<T>);
+  });
+}
+
+Lowered lower_arg(OpContext& c, bool is_max) {
+  const Tensor& x = c.input(0);
+  const int64_t r = static_cast<int64_t>(x.shape.size());
+  const int64_t axis = norm_axis(c, c.node.get_int("axis", 0), r);
+  Shape out = x.shape;
+  if (c.node.get_int("keepdims", 1)) out[axis] = 1;
+  else out.erase(out.begin() + axis);
+  c.set_output(0, DType::Int64, out);
+  int64_t outer, inner;
+  split_at(x.shape, axis, &outer, &inner);
+  ArgParams p{i32(c, outer), i32(c, x.shape[axis]), i32(c, inner), is_max,
+              static_cast<int32_t>(c.node.get_int("select_last_index", 0))};
+  return with_type(c, x.dtype, [&](auto tag) {
+    using T = decltype(tag);
+    return make_kernel(fmt::format("tinyc::arg_reduce<{}>", c_type<T>()), p, &arg_reduce<T>);
+  });
+}
+
+Lowered lower_cumsum(OpContext& c) {
+  const Tensor& x = c.input(0);
+  const int64_t r = static_cast<int64_t>(x.shape.size());
+  const int64_t axis = norm_axis(c, c.const_input(1).ints().at(0), r);
+  c.set_output(0, x.dtype, x.shape);
+  int64_t outer, inner;
+  split_at(x.shape, axis, &outer, &inner);
+  CumSumParams p{i32(c, outer), i32(c, x.shape[axis]), i32(c, inner),
+                 static_cast<int32_t>(c.node.get_int("exclusive", 0)),
+                 static_cast<int32_t>(c.node.get_int("reverse", 0))};
+  return with_type(c, x.dtype, [&](auto tag) {
+    using T = decltype(tag);
+    return make_kernel(fmt::format("tinyc::cumsum<{}>", c_type<T>()), p, &cumsum<T>);
+  });
+}
+
+Lowered lower_topk(OpContext& c) {
+  const Tensor& x = c.input(0);
+  const int64_t r = static_cast<int64_t>(x.shape.size());
+  const int64_t axis = norm_axis(c, c.node.get_int("axis", -1), r);
+  int64_t k;
+  if (c.opset() < 10) k = c.node.get_int("k", 0);
+  else if (c.input(1).is_const) k = c.input(1).ints().at(0);
+  else if (c.out[0] && c.out[0]->has_shape) k = c.out[0]->shape.at(axis);
+  else c.fail("K is not a constant and the output shape is not declared");
+  if (k < 0 || k > x.shape[axis]) c.fail(fmt::format("K = {} is out of range", k));
+  if (!c.node.get_int("sorted", 1)) c.fail("sorted = 0 is not supported");
+  Shape out = x.shape;
+  out[axis] = k;
+  c.set_output(0, x.dtype, out);
+  c.set_output(1, DType::Int64, out);
+  int64_t outer, inner;
+  split_at(x.shape, axis, &outer, &inner);
+  TopKParams p{i32(c, outer), i32(c, x.shape[axis]), i32(c, inner), i32(c, k),
+               static_cast<int32_t>(c.node.get_int("largest", 1))};
+  return with_type(c, x.dtype, [&](auto tag) {
+    using T = decltype(tag);
+    return make_kernel(fmt::format("tinyc::topk<{}>", c_type<T>()), p, &topk<T>);
+  });
+}
+
+}  // namespace
+
+void register_reduce_ops(OpTable& t) {
+  const std::pair<const char*, int32_t> reductions[] = {
+      {"ReduceSum", kReduceSum}, {"ReduceMean", kReduceMean}, {"ReduceMax", kReduceMax},
+      {"ReduceMin", kReduceMin}, {"ReduceProd", kReduceProd}, {"ReduceL1", kReduceL1},
+      {"ReduceL2", kReduceL2}, {"ReduceSumSquare", kReduceSumSquare},
+      {"ReduceLogSum", kReduceLogSum}, {"ReduceLogSumExp", kReduceLogSumExp}};
+  for (const auto& [name, kind] : reductions) {
+    const int32_t k = kind;
+    t[name] = [k](OpContext& c) { return lower_reduce(c, k); };
+  }
+  t["ArgMax"] = [](OpContext& c) { return lower_arg(c, true); };
+  t["ArgMin"] = [](OpContext& c) { return lower_arg(c, false); };
+  t["CumSum"] = lower_cumsum;
+  t["TopK"] = lower_topk;
+}
+
+}  // namespace tinyc

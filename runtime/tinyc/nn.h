@@ -1,0 +1,369 @@
+// Float reference kernels for the layers of neural networks: convolution, pooling, matrix
+// products and normalization. Layout NCHW as in ONNX; 1-D and 2-D convolutions use the 3-D kernel
+// with unit leading spatial axes.
+#ifndef TINYC_NN_H
+#define TINYC_NN_H
+
+#include "tinyc/tinyc.h"
+
+namespace tinyc {
+
+enum Activation : int32_t { kActNone = 0, kActRelu = 1, kActClip = 2, kActLeakyRelu = 3 };
+
+// Activation fused into a producing layer (lo/hi for Clip, alpha for LeakyRelu).
+template <class T>
+inline T activate(T v, int32_t act, float a, float b) {
+  switch (act) {
+    case kActRelu: return v > T(0) ? v : T(0);
+    case kActClip: return v < T(a) ? T(a) : (v > T(b) ? T(b) : v);
+    case kActLeakyRelu: return v < T(0) ? T(v * T(a)) : v;
+    default: return v;
+  }
+}
+
+struct ConvParams {
+  int32_t batch, in_ch, out_ch, groups;
+  int32_t in[3], out[3], kernel[3], stride[3], dilation[3], pad[3];  // spatial (D, H, W)
+  int32_t act;
+  float act_a, act_b;
+  TINYC_PARAMS(ConvParams, batch, in_ch, out_ch, groups, in, out, kernel, stride, dilation, pad, act, act_a,
+               act_b)
+};
+
+// y[n,m,o] = b[m] + sum_{c in group, k} x[n,c,o*stride+k*dilation-pad] * w[m,c,k]
+template <class T>
+void conv(const ConvParams& p, const void* const* in, void* const* out) {
+  const T* x = static_cast<const T*>(in[0]);
+  const T* w = static_cast<const T*>(in[1]);
+  const T* bias = static_cast<const T*>(in[2]);
+  T* y = static_cast<T*>(out[0]);
+  const int32_t cg = p.in_ch / p.groups, mg = p.out_ch / p.groups;
+  const int32_t in_size = p.in[0] * p.in[1] * p.in[2];
+  const int32_t ksize = p.kernel[0] * p.kernel[1] * p.kernel[2];
+  for (int32_t n = 0; n < p.batch; ++n)
+    for (int32_t m = 0; m < p.out_ch; ++m) {
+      const int32_t g = m / mg;
+      for (int32_t od = 0; od < p.out[0]; ++od)
+        for (int32_t oh = 0; oh < p.out[1]; ++oh)
+          for (int32_t ow = 0; ow < p.out[2]; ++ow) {
+            T acc = bias ? bias[m] : T(0);
+            for (int32_t c = 0; c < cg; ++c) {
+              const T* xc = x + (n * p.in_ch + g * cg + c) * in_size;
+              const T* wc = w + (m * cg + c) * ksize;
+              for (int32_t kd = 0; kd < p.kernel[0]; ++kd) {
+                const int32_t id = od * p.stride[0] + kd * p.dilation[0] - p.pad[0];
+                if (id < 0 || id >= p.in[0]) continue;
+                for (int32_t kh = 0; kh < p.kernel[1]; ++kh) {
+                  const int32_t ih = oh * p.stride[1] + kh * p.dilation[1] - p.pad[1];
+                  if (ih < 0 || ih >= p.in[1]) continue;
+                  const T* xr = xc + (id * p.in[1] + ih) * p.in[2];
+                  const T* wr = wc + (kd * p.kernel[1] + kh) * p.kernel[2];
+                  for (int32_t kw = 0; kw < p.kernel[2]; ++kw) {
+                    const int32_t iw = ow * p.stride[2] + kw * p.dilation[2] - p.pad[2];
+                    if (iw < 0 || iw >= p.in[2]) continue;
+                    acc += xr[iw] * wr[kw];
+                  }
+                }
+              }
+            }
+            *y++ = activate(acc, p.act, p.act_a, p.act_b);
+          }
+    }
+}
+
+// Transposed convolution: every input element scatters kernel * value into the output.
+// Weights are [in_ch, out_ch / groups, k...]; pad is the begin padding cropped from the output.
+template <class T>
+void conv_transpose(const ConvParams& p, const void* const* in, void* const* out) {
+  const T* x = static_cast<const T*>(in[0]);
+  const T* w = static_cast<const T*>(in[1]);
+  const T* bias = static_cast<const T*>(in[2]);
+  T* y = static_cast<T*>(out[0]);
+  const int32_t cg = p.in_ch / p.groups, mg = p.out_ch / p.groups;
+  const int32_t in_size = p.in[0] * p.in[1] * p.in[2], out_size = p.out[0] * p.out[1] * p.out[2];
+  const int32_t ksize = p.kernel[0] * p.kernel[1] * p.kernel[2];
+  for (int32_t n = 0; n < p.batch; ++n) {
+    T* yn = y + n * p.out_ch * out_size;
+    for (int32_t m = 0; m < p.out_ch; ++m)
+      for (int32_t i = 0; i < out_size; ++i) yn[m * out_size + i] = bias ? bias[m] : T(0);
+    for (int32_t c = 0; c < p.in_ch; ++c) {
+      const int32_t g = c / cg;
+      const T* xc = x + (n * p.in_ch + c) * in_size;
+      for (int32_t id = 0; id < p.in[0]; ++id)
+        for (int32_t ih = 0; ih < p.in[1]; ++ih)
+          for (int32_t iw = 0; iw < p.in[2]; ++iw) {
+            const T v = xc[(id * p.in[1] + ih) * p.in[2] + iw];
+            for (int32_t mm = 0; mm < mg; ++mm) {
+              const int32_t m = g * mg + mm;
+              const T* wk = w + (c * mg + mm) * ksize;
+              T* ym = yn + m * out_size;
+              for (int32_t kd = 0; kd < p.kernel[0]; ++kd) {
+                const int32_t od = id * p.stride[0] + kd * p.dilation[0] - p.pad[0];
+                if (od < 0 || od >= p.out[0]) continue;
+                for (int32_t kh = 0; kh < p.kernel[1]; ++kh) {
+                  const int32_t oh = ih * p.stride[1] + kh * p.dilation[1] - p.pad[1];
+                  if (oh < 0 || oh >= p.out[1]) continue;
+                  for (int32_t kw = 0; kw < p.kernel[2]; ++kw) {
+                    const int32_t ow = iw * p.stride[2] + kw * p.dilation[2] - p.pad[2];
+                    if (ow < 0 || ow >= p.out[2]) continue;
+                    ym[(od * p.out[1] + oh) * p.out[2] + ow] +=
+                        v * wk[(kd * p.kernel[1] + kh) * p.kernel[2] + kw];
+                  }
+                }
+              }
+            }
+          }
+    }
+    if (p.act != kActNone)
+      for (int32_t i = 0; i < p.out_ch * out_size; ++i) yn[i] = activate(yn[i], p.act, p.act_a, p.act_b);
+  }
+}
+
+enum PoolKind : int32_t { kPoolMax = 0, kPoolAvg = 1, kPoolLp = 2 };
+
+struct PoolParams {
+  int32_t kind;
+  int32_t planes;  // batch * channels
+  int32_t in[3], out[3], kernel[3], stride[3], dilation[3], pad[3], pad_end[3];
+  int32_t count_include_pad;
+  float p;  // Lp norm order
+  TINYC_PARAMS(PoolParams, kind, planes, in, out, kernel, stride, dilation, pad, pad_end, count_include_pad, p)
+};
+
+// Max, average or Lp pooling. Average divides by the window clipped to the padded input
+// (count_include_pad) or to the input.
+template <class T>
+void pool(const PoolParams& p, const void* const* in, void* const* out) {
+  const T* x = static_cast<const T*>(in[0]);
+  T* y = static_cast<T*>(out[0]);
+  const int32_t in_size = p.in[0] * p.in[1] * p.in[2];
+  for (int32_t c = 0; c < p.planes; ++c, x += in_size)
+    for (int32_t od = 0; od < p.out[0]; ++od)
+      for (int32_t oh = 0; oh < p.out[1]; ++oh)
+        for (int32_t ow = 0; ow < p.out[2]; ++ow) {
+          const int32_t o[3] = {od, oh, ow};
+          int32_t lo[3], hi[3], count_pad = 1;
+          for (int a = 0; a < 3; ++a) {
+            lo[a] = o[a] * p.stride[a] - p.pad[a];
+            hi[a] = lo[a] + (p.kernel[a] - 1) * p.dilation[a] + 1;
+            const int32_t end = p.in[a] + p.pad_end[a];  // end of the padded input
+            count_pad *= ((hi[a] < end ? hi[a] : end) - lo[a] + p.dilation[a] - 1) / p.dilation[a];
+          }
+          T best = T(0);
+          double sum = 0;
+          int32_t count = 0;
+          for (int32_t id = lo[0]; id < hi[0]; id += p.dilation[0]) {
+            if (id < 0 || id >= p.in[0]) continue;
+            for (int32_t ih = lo[1]; ih < hi[1]; ih += p.dilation[1]) {
+              if (ih < 0 || ih >= p.in[1]) continue;
+              for (int32_t iw = lo[2]; iw < hi[2]; iw += p.dilation[2]) {
+                if (iw < 0 || iw >= p.in[2]) continue;
+                const T v = x[(id * p.in[1] + ih) * p.in[2] + iw];
+                if (count == 0 || v > best) best = v;
+                if (p.kind == kPoolAvg) sum += v;
+                if (p.kind == kPoolLp) sum += std::pow(std::fabs(double(v)), double(p.p));
+                ++count;
+              }
+            }
+          }
+          if (p.kind == kPoolMax) *y++ = best;
+          else if (p.kind == kPoolAvg) *y++ = T(sum / (p.count_include_pad ? count_pad : count));
+          else *y++ = T(std::pow(sum, 1.0 / p.p));
+        }
+}
+
+struct GemmParams {
+  int32_t m, k, n;
+  int32_t trans_a, trans_b;
+  float alpha, beta;
+  int32_t c_stride_m, c_stride_n;  // broadcast strides of C (0 along broadcast axes)
+  int32_t act;
+  float act_a, act_b;
+  TINYC_PARAMS(GemmParams, m, k, n, trans_a, trans_b, alpha, beta, c_stride_m, c_stride_n, act, act_a, act_b)
+};
+
+// Y = alpha * op(A) op(B) + beta * C, then the fused activation.
+template <class T>
+void gemm(const GemmParams& p, const void* const* in, void* const* out) {
+  const T* a = static_cast<const T*>(in[0]);
+  const T* b = static_cast<const T*>(in[1]);
+  const T* c = static_cast<const T*>(in[2]);
+  T* y = static_cast<T*>(out[0]);
+  const int32_t sam = p.trans_a ? 1 : p.k, sak = p.trans_a ? p.m : 1;
+  const int32_t sbk = p.trans_b ? 1 : p.n, sbn = p.trans_b ? p.k : 1;
+  for (int32_t i = 0; i < p.m; ++i)
+    for (int32_t j = 0; j < p.n; ++j) {
+      T acc = T(0);
+      for (int32_t l = 0; l < p.k; ++l) acc += a[i * sam + l * sak] * b[l * sbk + j * sbn];
+      T v = p.alpha == 1.0f ? acc : T(T(p.alpha) * acc);
+      if (c) v += p.beta == 1.0f ? c[i * p.c_stride_m + j * p.c_stride_n]
+                                 : T(T(p.beta) * c[i * p.c_stride_m + j * p.c_stride_n]);
+      y[i * p.n + j] = activate(v, p.act, p.act_a, p.act_b);
+    }
+}
+
+struct MatMulParams {
+  int32_t m, k, n;
+  int32_t batch_rank;                  // >= 1
+  int32_t batch[kMaxRank];             // broadcast batch shape
+  int32_t strides[2][kMaxRank];        // batch strides of A and B in elements (0 = broadcast)
+  TINYC_PARAMS(MatMulParams, m, k, n, batch_rank, batch, strides)
+};
+
+// Batched, broadcasting matrix product; A is [.., m, k], B is [.., k, n].
+template <class T>
+void matmul(const MatMulParams& p, const void* const* in, void* const* out) {
+  const T* a = static_cast<const T*>(in[0]);
+  const T* b = static_cast<const T*>(in[1]);
+  T* y = static_cast<T*>(out[0]);
+  int32_t idx[kMaxRank] = {0};
+  int32_t off[2] = {0, 0};
+  // next_row walks all but the last batch axis; handle the last one here.
+  const int32_t last = p.batch[p.batch_rank - 1];
+  const int32_t sa = p.strides[0][p.batch_rank - 1], sb = p.strides[1][p.batch_rank - 1];
+  do {
+    for (int32_t t = 0; t < last; ++t) {
+      const T* at = a + off[0] + t * sa;
+      const T* bt = b + off[1] + t * sb;
+      for (int32_t i = 0; i < p.m; ++i)
+        for (int32_t j = 0; j < p.n; ++j) {
+          T acc = T(0);
+          for (int32_t l = 0; l < p.k; ++l) acc += at[i * p.k + l] * bt[l * p.n + j];
+          *y++ = acc;
+        }
+    }
+  } while (next_row<2>(p.batch_rank, p.batch, idx, p.strides, off));
+}
+
+struct NormParams {
+  int32_t outer, channels, inner;  // x viewed as [outer, channels, inner]
+  float epsilon;
+  TINYC_PARAMS(NormParams, outer, channels, inner, epsilon)
+};
+
+// Inference batch normalization: y = (x - mean) / sqrt(var + eps) * scale + bias per channel.
+template <class T>
+void batch_norm(const NormParams& p, const void* const* in, void* const* out) {
+  const T* x = static_cast<const T*>(in[0]);
+  const T* scale = static_cast<const T*>(in[1]);
+  const T* bias = static_cast<const T*>(in[2]);
+  const T* mean = static_cast<const T*>(in[3]);
+  const T* var = static_cast<const T*>(in[4]);
+  T* y = static_cast<T*>(out[0]);
+  for (int32_t o = 0; o < p.outer; ++o)
+    for (int32_t c = 0; c < p.channels; ++c) {
+      const T s = scale[c] / std::sqrt(var[c] + T(p.epsilon));
+      const T t = bias[c] - mean[c] * s;
+      for (int32_t i = 0; i < p.inner; ++i, ++x) *y++ = *x * s + t;
+    }
+}
+
+// Instance normalization: per (n, c) plane statistics, per-channel scale and bias.
+template <class T>
+void instance_norm(const NormParams& p, const void* const* in, void* const* out) {
+  const T* x = static_cast<const T*>(in[0]);
+  const T* scale = static_cast<const T*>(in[1]);
+  const T* bias = static_cast<const T*>(in[2]);
+  T* y = static_cast<T*>(out[0]);
+  for (int32_t o = 0; o < p.outer; ++o)
+    for (int32_t c = 0; c < p.channels; ++c, x += p.inner, y += p.inner) {
+      double mean = 0, var = 0;
+      for (int32_t i = 0; i < p.inner; ++i) mean += x[i];
+      mean /= p.inner;
+      for (int32_t i = 0; i < p.inner; ++i) var += (x[i] - mean) * (x[i] - mean);
+      var /= p.inner;
+      const double s = scale[c] / std::sqrt(var + p.epsilon);
+      for (int32_t i = 0; i < p.inner; ++i) y[i] = T((x[i] - mean) * s + bias[c]);
+    }
+}
+
+// Layer normalization over the trailing `inner` elements (channels = 1); scale and bias are
+// broadcast over outer rows. Optional outputs 1 and 2 get the mean and 1/stddev.
+template <class T>
+void layer_norm(const NormParams& p, const void* const* in, void* const* out) {
+  const T* x = static_cast<const T*>(in[0]);
+  const T* scale = static_cast<const T*>(in[1]);
+  const T* bias = static_cast<const T*>(in[2]);
+  T* y = static_cast<T*>(out[0]);
+  for (int32_t o = 0; o < p.outer; ++o, x += p.inner, y += p.inner) {
+    double mean = 0, var = 0;
+    for (int32_t i = 0; i < p.inner; ++i) mean += x[i];
+    mean /= p.inner;
+    for (int32_t i = 0; i < p.inner; ++i) var += (x[i] - mean) * (x[i] - mean);
+    var /= p.inner;
+    const double inv = 1.0 / std::sqrt(var + p.epsilon);
+    for (int32_t i = 0; i < p.inner; ++i)
+      y[i] = T((x[i] - mean) * inv * scale[i] + (bias ? bias[i] : T(0)));
+    if (out[1]) static_cast<float*>(out[1])[o] = float(mean);
+    if (out[2]) static_cast<float*>(out[2])[o] = float(inv);
+  }
+}
+
+enum SoftmaxKind : int32_t { kSoftmax = 0, kLogSoftmax = 1, kHardmax = 2 };
+
+struct SoftmaxParams {
+  int32_t kind;
+  int32_t outer, axis, inner;  // x viewed as [outer, axis, inner]; normalized along axis
+  TINYC_PARAMS(SoftmaxParams, kind, outer, axis, inner)
+};
+
+template <class T>
+void softmax(const SoftmaxParams& p, const void* const* in, void* const* out) {
+  const T* x = static_cast<const T*>(in[0]);
+  T* y = static_cast<T*>(out[0]);
+  for (int32_t o = 0; o < p.outer; ++o)
+    for (int32_t i = 0; i < p.inner; ++i) {
+      const T* xs = x + o * p.axis * p.inner + i;
+      T* ys = y + o * p.axis * p.inner + i;
+      T mx = xs[0];
+      int32_t arg = 0;
+      for (int32_t a = 1; a < p.axis; ++a)
+        if (xs[a * p.inner] > mx) mx = xs[a * p.inner], arg = a;
+      if (p.kind == kHardmax) {
+        for (int32_t a = 0; a < p.axis; ++a) ys[a * p.inner] = T(a == arg ? 1 : 0);
+        continue;
+      }
+      T sum = T(0);
+      for (int32_t a = 0; a < p.axis; ++a) {
+        const T e = std::exp(xs[a * p.inner] - mx);
+        sum += e;
+        if (p.kind == kSoftmax) ys[a * p.inner] = e;
+      }
+      if (p.kind == kSoftmax) {
+        const T inv = T(1) / sum;
+        for (int32_t a = 0; a < p.axis; ++a) ys[a * p.inner] *= inv;
+      } else {
+        const T ls = std::log(sum);
+        for (int32_t a = 0; a < p.axis; ++a) ys[a * p.inner] = xs[a * p.inner] - mx - ls;
+      }
+    }
+}
+
+struct LrnParams {
+  int32_t batch, channels, inner, size;
+  float alpha, beta, bias;
+  TINYC_PARAMS(LrnParams, batch, channels, inner, size, alpha, beta, bias)
+};
+
+template <class T>
+void lrn(const LrnParams& p, const void* const* in, void* const* out) {
+  const T* x = static_cast<const T*>(in[0]);
+  T* y = static_cast<T*>(out[0]);
+  const int32_t lo_off = (p.size - 1) / 2, hi_off = p.size / 2;
+  for (int32_t n = 0; n < p.batch; ++n)
+    for (int32_t c = 0; c < p.channels; ++c)
+      for (int32_t i = 0; i < p.inner; ++i) {
+        double sq = 0;
+        for (int32_t k = c - lo_off; k <= c + hi_off; ++k)
+          if (k >= 0 && k < p.channels) {
+            const double v = x[(n * p.channels + k) * p.inner + i];
+            sq += v * v;
+          }
+        const int32_t at = (n * p.channels + c) * p.inner + i;
+        y[at] = T(x[at] / std::pow(p.bias + p.alpha / p.size * sq, double(p.beta)));
+      }
+}
+
+}  // namespace tinyc
+
+#endif
