@@ -157,6 +157,7 @@ int main_impl(int argc, char** argv) {
   CLI::App app{"tinyc: ahead-of-time compiler from ONNX to C++ for microcontrollers"};
   app.set_version_flag("--version", std::string("tinyc ") + TINYC_VERSION);
   app.require_subcommand(1);
+  app.fallthrough();
   bool quiet = false, verbose = false;
   app.add_flag("-q,--quiet", quiet, "Print errors only");
   app.add_flag("-v,--verbose", verbose, "Print debugging detail");

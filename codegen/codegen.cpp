@@ -156,10 +156,10 @@ Generated generate(Graph& g, const CodegenOptions& opts) {
   for (size_t i = 0; i < weights.size(); ++i) {
     const Tensor& t = g.tensor(weights[i]);
     const int64_t n = std::max<int64_t>(1, num_elements(t.shape));
-    const std::string decl = fmt::format("alignas(16) const {} w{}[{}]", dtype_c_type(t.dtype), i, n);
+    const std::string decl = fmt::format("const {} w{}[{}]", dtype_c_type(t.dtype), i, n);
     wh += fmt::format("extern {}; /* '{}' {} {} */\n", decl, comment_safe(t.name), dtype_name(t.dtype),
                       shape_str(t.shape));
-    wc += fmt::format("{} = {{{}\n}};\n", decl, num_elements(t.shape) ? values_of(t) : " 0");
+    wc += fmt::format("alignas(16) {} = {{{}\n}};\n", decl, num_elements(t.shape) ? values_of(t) : " 0");
     out.weight_bytes += t.bytes();
   }
   wh += fmt::format("}}  // namespace {}\n\n#endif\n", ns);

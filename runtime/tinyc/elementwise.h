@@ -4,7 +4,7 @@
 
 #include <type_traits>
 
-#include "tinyc/tinyc.h"
+#include "tinyc.h"
 
 namespace tinyc {
 

@@ -2,10 +2,10 @@
 #ifndef TINYC_KERNELS_H
 #define TINYC_KERNELS_H
 
-#include "tinyc/elementwise.h"
-#include "tinyc/misc.h"
-#include "tinyc/movement.h"
-#include "tinyc/nn.h"
-#include "tinyc/reduce.h"
+#include "elementwise.h"
+#include "misc.h"
+#include "movement.h"
+#include "nn.h"
+#include "reduce.h"
 
 #endif

@@ -2,7 +2,7 @@
 #ifndef TINYC_MISC_H
 #define TINYC_MISC_H
 
-#include "tinyc/tinyc.h"
+#include "tinyc.h"
 
 namespace tinyc {
 

@@ -3,7 +3,7 @@
 #ifndef TINYC_MOVEMENT_H
 #define TINYC_MOVEMENT_H
 
-#include "tinyc/tinyc.h"
+#include "tinyc.h"
 
 namespace tinyc {
 

@@ -4,7 +4,7 @@
 #ifndef TINYC_NN_H
 #define TINYC_NN_H
 
-#include "tinyc/tinyc.h"
+#include "tinyc.h"
 
 namespace tinyc {
 

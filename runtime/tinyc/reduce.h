@@ -2,7 +2,7 @@
 #ifndef TINYC_REDUCE_H
 #define TINYC_REDUCE_H
 
-#include "tinyc/tinyc.h"
+#include "tinyc.h"
 
 namespace tinyc {
 
