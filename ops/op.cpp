@@ -41,6 +41,9 @@ static OpTable make_table() {
   register_nn_ops(t);
   register_reduce_ops(t);
   register_misc_ops(t);
+  register_rnn_ops(t);
+  register_resize_ops(t);
+  register_quant_ops(t);
   return t;
 }
 

@@ -138,5 +138,8 @@ void register_movement_ops(OpTable& t);
 void register_nn_ops(OpTable& t);
 void register_reduce_ops(OpTable& t);
 void register_misc_ops(OpTable& t);
+void register_rnn_ops(OpTable& t);
+void register_resize_ops(OpTable& t);
+void register_quant_ops(OpTable& t);
 
 }  // namespace tinyc

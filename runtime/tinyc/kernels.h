@@ -6,6 +6,9 @@
 #include "misc.h"
 #include "movement.h"
 #include "nn.h"
+#include "quant.h"
 #include "reduce.h"
+#include "resize.h"
+#include "rnn.h"
 
 #endif
