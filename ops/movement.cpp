@@ -311,8 +311,10 @@ Lowered lower_split(OpContext& c) {
   if (c.opset() < 13) {
     sizes = c.node.get_ints("split");
     if (sizes.empty() && c.has(1)) sizes = c.const_input(1).ints();
-  } else if (c.has(1)) {
-    sizes = c.const_input(1).ints();
+  } else if (c.has(1) && c.input(1).is_const) {
+    sizes = c.input(1).ints();
+  } else if (c.has(1)) {  // known at run time only: the model must declare the output shapes
+    for (size_t i = 0; i < n_out; ++i) sizes.push_back(declared(c, i, "the split input").at(axis));
   }
   if (sizes.empty()) {
     if (x.shape[axis] % static_cast<int64_t>(n_out)) c.fail("the axis does not split evenly");

@@ -3,6 +3,7 @@
 
 #include "ops/op.h"
 #include "runtime/tinyc/nn.h"
+#include "runtime/tinyc/quant.h"
 
 namespace tinyc {
 namespace {
@@ -83,9 +84,8 @@ void fill_activation(const Node& n, P& p) {
   p.act_b = n.get_float("tinyc_act_b", 0);
 }
 
-Lowered lower_conv(OpContext& c) {
-  const Tensor& x = c.input(0);
-  const Tensor& w = c.input(1);
+// Geometry of a convolution with input x and weights w; sets output 0 to `out_type`.
+ConvParams conv_params(OpContext& c, const Tensor& x, const Tensor& w, const Tensor* bias, DType out_type) {
   if (x.shape.size() < 3 || w.shape.size() != x.shape.size()) c.fail("input and weight ranks differ");
   const int64_t groups = c.node.get_int("group", 1);
   std::vector<int64_t> kernel = c.node.get_ints("kernel_shape");
@@ -94,10 +94,10 @@ Lowered lower_conv(OpContext& c) {
   const int64_t m = w.shape[0];
   if (groups < 1 || x.shape[1] % groups || m % groups || w.shape[1] * groups != x.shape[1])
     c.fail("channels do not match the weights and groups");
-  if (c.has(2) && num_elements(c.input(2).shape) != m) c.fail("bias size differs from the output channels");
+  if (bias && num_elements(bias->shape) != m) c.fail("bias size differs from the output channels");
   Shape out{x.shape[0], m};
   out.insert(out.end(), win.out.begin(), win.out.end());
-  c.set_output(0, x.dtype, out);
+  c.set_output(0, out_type, out);
   ConvParams p{};
   p.batch = i32(c, x.shape[0]);
   p.in_ch = i32(c, x.shape[1]);
@@ -105,7 +105,51 @@ Lowered lower_conv(OpContext& c) {
   p.groups = i32(c, groups);
   fill_spatial(c, win, p);
   fill_activation(c.node, p);
+  return p;
+}
+
+Lowered lower_conv(OpContext& c) {
+  const Tensor& x = c.input(0);
+  const ConvParams p = conv_params(c, x, c.input(1), c.has(2) ? &c.input(2) : nullptr, x.dtype);
   return TYPED_KERNEL(c, x.dtype, "conv", conv, p);
+}
+
+// Calls f(TX{}, TW{}) for 8-bit integer input and weight types.
+template <class F>
+Lowered with_int8_types(OpContext& c, DType tx, DType tw, F f) {
+  auto pick_w = [&](auto x) -> Lowered {
+    if (tw == DType::Int8) return f(x, int8_t{});
+    if (tw == DType::UInt8) return f(x, uint8_t{});
+    c.fail(fmt::format("weight type {} is not supported", dtype_name(tw)));
+  };
+  if (tx == DType::Int8) return pick_w(int8_t{});
+  if (tx == DType::UInt8) return pick_w(uint8_t{});
+  c.fail(fmt::format("input type {} is not supported", dtype_name(tx)));
+}
+
+// ConvInteger (x, w, x_zp, w_zp) and QLinearConv (x, x_scale, x_zp, w, w_scale, w_zp, y_scale, y_zp, B).
+Lowered lower_qconv(OpContext& c, bool qlinear) {
+  const Tensor& x = c.input(0);
+  const Tensor& w = c.input(qlinear ? 3 : 1);
+  const DType out_type = qlinear ? (c.has(7) ? c.input(7).dtype : DType::UInt8) : DType::Int32;
+  QConvParams p{};
+  p.conv = conv_params(c, x, w, qlinear && c.has(8) ? &c.input(8) : nullptr, out_type);
+  p.qlinear = qlinear;
+  const size_t wzp = qlinear ? 5 : 3;
+  p.w_per_channel = (c.has(wzp) && num_elements(c.input(wzp).shape) > 1) ||
+                    (qlinear && num_elements(c.input(4).shape) > 1);
+  return with_int8_types(c, x.dtype, w.dtype, [&](auto tx, auto tw) -> Lowered {
+    using TX = decltype(tx);
+    using TW = decltype(tw);
+    auto make = [&](auto to) {
+      using TO = decltype(to);
+      return make_kernel(fmt::format("tinyc::qconv<{}, {}, {}>", c_type<TX>(), c_type<TW>(), c_type<TO>()), p,
+                         &qconv<TX, TW, TO>);
+    };
+    if (out_type == DType::Int32) return make(int32_t{});
+    if (out_type == DType::Int8) return make(int8_t{});
+    return make(uint8_t{});
+  });
 }
 
 Lowered lower_conv_transpose(OpContext& c) {
@@ -219,9 +263,8 @@ Lowered lower_gemm(OpContext& c) {
   return TYPED_KERNEL(c, a.dtype, "gemm", gemm, p);
 }
 
-Lowered lower_matmul(OpContext& c) {
-  const Tensor& a = c.input(0);
-  const Tensor& b = c.input(1);
+// Shapes of a batched, broadcasting matrix product; sets output 0 to `out_type`.
+MatMulParams matmul_params(OpContext& c, const Tensor& a, const Tensor& b, DType out_type) {
   Shape sa = a.shape, sb = b.shape;
   if (sa.empty() || sb.empty()) c.fail("inputs must not be scalars");
   const bool a1 = sa.size() == 1, b1 = sb.size() == 1;
@@ -234,7 +277,7 @@ Lowered lower_matmul(OpContext& c) {
   Shape out = batch;
   if (!a1) out.push_back(m);
   if (!b1) out.push_back(n);
-  c.set_output(0, a.dtype, out);
+  c.set_output(0, out_type, out);
   if (batch.size() > kMaxRank) c.fail("rank too high");
   MatMulParams p{};
   p.m = i32(c, m), p.k = i32(c, k), p.n = i32(c, n);
@@ -251,9 +294,41 @@ Lowered lower_matmul(OpContext& c) {
     }
   }
   for (size_t i = 0; i < batch.size(); ++i) p.batch[i] = i32(c, batch[i]);
+  return p;
+}
+
+Lowered lower_matmul(OpContext& c) {
+  const Tensor& a = c.input(0);
+  const MatMulParams p = matmul_params(c, a, c.input(1), a.dtype);
   return with_type(c, a.dtype, [&](auto tag) {
     using T = decltype(tag);
     return make_kernel(fmt::format("tinyc::matmul<{}>", c_type<T>()), p, &matmul<T>);
+  });
+}
+
+// MatMulInteger (a, b, a_zp, b_zp) and QLinearMatMul (a, a_scale, a_zp, b, b_scale, b_zp, y_scale, y_zp).
+Lowered lower_qmatmul(OpContext& c, bool qlinear) {
+  const Tensor& a = c.input(0);
+  const Tensor& b = c.input(qlinear ? 3 : 1);
+  const DType out_type = qlinear ? (c.has(7) ? c.input(7).dtype : DType::UInt8) : DType::Int32;
+  QMatMulParams p{};
+  p.mm = matmul_params(c, a, b, out_type);
+  p.qlinear = qlinear;
+  const size_t bzp = qlinear ? 5 : 3;
+  p.b_per_column = (c.has(bzp) && num_elements(c.input(bzp).shape) > 1) ||
+                   (qlinear && num_elements(c.input(4).shape) > 1);
+  if (c.has(qlinear ? 2 : 2) && num_elements(c.input(2).shape) > 1) c.fail("per-row zero points of A are not supported");
+  return with_int8_types(c, a.dtype, b.dtype, [&](auto ta, auto tb) -> Lowered {
+    using TA = decltype(ta);
+    using TB = decltype(tb);
+    auto make = [&](auto to) {
+      using TO = decltype(to);
+      return make_kernel(fmt::format("tinyc::qmatmul<{}, {}, {}>", c_type<TA>(), c_type<TB>(), c_type<TO>()), p,
+                         &qmatmul<TA, TB, TO>);
+    };
+    if (out_type == DType::Int32) return make(int32_t{});
+    if (out_type == DType::Int8) return make(int8_t{});
+    return make(uint8_t{});
   });
 }
 
@@ -350,6 +425,10 @@ void register_nn_ops(OpTable& t) {
   t["GlobalLpPool"] = [](OpContext& c) { return lower_pool(c, kPoolLp, true); };
   t["Gemm"] = lower_gemm;
   t["MatMul"] = lower_matmul;
+  t["MatMulInteger"] = [](OpContext& c) { return lower_qmatmul(c, false); };
+  t["QLinearMatMul"] = [](OpContext& c) { return lower_qmatmul(c, true); };
+  t["ConvInteger"] = [](OpContext& c) { return lower_qconv(c, false); };
+  t["QLinearConv"] = [](OpContext& c) { return lower_qconv(c, true); };
   t["BatchNormalization"] = lower_batch_norm;
   t["InstanceNormalization"] = lower_instance_norm;
   t["LayerNormalization"] = lower_layer_norm;

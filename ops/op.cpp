@@ -44,6 +44,7 @@ static OpTable make_table() {
   register_rnn_ops(t);
   register_resize_ops(t);
   register_quant_ops(t);
+  register_loss_ops(t);
   return t;
 }
 

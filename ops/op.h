@@ -14,7 +14,7 @@
 namespace tinyc {
 
 // Kernels may look at this many input and output slots; unused ones are nullptr.
-constexpr size_t kKernelSlots = 8;
+constexpr size_t kKernelSlots = 10;
 
 // A node lowered to one call `kernel(params, in, out)` of the runtime.
 struct Lowered {
@@ -66,6 +66,17 @@ std::string params_value(const int32_t (&a)[M][N]) {
   return s + "}";
 }
 
+// A nested params struct.
+template <class P, class = decltype(P::type_name)>
+std::string params_value(const P& p) {
+  std::string s;
+  p.visit([&](const auto&... f) {
+    std::vector<std::string> parts{params_value(f)...};
+    s = "{" + fmt::format("{}", fmt::join(parts, ", ")) + "}";
+  });
+  return s;
+}
+
 // Builds the Lowered for kernel `name` with params `p`; `fn` must be that very kernel.
 template <class P>
 Lowered make_kernel(const std::string& name, const P& p,
@@ -73,10 +84,7 @@ Lowered make_kernel(const std::string& name, const P& p,
   Lowered l;
   l.kernel = name;
   l.params_type = P::type_name;
-  p.visit([&](const auto&... f) {
-    std::vector<std::string> parts{params_value(f)...};
-    l.params_init = "{" + fmt::format("{}", fmt::join(parts, ", ")) + "}";
-  });
+  l.params_init = params_value(p);
   l.run = [p, fn](const void* const* in, void* const* out) { fn(p, in, out); };
   return l;
 }
@@ -141,5 +149,6 @@ void register_misc_ops(OpTable& t);
 void register_rnn_ops(OpTable& t);
 void register_resize_ops(OpTable& t);
 void register_quant_ops(OpTable& t);
+void register_loss_ops(OpTable& t);
 
 }  // namespace tinyc

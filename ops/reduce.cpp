@@ -14,17 +14,44 @@ void split_at(const Shape& s, int64_t axis, int64_t* outer, int64_t* inner) {
     else if (a > axis) *inner *= s[a];
 }
 
+// The reduced axes, when they are only known at run time, from the output shape the model
+// declares: with keepdims an axis is reduced where the output has 1 (reducing a 1 changes
+// nothing); without, the output shape is the input's with the reduced axes left out.
+std::vector<bool> reduced_from_declared(OpContext& c, bool keep) {
+  const Shape& s = c.input(0).shape;
+  if (!c.out[0] || !c.out[0]->has_shape) c.fail("the axes input is not a constant and the output shape is not declared");
+  const Shape& o = c.out[0]->shape;
+  std::vector<bool> r(s.size(), false);
+  if (keep) {
+    if (o.size() != s.size()) c.fail("the declared output shape does not match keepdims");
+    for (size_t a = 0; a < s.size(); ++a) r[a] = o[a] == 1 && s[a] != 1;
+    return r;
+  }
+  // Match the kept axes from the left and from the right; if both agree the answer is unique.
+  std::vector<bool> l(s.size(), true), rr(s.size(), true);
+  size_t j = 0, k = o.size();
+  for (size_t a = 0; a < s.size() && j < o.size(); ++a)
+    if (s[a] == o[j]) l[a] = false, ++j;
+  for (size_t a = s.size(); a-- > 0 && k > 0;)
+    if (s[a] == o[k - 1]) rr[a] = false, --k;
+  if (j != o.size() || k != 0) c.fail("the declared output shape does not match the input");
+  if (l != rr) c.fail("the axes input is not a constant and the declared output shape is ambiguous");
+  r = l;
+  return r;
+}
+
 Lowered lower_reduce(OpContext& c, int32_t kind) {
   const Tensor& x = c.input(0);
   const int64_t r = static_cast<int64_t>(x.shape.size());
   std::vector<int64_t> axes = c.node.get_ints("axes");
   const bool keep = c.node.get_int("keepdims", 1) != 0;
-  if (c.node.op == "ReduceSum" && c.opset() >= 13 && c.has(1)) {
-    if (!c.input(1).is_const) c.fail("the axes input must be a constant");
-    axes = c.input(1).ints();
-  }
   std::vector<bool> reduced(r, axes.empty());
-  if (axes.empty() && c.node.get_int("noop_with_empty_axes", 0)) reduced.assign(r, false);
+  if (c.node.op == "ReduceSum" && c.opset() >= 13 && c.has(1)) {
+    if (c.input(1).is_const) axes = c.input(1).ints();
+    else reduced = reduced_from_declared(c, keep);
+  }
+  if (axes.empty() && c.node.get_int("noop_with_empty_axes", 0) && !(c.has(1) && !c.input(1).is_const))
+    reduced.assign(r, false);
   for (int64_t a : axes) reduced[norm_axis(c, a, r)] = true;
   Shape out, kept;
   for (int64_t a = 0; a < r; ++a) {
@@ -71,13 +98,16 @@ Lowered lower_arg(OpContext& c, bool is_max) {
 Lowered lower_cumsum(OpContext& c) {
   const Tensor& x = c.input(0);
   const int64_t r = static_cast<int64_t>(x.shape.size());
-  const int64_t axis = norm_axis(c, c.const_input(1).ints().at(0), r);
+  if (r < 1 || r > kMaxRank) c.fail("unsupported rank");
   c.set_output(0, x.dtype, x.shape);
-  int64_t outer, inner;
-  split_at(x.shape, axis, &outer, &inner);
-  CumSumParams p{i32(c, outer), i32(c, x.shape[axis]), i32(c, inner),
-                 static_cast<int32_t>(c.node.get_int("exclusive", 0)),
-                 static_cast<int32_t>(c.node.get_int("reverse", 0))};
+  CumSumParams p{};
+  p.rank = static_cast<int32_t>(r);
+  for (int64_t a = 0; a < r; ++a) p.dims[a] = i32(c, x.shape[a]);
+  p.exclusive = static_cast<int32_t>(c.node.get_int("exclusive", 0));
+  p.reverse = static_cast<int32_t>(c.node.get_int("reverse", 0));
+  p.axis = -1;  // read from input 1 at run time
+  p.index64_axis = c.input(1).dtype == DType::Int64;
+  if (c.input(1).is_const) p.axis = static_cast<int32_t>(norm_axis(c, c.input(1).ints().at(0), r));
   return with_type(c, x.dtype, [&](auto tag) {
     using T = decltype(tag);
     return make_kernel(fmt::format("tinyc::cumsum<{}>", c_type<T>()), p, &cumsum<T>);

@@ -1,8 +1,179 @@
+// Quantization operators with ONNX semantics: QuantizeLinear, DequantizeLinear,
+// DynamicQuantizeLinear, integer matrix products and convolutions (ConvInteger, MatMulInteger,
+// QLinearConv, QLinearMatMul). Accumulation is exact in int32; the QLinear ops requantize as ONNX
+// specifies: round half to even of acc * (x_scale * w_scale / y_scale), saturated.
 #ifndef TINYC_QUANT_H
 #define TINYC_QUANT_H
 
+#include "nn.h"
 #include "tinyc.h"
 
-namespace tinyc {}  // namespace tinyc
+namespace tinyc {
+
+template <class T>
+inline T saturate(float v);
+template <>
+inline int8_t saturate<int8_t>(float v) { return int8_t(v < -128.f ? -128.f : (v > 127.f ? 127.f : v)); }
+template <>
+inline uint8_t saturate<uint8_t>(float v) { return uint8_t(v < 0.f ? 0.f : (v > 255.f ? 255.f : v)); }
+template <>
+inline int32_t saturate<int32_t>(float v) {
+  return v < -2147483648.f ? INT32_MIN : (v >= 2147483648.f ? INT32_MAX : int32_t(v));
+}
+
+struct QuantizeParams {
+  int32_t outer, channels, inner;  // x viewed as [outer, channels, inner]; scale per channel
+  int32_t per_channel;             // else one scale and zero point
+  TINYC_PARAMS(QuantizeParams, outer, channels, inner, per_channel)
+};
+
+// y = saturate(round_half_even(x / scale) + zero_point); in: x, scale, zero point (optional).
+template <class TO>
+void quantize_linear(const QuantizeParams& p, const void* const* in, void* const* out) {
+  const float* x = static_cast<const float*>(in[0]);
+  const float* scale = static_cast<const float*>(in[1]);
+  const TO* zp = static_cast<const TO*>(in[2]);
+  TO* y = static_cast<TO*>(out[0]);
+  for (int32_t o = 0; o < p.outer; ++o)
+    for (int32_t c = 0; c < p.channels; ++c) {
+      const int32_t k = p.per_channel ? c : 0;
+      const float z = zp ? float(zp[k]) : 0.f;
+      for (int32_t i = 0; i < p.inner; ++i, ++x) *y++ = saturate<TO>(std::nearbyint(*x / scale[k]) + z);
+    }
+}
+
+// y = (x - zero_point) * scale.
+template <class TI>
+void dequantize_linear(const QuantizeParams& p, const void* const* in, void* const* out) {
+  const TI* x = static_cast<const TI*>(in[0]);
+  const float* scale = static_cast<const float*>(in[1]);
+  const TI* zp = static_cast<const TI*>(in[2]);
+  float* y = static_cast<float*>(out[0]);
+  for (int32_t o = 0; o < p.outer; ++o)
+    for (int32_t c = 0; c < p.channels; ++c) {
+      const int32_t k = p.per_channel ? c : 0;
+      const int32_t z = zp ? int32_t(zp[k]) : 0;
+      for (int32_t i = 0; i < p.inner; ++i) *y++ = float(int32_t(*x++) - z) * scale[k];
+    }
+}
+
+// uint8 quantization with the range of x (always including 0); out: y, scale, zero point.
+inline void dynamic_quantize_linear(const QuantizeParams& p, const void* const* in, void* const* out) {
+  const float* x = static_cast<const float*>(in[0]);
+  const int32_t n = p.outer * p.channels * p.inner;
+  float lo = 0.f, hi = 0.f;
+  for (int32_t i = 0; i < n; ++i) lo = x[i] < lo ? x[i] : lo, hi = x[i] > hi ? x[i] : hi;
+  const float scale = (hi - lo) / 255.f;
+  const uint8_t zp = scale != 0.f ? saturate<uint8_t>(std::nearbyint(-lo / scale)) : 0;
+  uint8_t* y = static_cast<uint8_t*>(out[0]);
+  for (int32_t i = 0; i < n; ++i) y[i] = scale != 0.f ? saturate<uint8_t>(std::nearbyint(x[i] / scale) + zp) : zp;
+  if (out[1]) *static_cast<float*>(out[1]) = scale;
+  if (out[2]) *static_cast<uint8_t*>(out[2]) = zp;
+}
+
+struct QMatMulParams {
+  MatMulParams mm;
+  int32_t qlinear;       // QLinearMatMul (inputs a, a_scale, a_zp, b, b_scale, b_zp, y_scale, y_zp)
+  int32_t b_per_column;  // b scale / zero point per output column
+  TINYC_PARAMS(QMatMulParams, mm, qlinear, b_per_column)
+};
+
+// MatMulInteger (out int32) or QLinearMatMul (out TO). Zero points are subtracted exactly.
+template <class TA, class TB, class TO>
+void qmatmul(const QMatMulParams& q, const void* const* in, void* const* out) {
+  const MatMulParams& p = q.mm;
+  const int ia = 0, ib = q.qlinear ? 3 : 1;
+  const TA* a = static_cast<const TA*>(in[ia]);
+  const TB* b = static_cast<const TB*>(in[ib]);
+  const TA* azp = static_cast<const TA*>(in[q.qlinear ? 2 : 2]);
+  const TB* bzp = static_cast<const TB*>(in[q.qlinear ? 5 : 3]);
+  TO* y = static_cast<TO*>(out[0]);
+  const int32_t za = azp ? int32_t(azp[0]) : 0;
+  float mult = 1.f;
+  const float* bs = q.qlinear ? static_cast<const float*>(in[4]) : nullptr;
+  if (q.qlinear) mult = *static_cast<const float*>(in[1]) / *static_cast<const float*>(in[6]);
+  const int32_t zy = q.qlinear && in[7] ? int32_t(*static_cast<const TO*>(in[7])) : 0;
+  int32_t idx[kMaxRank] = {0};
+  int32_t off[2] = {0, 0};
+  const int32_t last = p.batch[p.batch_rank - 1];
+  do {
+    for (int32_t t = 0; t < last; ++t) {
+      const TA* at = a + off[0] + t * p.strides[0][p.batch_rank - 1];
+      const TB* bt = b + off[1] + t * p.strides[1][p.batch_rank - 1];
+      for (int32_t i = 0; i < p.m; ++i)
+        for (int32_t j = 0; j < p.n; ++j) {
+          const int32_t zb = bzp ? int32_t(bzp[q.b_per_column ? j : 0]) : 0;
+          int32_t acc = 0;
+          for (int32_t l = 0; l < p.k; ++l) acc += (int32_t(at[i * p.k + l]) - za) * (int32_t(bt[l * p.n + j]) - zb);
+          if (q.qlinear) {
+            const float s = mult * bs[q.b_per_column ? j : 0];
+            *y++ = saturate<TO>(std::nearbyint(float(acc) * s) + float(zy));
+          } else {
+            *y++ = TO(acc);
+          }
+        }
+    }
+  } while (next_row<2>(p.batch_rank, p.batch, idx, p.strides, off));
+}
+
+struct QConvParams {
+  ConvParams conv;
+  int32_t qlinear;        // QLinearConv (x, x_scale, x_zp, w, w_scale, w_zp, y_scale, y_zp, B)
+  int32_t w_per_channel;  // w scale / zero point per output channel
+  TINYC_PARAMS(QConvParams, conv, qlinear, w_per_channel)
+};
+
+// ConvInteger (out int32) or QLinearConv (out TO); padding reads the input zero point.
+template <class TX, class TW, class TO>
+void qconv(const QConvParams& q, const void* const* in, void* const* out) {
+  const ConvParams& p = q.conv;
+  const TX* x = static_cast<const TX*>(in[0]);
+  const TW* w = static_cast<const TW*>(in[q.qlinear ? 3 : 1]);
+  const TX* xzp = static_cast<const TX*>(in[2]);
+  const TW* wzp = static_cast<const TW*>(in[q.qlinear ? 5 : 3]);
+  const int32_t* bias = q.qlinear ? static_cast<const int32_t*>(in[8]) : nullptr;
+  TO* y = static_cast<TO*>(out[0]);
+  const int32_t zx = xzp ? int32_t(xzp[0]) : 0;
+  const float* ws = q.qlinear ? static_cast<const float*>(in[4]) : nullptr;
+  const float mult = q.qlinear ? *static_cast<const float*>(in[1]) / *static_cast<const float*>(in[6]) : 1.f;
+  const int32_t zy = q.qlinear && in[7] ? int32_t(*static_cast<const TO*>(in[7])) : 0;
+  const int32_t cg = p.in_ch / p.groups, mg = p.out_ch / p.groups;
+  const int32_t in_size = p.in[0] * p.in[1] * p.in[2];
+  const int32_t ksize = p.kernel[0] * p.kernel[1] * p.kernel[2];
+  for (int32_t n = 0; n < p.batch; ++n)
+    for (int32_t m = 0; m < p.out_ch; ++m) {
+      const int32_t g = m / mg;
+      const int32_t zw = wzp ? int32_t(wzp[q.w_per_channel ? m : 0]) : 0;
+      for (int32_t od = 0; od < p.out[0]; ++od)
+        for (int32_t oh = 0; oh < p.out[1]; ++oh)
+          for (int32_t ow = 0; ow < p.out[2]; ++ow) {
+            int32_t acc = bias ? bias[m] : 0;
+            for (int32_t c = 0; c < cg; ++c) {
+              const TX* xc = x + (n * p.in_ch + g * cg + c) * in_size;
+              const TW* wc = w + (m * cg + c) * ksize;
+              for (int32_t kd = 0; kd < p.kernel[0]; ++kd) {
+                const int32_t id = od * p.stride[0] + kd * p.dilation[0] - p.pad[0];
+                if (id < 0 || id >= p.in[0]) continue;
+                for (int32_t kh = 0; kh < p.kernel[1]; ++kh) {
+                  const int32_t ih = oh * p.stride[1] + kh * p.dilation[1] - p.pad[1];
+                  if (ih < 0 || ih >= p.in[1]) continue;
+                  for (int32_t kw = 0; kw < p.kernel[2]; ++kw) {
+                    const int32_t iw = ow * p.stride[2] + kw * p.dilation[2] - p.pad[2];
+                    if (iw < 0 || iw >= p.in[2]) continue;
+                    acc += (int32_t(xc[(id * p.in[1] + ih) * p.in[2] + iw]) - zx) *
+                           (int32_t(wc[(kd * p.kernel[1] + kh) * p.kernel[2] + kw]) - zw);
+                  }
+                }
+              }
+            }
+            if (q.qlinear)
+              *y++ = saturate<TO>(std::nearbyint(float(acc) * (mult * ws[q.w_per_channel ? m : 0])) + float(zy));
+            else
+              *y++ = TO(acc);
+          }
+    }
+}
+
+}  // namespace tinyc
 
 #endif

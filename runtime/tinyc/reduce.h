@@ -88,21 +88,34 @@ void arg_reduce(const ArgParams& p, const void* const* in, void* const* out) {
 }
 
 struct CumSumParams {
-  int32_t outer, axis, inner;
+  int32_t rank;
+  int32_t dims[kMaxRank];
+  int32_t axis;          // -1: read from input 1 at run time
+  int32_t index64_axis;  // input 1 is int64 (else int32)
   int32_t exclusive, reverse;
-  TINYC_PARAMS(CumSumParams, outer, axis, inner, exclusive, reverse)
+  TINYC_PARAMS(CumSumParams, rank, dims, axis, index64_axis, exclusive, reverse)
 };
 
 template <class T>
 void cumsum(const CumSumParams& p, const void* const* in, void* const* out) {
   const T* x = static_cast<const T*>(in[0]);
   T* y = static_cast<T*>(out[0]);
-  for (int32_t o = 0; o < p.outer; ++o)
-    for (int32_t i = 0; i < p.inner; ++i) {
+  int32_t axis = p.axis;
+  if (axis < 0) {
+    const int64_t a = read_index(in[1], p.index64_axis, 0);
+    axis = static_cast<int32_t>(a < 0 ? a + p.rank : a);
+  }
+  int32_t outer = 1, inner = 1;
+  for (int32_t a = 0; a < p.rank; ++a)
+    if (a < axis) outer *= p.dims[a];
+    else if (a > axis) inner *= p.dims[a];
+  const int32_t len = p.dims[axis];
+  for (int32_t o = 0; o < outer; ++o)
+    for (int32_t i = 0; i < inner; ++i) {
       T acc = T(0);
-      for (int32_t t = 0; t < p.axis; ++t) {
-        const int32_t a = p.reverse ? p.axis - 1 - t : t;
-        const int32_t at = (o * p.axis + a) * p.inner + i;
+      for (int32_t t = 0; t < len; ++t) {
+        const int32_t a = p.reverse ? len - 1 - t : t;
+        const int32_t at = (o * len + a) * inner + i;
         if (p.exclusive) {
           y[at] = acc;
           acc += x[at];

@@ -4,7 +4,8 @@
 // Every kernel has the same signature:
 //     void kernel(const Params& p, const void* const* in, void* const* out);
 // `p` is a constant built at compile time by tinyc (shapes, strides, attributes), `in`/`out` point
-// to the tensors in the order of the ONNX node's inputs/outputs (nullptr for an absent optional).
+// to the tensors in the order of the ONNX node's inputs/outputs (nullptr for an absent optional;
+// both arrays have at least 10 slots).
 // The same kernels run inside the compiler as its reference evaluator.
 #ifndef TINYC_TINYC_H
 #define TINYC_TINYC_H
