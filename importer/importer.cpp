@@ -195,6 +195,21 @@ void fix_input_shapes(onnx::ModelProto& m, const ImportOptions& opts,
   }
 }
 
+// ONNX 1.12 knows opsets up to 17. A model of opset 18 whose operators are all unchanged since 17
+// means the same at 17, so it is relabelled.
+void downgrade_opset18(onnx::ModelProto& m) {
+  static const std::set<std::string> changed_in_18 = {
+      "ReduceMax", "ReduceMin", "ReduceMean", "ReduceProd", "ReduceL1", "ReduceL2", "ReduceLogSum",
+      "ReduceLogSumExp", "ReduceSumSquare", "Split", "Pad", "Resize", "ScatterND", "ScatterElements",
+      "OptionalHasElement", "OptionalGetElement", "LpPool", "Col2Im", "CenterCropPad", "BitwiseAnd",
+      "BitwiseOr", "BitwiseXor", "BitwiseNot", "GroupNormalization", "Mish"};
+  for (const auto& n : m.graph().node())
+    if ((n.domain().empty() || n.domain() == "ai.onnx") && changed_in_18.count(n.op_type())) return;
+  for (auto& o : *m.mutable_opset_import())
+    if (o.domain().empty() || o.domain() == "ai.onnx") o.set_version(kMaxOpset);
+  spdlog::info("opset 18 model uses no operator changed since opset 17: compiled as opset 17");
+}
+
 }  // namespace
 
 Graph import_model(const std::string& path, const ImportOptions& opts) {
@@ -208,6 +223,9 @@ Graph import_model(const std::string& path, const ImportOptions& opts) {
     if (o.domain().empty() || o.domain() == "ai.onnx") opset = static_cast<int>(o.version());
   }
   if (opset == 0) opset = 1;
+  if (opset == kMaxOpset + 1) downgrade_opset18(m);
+  for (const auto& o : m.opset_import())
+    if (o.domain().empty() || o.domain() == "ai.onnx") opset = static_cast<int>(o.version());
   if (opset > kMaxOpset)
     throw ModelError(fmt::format("opset {} is newer than tinyc supports ({} to {})", opset, kMinOpset, kMaxOpset));
   if (opset < kMinOpset) {

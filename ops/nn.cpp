@@ -234,7 +234,11 @@ Lowered lower_pool(OpContext& c, int32_t kind, bool global) {
   for (size_t i = 0; i < 3; ++i) p.pad_end[i] = i >= off ? i32(c, win.pad_end[i - off]) : 0;
   p.count_include_pad = static_cast<int32_t>(c.node.get_int("count_include_pad", 0));
   p.p = static_cast<float>(c.node.get_int("p", 2));
-  return TYPED_KERNEL(c, x.dtype, "pool", pool, p);
+  if (kind != kPoolMax) return TYPED_KERNEL(c, x.dtype, "pool", pool, p);
+  return with_type(c, x.dtype, [&](auto tag) {  // max pooling works on integers too
+    using T = decltype(tag);
+    return make_kernel(fmt::format("tinyc::pool<{}>", c_type<T>()), p, &pool<T>);
+  });
 }
 
 Lowered lower_gemm(OpContext& c) {

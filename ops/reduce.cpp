@@ -45,13 +45,10 @@ Lowered lower_reduce(OpContext& c, int32_t kind) {
   const int64_t r = static_cast<int64_t>(x.shape.size());
   std::vector<int64_t> axes = c.node.get_ints("axes");
   const bool keep = c.node.get_int("keepdims", 1) != 0;
-  std::vector<bool> reduced(r, axes.empty());
-  if (c.node.op == "ReduceSum" && c.opset() >= 13 && c.has(1)) {
-    if (c.input(1).is_const) axes = c.input(1).ints();
-    else reduced = reduced_from_declared(c, keep);
-  }
-  if (axes.empty() && c.node.get_int("noop_with_empty_axes", 0) && !(c.has(1) && !c.input(1).is_const))
-    reduced.assign(r, false);
+  const bool runtime_axes = c.node.op == "ReduceSum" && c.opset() >= 13 && c.has(1) && !c.input(1).is_const;
+  if (c.node.op == "ReduceSum" && c.opset() >= 13 && c.has(1) && !runtime_axes) axes = c.input(1).ints();
+  std::vector<bool> reduced(r, axes.empty() && !c.node.get_int("noop_with_empty_axes", 0));
+  if (runtime_axes) reduced = reduced_from_declared(c, keep);
   for (int64_t a : axes) reduced[norm_axis(c, a, r)] = true;
   Shape out, kept;
   for (int64_t a = 0; a < r; ++a) {

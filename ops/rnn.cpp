@@ -25,7 +25,7 @@ void fill_activations(OpContext& c, RnnParams& p, int per_dir, std::vector<std::
   std::vector<std::string> names = defaults;
   if (c.node.has("activations")) names = c.node.attrs.at("activations").strings;
   if (names.size() == static_cast<size_t>(per_dir) && p.dirs == 2)
-    names.insert(names.end(), names.begin(), names.end());  // one list for both directions
+    for (int k = 0; k < per_dir; ++k) names.push_back(names[k]);  // one list for both directions
   if (names.size() != static_cast<size_t>(per_dir * p.dirs))
     c.fail(fmt::format("expected {} activations, got {}", per_dir * p.dirs, names.size()));
   const std::vector<float> alphas = c.node.get_floats("activation_alpha");
@@ -75,7 +75,8 @@ Lowered lower_rnn(OpContext& c, int32_t kind) {
   if (c.has(3) && c.input(3).shape != Shape{dirs, 2 * gates * hidden}) c.fail("B has the wrong shape");
   if (c.has(4)) {
     const Tensor& lens = c.input(4);
-    if (lens.dtype != DType::Int32 && lens.dtype != DType::Int64) c.fail("sequence_lens must be int32 or int64");
+    if (lens.dtype != DType::Int32 && lens.dtype != DType::Int64)
+      c.fail("sequence_lens must be int32 or int64");
     if (lens.shape != Shape{batch}) c.fail("sequence_lens has the wrong shape");
     if (lens.is_const)
       for (int64_t v : lens.ints())
@@ -100,7 +101,8 @@ Lowered lower_rnn(OpContext& c, int32_t kind) {
   }
   p.input_forget = kind == kRnnLstm && c.node.get_int("input_forget", 0) != 0;
   p.linear_before_reset = kind == kRnnGru && c.node.get_int("linear_before_reset", 0) != 0;
-  c.set_output(0, x.dtype, p.layout ? Shape{batch, seq, dirs, hidden} : Shape{seq, dirs, batch, hidden});
+  const Shape y = p.layout ? Shape{batch, seq, dirs, hidden} : Shape{seq, dirs, batch, hidden};
+  c.set_output(0, x.dtype, y);
   c.set_output(1, x.dtype, state);
   if (kind == kRnnLstm) c.set_output(2, x.dtype, state);
   return with_float_type(c, x.dtype, [&](auto tag) {

@@ -1,8 +1,126 @@
+// Resize and Upsample: nearest, N-D linear and cubic interpolation, as ONNX defines them. Every
+// output element is a weighted sum over the product of per-axis taps (up to 4 input indices each).
 #ifndef TINYC_RESIZE_H
 #define TINYC_RESIZE_H
 
 #include "tinyc.h"
 
-namespace tinyc {}  // namespace tinyc
+namespace tinyc {
+
+enum ResizeMode : int32_t { kResizeNearest = 0, kResizeLinear = 1, kResizeCubic = 2 };
+enum ResizeCoord : int32_t {
+  kCoordHalfPixel, kCoordPytorchHalfPixel, kCoordAlignCorners, kCoordAsymmetric,
+  kCoordTfHalfPixelForNearest, kCoordTfCropAndResize
+};
+enum ResizeRound : int32_t { kRoundPreferFloor, kRoundPreferCeil, kRoundFloor, kRoundCeil };
+
+struct ResizeParams {
+  int32_t n, rank;
+  int32_t mode, coord, nearest;
+  int32_t scales_input;     // input slot of the float scales, or -1: scale = output / input size
+  int32_t roi_input;        // input slot of the float roi (tf_crop_and_resize), or -1
+  int32_t exclude_outside;  // cubic: drop the taps outside the input and renormalize
+  float cubic_a, extrapolation;
+  int32_t in_dims[kMaxRank];
+  int32_t dims[kMaxRank];   // output shape
+  TINYC_PARAMS(ResizeParams, n, rank, mode, coord, nearest, scales_input, roi_input, exclude_outside, cubic_a,
+               extrapolation, in_dims, dims)
+};
+
+// The taps of output index o along an axis of `len` inputs and `out_size` outputs: indices `idx` and
+// weights `w`. Returns their count, 0 when the point is outside the crop box (tf_crop_and_resize).
+template <class T>
+inline int32_t resize_taps(const ResizeParams& p, int32_t len, int32_t out_size, int32_t o, T scale, T lo,
+                           T hi, int32_t* idx, T* w) {
+  const T out_len = scale * T(len);  // as ONNX's reference: not the rounded output size
+  const T last = T(len - 1);
+  T x;
+  switch (p.coord) {
+    case kCoordPytorchHalfPixel: x = out_size > 1 ? (T(o) + T(0.5)) / scale - T(0.5) : T(0); break;
+    case kCoordAlignCorners: x = out_len == T(1) ? T(0) : T(o) * last / (out_len - T(1)); break;
+    case kCoordAsymmetric: x = T(o) / scale; break;
+    case kCoordTfHalfPixelForNearest: x = (T(o) + T(0.5)) / scale; break;
+    case kCoordTfCropAndResize:
+      x = out_len == T(1) ? (hi - lo) * last / T(2) : T(o) * (hi - lo) * last / (out_len - T(1));
+      x += lo * last;
+      if (x < T(0) || x > last) return 0;
+      break;
+    default: x = (T(o) + T(0.5)) / scale - T(0.5);  // half_pixel
+  }
+  const T fl = std::floor(x), t = x - fl;
+  const int32_t i0 = static_cast<int32_t>(fl);
+  if (p.mode == kResizeNearest || t == T(0)) {
+    bool up = false;
+    if (t != T(0))
+      up = p.nearest == kRoundCeil || (p.nearest == kRoundPreferFloor && t > T(0.5)) ||
+           (p.nearest == kRoundPreferCeil && t >= T(0.5));
+    idx[0] = clamp_to<int32_t>(i0 + (up ? 1 : 0), 0, len - 1);
+    w[0] = T(1);
+    return 1;
+  }
+  if (p.mode == kResizeLinear) {
+    idx[0] = clamp_to<int32_t>(i0, 0, len - 1);
+    idx[1] = clamp_to<int32_t>(i0 + 1, 0, len - 1);
+    w[0] = T(1) - t;
+    w[1] = t;
+    return 2;
+  }
+  // Cubic convolution (Keys) with coefficient a over inputs i0 - 1 .. i0 + 2.
+  const T a = T(p.cubic_a);
+  T sum = T(0);
+  for (int32_t k = 0; k < 4; ++k) {
+    const int32_t j = i0 - 1 + k;
+    const T s = std::fabs(x - T(j));
+    w[k] = s <= T(1) ? ((a + T(2)) * s - (a + T(3))) * s * s + T(1)
+                     : ((a * s - T(5) * a) * s + T(8) * a) * s - T(4) * a;
+    if (p.exclude_outside && (j < 0 || j >= len)) w[k] = T(0);
+    idx[k] = clamp_to<int32_t>(j, 0, len - 1);
+    sum += w[k];
+  }
+  if (p.exclude_outside)
+    for (int32_t k = 0; k < 4; ++k) w[k] /= sum;
+  return 4;
+}
+
+template <class T>
+void resize(const ResizeParams& p, const void* const* in, void* const* out) {
+  const T* x = static_cast<const T*>(in[0]);
+  T* y = static_cast<T*>(out[0]);
+  if (p.n == 0) return;
+  const float* scales = p.scales_input >= 0 ? static_cast<const float*>(in[p.scales_input]) : nullptr;
+  const float* roi = p.roi_input >= 0 ? static_cast<const float*>(in[p.roi_input]) : nullptr;
+  int32_t stride[kMaxRank], o[kMaxRank], count[kMaxRank], idx[kMaxRank][4];
+  T w[kMaxRank][4];
+  auto taps = [&](int32_t a) {
+    const T s = scales ? T(scales[a]) : T(p.dims[a]) / T(p.in_dims[a]);
+    count[a] = resize_taps<T>(p, p.in_dims[a], p.dims[a], o[a], s, roi ? T(roi[a]) : T(0),
+                              roi ? T(roi[p.rank + a]) : T(1), idx[a], w[a]);
+  };
+  for (int32_t a = p.rank - 1, st = 1; a >= 0; st *= p.in_dims[a--]) stride[a] = st;
+  for (int32_t a = 0; a < p.rank; ++a) o[a] = 0, taps(a);
+  for (int32_t i = 0; i < p.n; ++i) {
+    bool inside = true;
+    for (int32_t a = 0; a < p.rank; ++a) inside = inside && count[a] > 0;
+    T v = T(p.extrapolation);
+    if (inside) {
+      int32_t k[kMaxRank] = {0};
+      v = T(0);
+      for (int32_t a = 0; a >= 0;) {
+        T wt = T(1);
+        int32_t off = 0;
+        for (int32_t b = 0; b < p.rank; ++b) wt *= w[b][k[b]], off += idx[b][k[b]] * stride[b];
+        v += wt * x[off];
+        for (a = p.rank - 1; a >= 0 && ++k[a] == count[a]; --a) k[a] = 0;
+      }
+    }
+    y[i] = v;
+    // Next output index; the taps change only along the axes that moved.
+    int32_t a = p.rank - 1;
+    for (; a >= 0 && ++o[a] == p.dims[a]; --a) o[a] = 0;
+    for (int32_t b = a < 0 ? 0 : a; b < p.rank; ++b) taps(b);
+  }
+}
+
+}  // namespace tinyc
 
 #endif

@@ -96,7 +96,8 @@ void rnn(const RnnParams& p, const void* const* in, void* const* out) {
       if (in[4]) len = static_cast<int32_t>(clamp_to<int64_t>(read_index(in[4], p.lens64, b), 0, p.seq));
       for (int32_t s = 0; s < p.seq; ++s) {
         const int32_t t = backward && s < len ? len - 1 - s : s;
-        T* yt = y ? y + (p.layout ? (b * p.seq + t) * p.dirs + d : (t * p.dirs + d) * p.batch + b) * H : nullptr;
+        const int32_t yrow = p.layout ? (b * p.seq + t) * p.dirs + d : (t * p.dirs + d) * p.batch + b;
+        T* yt = y ? y + yrow * H : nullptr;
         if (s >= len) {
           if (yt)
             for (int32_t j = 0; j < H; ++j) yt[j] = T(0);
@@ -114,11 +115,12 @@ void rnn(const RnnParams& p, const void* const* in, void* const* out) {
         };
         if (p.kind == kRnnLstm) {
           for (int32_t j = 0; j < H; ++j) {
+            const T pi = pd ? pd[j] : T(0), po = pd ? pd[H + j] : T(0), pf = pd ? pd[2 * H + j] : T(0);
             T c = aux[j];
-            const T i = f(0, in_part(0, j) + rec_part(0, j, h) + (pd ? pd[j] * c : T(0)));
-            const T fg = p.input_forget ? T(1) - i : f(0, in_part(2, j) + rec_part(2, j, h) + (pd ? pd[2 * H + j] * c : T(0)));
+            const T i = f(0, in_part(0, j) + rec_part(0, j, h) + pi * c);
+            const T fg = p.input_forget ? T(1) - i : f(0, in_part(2, j) + rec_part(2, j, h) + pf * c);
             c = fg * c + i * f(1, in_part(3, j) + rec_part(3, j, h));
-            const T o = f(0, in_part(1, j) + rec_part(1, j, h) + (pd ? pd[H + j] * c : T(0)));
+            const T o = f(0, in_part(1, j) + rec_part(1, j, h) + po * c);
             aux[j] = c;
             hn[j] = o * rnn_activate(act[2], c, alpha, beta);
           }
@@ -128,8 +130,10 @@ void rnn(const RnnParams& p, const void* const* in, void* const* out) {
           for (int32_t j = 0; j < H; ++j) {
             const T z = f(0, in_part(0, j) + rec_part(0, j, h));
             T a;
-            if (p.linear_before_reset) a = in_part(2, j) + f(0, in_part(1, j) + rec_part(1, j, h)) * rec_part(2, j, h);
-            else a = in_part(2, j) + rec_part(2, j, aux);
+            if (p.linear_before_reset)
+              a = in_part(2, j) + f(0, in_part(1, j) + rec_part(1, j, h)) * rec_part(2, j, h);
+            else
+              a = in_part(2, j) + rec_part(2, j, aux);
             hn[j] = (T(1) - z) * f(1, a) + z * h[j];
           }
         } else {

@@ -1,0 +1,114 @@
+// Compiler stages and the command line's contract.
+#include <catch2/catch.hpp>
+#include <fmt/format.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+
+#include <unistd.h>
+
+#include "codegen/codegen.h"
+#include "codegen/plan.h"
+#include "importer/importer.h"
+#include "ops/evaluate.h"
+#include "ops/op.h"
+#include "optimizer/optimizer.h"
+
+using namespace tinyc;
+namespace fs = std::filesystem;
+
+static const std::string kModels = std::string(TINYC_SOURCE_DIR) + "/tests/models";
+
+TEST_CASE("float params print exactly") {
+  CHECK(params_value(0.1f) == "0.1f");
+  CHECK(params_value(3.0f) == "3.0f");
+  CHECK(std::stof(params_value(1.17549435e-38f)) == 1.17549435e-38f);
+  CHECK(params_value(-INFINITY) == "-INFINITY");
+}
+
+TEST_CASE("names become C identifiers and comments cannot be closed") {
+  CHECK(c_identifier("mfcc-in.1") == "mfcc_in_1");
+  CHECK(c_identifier("3d") == "m3d");
+  CHECK(comment_safe("a */ b\nc").find("*/") == std::string::npos);
+  CHECK(comment_safe("a */ b\nc").find('\n') == std::string::npos);
+}
+
+TEST_CASE("arena plan: tensors live at the same step never overlap; the plan meets the bound on a chain") {
+  Graph g;
+  auto add = [&](const std::string& n, int64_t elems) {
+    Tensor t;
+    t.name = n, t.dtype = DType::Float, t.shape = {elems}, t.has_shape = true;
+    g.tensors[n] = t;
+  };
+  add("x", 10), add("a", 100), add("b", 50), add("c", 100), add("y", 10);
+  g.inputs = {"x"}, g.outputs = {"y"};
+  auto node = [&](const std::string& in, const std::string& out) {
+    Node n;
+    n.op = "Relu", n.inputs = {in}, n.outputs = {out};
+    g.nodes.push_back(n);
+  };
+  node("x", "a"), node("a", "b"), node("b", "c"), node("c", "y");
+  const ArenaPlan p = plan_arena(g, 16);
+  CHECK(p.lower_bound == 600);  // a+b or b+c: 400 + 200 bytes
+  const size_t oa = p.offset.at("a"), ob = p.offset.at("b"), oc = p.offset.at("c");
+  CHECK((ob >= oa + 400 || ob + 200 <= oa));
+  CHECK((oc >= ob + 200 || oc + 400 <= ob));
+  CHECK(p.size <= p.lower_bound + 16);
+}
+
+TEST_CASE("the reference evaluator reproduces the torch references of the MLP") {
+  Graph g = import_model(kModels + "/mlp/model.onnx");
+  optimize(g);
+  const Tensor in = read_tensor_pb(kModels + "/mlp/data/test_data_set_0/input_0.pb");
+  const Tensor want = read_tensor_pb(kModels + "/mlp/data/test_data_set_0/output_0.pb");
+  const auto got = evaluate(g, {in});
+  REQUIRE(got.size() == 1);
+  REQUIRE(got[0].shape == want.shape);
+  for (int64_t i = 0; i < num_elements(want.shape); ++i)
+    CHECK(got[0].as<float>()[i] == Approx(want.as<float>()[i]).margin(1e-5));
+}
+
+TEST_CASE("constant folding removes the shape arithmetic that builds the LSTM's initial state") {
+  Graph g = import_model(kModels + "/lstm_har/model.onnx");
+  optimize(g);
+  for (const Node& n : g.nodes)
+    for (const char* op : {"Shape", "Constant", "Concat", "Expand", "Unsqueeze"}) CHECK(n.op != op);
+}
+
+// ---- the command line ----
+
+static int run(const std::string& args) {
+  const int rc = std::system((std::string(TINYC_EXE) + " " + args + " 2>/dev/null").c_str());
+  return WEXITSTATUS(rc);
+}
+
+static fs::path scratch(const std::string& name) {
+  fs::path p = fs::temp_directory_path() / fmt::format("tinyc-unit-{}-{}", name, ::getpid());
+  fs::remove_all(p);
+  fs::create_directories(p);
+  return p;
+}
+
+TEST_CASE("exit codes follow the contract and failures leave no output") {
+  const fs::path dir = scratch("cli");
+  const std::string model = kModels + "/dscnn/model.onnx";
+  const std::string out = (dir / "out").string();
+  CHECK(run("--version") == 0);
+  CHECK(run("compile") == 1);
+  CHECK(run(fmt::format("compile {} --target nosuchcpu -o {}", model, out)) == 1);
+  CHECK(run(fmt::format("compile {} --target host -o {} --name 'bad name'", model, out)) == 1);
+  CHECK(run(fmt::format("compile {}/missing.onnx --target host -o {}", dir.string(), out)) == 4);
+  {  // a truncated model
+    std::ifstream f(model, std::ios::binary);
+    std::string bytes((std::istreambuf_iterator<char>(f)), {});
+    std::ofstream(dir / "cut.onnx", std::ios::binary) << bytes.substr(0, bytes.size() / 2);
+  }
+  CHECK(run(fmt::format("compile {}/cut.onnx --target host -o {}", dir.string(), out)) == 2);
+  CHECK(run(fmt::format("compile {} --target cortex-m4 -o {} --max-ram 1K", model, out)) == 3);
+  CHECK(!fs::exists(out));
+  CHECK(run(fmt::format("compile {} --target cortex-m4 -o {}", model, out)) == 0);
+  CHECK(fs::exists(fs::path(out) / "model.h"));
+  CHECK(fs::exists(fs::path(out) / "tinyc" / "kernels.h"));
+  fs::remove_all(dir);
+}

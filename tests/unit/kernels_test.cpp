@@ -1,0 +1,117 @@
+// Runtime kernels against values worked out by hand.
+#include <catch2/catch.hpp>
+
+#include "runtime/tinyc/kernels.h"
+
+using namespace tinyc;
+
+TEST_CASE("conv: 3x3 input, 2x2 kernel, stride 1, pad 1 on the left/top only") {
+  const float x[9] = {1, 2, 3, 4, 5, 6, 7, 8, 9};
+  const float w[4] = {1, 0, 0, -1};  // y = x[i-1][j-1] - x[i][j]
+  const float b[1] = {10};
+  float y[9] = {};
+  ConvParams p{};
+  p.batch = p.in_ch = p.out_ch = p.groups = 1;
+  for (int a = 0; a < 3; ++a) p.in[a] = p.out[a] = p.kernel[a] = p.stride[a] = p.dilation[a] = 1;
+  p.in[1] = p.in[2] = p.out[1] = p.out[2] = 3;
+  p.kernel[1] = p.kernel[2] = 2;
+  p.pad[1] = p.pad[2] = 1;
+  const void* in[3] = {x, w, b};
+  void* out[1] = {y};
+  conv<float>(p, in, out);
+  const float want[9] = {10 - 1, 10 - 2, 10 - 3, 10 - 4, 10 + 1 - 5, 10 + 2 - 6, 10 - 7, 10 + 4 - 8, 10 + 5 - 9};
+  for (int i = 0; i < 9; ++i) CHECK(y[i] == want[i]);
+}
+
+TEST_CASE("gemm with transposed B, alpha, beta and a row-broadcast C") {
+  const float a[4] = {1, 2, 3, 4};      // 2x2
+  const float bt[4] = {1, 1, 0, 1};     // B^T: B = [[1,0],[1,1]]
+  const float c[2] = {100, 200};        // C [2] broadcast over rows
+  float y[4];
+  GemmParams p{2, 2, 2, 0, 1, 2.0f, 0.5f, 0, 1, kActNone, 0, 0};
+  const void* in[3] = {a, bt, c};
+  void* out[1] = {y};
+  gemm<float>(p, in, out);
+  // A B = [[3, 2], [7, 4]]; y = 2 * AB + 0.5 * C
+  CHECK(y[0] == 56);
+  CHECK(y[1] == 104);
+  CHECK(y[2] == 64);
+  CHECK(y[3] == 108);
+}
+
+TEST_CASE("softmax over the middle axis sums to one and keeps order") {
+  const float x[6] = {0, 1, 2, 10, 10, 10};  // [1, 3, 2]: axis values (0,2,10) and (1,10,10)
+  float y[6];
+  SoftmaxParams p{kSoftmax, 1, 3, 2};
+  const void* in[1] = {x};
+  void* out[1] = {y};
+  softmax<float>(p, in, out);
+  CHECK(y[0] + y[2] + y[4] == Approx(1.0f));
+  CHECK(y[1] + y[3] + y[5] == Approx(1.0f));
+  CHECK(y[3] == Approx(y[5]));
+  CHECK(y[4] == Approx(1.0f / (1.0f + std::exp(-8.0f) + std::exp(-10.0f))));
+}
+
+TEST_CASE("broadcast add of [2,1] and [3]") {
+  const int32_t a[2] = {10, 20}, b[3] = {1, 2, 3};
+  int32_t y[6];
+  BroadcastParams p{};
+  p.n = 6;
+  p.rank = 2;
+  p.dims[0] = 2, p.dims[1] = 3;
+  p.strides[0][0] = 1, p.strides[0][1] = 0;
+  p.strides[1][0] = 0, p.strides[1][1] = 1;
+  const void* in[2] = {a, b};
+  void* out[1] = {y};
+  broadcast<op::Add, 2, int32_t, int32_t>(p, in, out);
+  const int32_t want[6] = {11, 12, 13, 21, 22, 23};
+  for (int i = 0; i < 6; ++i) CHECK(y[i] == want[i]);
+}
+
+TEST_CASE("Mod follows the divisor's sign; Round is half to even") {
+  CHECK(op::Mod::f(int32_t(-7), int32_t(3)) == 2);
+  CHECK(op::Mod::f(int32_t(7), int32_t(-3)) == -2);
+  CHECK(op::Mod::f(-7.5f, 2.0f) == 0.5f);
+  MapParams p{};
+  CHECK(op::Round::f(2.5f, p) == 2.0f);
+  CHECK(op::Round::f(3.5f, p) == 4.0f);
+  CHECK(op::Round::f(-0.5f, p) == -0.0f);
+}
+
+TEST_CASE("average pool excludes padding unless count_include_pad") {
+  const float x[4] = {1, 2, 3, 4};  // 2x2
+  float y[4];
+  PoolParams p{};
+  p.kind = kPoolAvg;
+  p.planes = 1;
+  for (int a = 0; a < 3; ++a) p.in[a] = p.out[a] = p.kernel[a] = p.stride[a] = p.dilation[a] = 1;
+  p.in[1] = p.in[2] = 2;
+  p.out[1] = p.out[2] = 2;
+  p.kernel[1] = p.kernel[2] = 2;
+  p.pad[1] = p.pad[2] = 1;  // top-left padding, output 2x2
+  const void* in[1] = {x};
+  void* out[1] = {y};
+  pool<float>(p, in, out);
+  CHECK(y[0] == 1.0f);
+  CHECK(y[3] == 2.5f);
+  p.count_include_pad = 1;
+  pool<float>(p, in, out);
+  CHECK(y[0] == 0.25f);
+  CHECK(y[3] == 2.5f);
+}
+
+TEST_CASE("quantize rounds half to even and saturates") {
+  const float x[5] = {0.25f, 0.75f, 100.f, -100.f, -0.25f};
+  const float scale[1] = {0.5f};
+  const int8_t zp[1] = {1};
+  int8_t y[5];
+  QuantizeParams p{5, 1, 1, 0};
+  const void* in[3] = {x, scale, zp};
+  void* out[1] = {y};
+  quantize_linear<int8_t>(p, in, out);
+  CHECK(y[0] == 1);    // 0.5 -> 0, + 1
+  CHECK(y[1] == 3);    // 1.5 -> 2, + 1
+  CHECK(y[2] == 127);  // saturated
+  CHECK(y[3] == -128);
+  CHECK(y[4] == 1);    // -0.5 -> -0, + 1
+}
