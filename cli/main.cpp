@@ -76,8 +76,16 @@ Graph load(const std::string& model, const std::vector<std::string>& shapes) {
   ImportOptions io;
   for (const auto& s : shapes) io.input_shapes.insert(parse_input_shape(s));
   Graph g = import_model(model, io);
+  check_supported(g);
   optimize(g);
   return g;
+}
+
+// One line per problem: a message may hold several.
+void print_error(const std::string& what) {
+  std::stringstream ss(what);
+  std::string line;
+  while (std::getline(ss, line)) spdlog::error("{}", line);
 }
 
 int cmd_compile(const CompileArgs& a) {
@@ -119,7 +127,7 @@ int cmd_inspect(const std::string& model, const std::vector<std::string>& shapes
   ImportOptions io;
   for (const auto& s : shapes) io.input_shapes.insert(parse_input_shape(s));
   Graph g = import_model(model, io);
-  // Unsupported operators are all reported, before anything else can fail.
+  // Unsupported operators are all listed, before anything else can fail.
   std::set<std::string> missing;
   for (const Node& n : g.nodes)
     if (!find_op(n.op) || !(n.domain.empty() || n.domain == "ai.onnx"))
@@ -216,7 +224,7 @@ int main_impl(int argc, char** argv) {
     spdlog::error("{}", e.what());
     return kBudget;
   } catch (const ModelError& e) {
-    spdlog::error("{}", e.what());
+    print_error(e.what());
     return kModel;
   } catch (const IoError& e) {
     spdlog::error("{}", e.what());

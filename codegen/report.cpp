@@ -9,7 +9,7 @@ namespace {
 // Multiply-accumulates of one layer (the matrix-product layers only).
 int64_t macs_of(const Graph& g, const Node& n) {
   auto shape = [&](size_t i) { return g.tensor(n.inputs.at(i)).shape; };
-  const Shape out = g.tensor(n.outputs.at(0)).shape;
+  const Shape out = n.outputs.at(0).empty() ? Shape{} : g.tensor(n.outputs.at(0)).shape;
   if (n.op == "Conv") {
     const Shape w = shape(1);
     return num_elements(out) * (w.empty() || w[0] == 0 ? 0 : num_elements(w) / w[0]);

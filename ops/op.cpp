@@ -64,11 +64,24 @@ std::vector<std::string> supported_ops() {
   return v;
 }
 
+static bool supported(const Node& n) {
+  return find_op(n.op) && (n.domain.empty() || n.domain == "ai.onnx");
+}
+
+static std::string unsupported_message(const Node& n) {
+  return fmt::format("{}: operator {}{} is not supported", n.label(), n.domain.empty() ? "" : n.domain + ".", n.op);
+}
+
+void check_supported(const Graph& g) {
+  std::vector<std::string> lines;
+  for (const Node& n : g.nodes)
+    if (!supported(n)) lines.push_back(unsupported_message(n));
+  if (!lines.empty()) throw ModelError(fmt::format("{}", fmt::join(lines, "\n")));
+}
+
 Lowered lower_node(Graph& g, const Node& n) {
   const LowerFn* fn = find_op(n.op);
-  if (!fn || !(n.domain.empty() || n.domain == "ai.onnx"))
-    throw ModelError(fmt::format("{}: operator {}{} is not supported", n.label(),
-                                 n.domain.empty() ? "" : n.domain + ".", n.op));
+  if (!supported(n)) throw ModelError(unsupported_message(n));
   OpContext c{n, g, {}, {}};
   for (const auto& name : n.inputs) c.in.push_back(name.empty() ? nullptr : &g.tensor(name));
   for (const auto& name : n.outputs) c.out.push_back(name.empty() ? nullptr : &g.tensor(name));

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "ir/ir.h"
+#include "runtime/tinyc/tinyc.h"
 
 namespace tinyc {
 
@@ -45,6 +46,9 @@ using LowerFn = std::function<Lowered(OpContext&)>;
 // The lowering of `op` (domain "" / ai.onnx), or nullptr if tinyc does not support it.
 const LowerFn* find_op(const std::string& op);
 std::vector<std::string> supported_ops();
+
+// Fails with one line per node whose operator tinyc does not support, all at once.
+void check_supported(const Graph& g);
 
 // Lowers one node of the graph: sets its outputs' dtypes and shapes, returns the kernel call.
 Lowered lower_node(Graph& g, const Node& n);
@@ -104,6 +108,7 @@ auto with_type(const OpContext& c, DType t, F f) {
     case DType::UInt32: return f(uint32_t{});
     case DType::UInt64: return f(uint64_t{});
     case DType::Bool: return f(bool{});
+    case DType::Float16: return f(half{});
     default: c.fail(fmt::format("element type {} is not supported", dtype_name(t)));
   }
 }
@@ -129,6 +134,7 @@ template <> inline const char* c_type<uint16_t>() { return "uint16_t"; }
 template <> inline const char* c_type<uint32_t>() { return "uint32_t"; }
 template <> inline const char* c_type<uint64_t>() { return "uint64_t"; }
 template <> inline const char* c_type<bool>() { return "bool"; }
+template <> inline const char* c_type<half>() { return "tinyc::half"; }
 
 // Normalizes a possibly negative axis against `rank`; fails when out of range.
 int64_t norm_axis(const OpContext& c, int64_t axis, int64_t rank);

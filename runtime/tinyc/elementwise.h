@@ -40,9 +40,9 @@ TINYC_UNARY(Sigmoid, T(x >= T(0) ? T(1) / (T(1) + std::exp(-x)) : std::exp(x) / 
 TINYC_UNARY(HardSigmoid, T(std::fmax(T(0), std::fmin(T(1), T(T(p.alpha) * x + T(p.beta))))))
 TINYC_UNARY(HardSwish, T(x * std::fmax(T(0), std::fmin(T(1), T(x / T(6) + T(0.5))))))
 TINYC_UNARY(Tanh, std::tanh(x))
-TINYC_UNARY(Softplus, T(x > T(20) ? x : std::log1p(std::exp(x))))
+TINYC_UNARY(Softplus, T(x > T(20) ? T(x) : T(std::log1p(std::exp(x)))))
 TINYC_UNARY(Softsign, T(x / (T(1) + std::fabs(x))))
-TINYC_UNARY(Mish, T(x * std::tanh(x > T(20) ? x : std::log1p(std::exp(x)))))
+TINYC_UNARY(Mish, T(x * std::tanh(x > T(20) ? T(x) : T(std::log1p(std::exp(x))))))
 TINYC_UNARY(Erf, std::erf(x))
 TINYC_UNARY(Exp, std::exp(x))
 TINYC_UNARY(Log, std::log(x))
@@ -139,7 +139,7 @@ TINYC_BINARY(FMod, A(std::fmod(a, b)))
 struct Mod {
   template <class A, class B>
   static A f(A a, B b) {
-    if constexpr (std::is_floating_point<A>::value) {
+    if constexpr (is_float<A>::value) {
       const A m = A(std::fmod(a, A(b)));
       return (m != 0 && ((m < 0) != (b < 0))) ? A(m + b) : m;
     } else if constexpr (std::is_signed<A>::value) {

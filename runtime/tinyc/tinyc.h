@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include <cmath>
+#include <type_traits>
 
 // Names a params struct and lists its fields, so the compiler can print it as a C++ initializer.
 #define TINYC_PARAMS(Name, ...)                             \
@@ -44,6 +45,61 @@ inline bool next_row(int32_t rank, const int32_t* dims, int32_t* idx,
   }
   return false;
 }
+
+// IEEE binary16, stored as its bits; arithmetic happens in float.
+struct half {
+  uint16_t bits;
+  half() = default;
+  half(float f) : bits(from_float(f)) {}
+  operator float() const { return to_float(bits); }
+  half& operator+=(float v) { return *this = half(float(*this) + v); }
+  half& operator-=(float v) { return *this = half(float(*this) - v); }
+  half& operator*=(float v) { return *this = half(float(*this) * v); }
+
+  static float to_float(uint16_t h) {
+    const uint32_t sign = uint32_t(h & 0x8000u) << 16, exp = (h >> 10) & 0x1f, man = h & 0x3ffu;
+    uint32_t bits;
+    if (exp == 0x1f) {
+      bits = sign | 0x7f800000u | (man << 13);
+    } else if (exp != 0) {
+      bits = sign | ((exp + 112) << 23) | (man << 13);
+    } else if (man == 0) {
+      bits = sign;
+    } else {  // subnormal: normalise
+      int e = -1;
+      uint32_t m = man;
+      do { ++e; m <<= 1; } while (!(m & 0x400u));
+      bits = sign | ((112 - e) << 23) | ((m & 0x3ffu) << 13);
+    }
+    float f;
+    memcpy(&f, &bits, 4);
+    return f;
+  }
+  // Round to nearest, ties to even.
+  static uint16_t from_float(float f) {
+    uint32_t x;
+    memcpy(&x, &f, 4);
+    const uint16_t sign = uint16_t((x >> 16) & 0x8000u);
+    const uint32_t ax = x & 0x7fffffffu;
+    if (ax >= 0x7f800000u) return uint16_t(sign | 0x7c00u | (ax > 0x7f800000u ? 0x200u : 0));
+    if (ax >= 0x477ff000u) return uint16_t(sign | 0x7c00u);  // rounds to infinity
+    if (ax < 0x38800000u) {  // subnormal or zero in half
+      if (ax < 0x33000000u) return sign;
+      const uint32_t m = (ax & 0x7fffffu) | 0x800000u;
+      const int shift = 126 - int(ax >> 23);  // 14..24
+      const uint32_t q = m >> shift, rem = m & ((1u << shift) - 1), halfway = 1u << (shift - 1);
+      return uint16_t(sign | (q + (rem > halfway || (rem == halfway && (q & 1)))));
+    }
+    const uint32_t q = ((ax >> 13) - (112u << 10)), rem = ax & 0x1fffu;
+    return uint16_t(sign | (q + (rem > 0x1000u || (rem == 0x1000u && (q & 1)))));
+  }
+};
+
+// Floating point for the kernels: float, double and half.
+template <class T>
+struct is_float {
+  static constexpr bool value = std::is_floating_point<T>::value || std::is_same<T, half>::value;
+};
 
 // Reads element i of an integer tensor whose element type is given at run time (int32 or int64).
 inline int64_t read_index(const void* p, int32_t is64, int32_t i) {
