@@ -1,6 +1,11 @@
 #include "optimizer/optimizer.h"
 
+#include <algorithm>
+#include <cmath>
+#include <functional>
 #include <set>
+
+#include <fmt/format.h>
 
 #include "ops/op.h"
 
@@ -62,8 +67,176 @@ void eliminate_dead_nodes(Graph& g) {
   }
 }
 
+namespace {
+
+int consumers(const Graph& g, const std::string& t) {
+  int n = 0;
+  for (const Node& node : g.nodes)
+    for (const auto& i : node.inputs) n += i == t;
+  for (const auto& o : g.outputs) n += o == t;
+  return n;
+}
+
+bool is_output(const Graph& g, const std::string& t) {
+  return std::find(g.outputs.begin(), g.outputs.end(), t) != g.outputs.end();
+}
+
+// The node producing `t`, or nullptr.
+Node* producer(Graph& g, const std::string& t) {
+  for (Node& n : g.nodes)
+    for (const auto& o : n.outputs)
+      if (o == t) return &n;
+  return nullptr;
+}
+
+// Lets `first` write what `second` (which only reads first's output) wrote, and drops `second`.
+void merge_into(Graph& g, Node& first, size_t second_index) {
+  const std::string old = first.outputs[0];
+  first.outputs[0] = g.nodes[second_index].outputs[0];
+  g.nodes.erase(g.nodes.begin() + static_cast<long>(second_index));
+  g.tensors.erase(old);
+}
+
+// A new constant tensor derived from `like`, under a fresh name.
+std::string add_constant(Graph& g, const std::string& base, DType t, const Shape& s, std::vector<float> v) {
+  std::string name = base;
+  for (int i = 0; g.tensors.count(name); ++i) name = fmt::format("{}_{}", base, i);
+  Tensor c;
+  c.name = name, c.dtype = t, c.shape = s, c.has_shape = true, c.is_const = true;
+  c.data.resize(v.size() * sizeof(float));
+  std::memcpy(c.data.data(), v.data(), c.data.size());
+  g.tensors[name] = c;
+  return name;
+}
+
+std::vector<float> float_values(const Tensor& t) {
+  std::vector<float> v(static_cast<size_t>(num_elements(t.shape)));
+  std::memcpy(v.data(), t.data.data(), v.size() * sizeof(float));
+  return v;
+}
+
+}  // namespace
+
+void remove_identities(Graph& g) {
+  for (size_t i = 0; i < g.nodes.size();) {
+    const Node& n = g.nodes[i];
+    const bool identity = n.op == "Identity" ||
+                          (n.op == "Dropout" && n.outputs.size() == 1 &&
+                           (n.inputs.size() < 3 || n.inputs[2].empty()));
+    if (!identity || is_output(g, n.outputs[0])) {
+      ++i;
+      continue;
+    }
+    const std::string from = n.outputs[0], to = n.inputs[0];
+    g.nodes.erase(g.nodes.begin() + static_cast<long>(i));
+    for (Node& m : g.nodes)
+      for (auto& in : m.inputs)
+        if (in == from) in = to;
+    g.tensors.erase(from);
+  }
+}
+
+void fold_batch_norm(Graph& g) {
+  for (size_t i = 0; i < g.nodes.size(); ++i) {
+    const Node bn = g.nodes[i];
+    if (bn.op != "BatchNormalization" || bn.outputs.size() != 1) continue;
+    bool consts = true;
+    for (size_t k = 1; k < 5; ++k) consts = consts && k < bn.inputs.size() && g.is_const(bn.inputs[k]);
+    Node* prev = producer(g, bn.inputs[0]);
+    if (!consts || !prev || consumers(g, bn.inputs[0]) != 1 || is_output(g, bn.inputs[0])) continue;
+    const bool conv = prev->op == "Conv" || prev->op == "ConvTranspose";
+    const bool gemm = prev->op == "Gemm" && prev->get_float("alpha", 1) == 1 && prev->get_float("beta", 1) == 1;
+    if ((!conv && !gemm) || !g.is_const(prev->inputs[1]) || (prev->inputs.size() > 2 && !prev->inputs[2].empty() && !g.is_const(prev->inputs[2])))
+      continue;
+    const Tensor& w = g.tensor(prev->inputs[1]);
+    if (w.dtype != DType::Float || g.tensor(bn.inputs[0]).dtype != DType::Float) continue;
+    const std::vector<float> scale = float_values(g.tensor(bn.inputs[1])), shift = float_values(g.tensor(bn.inputs[2])),
+                             mean = float_values(g.tensor(bn.inputs[3])), var = float_values(g.tensor(bn.inputs[4]));
+    const size_t ch = scale.size();
+    const float eps = bn.get_float("epsilon", 1e-5f);
+    std::vector<float> s(ch);
+    for (size_t c = 0; c < ch; ++c) s[c] = scale[c] / std::sqrt(var[c] + eps);
+    // Which weight element belongs to which output channel.
+    std::vector<float> wv = float_values(w);
+    const int64_t groups = prev->get_int("group", 1);
+    std::function<size_t(size_t)> channel_of;
+    if (prev->op == "Conv") {
+      const size_t per = wv.size() / ch;
+      channel_of = [per](size_t i) { return i / per; };
+    } else if (prev->op == "ConvTranspose") {  // [C_in, C_out / group, k...]
+      const size_t per_group_out = static_cast<size_t>(w.shape[1]);
+      const size_t k = wv.size() / (static_cast<size_t>(w.shape[0]) * per_group_out);
+      const size_t in_per_group = static_cast<size_t>(w.shape[0] / groups);
+      channel_of = [=](size_t i) { return (i / k) % per_group_out + ((i / k) / per_group_out / in_per_group) * per_group_out; };
+    } else if (prev->get_int("transB", 0)) {  // [N, K]
+      const size_t k = wv.size() / ch;
+      channel_of = [k](size_t i) { return i / k; };
+    } else {  // [K, N]
+      channel_of = [ch](size_t i) { return i % ch; };
+    }
+    if (wv.size() % ch) continue;
+    for (size_t j = 0; j < wv.size(); ++j) wv[j] *= s[channel_of(j)];
+    std::vector<float> b(ch, 0.0f);
+    if (prev->inputs.size() > 2 && !prev->inputs[2].empty()) {
+      const std::vector<float> old = float_values(g.tensor(prev->inputs[2]));
+      if (old.size() != ch) continue;
+      b = old;
+    }
+    for (size_t c = 0; c < ch; ++c) b[c] = (b[c] - mean[c]) * s[c] + shift[c];
+    prev->inputs[1] = add_constant(g, w.name + "_bn", DType::Float, w.shape, wv);
+    prev->inputs.resize(3);
+    prev->inputs[2] = add_constant(g, bn.name + "_bias", DType::Float, {static_cast<int64_t>(ch)}, b);
+    merge_into(g, *prev, i);
+    --i;
+  }
+}
+
+void fuse_activations(Graph& g) {
+  for (size_t i = 0; i < g.nodes.size(); ++i) {
+    const Node act = g.nodes[i];
+    float a = 0, b = 0;
+    if (act.op == "Relu") {
+    } else if (act.op == "LeakyRelu") {
+      a = act.get_float("alpha", 0.01f);
+    } else if (act.op == "Clip") {
+      a = -INFINITY, b = INFINITY;
+      if (g.opset < 11) {
+        a = act.get_float("min", a), b = act.get_float("max", b);
+      } else {
+        if (act.inputs.size() > 1 && !act.inputs[1].empty()) {
+          if (!g.is_const(act.inputs[1])) continue;
+          a = static_cast<float>(g.tensor(act.inputs[1]).floats().at(0));
+        }
+        if (act.inputs.size() > 2 && !act.inputs[2].empty()) {
+          if (!g.is_const(act.inputs[2])) continue;
+          b = static_cast<float>(g.tensor(act.inputs[2]).floats().at(0));
+        }
+      }
+    } else {
+      continue;
+    }
+    Node* prev = producer(g, act.inputs[0]);
+    if (!prev || consumers(g, act.inputs[0]) != 1 || is_output(g, act.inputs[0]) || prev->has("tinyc_activation") ||
+        !(prev->op == "Conv" || prev->op == "ConvTranspose" || prev->op == "Gemm") ||
+        g.tensor(act.inputs[0]).dtype != DType::Float)
+      continue;
+    Attr kind;
+    kind.kind = Attr::String, kind.s = act.op;
+    Attr fa, fb;
+    fa.kind = fb.kind = Attr::Float, fa.f = a, fb.f = b;
+    prev->attrs["tinyc_activation"] = kind;
+    prev->attrs["tinyc_act_a"] = fa;
+    prev->attrs["tinyc_act_b"] = fb;
+    merge_into(g, *prev, i);
+    --i;
+  }
+}
+
 void optimize(Graph& g) {
   fold_constants(g);
+  remove_identities(g);
+  fold_batch_norm(g);
+  fuse_activations(g);
   eliminate_dead_nodes(g);
 }
 

@@ -112,3 +112,54 @@ TEST_CASE("exit codes follow the contract and failures leave no output") {
   CHECK(fs::exists(fs::path(out) / "tinyc" / "kernels.h"));
   fs::remove_all(dir);
 }
+
+// Runs `model` with only constant folding and with all passes; both must agree.
+static void check_passes_keep_outputs(const std::string& model) {
+  Graph plain = import_model(kModels + "/" + model + "/model.onnx");
+  fold_constants(plain);
+  Graph opt = import_model(kModels + "/" + model + "/model.onnx");
+  optimize(opt);
+  const Tensor in = read_tensor_pb(kModels + "/" + model + "/data/test_data_set_0/input_0.pb");
+  const auto a = evaluate(plain, {in});
+  const auto b = evaluate(opt, {in});
+  for (int64_t i = 0; i < num_elements(a[0].shape); ++i)
+    CHECK(b[0].as<float>()[i] == Approx(a[0].as<float>()[i]).epsilon(1e-5).margin(1e-6));
+  std::map<std::string, std::string> producer;
+  for (const Node& n : opt.nodes) producer[n.outputs[0]] = n.op;
+  for (const Node& n : opt.nodes) {
+    for (const char* op : {"BatchNormalization", "Identity", "Dropout"}) CHECK(n.op != op);
+    if (n.op == "Relu") CHECK(producer[n.inputs[0]] == "Add");  // after a residual sum: no layer to fuse into
+  }
+}
+
+TEST_CASE("BatchNormalization folds into Conv and Relu fuses, outputs unchanged") {
+  check_passes_keep_outputs("cnn_bn");
+  check_passes_keep_outputs("resnet");
+  check_passes_keep_outputs("dscnn");
+}
+
+TEST_CASE("Identity and inference Dropout are removed; a graph output keeps its copy") {
+  Graph g;
+  auto add = [&](const std::string& n) {
+    Tensor t;
+    t.name = n, t.dtype = DType::Float, t.shape = {4}, t.has_shape = true;
+    g.tensors[n] = t;
+  };
+  for (const char* n : {"x", "a", "b", "y"}) add(n);
+  g.inputs = {"x"}, g.outputs = {"y"};
+  auto node = [&](const char* op, const std::string& in, const std::string& out) {
+    Node n;
+    n.op = op, n.name = out, n.inputs = {in}, n.outputs = {out};
+    g.nodes.push_back(n);
+  };
+  node("Identity", "x", "a"), node("Dropout", "a", "b"), node("Relu", "b", "y");
+  remove_identities(g);
+  REQUIRE(g.nodes.size() == 1);
+  CHECK(g.nodes[0].op == "Relu");
+  CHECK(g.nodes[0].inputs[0] == "x");
+  node("Identity", "y", "z");
+  add("z");
+  g.outputs = {"z"};
+  remove_identities(g);
+  CHECK(g.nodes.size() == 2);  // the output copy stays
+}

@@ -1,0 +1,274 @@
+// Generic firmware driver for one tinyc-generated model (see tests/mcu/README.md).
+//
+// Build with -DMODEL_HEADER='"net.h"' -DMODEL_NAME=net -DMODEL_UPPER=NET and the board's counter:
+//   -DCOUNTER_FPGAIO=0x40028018 -DCOUNTER_HZ=25000000     (MPS2/MPS3 FPGAIO COUNTER)
+//   -DCOUNTER_NRF51_TIMER0 -DCOUNTER_HZ=16000000          (micro:bit)
+// Through semihosting (paths relative to qemu's working folder) it reads in_0.bin ... (raw
+// little-endian elements of NAME_INPUTi_TYPE), runs the model once between two counter reads
+// with the stack painted, and writes out_0.bin ... and stats.txt ("key value" lines).
+// Exit status: 0 ok; 2 input missing/short; 3 model returned non-zero; 4 stack overflow; 5 write error.
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include MODEL_HEADER
+
+#define CAT_(a, b) a##b
+#define CAT(a, b) CAT_(a, b)
+#define RUN CAT(MODEL_NAME, _run)
+#define M(x) CAT(MODEL_UPPER, x)  // M(_ARENA_SIZE) -> NET_ARENA_SIZE
+#define NUM_IN M(_NUM_INPUTS)
+#define NUM_OUT M(_NUM_OUTPUTS)
+#define IN_BUF(i) alignas(8) static M(CAT(CAT(_INPUT, i), _TYPE)) in##i[M(CAT(CAT(_INPUT, i), _SIZE))];
+#define OUT_BUF(i) alignas(8) static M(CAT(CAT(_OUTPUT, i), _TYPE)) out##i[M(CAT(CAT(_OUTPUT, i), _SIZE))];
+
+#if NUM_IN > 8 || NUM_OUT > 8
+#error "tests/mcu/main.cpp handles at most 8 inputs and 8 outputs"
+#endif
+#if NUM_IN > 0
+IN_BUF(0)
+#endif
+#if NUM_IN > 1
+IN_BUF(1)
+#endif
+#if NUM_IN > 2
+IN_BUF(2)
+#endif
+#if NUM_IN > 3
+IN_BUF(3)
+#endif
+#if NUM_IN > 4
+IN_BUF(4)
+#endif
+#if NUM_IN > 5
+IN_BUF(5)
+#endif
+#if NUM_IN > 6
+IN_BUF(6)
+#endif
+#if NUM_IN > 7
+IN_BUF(7)
+#endif
+#if NUM_OUT > 0
+OUT_BUF(0)
+#endif
+#if NUM_OUT > 1
+OUT_BUF(1)
+#endif
+#if NUM_OUT > 2
+OUT_BUF(2)
+#endif
+#if NUM_OUT > 3
+OUT_BUF(3)
+#endif
+#if NUM_OUT > 4
+OUT_BUF(4)
+#endif
+#if NUM_OUT > 5
+OUT_BUF(5)
+#endif
+#if NUM_OUT > 6
+OUT_BUF(6)
+#endif
+#if NUM_OUT > 7
+OUT_BUF(7)
+#endif
+
+struct Buf {
+  void *p;
+  unsigned bytes;
+};
+#define ENTRY(b) {(void *)b, sizeof b},
+static const Buf in_bufs[] = {
+#if NUM_IN > 0
+    ENTRY(in0)
+#endif
+#if NUM_IN > 1
+    ENTRY(in1)
+#endif
+#if NUM_IN > 2
+    ENTRY(in2)
+#endif
+#if NUM_IN > 3
+    ENTRY(in3)
+#endif
+#if NUM_IN > 4
+    ENTRY(in4)
+#endif
+#if NUM_IN > 5
+    ENTRY(in5)
+#endif
+#if NUM_IN > 6
+    ENTRY(in6)
+#endif
+#if NUM_IN > 7
+    ENTRY(in7)
+#endif
+    {nullptr, 0}};
+static const Buf out_bufs[] = {
+#if NUM_OUT > 0
+    ENTRY(out0)
+#endif
+#if NUM_OUT > 1
+    ENTRY(out1)
+#endif
+#if NUM_OUT > 2
+    ENTRY(out2)
+#endif
+#if NUM_OUT > 3
+    ENTRY(out3)
+#endif
+#if NUM_OUT > 4
+    ENTRY(out4)
+#endif
+#if NUM_OUT > 5
+    ENTRY(out5)
+#endif
+#if NUM_OUT > 6
+    ENTRY(out6)
+#endif
+#if NUM_OUT > 7
+    ENTRY(out7)
+#endif
+    {nullptr, 0}};
+
+// ---- the board's free-running counter ----
+#if defined(COUNTER_FPGAIO)
+static inline void counter_init() {}
+static inline uint32_t counter() { return *(volatile uint32_t *)(COUNTER_FPGAIO); }
+#elif defined(COUNTER_NRF51_TIMER0)
+#define TIMER0(off) (*(volatile uint32_t *)(0x40008000u + (off)))
+static inline void counter_init() {
+  TIMER0(0x004) = 1;  // TASKS_STOP
+  TIMER0(0x504) = 0;  // MODE = timer
+  TIMER0(0x508) = 3;  // BITMODE = 32 bit
+  TIMER0(0x510) = 0;  // PRESCALER = 0: 16 MHz
+  TIMER0(0x00C) = 1;  // TASKS_CLEAR
+  TIMER0(0x000) = 1;  // TASKS_START
+}
+static inline uint32_t counter() {
+  TIMER0(0x040) = 1;     // TASKS_CAPTURE[0]
+  return TIMER0(0x540);  // CC[0]
+}
+#else
+#error "define COUNTER_FPGAIO=addr or COUNTER_NRF51_TIMER0, and COUNTER_HZ"
+#endif
+
+// Instructions for a tick count: qemu -icount shift=8 advances the virtual clock 256 ns per
+// instruction, so insns = round(ticks * 1e9 / HZ / 256).
+static uint32_t to_insns(uint32_t ticks) {
+  const uint64_t hz = COUNTER_HZ;
+  return (uint32_t)(((uint64_t)ticks * 1000000000ull + hz * 128) / (hz * 256));
+}
+
+// ---- stack painting ----
+extern "C" uint32_t __StackLimit[];
+static const uint32_t PAINT = 0xC5AC5AC5u;
+
+static inline uint32_t get_sp() {
+  uint32_t sp;
+  __asm__ volatile("mov %0, sp" : "=r"(sp));
+  return sp;
+}
+
+// Leaf function: fills [__StackLimit, its own sp) with PAINT.
+__attribute__((noinline)) static void paint_stack() {
+  uint32_t *p = __StackLimit, *end = (uint32_t *)get_sp();
+  while (p < end) *p++ = PAINT;
+}
+
+// Bytes between sp_ref and the lowest word that no longer holds PAINT.
+static uint32_t stack_used(uint32_t sp_ref) {
+  const uint32_t *p = __StackLimit;
+  while ((uint32_t)p < sp_ref && *p == PAINT) ++p;
+  return sp_ref - (uint32_t)p;
+}
+
+// ---- semihosting file I/O (newlib + librdimon; no stdio buffers, so no heap) ----
+static int read_file(const char *path, void *buf, unsigned n) {
+  int fd = open(path, O_RDONLY);
+  if (fd < 0) return -1;
+  unsigned got = 0;
+  while (got < n) {
+    int r = read(fd, (char *)buf + got, n - got);
+    if (r <= 0) break;
+    got += (unsigned)r;
+  }
+  char extra;
+  int more = read(fd, &extra, 1);  // the file must hold exactly n bytes
+  close(fd);
+  return (got == n && more == 0) ? 0 : -1;
+}
+
+static int write_file(const char *path, const void *buf, unsigned n) {
+  int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  if (fd < 0) return -1;
+  int w = write(fd, buf, n);
+  close(fd);
+  return w == (int)n ? 0 : -1;
+}
+
+static void say(const char *msg) { write(2, msg, strlen(msg)); }
+
+int main() {
+  char path[32];
+  for (unsigned i = 0; i < NUM_IN; ++i) {
+    snprintf(path, sizeof path, "in_%u.bin", i);
+    if (read_file(path, in_bufs[i].p, in_bufs[i].bytes) != 0) {
+      say("tinyc-mcu: input file missing or of the wrong size: ");
+      say(path);
+      say("\n");
+      return 2;
+    }
+  }
+  void *outputs[NUM_OUT + 1];
+  const void *inputs[NUM_IN + 1];
+  for (unsigned i = 0; i < NUM_OUT; ++i) outputs[i] = out_bufs[i].p;
+  for (unsigned i = 0; i < NUM_IN; ++i) inputs[i] = in_bufs[i].p;
+
+  counter_init();
+  // Self-check of the counter: a subs/bne loop of 1000 iterations is 2000 instructions (+1..3).
+  uint32_t n = 1000;
+  uint32_t l0 = counter();
+  __asm__ volatile("1: subs %0, %0, #1\n\tbne 1b" : "+l"(n)::"cc");
+  uint32_t l1 = counter();
+
+  paint_stack();
+  const uint32_t sp = get_sp();
+  __asm__ volatile("" ::: "memory");
+  const uint32_t e0 = counter();  // an empty region: what two back-to-back reads cost
+  const uint32_t e1 = counter();
+  const uint32_t t0 = counter();
+  const int rc = RUN(inputs, outputs);
+  const uint32_t t1 = counter();
+  __asm__ volatile("" ::: "memory");
+  const uint32_t stack = stack_used(sp);
+  const int overflow = (uint32_t)__StackLimit + stack >= sp;
+
+  const uint32_t empty = to_insns(e1 - e0);
+  const uint32_t insns = to_insns(t1 - t0) - empty;
+  char stats[320];
+  int len = snprintf(stats, sizeof stats,
+                     "rc %d\ninsns %lu\nticks %lu\nempty_ticks %lu\nempty_insns %lu\ncounter_hz %lu\n"
+                     "loop1000_insns %lu\nstack_peak %lu\nstack_overflow %d\narena %lu\n",
+                     rc, (unsigned long)insns, (unsigned long)(t1 - t0), (unsigned long)(e1 - e0),
+                     (unsigned long)empty, (unsigned long)COUNTER_HZ,
+                     (unsigned long)(to_insns(l1 - l0) - empty), (unsigned long)stack, overflow,
+                     (unsigned long)M(_ARENA_SIZE));
+  int bad = write_file("stats.txt", stats, (unsigned)len);
+  for (unsigned i = 0; i < NUM_OUT; ++i) {
+    snprintf(path, sizeof path, "out_%u.bin", i);
+    bad |= write_file(path, out_bufs[i].p, out_bufs[i].bytes);
+  }
+  if (bad) {
+    say("tinyc-mcu: cannot write an output file\n");
+    return 5;
+  }
+  if (overflow) {
+    say("tinyc-mcu: stack overflow (the model used all of __stack_size)\n");
+    return 4;
+  }
+  return rc == 0 ? 0 : 3;
+}
