@@ -112,6 +112,10 @@ Generated generate(Graph& g, const CodegenOptions& opts) {
     for (const auto& in : n.inputs)
       if (!in.empty() && g.is_const(in)) use_const(in);
   for (const auto& [t, off] : out.plan.offset) where[t] = fmt::format("arena + {}", off);
+  for (const auto& [view, source] : out.plan.alias) {
+    if (g.is_const(source)) use_const(source);
+    where[view] = where.at(source);
+  }
   // Outputs that no node writes in place: graph inputs, constants, repeated outputs.
   std::vector<std::string> output_copies;
   for (size_t k = 0; k < g.outputs.size(); ++k) {
@@ -175,12 +179,17 @@ Generated generate(Graph& g, const CodegenOptions& opts) {
   cpp += fmt::format("alignas({}) static uint8_t arena[{}_ARENA_SIZE > 0 ? {}_ARENA_SIZE : 1];\n\n",
                      opts.alignment, NAME, NAME);
   for (size_t i = 0; i < kernels.size(); ++i)
-    cpp += fmt::format("static const {} p{} = {};\n", kernels[i].params_type, i, kernels[i].params_init);
+    if (!out.plan.alias.count(g.nodes[i].outputs[0]))
+      cpp += fmt::format("static const {} p{} = {};\n", kernels[i].params_type, i, kernels[i].params_init);
   cpp += fmt::format("\n}}  // namespace {}\n\nextern \"C\" int {}_run(const void *const *inputs, void *const *outputs) {{\n"
                      "  using namespace {};\n  (void)inputs;\n  (void)outputs;\n",
                      ns, name, ns);
   for (size_t i = 0; i < kernels.size(); ++i) {
     const Node& n = g.nodes[i];
+    if (out.plan.alias.count(n.outputs[0])) {
+      cpp += fmt::format("  // {}: '{}' ({}) is a view: no code\n", i, comment_safe(n.name), n.op);
+      continue;
+    }
     std::vector<std::string> ins, outs;
     for (const auto& x : n.inputs) ins.push_back(x.empty() ? "nullptr" : where.at(x));
     for (const auto& x : n.outputs) outs.push_back(x.empty() ? "nullptr" : where.at(x));

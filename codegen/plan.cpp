@@ -12,13 +12,26 @@ struct Interval {
 };
 }  // namespace
 
+bool is_view(const Node& n) {
+  return n.op == "Reshape" || n.op == "Flatten" || n.op == "Squeeze" || n.op == "Unsqueeze";
+}
+
 ArenaPlan plan_arena(const Graph& g, size_t alignment) {
+  ArenaPlan plan;
   const std::set<std::string> outputs(g.outputs.begin(), g.outputs.end());
+  auto root = [&](const std::string& t) {
+    auto it = plan.alias.find(t);
+    return it == plan.alias.end() ? t : it->second;
+  };
   std::map<std::string, Interval> live;
   for (size_t i = 0; i < g.nodes.size(); ++i) {
     const Node& n = g.nodes[i];
+    if (is_view(n) && !outputs.count(n.outputs[0])) {  // no copy: the output is the input
+      plan.alias[n.outputs[0]] = root(n.inputs[0]);
+      continue;
+    }
     for (const auto& in : n.inputs) {
-      auto it = live.find(in);
+      auto it = live.find(root(in));
       if (it != live.end()) it->second.last = i;
     }
     for (const auto& o : n.outputs) {
@@ -26,13 +39,16 @@ ArenaPlan plan_arena(const Graph& g, size_t alignment) {
       live[o] = Interval{o, g.tensor(o).bytes(), i, i};
     }
   }
+  for (const auto& o : g.outputs) {  // an output that views an intermediate keeps it alive
+    auto it = live.find(root(o));
+    if (it != live.end()) it->second.last = g.nodes.size();
+  }
   std::vector<Interval> order;
   for (const auto& [name, iv] : live) order.push_back(iv);
   // Largest first, then earliest: a classic greedy that is near the lower bound in practice.
   std::stable_sort(order.begin(), order.end(), [](const Interval& a, const Interval& b) {
     return a.bytes != b.bytes ? a.bytes > b.bytes : a.first < b.first;
   });
-  ArenaPlan plan;
   std::vector<std::pair<Interval, size_t>> placed;
   for (const Interval& iv : order) {
     std::vector<std::pair<size_t, size_t>> busy;  // [begin, end) of overlapping tensors

@@ -10,9 +10,13 @@ namespace tinyc {
 
 struct ArenaPlan {
   std::map<std::string, size_t> offset;  // intermediate tensor -> byte offset in the arena
+  std::map<std::string, std::string> alias;  // view output -> the tensor whose bytes it reuses
   size_t size = 0;                       // arena bytes
   size_t lower_bound = 0;                // largest sum of bytes live at one step
 };
+
+// Reshape, Flatten, Squeeze, Unsqueeze: the output is the input's bytes, unchanged.
+bool is_view(const Node& n);
 
 // Intermediates are the tensors produced by nodes that are neither graph outputs nor constants.
 ArenaPlan plan_arena(const Graph& g, size_t alignment);

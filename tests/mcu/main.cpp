@@ -1,8 +1,8 @@
 // Generic firmware driver for one tinyc-generated model (see tests/mcu/README.md).
 //
 // Build with -DMODEL_HEADER='"net.h"' -DMODEL_NAME=net -DMODEL_UPPER=NET and the board's counter:
-//   -DCOUNTER_FPGAIO=0x40028018 -DCOUNTER_HZ=25000000     (MPS2/MPS3 FPGAIO COUNTER)
-//   -DCOUNTER_NRF51_TIMER0 -DCOUNTER_HZ=16000000          (micro:bit)
+//   -DCOUNTER_FPGAIO=0x40028000 -DCOUNTER_HZ=25000000     (MPS2/MPS3: FPGAIO base; COUNTER, CLK100HZ)
+//   -DCOUNTER_NRF51_TIMER0 -DCOUNTER_HZ=16000000          (micro:bit: TIMER0, TIMER1)
 // Through semihosting (paths relative to qemu's working folder) it reads in_0.bin ... (raw
 // little-endian elements of NAME_INPUTi_TYPE), runs the model once between two counter reads
 // with the stack painted, and writes out_0.bin ... and stats.txt ("key value" lines).
@@ -134,33 +134,65 @@ static const Buf out_bufs[] = {
 #endif
     {nullptr, 0}};
 
-// ---- the board's free-running counter ----
-#if defined(COUNTER_FPGAIO)
+// ---- the board's free-running counters ----
+// counter() is the fine 32-bit counter (COUNTER_HZ); coarse() a slow one from the same virtual
+// clock that tells how many times the fine one wrapped during a long region.
+#if defined(COUNTER_FPGAIO)  // FPGAIO base: COUNTER at +0x18, CLK100HZ at +0x14
+#define COARSE_HZ 100
 static inline void counter_init() {}
-static inline uint32_t counter() { return *(volatile uint32_t *)(COUNTER_FPGAIO); }
-#elif defined(COUNTER_NRF51_TIMER0)
-#define TIMER0(off) (*(volatile uint32_t *)(0x40008000u + (off)))
+static inline uint32_t counter() { return *(volatile uint32_t *)(COUNTER_FPGAIO + 0x18); }
+static inline uint32_t coarse() { return *(volatile uint32_t *)(COUNTER_FPGAIO + 0x14); }
+#elif defined(COUNTER_NRF51_TIMER0)  // TIMER0 at 16 MHz; TIMER1 at 16 MHz / 2^9
+#define COARSE_HZ 31250
+#define TIMER(base, off) (*(volatile uint32_t *)((base) + (off)))
+static void timer_start(uint32_t base, uint32_t prescaler) {
+  TIMER(base, 0x004) = 1;          // TASKS_STOP
+  TIMER(base, 0x504) = 0;          // MODE = timer
+  TIMER(base, 0x508) = 3;          // BITMODE = 32 bit
+  TIMER(base, 0x510) = prescaler;  // f = 16 MHz / 2^prescaler
+  TIMER(base, 0x00C) = 1;          // TASKS_CLEAR
+  TIMER(base, 0x000) = 1;          // TASKS_START
+}
 static inline void counter_init() {
-  TIMER0(0x004) = 1;  // TASKS_STOP
-  TIMER0(0x504) = 0;  // MODE = timer
-  TIMER0(0x508) = 3;  // BITMODE = 32 bit
-  TIMER0(0x510) = 0;  // PRESCALER = 0: 16 MHz
-  TIMER0(0x00C) = 1;  // TASKS_CLEAR
-  TIMER0(0x000) = 1;  // TASKS_START
+  timer_start(0x40008000u, 0);
+  timer_start(0x40009000u, 9);
 }
 static inline uint32_t counter() {
-  TIMER0(0x040) = 1;     // TASKS_CAPTURE[0]
-  return TIMER0(0x540);  // CC[0]
+  TIMER(0x40008000u, 0x040) = 1;     // TASKS_CAPTURE[0]
+  return TIMER(0x40008000u, 0x540);  // CC[0]
+}
+static inline uint32_t coarse() {
+  TIMER(0x40009000u, 0x040) = 1;
+  return TIMER(0x40009000u, 0x540);
 }
 #else
-#error "define COUNTER_FPGAIO=addr or COUNTER_NRF51_TIMER0, and COUNTER_HZ"
+#error "define COUNTER_FPGAIO=base or COUNTER_NRF51_TIMER0, and COUNTER_HZ"
 #endif
 
+// Fine ticks of a region, the wraps of the 32-bit counter restored from the coarse counter.
+static uint64_t region_ticks(uint32_t t0, uint32_t t1, uint32_t c0, uint32_t c1) {
+  uint64_t ticks = (uint32_t)(t1 - t0);
+  const uint64_t expect = (uint64_t)(uint32_t)(c1 - c0) * COUNTER_HZ / COARSE_HZ;
+  while (expect > ticks + (1ull << 31)) ticks += 1ull << 32;
+  return ticks;
+}
+
 // Instructions for a tick count: qemu -icount shift=8 advances the virtual clock 256 ns per
-// instruction, so insns = round(ticks * 1e9 / HZ / 256).
-static uint32_t to_insns(uint32_t ticks) {
-  const uint64_t hz = COUNTER_HZ;
-  return (uint32_t)(((uint64_t)ticks * 1000000000ull + hz * 128) / (hz * 256));
+// instruction, so insns = round(ticks * 1e9 / HZ / 256), computed as ticks * NUM / DEN.
+constexpr uint64_t gcd(uint64_t a, uint64_t b) { return b ? gcd(b, a % b) : a; }
+constexpr uint64_t NUM = 1000000000ull / gcd(1000000000ull, 256ull * COUNTER_HZ);
+constexpr uint64_t DEN = 256ull * COUNTER_HZ / gcd(1000000000ull, 256ull * COUNTER_HZ);
+static uint64_t to_insns(uint64_t ticks) { return (ticks * NUM + DEN / 2) / DEN; }
+
+static char *put_u64(char *p, const char *key, uint64_t v) {  // "key v\n" (nano printf has no %llu)
+  while (*key) *p++ = *key++;
+  *p++ = ' ';
+  char digits[24];
+  int n = 0;
+  do digits[n++] = (char)('0' + v % 10); while (v /= 10);
+  while (n) *p++ = digits[--n];
+  *p++ = '\n';
+  return p;
 }
 
 // ---- stack painting ----
@@ -240,24 +272,31 @@ int main() {
   __asm__ volatile("" ::: "memory");
   const uint32_t e0 = counter();  // an empty region: what two back-to-back reads cost
   const uint32_t e1 = counter();
+  const uint32_t c0 = coarse();
   const uint32_t t0 = counter();
   const int rc = RUN(inputs, outputs);
   const uint32_t t1 = counter();
+  const uint32_t c1 = coarse();
   __asm__ volatile("" ::: "memory");
   const uint32_t stack = stack_used(sp);
   const int overflow = (uint32_t)__StackLimit + stack >= sp;
 
-  const uint32_t empty = to_insns(e1 - e0);
-  const uint32_t insns = to_insns(t1 - t0) - empty;
-  char stats[320];
-  int len = snprintf(stats, sizeof stats,
-                     "rc %d\ninsns %lu\nticks %lu\nempty_ticks %lu\nempty_insns %lu\ncounter_hz %lu\n"
-                     "loop1000_insns %lu\nstack_peak %lu\nstack_overflow %d\narena %lu\n",
-                     rc, (unsigned long)insns, (unsigned long)(t1 - t0), (unsigned long)(e1 - e0),
-                     (unsigned long)empty, (unsigned long)COUNTER_HZ,
-                     (unsigned long)(to_insns(l1 - l0) - empty), (unsigned long)stack, overflow,
-                     (unsigned long)M(_ARENA_SIZE));
-  int bad = write_file("stats.txt", stats, (unsigned)len);
+  const uint64_t ticks = region_ticks(t0, t1, c0, c1);
+  const uint64_t empty = to_insns((uint32_t)(e1 - e0));
+  char stats[400], *p = stats;
+  p += snprintf(p, 16, "rc %d\n", rc);
+  p = put_u64(p, "insns", to_insns(ticks) - empty);
+  p = put_u64(p, "ticks", ticks);
+  p = put_u64(p, "counter_wraps", ticks >> 32);
+  p = put_u64(p, "empty_ticks", (uint32_t)(e1 - e0));
+  p = put_u64(p, "empty_insns", empty);
+  p = put_u64(p, "counter_hz", COUNTER_HZ);
+  p = put_u64(p, "loop1000_insns", to_insns((uint32_t)(l1 - l0)) - empty);
+  p = put_u64(p, "stack_peak", stack);
+  p = put_u64(p, "stack_overflow", (uint64_t)overflow);
+  p = put_u64(p, "arena", M(_ARENA_SIZE));
+  const unsigned len = (unsigned)(p - stats);
+  int bad = write_file("stats.txt", stats, len);
   for (unsigned i = 0; i < NUM_OUT; ++i) {
     snprintf(path, sizeof path, "out_%u.bin", i);
     bad |= write_file(path, out_bufs[i].p, out_bufs[i].bytes);
