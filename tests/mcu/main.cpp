@@ -205,10 +205,18 @@ static inline uint32_t get_sp() {
   return sp;
 }
 
-// Leaf function: fills [__StackLimit, its own sp) with PAINT.
-__attribute__((noinline)) static void paint_stack() {
-  uint32_t *p = __StackLimit, *end = (uint32_t *)get_sp();
-  while (p < end) *p++ = PAINT;
+// Fills [from, sp) with pattern. Naked: no prologue stores anything below the sp it reads.
+// (".syntax unified": GCC hands Thumb-1 inline asm over in divided syntax.)
+__attribute__((naked, noinline)) static void paint_stack(uint32_t * /*from*/, uint32_t /*pattern*/) {
+  __asm__ volatile(
+      ".syntax unified\n"
+      "   mov r2, sp\n"
+      "1: cmp r0, r2\n"
+      "   bhs 2f\n"
+      "   str r1, [r0]\n"
+      "   adds r0, r0, #4\n"
+      "   b 1b\n"
+      "2: bx lr\n");
 }
 
 // Bytes between sp_ref and the lowest word that no longer holds PAINT.
@@ -264,10 +272,10 @@ int main() {
   // Self-check of the counter: a subs/bne loop of 1000 iterations is 2000 instructions (+1..3).
   uint32_t n = 1000;
   uint32_t l0 = counter();
-  __asm__ volatile("1: subs %0, %0, #1\n\tbne 1b" : "+l"(n)::"cc");
+  __asm__ volatile(".syntax unified\n1: subs %0, %0, #1\n\tbne 1b" : "+l"(n)::"cc");
   uint32_t l1 = counter();
 
-  paint_stack();
+  paint_stack(__StackLimit, PAINT);
   const uint32_t sp = get_sp();
   __asm__ volatile("" ::: "memory");
   const uint32_t e0 = counter();  // an empty region: what two back-to-back reads cost

@@ -187,8 +187,8 @@ class Builder:
 
 
 def first_error(stderr, word="error"):
-    lines = [l for l in stderr.splitlines() if word in l] or stderr.splitlines() or ["failed"]
-    return lines[0].strip()[:300]
+    lines = [l for l in stderr.splitlines() if word in l and "messages:" not in l]
+    return (lines or stderr.splitlines() or ["failed"])[0].strip()[:300]
 
 
 def write_stub(base, name, header):
