@@ -69,15 +69,21 @@ bool is_identifier(const std::string& s) {
 struct CompileArgs {
   std::string model, target = "host", out_dir, name, quantize, calibration, report;
   std::string max_ram, max_flash;
-  std::vector<std::string> input_shapes;
+  std::vector<std::string> input_shapes, disabled_passes;
+  std::string dump_after;
 };
 
-Graph load(const std::string& model, const std::vector<std::string>& shapes) {
+Graph load(const std::string& model, const std::vector<std::string>& shapes,
+           const std::vector<std::string>& disabled = {}, const std::string& dump_after = "") {
   ImportOptions io;
   for (const auto& s : shapes) io.input_shapes.insert(parse_input_shape(s));
   Graph g = import_model(model, io);
   check_supported(g);
-  optimize(g);
+  OptimizeOptions oo;
+  oo.disabled.insert(disabled.begin(), disabled.end());
+  oo.dump_after = dump_after;
+  oo.dump = &std::cout;
+  optimize(g, oo);
   return g;
 }
 
@@ -94,11 +100,16 @@ int cmd_compile(const CompileArgs& a) {
   std::string name = a.name;
   if (name.empty()) name = c_identifier(std::filesystem::path(a.model).stem().string());
   else if (!is_identifier(name)) throw CLI::ValidationError("--name", "'" + a.name + "' is not a C identifier");
+  for (const auto& p : a.disabled_passes) {
+    bool known = false;
+    for (const Pass& q : passes()) known = known || p == q.name;
+    if (!known) throw CLI::ValidationError("--disable-pass", "unknown pass '" + p + "'");
+  }
   const size_t max_ram = a.max_ram.empty() ? 0 : parse_size(a.max_ram);
   const size_t max_flash = a.max_flash.empty() ? 0 : parse_size(a.max_flash);
   if (!a.quantize.empty())
     throw ModelError("--quantize int8 is not implemented yet in this build");
-  Graph g = load(a.model, a.input_shapes);
+  Graph g = load(a.model, a.input_shapes, a.disabled_passes, a.dump_after);
   CodegenOptions co;
   co.name = name;
   co.source = std::filesystem::path(a.model).filename().string();
@@ -182,6 +193,10 @@ int main_impl(int argc, char** argv) {
   compile->add_option("--max-ram", ca.max_ram, "RAM budget (e.g. 64K); exceeding it exits 3");
   compile->add_option("--max-flash", ca.max_flash, "Flash budget (e.g. 1M); exceeding it exits 3");
   compile->add_option("--input-shape", ca.input_shapes, "Fix an input's shape: NAME=1x3x32x32");
+  compile->add_option("--disable-pass", ca.disabled_passes, "Skip an optimizer pass (see --dump-ir-after)");
+  compile->add_option("--dump-ir-after", ca.dump_after,
+                      "Print the IR after a pass: fold_constants, remove_identities, fold_batch_norm, "
+                      "fuse_activations, eliminate_dead_nodes");
 
   std::string model;
   std::vector<std::string> shapes, inputs;

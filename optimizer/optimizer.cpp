@@ -232,12 +232,53 @@ void fuse_activations(Graph& g) {
   }
 }
 
-void optimize(Graph& g) {
-  fold_constants(g);
-  remove_identities(g);
-  fold_batch_norm(g);
-  fuse_activations(g);
-  eliminate_dead_nodes(g);
+const std::vector<Pass>& passes() {
+  static const std::vector<Pass> p = {{"fold_constants", fold_constants},
+                                      {"remove_identities", remove_identities},
+                                      {"fold_batch_norm", fold_batch_norm},
+                                      {"fuse_activations", fuse_activations},
+                                      {"eliminate_dead_nodes", eliminate_dead_nodes}};
+  return p;
+}
+
+void optimize(Graph& g, const OptimizeOptions& opts) {
+  for (const auto& name : opts.disabled) {
+    bool known = false;
+    for (const Pass& p : passes()) known = known || name == p.name;
+    if (!known) throw ModelError(fmt::format("unknown pass '{}'", name));
+  }
+  for (const Pass& p : passes()) {
+    if (!opts.disabled.count(p.name) || std::string(p.name) == "fold_constants") p.run(g);
+    if (opts.dump && opts.dump_after == p.name) *opts.dump << dump_ir(g);
+  }
+}
+
+std::string dump_ir(const Graph& g) {
+  auto describe = [&](const std::string& t) {
+    if (t.empty()) return std::string("-");
+    const Tensor& x = g.tensor(t);
+    return fmt::format("%{}:{}[{}]{}", t, dtype_name(x.dtype), shape_str(x.shape), x.is_const ? "=const" : "");
+  };
+  std::string s = fmt::format("graph '{}' opset {}\n", g.name, g.opset);
+  for (const auto& i : g.inputs) s += "  input " + describe(i) + "\n";
+  for (const Node& n : g.nodes) {
+    std::vector<std::string> ins, outs, attrs;
+    for (const auto& i : n.inputs) ins.push_back(describe(i));
+    for (const auto& o : n.outputs) outs.push_back(describe(o));
+    for (const auto& [k, a] : n.attrs) {
+      switch (a.kind) {
+        case Attr::Int: attrs.push_back(fmt::format("{}={}", k, a.i)); break;
+        case Attr::Float: attrs.push_back(fmt::format("{}={}", k, a.f)); break;
+        case Attr::String: attrs.push_back(fmt::format("{}='{}'", k, a.s)); break;
+        case Attr::Ints: attrs.push_back(fmt::format("{}=[{}]", k, fmt::join(a.ints, ","))); break;
+        default: attrs.push_back(k); break;
+      }
+    }
+    s += fmt::format("  {} = {}({}) {{{}}}  # {}\n", fmt::join(outs, ", "), n.op, fmt::join(ins, ", "),
+                     fmt::join(attrs, " "), n.name);
+  }
+  for (const auto& o : g.outputs) s += "  output " + describe(o) + "\n";
+  return s;
 }
 
 }  // namespace tinyc

@@ -1,6 +1,11 @@
 // Graph passes over the IR. Each pass keeps the graph's outputs unchanged.
 #pragma once
 
+#include <ostream>
+#include <set>
+#include <string>
+#include <vector>
+
 #include "ir/ir.h"
 
 namespace tinyc {
@@ -22,8 +27,25 @@ void fold_batch_norm(Graph& g);
 // produces their input, as that layer's output activation.
 void fuse_activations(Graph& g);
 
-// All passes, in order: fold_constants, remove_identities, fold_batch_norm, fuse_activations,
-// eliminate_dead_nodes.
-void optimize(Graph& g);
+struct Pass {
+  const char* name;
+  void (*run)(Graph&);
+};
+
+// The passes in the order they run: fold_constants, remove_identities, fold_batch_norm,
+// fuse_activations, eliminate_dead_nodes.
+const std::vector<Pass>& passes();
+
+struct OptimizeOptions {
+  std::set<std::string> disabled;  // pass names to skip (fold_constants always runs: it sets shapes)
+  std::string dump_after;          // pass name: print the IR after it to `dump`
+  std::ostream* dump = nullptr;
+};
+
+// Runs all passes in order. Throws ModelError for an unknown pass name.
+void optimize(Graph& g, const OptimizeOptions& opts = {});
+
+// A readable text form of the IR, one node per line.
+std::string dump_ir(const Graph& g);
 
 }  // namespace tinyc

@@ -177,6 +177,40 @@ static uint64_t region_ticks(uint32_t t0, uint32_t t1, uint32_t c0, uint32_t c1)
   return ticks;
 }
 
+// The measured regions, in functions of their own so that the compiler schedules nothing
+// else between the reads: an empty region, and one call of the model.
+__attribute__((noinline)) static uint32_t time_empty() {
+  const uint32_t t0 = counter();
+  return counter() - t0;
+}
+
+// Self-check of the counter: a subs/bne loop of 1000 iterations is 2000 instructions.
+__attribute__((noinline)) static uint32_t time_loop() {
+  uint32_t n = 1000;
+  const uint32_t t0 = counter();
+  __asm__ volatile(".syntax unified\n1: subs %0, %0, #1\n\tbne 1b" : "+l"(n)::"cc");
+  return counter() - t0;
+}
+
+static inline uint32_t get_sp() {
+  uint32_t sp;
+  __asm__ volatile("mov %0, sp" : "=r"(sp));
+  return sp;
+}
+
+static uint32_t run_sp;  // sp at the call of the model: peak stack is measured from here
+
+__attribute__((noinline)) static uint64_t time_run(const void *const *in, void *const *out, int *rc) {
+  run_sp = get_sp();
+  const uint32_t c0 = coarse();
+  const uint32_t t0 = counter();
+  const int r = RUN(in, out);
+  const uint32_t t1 = counter();
+  const uint32_t c1 = coarse();
+  *rc = r;
+  return region_ticks(t0, t1, c0, c1);
+}
+
 // Instructions for a tick count: qemu -icount shift=8 advances the virtual clock 256 ns per
 // instruction, so insns = round(ticks * 1e9 / HZ / 256), computed as ticks * NUM / DEN.
 constexpr uint64_t gcd(uint64_t a, uint64_t b) { return b ? gcd(b, a % b) : a; }
@@ -198,12 +232,6 @@ static char *put_u64(char *p, const char *key, uint64_t v) {  // "key v\n" (nano
 // ---- stack painting ----
 extern "C" uint32_t __StackLimit[];
 static const uint32_t PAINT = 0xC5AC5AC5u;
-
-static inline uint32_t get_sp() {
-  uint32_t sp;
-  __asm__ volatile("mov %0, sp" : "=r"(sp));
-  return sp;
-}
 
 // Fills [from, sp) with pattern. Naked: no prologue stores anything below the sp it reads.
 // (".syntax unified": GCC hands Thumb-1 inline asm over in divided syntax.)
@@ -269,37 +297,24 @@ int main() {
   for (unsigned i = 0; i < NUM_IN; ++i) inputs[i] = in_bufs[i].p;
 
   counter_init();
-  // Self-check of the counter: a subs/bne loop of 1000 iterations is 2000 instructions (+1..3).
-  uint32_t n = 1000;
-  uint32_t l0 = counter();
-  __asm__ volatile(".syntax unified\n1: subs %0, %0, #1\n\tbne 1b" : "+l"(n)::"cc");
-  uint32_t l1 = counter();
-
+  const uint32_t loop_ticks = time_loop();
+  const uint32_t empty_ticks = time_empty();
   paint_stack(__StackLimit, PAINT);
-  const uint32_t sp = get_sp();
-  __asm__ volatile("" ::: "memory");
-  const uint32_t e0 = counter();  // an empty region: what two back-to-back reads cost
-  const uint32_t e1 = counter();
-  const uint32_t c0 = coarse();
-  const uint32_t t0 = counter();
-  const int rc = RUN(inputs, outputs);
-  const uint32_t t1 = counter();
-  const uint32_t c1 = coarse();
-  __asm__ volatile("" ::: "memory");
-  const uint32_t stack = stack_used(sp);
-  const int overflow = (uint32_t)__StackLimit + stack >= sp;
+  int rc = -1;
+  const uint64_t ticks = time_run(inputs, outputs, &rc);
+  const uint32_t stack = stack_used(run_sp);
+  const int overflow = (uint32_t)__StackLimit + stack >= run_sp;
 
-  const uint64_t ticks = region_ticks(t0, t1, c0, c1);
-  const uint64_t empty = to_insns((uint32_t)(e1 - e0));
+  const uint64_t empty = to_insns(empty_ticks);
   char stats[400], *p = stats;
   p += snprintf(p, 16, "rc %d\n", rc);
   p = put_u64(p, "insns", to_insns(ticks) - empty);
   p = put_u64(p, "ticks", ticks);
   p = put_u64(p, "counter_wraps", ticks >> 32);
-  p = put_u64(p, "empty_ticks", (uint32_t)(e1 - e0));
+  p = put_u64(p, "empty_ticks", empty_ticks);
   p = put_u64(p, "empty_insns", empty);
   p = put_u64(p, "counter_hz", COUNTER_HZ);
-  p = put_u64(p, "loop1000_insns", to_insns((uint32_t)(l1 - l0)) - empty);
+  p = put_u64(p, "loop1000_insns", to_insns(loop_ticks) - empty);
   p = put_u64(p, "stack_peak", stack);
   p = put_u64(p, "stack_overflow", (uint64_t)overflow);
   p = put_u64(p, "arena", M(_ARENA_SIZE));

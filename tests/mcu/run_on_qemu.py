@@ -182,7 +182,8 @@ class Builder:
         r = run([self.cxx, *self.cpu, *LINKFLAGS, "-L", os.path.join(HERE, "ld"), "-T", f"{self.machine}.ld",
                  f"-Wl,-Map={out_dir}/fw.map", self.startup, main_o, *objs, "-o", elf])
         if r.returncode != 0:
-            raise Fail(f"link ({self.machine}): {first_error(r.stderr)}")
+            msgs = [l.split("ld: ", 1)[-1].replace(elf + " ", "") for l in r.stderr.splitlines() if "ld: " in l]
+            raise Fail(f"link ({self.machine}): {'; '.join(msgs)[:400] or first_error(r.stderr)}")
         return elf, objs, warnings
 
 
