@@ -68,6 +68,7 @@ ArenaPlan plan_arena(const Graph& g, size_t alignment) {
     size_t sum = 0;
     for (const auto& [name, iv] : live)
       if (iv.first <= i && i <= iv.last) sum += iv.bytes;
+    plan.live_bytes.push_back(sum);
     plan.lower_bound = std::max(plan.lower_bound, sum);
   }
   return plan;

@@ -3,6 +3,7 @@
 
 #include <map>
 #include <string>
+#include <vector>
 
 #include "ir/ir.h"
 
@@ -13,6 +14,7 @@ struct ArenaPlan {
   std::map<std::string, std::string> alias;  // view output -> the tensor whose bytes it reuses
   size_t size = 0;                       // arena bytes
   size_t lower_bound = 0;                // largest sum of bytes live at one step
+  std::vector<size_t> live_bytes;        // per node: arena bytes live while it runs
 };
 
 // Reshape, Flatten, Squeeze, Unsqueeze: the output is the input's bytes, unchanged.

@@ -50,6 +50,7 @@ nlohmann::json make_report(const Graph& g, const Generated& gen, const Target& t
     total_macs += macs;
     l["macs"] = macs;
     l["weight_bytes"] = wbytes;
+    l["live_bytes"] = gen.plan.live_bytes.at(i);
     layers.push_back(l);
   }
   size_t io_bytes = 0;
@@ -65,6 +66,10 @@ nlohmann::json make_report(const Graph& g, const Generated& gen, const Target& t
   t["arena_bytes"] = gen.plan.size;
   t["arena_lower_bound_bytes"] = gen.plan.lower_bound;
   t["io_bytes"] = io_bytes;
+  size_t peak_layer = 0;
+  for (size_t i = 0; i < gen.plan.live_bytes.size(); ++i)
+    if (gen.plan.live_bytes[i] > gen.plan.live_bytes[peak_layer]) peak_layer = i;
+  if (!g.nodes.empty()) t["peak_layer"] = g.nodes[peak_layer].name;
   // Flash: weights plus the generated schedule (about 40 B per layer) and its params.
   t["flash_bytes"] = gen.weight_bytes + 64 * g.nodes.size();
   t["ram_bytes"] = gen.plan.size;
@@ -75,16 +80,17 @@ nlohmann::json make_report(const Graph& g, const Generated& gen, const Target& t
 std::string format_report_text(const nlohmann::json& r) {
   std::string s;
   if (r.contains("layers")) {
-    s += fmt::format("{:>4}  {:<28} {:<20} {:>12} {:>10}  {}\n", "#", "name", "op", "MACs", "weights", "output");
+    s += fmt::format("{:>4}  {:<28} {:<20} {:>12} {:>10} {:>10}  {}\n", "#", "name", "op", "MACs", "weights",
+                     "live", "output");
     for (const auto& l : r["layers"]) {
       std::string out;
       for (const auto& o : l["outputs"]) {
         std::vector<int64_t> v = o;
         out += (out.empty() ? "" : ", ") + fmt::format("[{}]", fmt::join(v, "x"));
       }
-      s += fmt::format("{:>4}  {:<28} {:<20} {:>12} {:>10}  {}\n", l["index"].get<int>(),
+      s += fmt::format("{:>4}  {:<28} {:<20} {:>12} {:>10} {:>10}  {}\n", l["index"].get<int>(),
                        l["name"].get<std::string>().substr(0, 28), l["op"].get<std::string>(),
-                       l["macs"].get<int64_t>(), l["weight_bytes"].get<size_t>(), out);
+                       l["macs"].get<int64_t>(), l["weight_bytes"].get<size_t>(), l["live_bytes"].get<size_t>(), out);
     }
     const auto& t = r["totals"];
     s += fmt::format("layers {}, MACs {}, weights {} B, arena {} B (lower bound {} B)\n",

@@ -252,7 +252,9 @@ def run_model(args, model_dir, target):
         if target != "cortex-m0plus" or args.machine or "overflow" not in str(e):
             raise
         # ARMv6-M code runs unchanged on the Cortex-M3 (ARMv7-M): same instructions, same counts.
-        res["notes"].append(f"too big for microbit ({e}); ran on mps2-an385")
+        why = "; ".join(re.findall(r"region `\w+' overflowed by \d+ bytes", str(e))) or str(e)
+        res["notes"].append(f"does not fit microbit ({why}): ran on mps2-an385 (the same ARMv6-M code on "
+                            "the Cortex-M3 core: same instruction counts, but unaligned accesses do not fault)")
         machine = res["machine"] = "mps2-an385"
         builder = Builder(target, machine, args.work)
         elf, objs, warnings = builder.firmware(gen, name, os.path.join(work, "fw"))
@@ -365,7 +367,9 @@ def main():
     for m in args.model:
         try:
             res = run_model(args, m, args.target)
-        except Fail as e:
+        except Exception as e:  # Fail, or a bug here: report it and go on with the next model
+            if not isinstance(e, Fail):
+                e = f"internal error: {e!r}"
             res = {"model": os.path.basename(os.path.normpath(m)), "path": m, "target": args.target,
                    "machine": args.machine or TARGETS[args.target][0], "ok": False, "error": str(e), "notes": []}
         results.append(res)
