@@ -43,26 +43,48 @@ ArenaPlan plan_arena(const Graph& g, size_t alignment) {
     auto it = live.find(root(o));
     if (it != live.end()) it->second.last = g.nodes.size();
   }
-  std::vector<Interval> order;
-  for (const auto& [name, iv] : live) order.push_back(iv);
-  // Largest first, then earliest: a classic greedy that is near the lower bound in practice.
-  std::stable_sort(order.begin(), order.end(), [](const Interval& a, const Interval& b) {
-    return a.bytes != b.bytes ? a.bytes > b.bytes : a.first < b.first;
-  });
-  std::vector<std::pair<Interval, size_t>> placed;
-  for (const Interval& iv : order) {
-    std::vector<std::pair<size_t, size_t>> busy;  // [begin, end) of overlapping tensors
-    for (const auto& [other, off] : placed)
-      if (other.first <= iv.last && iv.first <= other.last) busy.push_back({off, off + other.bytes});
-    std::sort(busy.begin(), busy.end());
-    size_t off = 0;
-    for (const auto& [b, e] : busy) {
-      if (off + iv.bytes <= b) break;
-      off = std::max(off, (e + alignment - 1) / alignment * alignment);
+  std::vector<Interval> all;
+  for (const auto& [name, iv] : live) all.push_back(iv);
+  // Several greedy orders; keep the smallest arena (ties: the first). Each places a tensor at
+  // the lowest offset where it overlaps nothing that is live at the same time.
+  using Less = bool (*)(const Interval&, const Interval&);
+  const Less orders[] = {
+      [](const Interval& a, const Interval& b) { return a.bytes != b.bytes ? a.bytes > b.bytes : a.first < b.first; },
+      [](const Interval& a, const Interval& b) { return a.first != b.first ? a.first < b.first : a.bytes > b.bytes; },
+      [](const Interval& a, const Interval& b) {
+        const size_t la = a.last - a.first, lb = b.last - b.first;
+        return la != lb ? la > lb : a.bytes > b.bytes;
+      },
+      [](const Interval& a, const Interval& b) {
+        const size_t wa = a.bytes * (a.last - a.first + 1), wb = b.bytes * (b.last - b.first + 1);
+        return wa != wb ? wa > wb : a.first < b.first;
+      }};
+  bool first_plan = true;
+  for (Less less : orders) {
+    std::vector<Interval> order = all;
+    std::stable_sort(order.begin(), order.end(), less);
+    std::map<std::string, size_t> offset;
+    size_t size = 0;
+    std::vector<std::pair<Interval, size_t>> placed;
+    for (const Interval& iv : order) {
+      std::vector<std::pair<size_t, size_t>> busy;  // [begin, end) of overlapping tensors
+      for (const auto& [other, off] : placed)
+        if (other.first <= iv.last && iv.first <= other.last) busy.push_back({off, off + other.bytes});
+      std::sort(busy.begin(), busy.end());
+      size_t off = 0;
+      for (const auto& [b, e] : busy) {
+        if (off + iv.bytes <= b) break;
+        off = std::max(off, (e + alignment - 1) / alignment * alignment);
+      }
+      placed.push_back({iv, off});
+      offset[iv.name] = off;
+      size = std::max(size, off + iv.bytes);
     }
-    placed.push_back({iv, off});
-    plan.offset[iv.name] = off;
-    plan.size = std::max(plan.size, off + iv.bytes);
+    if (first_plan || size < plan.size) {
+      plan.offset = offset;
+      plan.size = size;
+      first_plan = false;
+    }
   }
   for (size_t i = 0; i < g.nodes.size(); ++i) {
     size_t sum = 0;
