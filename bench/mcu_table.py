@@ -85,7 +85,8 @@ def main():
     ap.add_argument("--targets", default="cortex-m4", help="comma-separated tinyc targets")
     ap.add_argument("--sets", type=int, default=1000)
     ap.add_argument("--work", default=os.path.join(REPO, "build", "mcu"))
-    ap.add_argument("--tinyc-args", default="")
+    ap.add_argument("--tinyc-args", default="", help="extra `tinyc compile` options, one string")
+    ap.add_argument("--run-args", default="", help="extra `tinyc run` options, one string")
     ap.add_argument("--out", help="write the table here instead of stdout")
     ap.add_argument("--json", help="also save every figure")
     args = ap.parse_args()
@@ -95,7 +96,7 @@ def main():
     for target in args.targets.split(","):
         with tempfile.NamedTemporaryFile(suffix=".json") as tmp:
             cmd = [sys.executable, RUNNER, "--tinyc", args.tinyc, "--target", target, "--sets", str(args.sets),
-                   "--work", args.work, "--json", tmp.name, f"--tinyc-args={args.tinyc_args}"]
+                   "--work", args.work, "--json", tmp.name, f"--tinyc-args={args.tinyc_args}", f"--run-args={args.run_args}"]
             for m in models:
                 cmd += ["--model", m]
             subprocess.run(cmd, stdout=sys.stderr)  # progress lines on stderr

@@ -89,7 +89,9 @@ Generated generate(Graph& g, const CodegenOptions& opts) {
       throw ModelError(fmt::format("{}: cannot be computed at run time", g.nodes[i].label()));
 
   Generated out;
-  out.plan = plan_arena(g, opts.alignment);
+  std::vector<size_t> scratch;
+  for (const Lowered& l : kernels) scratch.push_back(l.scratch_bytes);
+  out.plan = plan_arena(g, opts.alignment, scratch);
 
   // Where each tensor lives, as a C++ expression.
   std::map<std::string, std::string> where;
@@ -188,8 +190,8 @@ Generated generate(Graph& g, const CodegenOptions& opts) {
       "#define TINYC_LAYER_END(i, name) {0}_profile(i, name, 1)\n#else\n#define TINYC_LAYER_BEGIN(i, name)\n"
       "#define TINYC_LAYER_END(i, name)\n#endif\n\n",
       name);
-  cpp += fmt::format("alignas({}) static uint8_t arena[{}_ARENA_SIZE > 0 ? {}_ARENA_SIZE : 1];\n\n",
-                     opts.alignment, NAME, NAME);
+  if (out.plan.size > 0)
+    cpp += fmt::format("alignas({}) static uint8_t arena[{}_ARENA_SIZE];\n\n", opts.alignment, NAME);
   for (size_t i = 0; i < kernels.size(); ++i)
     if (!out.plan.alias.count(g.nodes[i].outputs[0]))
       cpp += fmt::format("static const {} p{} = {};\n", kernels[i].params_type, i, kernels[i].params_init);
@@ -205,6 +207,10 @@ Generated generate(Graph& g, const CodegenOptions& opts) {
     std::vector<std::string> ins, outs;
     for (const auto& x : n.inputs) ins.push_back(x.empty() ? "nullptr" : where.at(x));
     for (const auto& x : n.outputs) outs.push_back(x.empty() ? "nullptr" : where.at(x));
+    if (out.plan.scratch.count(i)) {
+      outs.resize(kKernelSlots, "nullptr");
+      outs[kScratchSlot] = fmt::format("arena + {}", out.plan.scratch.at(i));
+    }
     cpp += fmt::format(
         "  {{  // {}: '{}' ({})\n    const void *in[{}] = {{{}}};\n    void *out[{}] = {{{}}};\n"
         "    TINYC_LAYER_BEGIN({}, \"{}\");\n    {}(p{}, in, out);\n    TINYC_LAYER_END({}, \"{}\");\n  }}\n",

@@ -16,7 +16,10 @@ bool is_view(const Node& n) {
   return n.op == "Reshape" || n.op == "Flatten" || n.op == "Squeeze" || n.op == "Unsqueeze";
 }
 
-ArenaPlan plan_arena(const Graph& g, size_t alignment) {
+// The name under which node i's scratch buffer is planned.
+static std::string scratch_name(size_t i) { return "\x01scratch" + std::to_string(i); }
+
+ArenaPlan plan_arena(const Graph& g, size_t alignment, const std::vector<size_t>& scratch_bytes) {
   ArenaPlan plan;
   const std::set<std::string> outputs(g.outputs.begin(), g.outputs.end());
   auto root = [&](const std::string& t) {
@@ -38,6 +41,7 @@ ArenaPlan plan_arena(const Graph& g, size_t alignment) {
       if (o.empty() || outputs.count(o) || g.is_const(o)) continue;
       live[o] = Interval{o, g.tensor(o).bytes(), i, i};
     }
+    if (i < scratch_bytes.size() && scratch_bytes[i]) live[scratch_name(i)] = Interval{scratch_name(i), scratch_bytes[i], i, i};
   }
   for (const auto& o : g.outputs) {  // an output that views an intermediate keeps it alive
     auto it = live.find(root(o));
@@ -81,6 +85,8 @@ ArenaPlan plan_arena(const Graph& g, size_t alignment) {
       size = std::max(size, off + iv.bytes);
     }
     if (first_plan || size < plan.size) {
+      for (size_t i = 0; i < scratch_bytes.size(); ++i)
+        if (scratch_bytes[i]) plan.scratch[i] = offset.at(scratch_name(i)), offset.erase(scratch_name(i));
       plan.offset = offset;
       plan.size = size;
       first_plan = false;

@@ -44,9 +44,7 @@ std::vector<Tensor> evaluate(Graph& g, const std::vector<Tensor>& inputs) {
       buf.assign(g.tensor(name).bytes() + 1, 0);  // +1: never a null pointer for empty tensors
       out.push_back(buf.data());
     }
-    in.resize(std::max<size_t>(in.size(), kKernelSlots), nullptr);
-    out.resize(std::max<size_t>(out.size(), kKernelSlots), nullptr);
-    l.run(in.data(), out.data());
+    run_lowered(l, in, out);
   }
   std::vector<Tensor> result;
   for (const auto& name : g.outputs) {

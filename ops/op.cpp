@@ -90,6 +90,14 @@ Lowered lower_node(Graph& g, const Node& n) {
   return (*fn)(c);
 }
 
+void run_lowered(const Lowered& l, std::vector<const void*> in, std::vector<void*> out) {
+  in.resize(std::max(in.size(), kKernelSlots), nullptr);
+  out.resize(std::max(out.size(), kKernelSlots), nullptr);
+  std::vector<uint8_t> scratch(l.scratch_bytes + 16);
+  out[kScratchSlot] = l.scratch_bytes ? scratch.data() : nullptr;
+  l.run(in.data(), out.data());
+}
+
 std::string params_value(int32_t v) { return std::to_string(v); }
 
 std::string params_value(float v) {

@@ -14,8 +14,10 @@
 
 namespace tinyc {
 
-// Kernels may look at this many input and output slots; unused ones are nullptr.
+// Kernels may look at this many input and output slots; unused ones are nullptr. The last output
+// slot (kScratchSlot) holds the kernel's scratch buffer.
 constexpr size_t kKernelSlots = 10;
+static_assert(kScratchSlot == kKernelSlots - 1, "scratch is the last output slot");
 
 // A node lowered to one call `kernel(params, in, out)` of the runtime.
 struct Lowered {
@@ -23,6 +25,7 @@ struct Lowered {
   std::string params_type;  // e.g. "tinyc::ConvParams"
   std::string params_init;  // C++ initializer of the params
   std::function<void(const void* const*, void* const*)> run;  // the same call, on the host
+  size_t scratch_bytes = 0;  // scratch the kernel needs, passed as out[kScratchSlot]
 };
 
 // What an operator sees while it is lowered. The op sets dtype and shape of every output.
@@ -49,6 +52,10 @@ std::vector<std::string> supported_ops();
 
 // Fails with one line per node whose operator tinyc does not support, all at once.
 void check_supported(const Graph& g);
+
+// Runs a lowered node on the host on the given buffers (in/out: one entry per node input/output,
+// nullptr where absent), providing slots and scratch.
+void run_lowered(const Lowered& l, std::vector<const void*> in, std::vector<void*> out);
 
 // Lowers one node of the graph: sets its outputs' dtypes and shapes, returns the kernel call.
 Lowered lower_node(Graph& g, const Node& n);

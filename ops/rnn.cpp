@@ -68,8 +68,7 @@ Lowered lower_rnn(OpContext& c, int32_t kind) {
     c.fail(fmt::format("direction '{}' is not supported", direction));
   const int64_t dirs = direction == "bidirectional" ? 2 : 1;
   const int64_t hidden = c.node.get_int("hidden_size", r.shape.size() == 3 ? r.shape[2] : 0);
-  if (hidden < 1 || hidden > kRnnMaxHidden)
-    c.fail(fmt::format("hidden_size {} is not in 1..{}", hidden, kRnnMaxHidden));
+  if (hidden < 1) c.fail(fmt::format("hidden_size {} must be positive", hidden));
   if (w.shape != Shape{dirs, gates * hidden, input}) c.fail("W has the wrong shape");
   if (r.shape != Shape{dirs, gates * hidden, hidden}) c.fail("R has the wrong shape");
   if (c.has(3) && c.input(3).shape != Shape{dirs, 2 * gates * hidden}) c.fail("B has the wrong shape");
@@ -105,10 +104,12 @@ Lowered lower_rnn(OpContext& c, int32_t kind) {
   c.set_output(0, x.dtype, y);
   c.set_output(1, x.dtype, state);
   if (kind == kRnnLstm) c.set_output(2, x.dtype, state);
-  return with_float_type(c, x.dtype, [&](auto tag) {
+  Lowered l = with_float_type(c, x.dtype, [&](auto tag) {
     using T = decltype(tag);
     return make_kernel(fmt::format("tinyc::rnn<{}>", c_type<T>()), p, &rnn<T>);
   });
+  l.scratch_bytes = 3 * static_cast<size_t>(hidden) * dtype_size(x.dtype);
+  return l;
 }
 
 }  // namespace

@@ -25,8 +25,8 @@ void fold_constants(Graph& g) {
       kept.push_back(n);
       continue;
     }
-    std::vector<const void*> in(std::max(n.inputs.size(), kKernelSlots), nullptr);
-    std::vector<void*> out(std::max(n.outputs.size(), kKernelSlots), nullptr);
+    std::vector<const void*> in(n.inputs.size(), nullptr);
+    std::vector<void*> out(n.outputs.size(), nullptr);
     for (size_t i = 0; i < n.inputs.size(); ++i)
       if (!n.inputs[i].empty()) in[i] = g.tensor(n.inputs[i]).data.data();
     for (size_t i = 0; i < n.outputs.size(); ++i) {
@@ -35,7 +35,7 @@ void fold_constants(Graph& g) {
       t.data.assign(t.bytes() + 1, 0);
       out[i] = t.data.data();
     }
-    l.run(in.data(), out.data());
+    run_lowered(l, in, out);
     for (const auto& name : n.outputs) {
       if (name.empty()) continue;
       Tensor& t = g.tensor(name);

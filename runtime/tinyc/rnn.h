@@ -1,5 +1,5 @@
 // Recurrent layers: RNN, GRU and LSTM as in ONNX (gate orders: GRU z, r, h; LSTM i, o, f, c).
-// The state of one sequence lives in small stack arrays of kRnnMaxHidden elements.
+// The state of one sequence lives in the kernel's scratch buffer (3 * hidden elements).
 #ifndef TINYC_RNN_H
 #define TINYC_RNN_H
 
@@ -7,7 +7,6 @@
 
 namespace tinyc {
 
-constexpr int32_t kRnnMaxHidden = 256;
 
 enum RnnKind : int32_t { kRnnSimple = 0, kRnnGru = 1, kRnnLstm = 2 };
 
@@ -71,7 +70,7 @@ void rnn(const RnnParams& p, const void* const* in, void* const* out) {
   T* yc = p.kind == kRnnLstm ? static_cast<T*>(out[2]) : nullptr;
   const int32_t H = p.hidden, G = p.kind == kRnnLstm ? 4 : p.kind == kRnnGru ? 3 : 1;
   const T alpha = T(p.alpha), beta = T(p.beta), clip = T(p.clip);
-  T buf[3][kRnnMaxHidden];  // h, the next h, and c (LSTM) or r * h (GRU)
+  T* const scratch = static_cast<T*>(out[kScratchSlot]);  // h, the next h, c (LSTM) or r * h (GRU)
   for (int32_t d = 0; d < p.dirs; ++d) {
     const bool backward = d == 1 || p.reverse;
     const T* w = static_cast<const T*>(in[1]) + d * G * H * p.input;
@@ -84,9 +83,9 @@ void rnn(const RnnParams& p, const void* const* in, void* const* out) {
       return rnn_activate(act[k], v, alpha, beta);
     };
     for (int32_t b = 0; b < p.batch; ++b) {
-      T* h = buf[0];
-      T* hn = buf[1];
-      T* aux = buf[2];
+      T* h = scratch;
+      T* hn = scratch + H;
+      T* aux = scratch + 2 * H;
       const int32_t state = (p.layout ? b * p.dirs + d : d * p.batch + b) * H;
       for (int32_t j = 0; j < H; ++j) {
         h[j] = h0 ? h0[state + j] : T(0);

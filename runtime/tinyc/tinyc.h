@@ -25,6 +25,9 @@
 namespace tinyc {
 
 constexpr int kMaxRank = 8;
+// out[kScratchSlot] is the kernel's scratch buffer, when the compiler gave it one: part of the
+// arena, planned like any tensor, so no kernel needs a large stack frame.
+constexpr int kScratchSlot = 9;
 constexpr int kMaxInputs = 16;
 
 template <class T>

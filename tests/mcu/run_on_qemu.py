@@ -4,6 +4,7 @@ outputs against tinyc's host evaluator and measure them.
 
     /usr/bin/python3 tests/mcu/run_on_qemu.py --tinyc build/tinyc --model tests/models/dscnn \\
         --target cortex-m4 [--sets N] [--work W] [--tinyc-args "--quantize int8 ..."] [--json F]
+        [--run-args "..."  (options for the host's `tinyc run`)] [--machine M] [--timeout S]
 
 For each model (--model may be repeated): `tinyc compile` into W/TARGET/NAME/gen, build a firmware
 (tests/mcu/startup.c + main.cpp + every generated *.cpp, the target's GCC flags, --gc-sections) and
@@ -11,7 +12,7 @@ the same firmware around an empty model (the baseline), run every test data set
 (data/test_data_set_K/input_*.pb) under qemu with -icount shift=8,sleep=off, and compare
 out_*.bin with `tinyc run` on the host: floats |got - want| <= rtol*|want| + atol*max|want|
 (rtol 1e-5, atol 1e-6), integers exactly. Prints one line per model: pass/fail, instructions per
-inference (counter ticks converted as in /work/shared/emulation.md, minus an empty region), peak
+inference (counter ticks converted as in ../shared/emulation.md, minus an empty region), peak
 stack, NAME_ARENA_SIZE and the .text/.rodata/.data/.bss the model adds to the firmware (ELF minus
 the baseline, so library code the model pulls in, such as expf or soft-float routines, counts).
 Exits 1 if any model fails.
@@ -32,26 +33,20 @@ from onnx import numpy_helper
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
 
-FPGAIO = "-DCOUNTER_FPGAIO={}"
-TARGETS = {
-    # target: qemu machine, GCC flags, counter defines
-    "cortex-m0plus": ("microbit", ["-mcpu=cortex-m0plus", "-mthumb", "-mfloat-abi=soft"],
-                      ["-DCOUNTER_NRF51_TIMER0", "-DCOUNTER_HZ=16000000"]),
-    "cortex-m3": ("mps2-an385", ["-mcpu=cortex-m3", "-mthumb", "-mfloat-abi=soft"],
-                  [FPGAIO.format("0x40028000"), "-DCOUNTER_HZ=25000000"]),
-    "cortex-m4": ("mps2-an386", ["-mcpu=cortex-m4", "-mthumb", "-mfloat-abi=hard", "-mfpu=fpv4-sp-d16"],
-                  [FPGAIO.format("0x40028000"), "-DCOUNTER_HZ=25000000"]),
-    "cortex-m7": ("mps2-an500", ["-mcpu=cortex-m7", "-mthumb", "-mfloat-abi=hard", "-mfpu=fpv5-d16"],
-                  [FPGAIO.format("0x40028000"), "-DCOUNTER_HZ=25000000"]),
-    "cortex-m33": ("mps2-an505", ["-mcpu=cortex-m33", "-mthumb", "-mfloat-abi=hard", "-mfpu=fpv5-sp-d16"],
-                   [FPGAIO.format("0x40302000"), "-DCOUNTER_HZ=20000000"]),
-    "cortex-m55": ("mps3-an547", ["-mcpu=cortex-m55", "-mthumb", "-mfloat-abi=hard"],
-                   [FPGAIO.format("0x49302000"), "-DCOUNTER_HZ=20000000"]),
+MPS2 = ["-DCOUNTER_FPGAIO=0x40028000", "-DCOUNTER_HZ=25000000"]  # FPGAIO base: COUNTER, CLK100HZ
+MACHINES = {  # qemu machine: the counter main.cpp reads (see ../shared/emulation.md)
+    "microbit": ["-DCOUNTER_NRF51_TIMER0", "-DCOUNTER_HZ=16000000"],
+    "mps2-an385": MPS2, "mps2-an386": MPS2, "mps2-an500": MPS2,
+    "mps2-an505": ["-DCOUNTER_FPGAIO=0x40302000", "-DCOUNTER_HZ=20000000"],
+    "mps3-an547": ["-DCOUNTER_FPGAIO=0x49302000", "-DCOUNTER_HZ=20000000"],
 }
-COUNTER_FOR_MACHINE = {  # --machine override: the counter of that board
-    "microbit": TARGETS["cortex-m0plus"][2], "mps2-an385": TARGETS["cortex-m3"][2],
-    "mps2-an386": TARGETS["cortex-m4"][2], "mps2-an500": TARGETS["cortex-m7"][2],
-    "mps2-an505": TARGETS["cortex-m33"][2], "mps3-an547": TARGETS["cortex-m55"][2],
+TARGETS = {  # tinyc target: qemu machine, GCC flags
+    "cortex-m0plus": ("microbit", ["-mcpu=cortex-m0plus", "-mthumb", "-mfloat-abi=soft"]),
+    "cortex-m3": ("mps2-an385", ["-mcpu=cortex-m3", "-mthumb", "-mfloat-abi=soft"]),
+    "cortex-m4": ("mps2-an386", ["-mcpu=cortex-m4", "-mthumb", "-mfloat-abi=hard", "-mfpu=fpv4-sp-d16"]),
+    "cortex-m7": ("mps2-an500", ["-mcpu=cortex-m7", "-mthumb", "-mfloat-abi=hard", "-mfpu=fpv5-d16"]),
+    "cortex-m33": ("mps2-an505", ["-mcpu=cortex-m33", "-mthumb", "-mfloat-abi=hard", "-mfpu=fpv5-sp-d16"]),
+    "cortex-m55": ("mps3-an547", ["-mcpu=cortex-m55", "-mthumb", "-mfloat-abi=hard"]),
 }
 CXXFLAGS = ["-std=c++17", "-O2", "-fno-exceptions", "-fno-rtti", "-fno-threadsafe-statics",
             "-ffunction-sections", "-fdata-sections", "-Wall", "-Wextra"]
@@ -145,14 +140,12 @@ def max_abs_diff(a, b):
 class Builder:
     def __init__(self, target, machine, work, cxx="arm-none-eabi-g++"):
         self.target, self.machine, self.cxx = target, machine, cxx
-        _, self.cpu, counter = TARGETS[target]
-        self.counter = COUNTER_FOR_MACHINE[machine] if machine != TARGETS[target][0] else counter
-        common = os.path.join(work, "_startup", f"{target}-{machine}")
+        self.cpu, self.counter = TARGETS[target][1], MACHINES[machine]
+        common = os.path.join(work, "_startup", target)
         os.makedirs(common, exist_ok=True)
         self.startup = os.path.join(common, "startup.o")
-        if not os.path.exists(self.startup):
-            self.compile(os.path.join(HERE, "startup.c"), self.startup,
-                         ["-x", "c", "-std=c11", "-O2", "-ffunction-sections", "-fdata-sections", "-Wall", "-Wextra"])
+        self.compile(os.path.join(HERE, "startup.c"), self.startup,
+                     ["-x", "c", "-std=c11", "-O2", "-ffunction-sections", "-fdata-sections", "-Wall", "-Wextra"])
 
     def compile(self, src, obj, flags):
         r = run([self.cxx, *self.cpu, *flags, "-c", src, "-o", obj])
@@ -301,7 +294,7 @@ def run_model(args, model_dir, target):
         if abs(stats["loop1000_insns"] - 2000) > 8:
             res["notes"].append(f"counter self-check: a 1000-iteration loop read {stats['loop1000_insns']} "
                                 "instructions, expected about 2000")
-        r = run([args.tinyc, "run", onnx_path, *sum((["--input", p] for p in pbs), []), "--output-dir", hdir])
+        r = run([args.tinyc, "run", onnx_path, *sum((["--input", p] for p in pbs), []), "--output-dir", hdir, *args.run_args])
         if r.returncode != 0:
             raise Fail(f"{sname}: tinyc run exit {r.returncode}: {first_error(r.stderr, '')}")
         for i, (size, ctype) in enumerate(header["outputs"]):
@@ -349,17 +342,18 @@ def main():
     ap.add_argument("--tinyc", default=os.path.join(REPO, "build", "tinyc"))
     ap.add_argument("--model", action="append", required=True, help="model folder (model.onnx, data/); repeatable")
     ap.add_argument("--target", default="cortex-m4", choices=sorted(TARGETS))
-    ap.add_argument("--machine", choices=sorted(COUNTER_FOR_MACHINE),
+    ap.add_argument("--machine", choices=sorted(MACHINES),
                     help="qemu machine instead of the target's own (e.g. mps2-an385 for big cortex-m0plus models)")
     ap.add_argument("--sets", type=int, default=1000, help="at most this many test data sets per model")
     ap.add_argument("--work", default=os.path.join(REPO, "build", "mcu"))
     ap.add_argument("--tinyc-args", default="", help='extra `tinyc compile` options, one string: "--quantize int8"')
+    ap.add_argument("--run-args", default="", help="extra `tinyc run` options for the host reference, one string")
     ap.add_argument("--timeout", type=float, default=300, help="seconds per qemu run")
     ap.add_argument("--rtol", type=float, default=1e-5)
     ap.add_argument("--atol", type=float, default=1e-6, help="absolute floor, times max|host output|")
     ap.add_argument("--json", help="write the figures of every model to this file")
     args = ap.parse_args()
-    args.tinyc_args = shlex.split(args.tinyc_args)
+    args.tinyc_args, args.run_args = shlex.split(args.tinyc_args), shlex.split(args.run_args)
     args.work = os.path.abspath(args.work)
     args.tinyc = os.path.abspath(args.tinyc)
 
