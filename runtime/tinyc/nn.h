@@ -31,6 +31,9 @@ struct ConvParams {
 };
 
 // y[n,m,o] = b[m] + sum_{c in group, k} x[n,c,o*stride+k*dilation-pad] * w[m,c,k]
+// Weight-stationary: each weight is multiplied into a whole output row, over the range of output
+// columns whose input column lies inside the image, so the inner loop has no bounds checks. The
+// sum for each output element is taken in the same order (bias, then c, kd, kh, kw).
 template <class T>
 void conv(const ConvParams& p, const void* const* in, void* const* out) {
   const T* x = static_cast<const T*>(in[0]);
@@ -38,36 +41,43 @@ void conv(const ConvParams& p, const void* const* in, void* const* out) {
   const T* bias = static_cast<const T*>(in[2]);
   T* y = static_cast<T*>(out[0]);
   const int32_t cg = p.in_ch / p.groups, mg = p.out_ch / p.groups;
-  const int32_t in_size = p.in[0] * p.in[1] * p.in[2];
+  const int32_t in_size = p.in[0] * p.in[1] * p.in[2], out_size = p.out[0] * p.out[1] * p.out[2];
   const int32_t ksize = p.kernel[0] * p.kernel[1] * p.kernel[2];
+  const int32_t sw = p.stride[2];
   for (int32_t n = 0; n < p.batch; ++n)
     for (int32_t m = 0; m < p.out_ch; ++m) {
       const int32_t g = m / mg;
-      for (int32_t od = 0; od < p.out[0]; ++od)
-        for (int32_t oh = 0; oh < p.out[1]; ++oh)
-          for (int32_t ow = 0; ow < p.out[2]; ++ow) {
-            T acc = bias ? bias[m] : T(0);
-            for (int32_t c = 0; c < cg; ++c) {
-              const T* xc = x + (n * p.in_ch + g * cg + c) * in_size;
-              const T* wc = w + (m * cg + c) * ksize;
-              for (int32_t kd = 0; kd < p.kernel[0]; ++kd) {
+      T* ym = y + (n * p.out_ch + m) * out_size;
+      const T b = bias ? bias[m] : T(0);
+      for (int32_t i = 0; i < out_size; ++i) ym[i] = b;
+      for (int32_t c = 0; c < cg; ++c) {
+        const T* xc = x + (n * p.in_ch + g * cg + c) * in_size;
+        const T* wc = w + (m * cg + c) * ksize;
+        for (int32_t kd = 0; kd < p.kernel[0]; ++kd)
+          for (int32_t kh = 0; kh < p.kernel[1]; ++kh)
+            for (int32_t kw = 0; kw < p.kernel[2]; ++kw) {
+              const T wv = wc[(kd * p.kernel[1] + kh) * p.kernel[2] + kw];
+              // Output columns ow with 0 <= ow * sw + shift < in width.
+              const int32_t shift = kw * p.dilation[2] - p.pad[2];
+              int32_t lo = shift >= 0 ? 0 : (-shift + sw - 1) / sw;
+              int32_t hi = p.in[2] - shift <= 0 ? 0 : (p.in[2] - shift + sw - 1) / sw;
+              if (hi > p.out[2]) hi = p.out[2];
+              if (lo >= hi) continue;
+              for (int32_t od = 0; od < p.out[0]; ++od) {
                 const int32_t id = od * p.stride[0] + kd * p.dilation[0] - p.pad[0];
                 if (id < 0 || id >= p.in[0]) continue;
-                for (int32_t kh = 0; kh < p.kernel[1]; ++kh) {
+                for (int32_t oh = 0; oh < p.out[1]; ++oh) {
                   const int32_t ih = oh * p.stride[1] + kh * p.dilation[1] - p.pad[1];
                   if (ih < 0 || ih >= p.in[1]) continue;
-                  const T* xr = xc + (id * p.in[1] + ih) * p.in[2];
-                  const T* wr = wc + (kd * p.kernel[1] + kh) * p.kernel[2];
-                  for (int32_t kw = 0; kw < p.kernel[2]; ++kw) {
-                    const int32_t iw = ow * p.stride[2] + kw * p.dilation[2] - p.pad[2];
-                    if (iw < 0 || iw >= p.in[2]) continue;
-                    acc += xr[iw] * wr[kw];
-                  }
+                  const T* xr = xc + (id * p.in[1] + ih) * p.in[2] + shift;
+                  T* yr = ym + (od * p.out[1] + oh) * p.out[2];
+                  for (int32_t ow = lo; ow < hi; ++ow) yr[ow] += wv * xr[ow * sw];
                 }
               }
             }
-            *y++ = activate(acc, p.act, p.act_a, p.act_b);
-          }
+      }
+      if (p.act != kActNone)
+        for (int32_t i = 0; i < out_size; ++i) ym[i] = activate(ym[i], p.act, p.act_a, p.act_b);
     }
 }
 
