@@ -229,7 +229,9 @@ int main_impl(int argc, char** argv) {
     if (*inspect) return cmd_inspect(model, shapes, json);
     if (*run) return cmd_run(model, shapes, inputs, out_dir);
     if (*list) {
-      for (const auto& t : targets()) fmt::print("{:<14} {}\n", t.name, t.description);
+      for (const auto& t : targets())
+        fmt::print("{:<14} {:<42} kernels: {:<11} flags: {}\n", t.name, t.description, t.kernels,
+                   t.gcc_flags.empty() ? "-" : t.gcc_flags);
       return kOk;
     }
   } catch (const CLI::ValidationError& e) {

@@ -4,18 +4,18 @@ namespace tinyc {
 
 const std::vector<Target>& targets() {
   static const std::vector<Target> t = {
-      {"host", "", true, false, false, 16, "the machine tinyc runs on (tests, simulation)"},
-      {"cortex-m0plus", "-mcpu=cortex-m0plus -mthumb -mfloat-abi=soft", false, false, false, 4,
+      {"host", "", true, false, false, 16, "portable C", "the machine tinyc runs on (tests, simulation)"},
+      {"cortex-m0plus", "-mcpu=cortex-m0plus -mthumb -mfloat-abi=soft", false, false, false, 4, "portable C",
        "ARMv6-M, no FPU, no DSP"},
-      {"cortex-m3", "-mcpu=cortex-m3 -mthumb -mfloat-abi=soft", false, false, false, 4,
+      {"cortex-m3", "-mcpu=cortex-m3 -mthumb -mfloat-abi=soft", false, false, false, 4, "portable C",
        "ARMv7-M, no FPU"},
       {"cortex-m4", "-mcpu=cortex-m4 -mthumb -mfloat-abi=hard -mfpu=fpv4-sp-d16", true, true,
-       false, 4, "ARMv7E-M, DSP, single-precision FPU"},
+       false, 4, "portable C", "ARMv7E-M, DSP, single-precision FPU"},
       {"cortex-m7", "-mcpu=cortex-m7 -mthumb -mfloat-abi=hard -mfpu=fpv5-d16", true, true, false,
-       8, "ARMv7E-M, DSP, double-precision FPU"},
+       8, "portable C", "ARMv7E-M, DSP, double-precision FPU"},
       {"cortex-m33", "-mcpu=cortex-m33 -mthumb -mfloat-abi=hard -mfpu=fpv5-sp-d16", true, true,
-       false, 4, "ARMv8-M Mainline, DSP, single-precision FPU"},
-      {"cortex-m55", "-mcpu=cortex-m55 -mthumb -mfloat-abi=hard", true, true, true, 16,
+       false, 4, "portable C", "ARMv8-M Mainline, DSP, single-precision FPU"},
+      {"cortex-m55", "-mcpu=cortex-m55 -mthumb -mfloat-abi=hard", true, true, true, 16, "portable C",
        "ARMv8.1-M, Helium (MVE), FPU"},
   };
   return t;

@@ -13,6 +13,7 @@ struct Target {
   bool has_dsp;            // ARMv7E-M DSP extension (SMLAD, SXTB16...)
   bool has_mve;            // Helium
   size_t alignment;        // arena alignment in bytes
+  std::string kernels;     // which runtime kernels the generated code uses
   std::string description;
 };
 
