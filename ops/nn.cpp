@@ -180,7 +180,8 @@ Lowered lower_conv_transpose(OpContext& c) {
     int64_t o, pb;
     if (!out_shape.empty()) {
       o = out_shape[out_shape.size() - nsp + i];
-      const int64_t total = full - o;
+      // A requested output larger than the full one is padded at the end (like output_padding).
+      const int64_t total = std::max<int64_t>(0, full - o);
       pb = auto_pad == "SAME_UPPER" ? total / 2 : total - total / 2;
     } else if (auto_pad == "SAME_UPPER" || auto_pad == "SAME_LOWER") {
       o = win.in[i] * stride[i];
