@@ -192,7 +192,8 @@ struct GemmParams {
   TINYC_PARAMS(GemmParams, m, k, n, trans_a, trans_b, alpha, beta, c_stride_m, c_stride_n, act, act_a, act_b)
 };
 
-// Y = alpha * op(A) op(B) + beta * C, then the fused activation.
+// Y = alpha * op(A) op(B) + beta * C, then the fused activation. Every sum runs over k in order.
+// Y must not overlap A, B or C (the planner never lets a node's output share its inputs' bytes).
 template <class T>
 void gemm(const GemmParams& p, const void* const* in, void* const* out) {
   const T* a = static_cast<const T*>(in[0]);
@@ -201,10 +202,34 @@ void gemm(const GemmParams& p, const void* const* in, void* const* out) {
   T* y = static_cast<T*>(out[0]);
   const int32_t sam = p.trans_a ? 1 : p.k, sak = p.trans_a ? p.m : 1;
   const int32_t sbk = p.trans_b ? 1 : p.n, sbn = p.trans_b ? p.k : 1;
+  if (sbn == 1) {  // B is [K, N]: accumulate whole output rows, B read row by row
+    for (int32_t i = 0; i < p.m; ++i) {
+      T* yr = y + i * p.n;
+      for (int32_t j = 0; j < p.n; ++j) yr[j] = T(0);
+      for (int32_t l = 0; l < p.k; ++l) {
+        const T av = a[i * sam + l * sak];
+        const T* br = b + l * sbk;
+        for (int32_t j = 0; j < p.n; ++j) yr[j] += av * br[j];
+      }
+      for (int32_t j = 0; j < p.n; ++j) {
+        T v = p.alpha == 1.0f ? yr[j] : T(T(p.alpha) * yr[j]);
+        if (c) v += p.beta == 1.0f ? c[i * p.c_stride_m + j * p.c_stride_n]
+                                   : T(T(p.beta) * c[i * p.c_stride_m + j * p.c_stride_n]);
+        yr[j] = activate(v, p.act, p.act_a, p.act_b);
+      }
+    }
+    return;
+  }
   for (int32_t i = 0; i < p.m; ++i)
     for (int32_t j = 0; j < p.n; ++j) {
+      const T* ar = a + i * sam;
+      const T* bc = b + j * sbn;
       T acc = T(0);
-      for (int32_t l = 0; l < p.k; ++l) acc += a[i * sam + l * sak] * b[l * sbk + j * sbn];
+      if (sak == 1 && sbk == 1) {  // both rows contiguous: the common [M,K] x [N,K]^T case
+        for (int32_t l = 0; l < p.k; ++l) acc += ar[l] * bc[l];
+      } else {
+        for (int32_t l = 0; l < p.k; ++l) acc += ar[l * sak] * bc[l * sbk];
+      }
       T v = p.alpha == 1.0f ? acc : T(T(p.alpha) * acc);
       if (c) v += p.beta == 1.0f ? c[i * p.c_stride_m + j * p.c_stride_n]
                                  : T(T(p.beta) * c[i * p.c_stride_m + j * p.c_stride_n]);
