@@ -18,6 +18,7 @@
 #include "importer/npy.h"
 #include "ops/evaluate.h"
 #include "optimizer/optimizer.h"
+#include "quantizer/quantize.h"
 
 #ifndef TINYC_VERSION
 #define TINYC_VERSION "0.0.0"
@@ -71,6 +72,7 @@ struct CompileArgs {
   std::string max_ram, max_flash;
   std::vector<std::string> input_shapes, disabled_passes;
   std::string dump_after;
+  bool per_tensor = false;
 };
 
 Graph load(const std::string& model, const std::vector<std::string>& shapes,
@@ -85,6 +87,18 @@ Graph load(const std::string& model, const std::vector<std::string>& shapes,
   oo.dump = &std::cout;
   optimize(g, oo);
   return g;
+}
+
+// Calibrates on the samples in `data` and rewrites the graph to int8.
+QuantizeSummary quantize(Graph& g, const std::string& data, bool per_tensor) {
+  const auto samples = read_samples(data, g);
+  const Ranges ranges = calibrate(g, samples);
+  QuantizeOptions qo;
+  qo.per_tensor = per_tensor;
+  QuantizeSummary s = quantize_int8(g, ranges, qo);
+  spdlog::info("int8: {} layers quantized, {} in float", s.int8_layers.size(), s.float_layers.size());
+  for (const auto& n : s.float_layers) spdlog::debug("float layer: {}", n);
+  return s;
 }
 
 // One line per problem: a message may hold several.
@@ -107,9 +121,10 @@ int cmd_compile(const CompileArgs& a) {
   }
   const size_t max_ram = a.max_ram.empty() ? 0 : parse_size(a.max_ram);
   const size_t max_flash = a.max_flash.empty() ? 0 : parse_size(a.max_flash);
-  if (!a.quantize.empty())
-    throw ModelError("--quantize int8 is not implemented yet in this build");
+  if (!a.quantize.empty() && a.calibration.empty())
+    throw CLI::ValidationError("--calibration", "--quantize int8 needs --calibration DATA");
   Graph g = load(a.model, a.input_shapes, a.disabled_passes, a.dump_after);
+  if (!a.quantize.empty()) quantize(g, a.calibration, a.per_tensor);
   CodegenOptions co;
   co.name = name;
   co.source = std::filesystem::path(a.model).filename().string();
@@ -160,13 +175,37 @@ int cmd_inspect(const std::string& model, const std::vector<std::string>& shapes
   return missing.empty() ? kOk : kModel;
 }
 
+// Evaluates the model; an input file holding N samples of a single-input model (a .npy whose
+// first axis is the sample) gives outputs with N rows.
 int cmd_run(const std::string& model, const std::vector<std::string>& shapes,
-            const std::vector<std::string>& inputs, const std::string& out_dir) {
+            const std::vector<std::string>& inputs, const std::string& out_dir, const std::string& quant,
+            const std::string& calibration) {
   Graph g = load(model, shapes);
-  std::vector<Tensor> in;
-  for (const auto& p : inputs) in.push_back(read_tensor_file(p));
-  for (size_t i = 0; i < in.size() && i < g.inputs.size(); ++i) in[i].shape = g.tensor(g.inputs[i]).shape;
-  const std::vector<Tensor> out = evaluate(g, in);
+  if (!quant.empty()) {
+    if (calibration.empty()) throw CLI::ValidationError("--calibration", "--quantize int8 needs --calibration DATA");
+    quantize(g, calibration, false);
+  }
+  std::vector<std::vector<Tensor>> samples;
+  if (inputs.size() == 1 && g.inputs.size() == 1) {
+    samples = read_samples(inputs[0], g);
+  } else {
+    std::vector<Tensor> in;
+    for (const auto& p : inputs) in.push_back(read_tensor_file(p));
+    for (size_t i = 0; i < in.size() && i < g.inputs.size(); ++i) in[i].shape = g.tensor(g.inputs[i]).shape;
+    samples.push_back(in);
+  }
+  std::vector<Tensor> out;
+  for (const auto& s : samples) {
+    std::vector<Tensor> r = evaluate(g, s);
+    if (out.empty()) {
+      out = r;
+      continue;
+    }
+    for (size_t i = 0; i < r.size(); ++i) {
+      out[i].data.insert(out[i].data.end(), r[i].data.begin(), r[i].data.end());
+      out[i].shape.at(0) += r[i].shape.at(0);
+    }
+  }
   std::filesystem::create_directories(out_dir);
   for (size_t i = 0; i < out.size(); ++i) write_npy(out[i], fmt::format("{}/output_{}.npy", out_dir, i));
   return kOk;
@@ -189,6 +228,7 @@ int main_impl(int argc, char** argv) {
   compile->add_option("--name", ca.name, "Prefix of generated symbols and files (a C identifier)");
   compile->add_option("--quantize", ca.quantize, "Post-training quantization: int8")->check(CLI::IsMember({"int8"}));
   compile->add_option("--calibration", ca.calibration, "Representative inputs for --quantize (.npy or test-data folder)");
+  compile->add_flag("--per-tensor", ca.per_tensor, "One int8 weight scale per tensor (default: per output channel)");
   compile->add_option("--report", ca.report, "Write a JSON report to FILE");
   compile->add_option("--max-ram", ca.max_ram, "RAM budget (e.g. 64K); exceeding it exits 3");
   compile->add_option("--max-flash", ca.max_flash, "Flash budget (e.g. 1M); exceeding it exits 3");
@@ -206,8 +246,10 @@ int main_impl(int argc, char** argv) {
   inspect->add_flag("--json", json, "Machine-readable output");
   inspect->add_option("--input-shape", shapes, "Fix an input's shape: NAME=1x3x32x32");
 
-  std::string out_dir;
+  std::string out_dir, run_quantize, run_calibration;
   auto* run = app.add_subcommand("run", "Evaluate the model on the host with tinyc's reference evaluator");
+  run->add_option("--quantize", run_quantize, "Evaluate the int8 model: int8")->check(CLI::IsMember({"int8"}));
+  run->add_option("--calibration", run_calibration, "Representative inputs for --quantize");
   run->add_option("model", model, "ONNX model file")->required();
   run->add_option("--input", inputs, "Input file (.npy or TensorProto .pb), in input order")->required();
   run->add_option("--output-dir", out_dir, "Folder for output_I.npy")->required();
@@ -227,7 +269,7 @@ int main_impl(int argc, char** argv) {
   try {
     if (*compile) return cmd_compile(ca);
     if (*inspect) return cmd_inspect(model, shapes, json);
-    if (*run) return cmd_run(model, shapes, inputs, out_dir);
+    if (*run) return cmd_run(model, shapes, inputs, out_dir, run_quantize, run_calibration);
     if (*list) {
       for (const auto& t : targets())
         fmt::print("{:<14} {:<42} kernels: {:<11} flags: {}\n", t.name, t.description, t.kernels,

@@ -285,6 +285,7 @@ Graph import_model(const std::string& path, const ImportOptions& opts) {
     if (!names.insert(n.name).second) n.name = fmt::format("{}_{}", n.name, i);
     n.op = np.op_type();
     n.domain = np.domain();
+    if (n.domain == "tinyc") throw ModelError(fmt::format("{}: domain 'tinyc' is reserved", n.label()));
     n.inputs.assign(np.input().begin(), np.input().end());
     n.outputs.assign(np.output().begin(), np.output().end());
     while (!n.outputs.empty() && n.outputs.back().empty()) n.outputs.pop_back();

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -95,6 +97,49 @@ void write_npy(const Tensor& t, const std::string& path) {
   f << h;
   f.write(reinterpret_cast<const char*>(t.data.data()), static_cast<long>(t.bytes()));
   if (!f) throw IoError(fmt::format("cannot write '{}'", path));
+}
+
+std::vector<std::vector<Tensor>> read_samples(const std::string& path, const Graph& g) {
+  namespace fs = std::filesystem;
+  std::vector<std::vector<Tensor>> samples;
+  auto fit = [&](Tensor t, size_t k) {
+    const Tensor& want = g.tensor(g.inputs.at(k));
+    if (t.dtype != want.dtype || t.bytes() != want.bytes())
+      throw IoError(fmt::format("'{}': a sample for input '{}' must be {} {}", path, want.name,
+                                dtype_name(want.dtype), shape_str(want.shape)));
+    t.name = want.name;
+    t.shape = want.shape;
+    return t;
+  };
+  if (fs::is_directory(path)) {
+    std::vector<fs::path> sets;
+    for (const auto& e : fs::directory_iterator(path))
+      if (e.is_directory() && e.path().filename().string().rfind("test_data_set_", 0) == 0) sets.push_back(e.path());
+    std::sort(sets.begin(), sets.end());
+    for (const auto& d : sets) {
+      std::vector<Tensor> s;
+      for (size_t k = 0; k < g.inputs.size(); ++k)
+        s.push_back(fit(read_tensor_pb((d / fmt::format("input_{}.pb", k)).string()), k));
+      samples.push_back(std::move(s));
+    }
+  } else if (path.size() < 4 || path.substr(path.size() - 4) != ".npy") {  // one TensorProto
+    samples.push_back({fit(read_tensor_file(path), 0)});
+  } else {
+    if (g.inputs.size() != 1) throw IoError(fmt::format("'{}': a .npy serves single-input models only", path));
+    const Tensor all = read_npy(path);
+    const Tensor& want = g.tensor(g.inputs[0]);
+    const size_t one = want.bytes();
+    if (all.dtype != want.dtype || one == 0 || all.bytes() % one)
+      throw IoError(fmt::format("'{}' does not hold samples of {} {}", path, dtype_name(want.dtype), shape_str(want.shape)));
+    for (size_t off = 0; off < all.bytes(); off += one) {
+      Tensor t = want;
+      t.is_const = false;
+      t.data.assign(all.data.begin() + static_cast<long>(off), all.data.begin() + static_cast<long>(off + one));
+      samples.push_back({t});
+    }
+  }
+  if (samples.empty()) throw IoError(fmt::format("'{}' holds no samples", path));
+  return samples;
 }
 
 Tensor read_tensor_file(const std::string& path) {

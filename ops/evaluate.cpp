@@ -10,7 +10,7 @@ std::vector<Lowered> lower_graph(Graph& g) {
   return v;
 }
 
-std::vector<Tensor> evaluate(Graph& g, const std::vector<Tensor>& inputs) {
+std::vector<Tensor> evaluate(Graph& g, const std::vector<Tensor>& inputs, const Observer& observe) {
   if (inputs.size() != g.inputs.size())
     throw ModelError(fmt::format("the model has {} inputs, {} given", g.inputs.size(), inputs.size()));
   std::map<std::string, std::vector<uint8_t>> values;
@@ -21,6 +21,7 @@ std::vector<Tensor> evaluate(Graph& g, const std::vector<Tensor>& inputs) {
                                    shape_str(t.shape), dtype_name(inputs[i].dtype),
                                    shape_str(inputs[i].shape)));
     values[t.name] = inputs[i].data;
+    if (observe) observe(t, values[t.name].data());
   }
   auto pointer = [&](const std::string& name) -> uint8_t* {
     if (name.empty()) return nullptr;
@@ -45,6 +46,9 @@ std::vector<Tensor> evaluate(Graph& g, const std::vector<Tensor>& inputs) {
       out.push_back(buf.data());
     }
     run_lowered(l, in, out);
+    if (observe)
+      for (const auto& name : n.outputs)
+        if (!name.empty()) observe(g.tensor(name), values[name].data());
   }
   std::vector<Tensor> result;
   for (const auto& name : g.outputs) {

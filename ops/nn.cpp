@@ -84,7 +84,8 @@ void fill_activation(const Node& n, P& p) {
   p.act_b = n.get_float("tinyc_act_b", 0);
 }
 
-// Geometry of a convolution with input x and weights w; sets output 0 to `out_type`.
+}  // namespace
+
 ConvParams conv_params(OpContext& c, const Tensor& x, const Tensor& w, const Tensor* bias, DType out_type) {
   if (x.shape.size() < 3 || w.shape.size() != x.shape.size()) c.fail("input and weight ranks differ");
   const int64_t groups = c.node.get_int("group", 1);
@@ -107,6 +108,8 @@ ConvParams conv_params(OpContext& c, const Tensor& x, const Tensor& w, const Ten
   fill_activation(c.node, p);
   return p;
 }
+
+namespace {
 
 Lowered lower_conv(OpContext& c) {
   const Tensor& x = c.input(0);

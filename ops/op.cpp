@@ -45,6 +45,7 @@ static OpTable make_table() {
   register_resize_ops(t);
   register_quant_ops(t);
   register_loss_ops(t);
+  register_int8_ops(t);
   return t;
 }
 
@@ -64,8 +65,9 @@ std::vector<std::string> supported_ops() {
   return v;
 }
 
+// ONNX's default domain, and tinyc's own operators (made by the quantizer, never read from a file).
 static bool supported(const Node& n) {
-  return find_op(n.op) && (n.domain.empty() || n.domain == "ai.onnx");
+  return find_op(n.op) && (n.domain.empty() || n.domain == "ai.onnx" || n.domain == "tinyc");
 }
 
 static std::string unsupported_message(const Node& n) {

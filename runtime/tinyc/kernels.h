@@ -3,6 +3,7 @@
 #define TINYC_KERNELS_H
 
 #include "elementwise.h"
+#include "int8.h"
 #include "loss.h"
 #include "misc.h"
 #include "movement.h"

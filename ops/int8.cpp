@@ -1,0 +1,116 @@
+// tinyc's own int8 operators, made by the quantizer (quantizer/quantize.cpp): ConvS8,
+// FullyConnectedS8, AddS8, AvgPoolS8, ReluS8. Quantization parameters are attributes; per-channel
+// multipliers and shifts are int32 constant inputs.
+#include "ops/op.h"
+#include "runtime/tinyc/int8.h"
+
+namespace tinyc {
+namespace {
+
+int32_t attr32(OpContext& c, const char* name) {
+  if (!c.node.has(name)) c.fail(fmt::format("missing attribute {}", name));
+  return static_cast<int32_t>(c.node.get_int(name, 0));
+}
+
+void check_int8(OpContext& c, size_t i) {
+  if (c.input(i).dtype != DType::Int8) c.fail(fmt::format("input {} must be int8", i));
+}
+
+// x, w, bias, multiplier, shift
+Lowered lower_conv_s8(OpContext& c) {
+  check_int8(c, 0);
+  check_int8(c, 1);
+  const ConvParams g = conv_params(c, c.input(0), c.input(1), &c.input(2), DType::Int8);
+  ConvS8Params p{};
+  p.batch = g.batch, p.in_ch = g.in_ch, p.out_ch = g.out_ch, p.groups = g.groups;
+  for (int a = 0; a < 3; ++a) {
+    p.in[a] = g.in[a], p.out[a] = g.out[a], p.kernel[a] = g.kernel[a];
+    p.stride[a] = g.stride[a], p.dilation[a] = g.dilation[a], p.pad[a] = g.pad[a];
+  }
+  p.input_zero_point = attr32(c, "tinyc_input_zero_point");
+  p.output_zero_point = attr32(c, "tinyc_output_zero_point");
+  p.act_min = attr32(c, "tinyc_act_min");
+  p.act_max = attr32(c, "tinyc_act_max");
+  Lowered l = make_kernel("tinyc::conv_s8", p, &conv_s8);
+  l.scratch_bytes = sizeof(int32_t) * static_cast<size_t>(g.out[2]);
+  return l;
+}
+
+Lowered lower_fully_connected_s8(OpContext& c) {
+  check_int8(c, 0);
+  check_int8(c, 1);
+  const Shape& x = c.input(0).shape;
+  const Shape& w = c.input(1).shape;
+  if (x.size() != 2 || w.size() != 2 || x[1] != w[1]) c.fail("expects x [rows, depth] and w [units, depth]");
+  c.set_output(0, DType::Int8, {x[0], w[0]});
+  FullyConnectedS8Params p{i32(c, x[0]), i32(c, x[1]), i32(c, w[0]), attr32(c, "tinyc_input_zero_point"),
+                           attr32(c, "tinyc_output_zero_point"), attr32(c, "tinyc_act_min"),
+                           attr32(c, "tinyc_act_max")};
+  return make_kernel("tinyc::fully_connected_s8", p, &fully_connected_s8);
+}
+
+Lowered lower_add_s8(OpContext& c) {
+  check_int8(c, 0);
+  check_int8(c, 1);
+  const Shape out = broadcast_shape(c, c.input(0).shape, c.input(1).shape);
+  c.set_output(0, DType::Int8, out);
+  AddS8Params p{};
+  p.shape = make_broadcast(c, out, {c.input(0).shape, c.input(1).shape});
+  const auto zp = c.node.get_ints("tinyc_zero_points"), m = c.node.get_ints("tinyc_multipliers"),
+             sh = c.node.get_ints("tinyc_shifts");
+  if (zp.size() != 2 || m.size() != 3 || sh.size() != 3) c.fail("bad quantization attributes");
+  for (int k = 0; k < 2; ++k) p.zero_point[k] = int32_t(zp[k]), p.multiplier[k] = int32_t(m[k]), p.shift[k] = int32_t(sh[k]);
+  p.output_multiplier = int32_t(m[2]), p.output_shift = int32_t(sh[2]);
+  p.output_zero_point = attr32(c, "tinyc_output_zero_point");
+  p.act_min = attr32(c, "tinyc_act_min");
+  p.act_max = attr32(c, "tinyc_act_max");
+  return make_kernel("tinyc::add_s8", p, &add_s8);
+}
+
+Lowered lower_avg_pool_s8(OpContext& c) {
+  check_int8(c, 0);
+  const Shape& x = c.input(0).shape;
+  if (x.size() < 3 || x.size() > 5) c.fail("expects 1-D to 3-D spatial input");
+  const size_t nsp = x.size() - 2, off = 3 - nsp;
+  const bool global = c.node.get_int("tinyc_global", 0) != 0;
+  const std::vector<int64_t> kernel = global ? Shape(x.begin() + 2, x.end()) : c.node.get_ints("kernel_shape");
+  const std::vector<int64_t> stride = global ? std::vector<int64_t>(nsp, 1) : c.node.get_ints("strides", std::vector<int64_t>(nsp, 1));
+  const std::vector<int64_t> pads = global ? std::vector<int64_t>(2 * nsp, 0) : c.node.get_ints("pads", std::vector<int64_t>(2 * nsp, 0));
+  if (kernel.size() != nsp || stride.size() != nsp || pads.size() != 2 * nsp) c.fail("attributes do not match the input");
+  AvgPoolS8Params p{};
+  p.planes = i32(c, x[0] * x[1]);
+  p.count_include_pad = static_cast<int32_t>(c.node.get_int("count_include_pad", 0));
+  Shape out{x[0], x[1]};
+  for (size_t i = 0; i < 3; ++i) {
+    p.in[i] = p.out[i] = p.kernel[i] = p.stride[i] = 1;
+    if (i < off) continue;
+    const size_t j = i - off;
+    const int64_t o = (x[2 + j] + pads[j] + pads[j + nsp] - kernel[j]) / stride[j] + 1;
+    if (o < 1) c.fail("the window is larger than the padded input");
+    p.in[i] = i32(c, x[2 + j]), p.kernel[i] = i32(c, kernel[j]), p.stride[i] = i32(c, stride[j]);
+    p.pad[i] = i32(c, pads[j]), p.out[i] = i32(c, o);
+    out.push_back(o);
+  }
+  c.set_output(0, DType::Int8, out);
+  return make_kernel("tinyc::avg_pool_s8", p, &avg_pool_s8);
+}
+
+// max(x, zero point): Relu in the quantized domain.
+Lowered lower_relu_s8(OpContext& c) {
+  check_int8(c, 0);
+  c.set_output(0, DType::Int8, c.input(0).shape);
+  ClipParams p{i32(c, num_elements(c.input(0).shape)), 0, 0, float(attr32(c, "tinyc_act_min")), 127.0f};
+  return make_kernel("tinyc::clip<int8_t>", p, &clip<int8_t>);
+}
+
+}  // namespace
+
+void register_int8_ops(OpTable& t) {
+  t["ConvS8"] = lower_conv_s8;
+  t["FullyConnectedS8"] = lower_fully_connected_s8;
+  t["AddS8"] = lower_add_s8;
+  t["AvgPoolS8"] = lower_avg_pool_s8;
+  t["ReluS8"] = lower_relu_s8;
+}
+
+}  // namespace tinyc

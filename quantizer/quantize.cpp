@@ -1,0 +1,341 @@
+#include "quantizer/quantize.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+#include <set>
+
+#include "ops/evaluate.h"
+#include "ops/op.h"
+
+namespace tinyc {
+
+void quantize_multiplier(double real, int32_t* multiplier, int32_t* shift) {
+  *multiplier = 0, *shift = 0;
+  if (real == 0.0) return;
+  int e = 0;
+  const double q = std::frexp(real, &e);
+  int64_t fixed = std::llround(q * (int64_t(1) << 31));
+  if (fixed == (int64_t(1) << 31)) fixed /= 2, ++e;
+  if (e < -31) return;  // too small: the product rounds to 0
+  if (e > 30) e = 30, fixed = INT32_MAX;
+  *multiplier = static_cast<int32_t>(fixed);
+  *shift = e;
+}
+
+Ranges calibrate(Graph& g, const std::vector<std::vector<Tensor>>& samples) {
+  Ranges r;
+  auto observe = [&](const Tensor& t, const uint8_t* data) {
+    if (t.dtype != DType::Float) return;
+    const float* v = reinterpret_cast<const float*>(data);
+    const int64_t n = num_elements(t.shape);
+    auto [it, fresh] = r.try_emplace(t.name, INFINITY, -INFINITY);
+    (void)fresh;
+    for (int64_t i = 0; i < n; ++i)
+      if (std::isfinite(v[i])) it->second.first = std::min(it->second.first, v[i]), it->second.second = std::max(it->second.second, v[i]);
+  };
+  for (const auto& s : samples) evaluate(g, s, observe);
+  return r;
+}
+
+namespace {
+
+struct QParams {
+  float scale;
+  int32_t zero_point;
+};
+
+// Asymmetric int8 parameters for a real range, which always includes 0 (so 0 is exact).
+QParams activation_qparams(std::pair<float, float> range) {
+  const double lo = std::min(0.0f, range.first), hi = std::max(0.0f, range.second);
+  const double scale = hi > lo ? (hi - lo) / 255.0 : 1.0;
+  const double zp = std::round(-128.0 - lo / scale);
+  return {static_cast<float>(scale), static_cast<int32_t>(std::clamp(zp, -128.0, 127.0))};
+}
+
+class Quantizer {
+ public:
+  Quantizer(Graph& g, const Ranges& r, const QuantizeOptions& o) : g_(g), ranges_(r), opts_(o) {}
+
+  QuantizeSummary run() {
+    for (const auto& i : g_.inputs) float_.insert(i);
+    std::vector<Node> nodes = std::move(g_.nodes);
+    g_.nodes.clear();
+    for (Node& n : nodes) {
+      if (!quantize_node(n)) {
+        for (auto& in : n.inputs)
+          if (!in.empty() && !g_.is_const(in)) in = as_float(in);
+        for (const auto& o : n.outputs) float_.insert(o);
+        g_.nodes.push_back(n);
+        summary_.float_layers.push_back(n.name);
+      }
+    }
+    for (const auto& o : g_.outputs) as_float(o);
+    return summary_;
+  }
+
+ private:
+  Graph& g_;
+  const Ranges& ranges_;
+  QuantizeOptions opts_;
+  QuantizeSummary summary_;
+  std::set<std::string> float_;                // float tensors that exist in the new graph
+  std::map<std::string, std::string> int8_;    // float tensor -> its int8 version
+  std::map<std::string, QParams> qparams_;     // int8 tensor -> its parameters
+
+  bool has_range(const std::string& t) const { return ranges_.count(t) != 0; }
+
+  std::string fresh(const std::string& base) {
+    std::string name = base;
+    for (int i = 0; g_.tensors.count(name); ++i) name = fmt::format("{}_{}", base, i);
+    Tensor& t = g_.tensors[name];
+    t.name = name;
+    return name;
+  }
+
+  template <class T>
+  std::string constant(const std::string& base, DType dt, const Shape& shape, const std::vector<T>& v) {
+    const std::string name = fresh(base);
+    Tensor& t = g_.tensors[name];
+    t.dtype = dt, t.shape = shape, t.has_shape = true, t.is_const = true;
+    t.data.resize(v.size() * sizeof(T));
+    if (!v.empty()) std::memcpy(t.data.data(), v.data(), t.data.size());
+    return name;
+  }
+
+  void add_node(const std::string& op, const std::string& name, std::vector<std::string> in, std::string out,
+                const std::string& domain = "") {
+    Node n;
+    n.op = op, n.domain = domain, n.name = name, n.inputs = std::move(in), n.outputs = {std::move(out)};
+    g_.nodes.push_back(n);
+  }
+
+  // The int8 version of float tensor t (a QuantizeLinear is added the first time), or "".
+  std::string as_int8(const std::string& t) {
+    auto it = int8_.find(t);
+    if (it != int8_.end()) return it->second;
+    if (!has_range(t) || g_.is_const(t)) return "";
+    const QParams q = activation_qparams(ranges_.at(t));
+    const std::string out = fresh(t + "/int8");
+    add_node("QuantizeLinear", t + "/quantize",
+             {as_float(t), constant(t + "/scale", DType::Float, {}, std::vector<float>{q.scale}),
+              constant(t + "/zero_point", DType::Int8, {}, std::vector<int8_t>{int8_t(q.zero_point)})},
+             out);
+    int8_[t] = out;
+    qparams_[out] = q;
+    return out;
+  }
+
+  // The float tensor t, dequantized from its int8 version if only that exists.
+  std::string as_float(const std::string& t) {
+    if (float_.count(t) || g_.is_const(t)) return t;
+    const std::string q = int8_.at(t);
+    const QParams p = qparams_.at(q);
+    add_node("DequantizeLinear", t + "/dequantize",
+             {q, constant(t + "/scale", DType::Float, {}, std::vector<float>{p.scale}),
+              constant(t + "/zero_point", DType::Int8, {}, std::vector<int8_t>{int8_t(p.zero_point)})},
+             t);
+    float_.insert(t);
+    return t;
+  }
+
+  // Declares the int8 output of float tensor t with parameters q.
+  std::string int8_output(const std::string& t, QParams q) {
+    const std::string out = fresh(t + "/int8");
+    int8_[t] = out;
+    qparams_[out] = q;
+    return out;
+  }
+
+  // Clamp range of a fused activation in the output's quantized domain; false if not expressible.
+  bool activation_range(const Node& n, QParams y, int32_t* lo, int32_t* hi) {
+    const std::string act = n.get_string("tinyc_activation", "");
+    *lo = -128, *hi = 127;
+    auto q = [&](float v) { return std::isinf(v) ? (v > 0 ? 127 : -128) : int32_t(std::lround(v / y.scale)) + y.zero_point; };
+    if (act.empty()) return true;
+    if (act == "Relu") {
+      *lo = std::max(-128, y.zero_point);
+      return true;
+    }
+    if (act == "Clip") {
+      *lo = std::max(-128, q(n.get_float("tinyc_act_a", 0)));
+      *hi = std::min(127, q(n.get_float("tinyc_act_b", 0)));
+      return *lo <= *hi;
+    }
+    return false;
+  }
+
+  static void set_int(Node& n, const char* name, int64_t v) {
+    Attr a;
+    a.kind = Attr::Int, a.i = v;
+    n.attrs[name] = a;
+  }
+
+  // Weights [M, ...] (or transposed [K, M] for a Gemm without transB) quantized per output
+  // channel: returns int8 values laid out [M, rest] and the scale of each channel.
+  std::vector<int8_t> quantize_weights(const Tensor& w, bool channels_last, std::vector<float>* scales) {
+    const std::vector<double> v = w.floats();
+    const size_t m = static_cast<size_t>(channels_last ? w.shape.back() : w.shape[0]);
+    const size_t rest = v.size() / m;
+    auto at = [&](size_t ch, size_t j) { return channels_last ? v[j * m + ch] : v[ch * rest + j]; };
+    scales->assign(m, 0.0f);
+    double all = 0;
+    for (size_t ch = 0; ch < m; ++ch) {
+      double mx = 0;
+      for (size_t j = 0; j < rest; ++j) mx = std::max(mx, std::fabs(at(ch, j)));
+      (*scales)[ch] = static_cast<float>(mx / 127.0);
+      all = std::max(all, mx);
+    }
+    for (auto& s : *scales) {
+      if (opts_.per_tensor) s = static_cast<float>(all / 127.0);
+      if (s == 0) s = 1.0f;
+    }
+    std::vector<int8_t> q(v.size());
+    for (size_t ch = 0; ch < m; ++ch)
+      for (size_t j = 0; j < rest; ++j)
+        q[ch * rest + j] = int8_t(std::clamp<long>(std::lround(at(ch, j) / (*scales)[ch]), -127, 127));
+    return q;
+  }
+
+  // Conv or Gemm -> ConvS8 / FullyConnectedS8.
+  bool quantize_linear_layer(Node& n) {
+    const bool conv = n.op == "Conv";
+    if (conv) {
+      if (!g_.is_const(n.inputs[1])) return false;
+    } else if (n.op != "Gemm" || n.get_int("transA", 0) || n.get_float("alpha", 1) != 1 ||
+               n.get_float("beta", 1) != 1 || !g_.is_const(n.inputs[1]) || g_.tensor(n.inputs[0]).shape.size() != 2) {
+      return false;
+    }
+    const bool has_bias = n.inputs.size() > 2 && !n.inputs[2].empty();
+    if (has_bias && !g_.is_const(n.inputs[2])) return false;
+    const Tensor& w = g_.tensor(n.inputs[1]);
+    if (w.dtype != DType::Float || !has_range(n.outputs[0]) || !has_range(n.inputs[0])) return false;
+    const bool transposed = !conv && !n.get_int("transB", 0);
+    const int64_t units = transposed ? w.shape[1] : w.shape[0];
+    if (has_bias && num_elements(g_.tensor(n.inputs[2]).shape) != units) return false;
+    const QParams y = activation_qparams(ranges_.at(n.outputs[0]));
+    int32_t lo, hi;
+    if (!activation_range(n, y, &lo, &hi)) return false;
+    const std::string x = as_int8(n.inputs[0]);
+    const float sx = qparams_.at(x).scale;
+    std::vector<float> sw;
+    const std::vector<int8_t> wq = quantize_weights(w, transposed, &sw);
+    std::vector<int32_t> bias(units, 0), mult(units);
+    std::vector<int8_t> shift(units);
+    const std::vector<double> b = has_bias ? g_.tensor(n.inputs[2]).floats() : std::vector<double>();
+    for (int64_t m = 0; m < units; ++m) {
+      const double s = double(sx) * sw[m];
+      if (has_bias) bias[m] = static_cast<int32_t>(std::clamp<double>(std::round(b[m] / s), INT32_MIN, INT32_MAX));
+      int32_t sh;
+      quantize_multiplier(s / y.scale, &mult[m], &sh);
+      shift[m] = static_cast<int8_t>(sh);
+    }
+    Shape wshape = w.shape;
+    if (transposed) std::swap(wshape[0], wshape[1]);
+    Node q;
+    q.name = n.name;
+    q.domain = "tinyc";
+    q.op = conv ? "ConvS8" : "FullyConnectedS8";
+    if (conv)
+      for (const char* a : {"auto_pad", "dilations", "group", "kernel_shape", "pads", "strides"})
+        if (n.has(a)) q.attrs[a] = n.attrs.at(a);
+    set_int(q, "tinyc_input_zero_point", qparams_.at(x).zero_point);
+    set_int(q, "tinyc_output_zero_point", y.zero_point);
+    set_int(q, "tinyc_act_min", lo);
+    set_int(q, "tinyc_act_max", hi);
+    const Shape per{units};
+    q.inputs = {x, constant(n.name + "/weights_int8", DType::Int8, wshape, wq),
+                constant(n.name + "/bias_int32", DType::Int32, per, bias),
+                constant(n.name + "/multiplier", DType::Int32, per, mult),
+                constant(n.name + "/shift", DType::Int8, per, shift)};
+    q.outputs = {int8_output(n.outputs[0], y)};
+    g_.nodes.push_back(q);
+    return true;
+  }
+
+  bool quantize_add(Node& n) {
+    if (n.inputs.size() != 2 || g_.is_const(n.inputs[0]) || g_.is_const(n.inputs[1]) || !has_range(n.outputs[0]) ||
+        !has_range(n.inputs[0]) || !has_range(n.inputs[1]))
+      return false;
+    const std::string a = as_int8(n.inputs[0]), b = as_int8(n.inputs[1]);
+    const QParams qa = qparams_.at(a), qb = qparams_.at(b), y = activation_qparams(ranges_.at(n.outputs[0]));
+    const double twice_max = 2.0 * std::max(qa.scale, qb.scale);
+    int32_t m[3], s[3];
+    quantize_multiplier(qa.scale / twice_max, &m[0], &s[0]);
+    quantize_multiplier(qb.scale / twice_max, &m[1], &s[1]);
+    quantize_multiplier(twice_max / ((1 << 20) * double(y.scale)), &m[2], &s[2]);
+    Node q;
+    q.name = n.name, q.domain = "tinyc", q.op = "AddS8";
+    Attr zp, mult, shift;
+    zp.kind = mult.kind = shift.kind = Attr::Ints;
+    zp.ints = {qa.zero_point, qb.zero_point};
+    mult.ints = {m[0], m[1], m[2]};
+    shift.ints = {s[0], s[1], s[2]};
+    q.attrs["tinyc_zero_points"] = zp, q.attrs["tinyc_multipliers"] = mult, q.attrs["tinyc_shifts"] = shift;
+    set_int(q, "tinyc_output_zero_point", y.zero_point);
+    set_int(q, "tinyc_act_min", -128);
+    set_int(q, "tinyc_act_max", 127);
+    q.inputs = {a, b};
+    q.outputs = {int8_output(n.outputs[0], y)};
+    g_.nodes.push_back(q);
+    return true;
+  }
+
+  // Ops whose int8 output keeps the input's parameters: pools, views, Relu.
+  bool quantize_same_scale(Node& n) {
+    const std::string& in = n.inputs.empty() ? "" : n.inputs[0];
+    const bool view = n.op == "Reshape" || n.op == "Flatten" || n.op == "Squeeze" || n.op == "Unsqueeze";
+    const bool avg = (n.op == "AveragePool" && n.get_int("ceil_mode", 0) == 0 && !n.has("dilations") &&
+                      n.get_string("auto_pad", "NOTSET") == "NOTSET") ||
+                     n.op == "GlobalAveragePool";
+    const bool pool = (n.op == "MaxPool" && n.outputs.size() == 1) || avg;
+    if (in.empty() || !(view || pool || n.op == "Relu")) return false;
+    if (avg && n.get_int("count_include_pad", 0)) {
+      for (int64_t p : n.get_ints("pads"))
+        if (p) return false;  // padding counts as real zeros, which are not the zero point
+    }
+    // A view or Relu follows its input's representation; a pool quantizes its input.
+    if ((view || n.op == "Relu") && !int8_.count(in)) return false;
+    if (pool && !has_range(in)) return false;
+    const std::string x = as_int8(in);
+    const QParams qx = qparams_.at(x);
+    Node q = n;
+    q.inputs[0] = x;
+    if (n.op == "Relu") {
+      q.domain = "tinyc", q.op = "ReluS8";
+      q.attrs.clear();
+      set_int(q, "tinyc_act_min", std::max(-128, qx.zero_point));
+    } else if (avg) {
+      q.domain = "tinyc", q.op = "AvgPoolS8";
+      if (n.op == "GlobalAveragePool") set_int(q, "tinyc_global", 1);
+    }
+    q.outputs = {int8_output(n.outputs[0], qx)};
+    g_.nodes.push_back(q);
+    return true;
+  }
+
+  bool quantize_node(Node& n) {
+    const bool done = quantize_linear_layer(n) || (n.op == "Add" && quantize_add(n)) || quantize_same_scale(n);
+    if (done) summary_.int8_layers.push_back(n.name);
+    return done;
+  }
+};
+
+}  // namespace
+
+QuantizeSummary quantize_int8(Graph& g, const Ranges& ranges, const QuantizeOptions& opts) {
+  QuantizeSummary s = Quantizer(g, ranges, opts).run();
+  // Tensors nothing uses any more (the float weights of quantized layers).
+  std::set<std::string> used(g.outputs.begin(), g.outputs.end());
+  used.insert(g.inputs.begin(), g.inputs.end());
+  for (const Node& n : g.nodes) {
+    used.insert(n.inputs.begin(), n.inputs.end());
+    used.insert(n.outputs.begin(), n.outputs.end());
+  }
+  for (auto it = g.tensors.begin(); it != g.tensors.end();)
+    it = used.count(it->first) ? std::next(it) : g.tensors.erase(it);
+  return s;
+}
+
+}  // namespace tinyc

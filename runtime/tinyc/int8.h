@@ -1,0 +1,199 @@
+// int8 kernels of models quantized by tinyc, integer-only, with TFLite's int8 arithmetic:
+// int32 accumulation, requantization by an int32 fixed-point multiplier and a shift
+// (MultiplyByQuantizedMultiplier), so a layer gives the same integers as TFLite Micro's reference
+// kernels and CMSIS-NN for the same parameters. Layout NCHW as in the float kernels.
+#ifndef TINYC_INT8_H
+#define TINYC_INT8_H
+
+#include "elementwise.h"
+#include "tinyc.h"
+
+namespace tinyc {
+
+// (a * b * 2) >> 32, rounded to nearest, saturated for INT32_MIN * INT32_MIN.
+inline int32_t saturating_rounding_doubling_high_mul(int32_t a, int32_t b) {
+  if (a == INT32_MIN && b == INT32_MIN) return INT32_MAX;
+  const int64_t ab = int64_t(a) * int64_t(b);
+  const int64_t nudge = ab >= 0 ? (int64_t(1) << 30) : (1 - (int64_t(1) << 30));
+  return int32_t((ab + nudge) / (int64_t(1) << 31));  // division truncates toward zero
+}
+
+// x / 2^exponent, rounded to nearest with ties away from zero.
+inline int32_t rounding_divide_by_pot(int32_t x, int32_t exponent) {
+  const int32_t mask = int32_t((int64_t(1) << exponent) - 1);
+  const int32_t remainder = x & mask;
+  const int32_t threshold = (mask >> 1) + (x < 0 ? 1 : 0);
+  return (x >> exponent) + (remainder > threshold ? 1 : 0);
+}
+
+// x * multiplier * 2^shift / 2^31 (multiplier in [2^30, 2^31), shift in [-31, 30]).
+inline int32_t multiply_by_quantized_multiplier(int32_t x, int32_t multiplier, int32_t shift) {
+  const int32_t left = shift > 0 ? shift : 0, right = shift > 0 ? 0 : -shift;
+  return rounding_divide_by_pot(saturating_rounding_doubling_high_mul(int32_t(uint32_t(x) << left), multiplier),
+                                right);
+}
+
+inline int8_t clamp_s8(int32_t v, int32_t lo, int32_t hi) { return int8_t(v < lo ? lo : (v > hi ? hi : v)); }
+
+struct ConvS8Params {
+  int32_t batch, in_ch, out_ch, groups;
+  int32_t in[3], out[3], kernel[3], stride[3], dilation[3], pad[3];
+  int32_t input_zero_point, output_zero_point;
+  int32_t act_min, act_max;  // output clamp (the fused activation)
+  TINYC_PARAMS(ConvS8Params, batch, in_ch, out_ch, groups, in, out, kernel, stride, dilation, pad, input_zero_point,
+               output_zero_point, act_min, act_max)
+};
+
+// in: x int8, w int8 [M, C/g, k...] (symmetric, per output channel), bias int32 [M],
+// multiplier int32 [M], shift int8 [M]. Scratch: one int32 per output column.
+// acc = bias + sum (x - zx) * w, then requantized. Padding contributes nothing (x = zx there).
+// Weight-stationary along each output row, so the inner loop has no bounds checks.
+inline void conv_s8(const ConvS8Params& p, const void* const* in, void* const* out) {
+  const int8_t* x = static_cast<const int8_t*>(in[0]);
+  const int8_t* w = static_cast<const int8_t*>(in[1]);
+  const int32_t* bias = static_cast<const int32_t*>(in[2]);
+  const int32_t* mult = static_cast<const int32_t*>(in[3]);
+  const int8_t* shift = static_cast<const int8_t*>(in[4]);
+  int8_t* y = static_cast<int8_t*>(out[0]);
+  int32_t* acc = static_cast<int32_t*>(out[kScratchSlot]);
+  const int32_t cg = p.in_ch / p.groups, mg = p.out_ch / p.groups;
+  const int32_t in_size = p.in[0] * p.in[1] * p.in[2];
+  const int32_t ksize = p.kernel[0] * p.kernel[1] * p.kernel[2];
+  const int32_t sw = p.stride[2], zx = p.input_zero_point, ow_n = p.out[2];
+  for (int32_t n = 0; n < p.batch; ++n)
+    for (int32_t m = 0; m < p.out_ch; ++m) {
+      const int32_t g = m / mg;
+      const int32_t b = bias ? bias[m] : 0;
+      for (int32_t od = 0; od < p.out[0]; ++od)
+        for (int32_t oh = 0; oh < p.out[1]; ++oh) {
+          for (int32_t ow = 0; ow < ow_n; ++ow) acc[ow] = b;
+          for (int32_t c = 0; c < cg; ++c) {
+            const int8_t* xc = x + (n * p.in_ch + g * cg + c) * in_size;
+            const int8_t* wc = w + (m * cg + c) * ksize;
+            for (int32_t kd = 0; kd < p.kernel[0]; ++kd) {
+              const int32_t id = od * p.stride[0] + kd * p.dilation[0] - p.pad[0];
+              if (id < 0 || id >= p.in[0]) continue;
+              for (int32_t kh = 0; kh < p.kernel[1]; ++kh) {
+                const int32_t ih = oh * p.stride[1] + kh * p.dilation[1] - p.pad[1];
+                if (ih < 0 || ih >= p.in[1]) continue;
+                const int8_t* xrow = xc + (id * p.in[1] + ih) * p.in[2];
+                const int8_t* wk = wc + (kd * p.kernel[1] + kh) * p.kernel[2];
+                for (int32_t kw = 0; kw < p.kernel[2]; ++kw) {
+                  const int32_t wv = wk[kw];
+                  // Output columns ow with 0 <= ow * sw + sh < in width.
+                  const int32_t sh = kw * p.dilation[2] - p.pad[2];
+                  const int32_t lo = sh >= 0 ? 0 : (-sh + sw - 1) / sw;
+                  int32_t hi = p.in[2] - sh <= 0 ? 0 : (p.in[2] - sh + sw - 1) / sw;
+                  if (hi > ow_n) hi = ow_n;
+                  const int8_t* xr = xrow + sh;
+                  for (int32_t ow = lo; ow < hi; ++ow) acc[ow] += (int32_t(xr[ow * sw]) - zx) * wv;
+                }
+              }
+            }
+          }
+          int8_t* yr = y + ((n * p.out_ch + m) * p.out[0] + od) * p.out[1] * ow_n + oh * ow_n;
+          for (int32_t ow = 0; ow < ow_n; ++ow)
+            yr[ow] = clamp_s8(multiply_by_quantized_multiplier(acc[ow], mult[m], shift[m]) + p.output_zero_point,
+                              p.act_min, p.act_max);
+        }
+    }
+}
+
+struct FullyConnectedS8Params {
+  int32_t rows, depth, units;  // x [rows, depth], w [units, depth]
+  int32_t input_zero_point, output_zero_point;
+  int32_t act_min, act_max;
+  TINYC_PARAMS(FullyConnectedS8Params, rows, depth, units, input_zero_point, output_zero_point, act_min, act_max)
+};
+
+// in: x int8, w int8 [units, depth] (per unit), bias int32, multiplier int32, shift int8.
+inline void fully_connected_s8(const FullyConnectedS8Params& p, const void* const* in, void* const* out) {
+  const int8_t* x = static_cast<const int8_t*>(in[0]);
+  const int8_t* w = static_cast<const int8_t*>(in[1]);
+  const int32_t* bias = static_cast<const int32_t*>(in[2]);
+  const int32_t* mult = static_cast<const int32_t*>(in[3]);
+  const int8_t* shift = static_cast<const int8_t*>(in[4]);
+  int8_t* y = static_cast<int8_t*>(out[0]);
+  for (int32_t r = 0; r < p.rows; ++r)
+    for (int32_t u = 0; u < p.units; ++u) {
+      const int8_t* xr = x + r * p.depth;
+      const int8_t* wr = w + u * p.depth;
+      int32_t acc = bias ? bias[u] : 0;
+      for (int32_t k = 0; k < p.depth; ++k) acc += (int32_t(xr[k]) - p.input_zero_point) * int32_t(wr[k]);
+      y[r * p.units + u] =
+          clamp_s8(multiply_by_quantized_multiplier(acc, mult[u], shift[u]) + p.output_zero_point, p.act_min, p.act_max);
+    }
+}
+
+struct AddS8Params {
+  BroadcastParams shape;
+  int32_t zero_point[2], output_zero_point;
+  int32_t multiplier[2], shift[2];   // input rescale to the common 2^20-scaled domain
+  int32_t output_multiplier, output_shift;
+  int32_t act_min, act_max;
+  TINYC_PARAMS(AddS8Params, shape, zero_point, output_zero_point, multiplier, shift, output_multiplier, output_shift,
+               act_min, act_max)
+};
+
+// TFLite's quantized Add: both inputs are shifted left by 20 bits, rescaled to twice the larger
+// input scale, summed and rescaled to the output.
+inline void add_s8(const AddS8Params& p, const void* const* in, void* const* out) {
+  const int8_t* a = static_cast<const int8_t*>(in[0]);
+  const int8_t* b = static_cast<const int8_t*>(in[1]);
+  int8_t* y = static_cast<int8_t*>(out[0]);
+  const BroadcastParams& s = p.shape;
+  int32_t idx[kMaxRank] = {0};
+  int32_t off[2] = {0, 0};
+  const int32_t last = s.dims[s.rank - 1], sa = s.strides[0][s.rank - 1], sb = s.strides[1][s.rank - 1];
+  if (s.n == 0) return;
+  do {
+    for (int32_t j = 0; j < last; ++j) {
+      const int32_t va = (int32_t(a[off[0] + j * sa]) - p.zero_point[0]) * (1 << 20);
+      const int32_t vb = (int32_t(b[off[1] + j * sb]) - p.zero_point[1]) * (1 << 20);
+      const int32_t sum = multiply_by_quantized_multiplier(va, p.multiplier[0], p.shift[0]) +
+                          multiply_by_quantized_multiplier(vb, p.multiplier[1], p.shift[1]);
+      *y++ = clamp_s8(multiply_by_quantized_multiplier(sum, p.output_multiplier, p.output_shift) +
+                          p.output_zero_point,
+                      p.act_min, p.act_max);
+    }
+  } while (next_row<2>(s.rank, s.dims, idx, s.strides, off));
+}
+
+struct AvgPoolS8Params {
+  int32_t planes;
+  int32_t in[3], out[3], kernel[3], stride[3], pad[3];
+  int32_t count_include_pad;
+  TINYC_PARAMS(AvgPoolS8Params, planes, in, out, kernel, stride, pad, count_include_pad)
+};
+
+// Average with the same scale and zero point in and out: the int32 sum divided by the count,
+// rounded half away from zero (as TFLite).
+inline void avg_pool_s8(const AvgPoolS8Params& p, const void* const* in, void* const* out) {
+  const int8_t* x = static_cast<const int8_t*>(in[0]);
+  int8_t* y = static_cast<int8_t*>(out[0]);
+  const int32_t in_size = p.in[0] * p.in[1] * p.in[2];
+  for (int32_t c = 0; c < p.planes; ++c, x += in_size)
+    for (int32_t od = 0; od < p.out[0]; ++od)
+      for (int32_t oh = 0; oh < p.out[1]; ++oh)
+        for (int32_t ow = 0; ow < p.out[2]; ++ow) {
+          const int32_t o[3] = {od, oh, ow};
+          int32_t lo[3], hi[3], window = 1;
+          for (int a = 0; a < 3; ++a) {
+            lo[a] = o[a] * p.stride[a] - p.pad[a];
+            hi[a] = lo[a] + p.kernel[a];
+            window *= p.kernel[a];
+          }
+          int32_t sum = 0, count = 0;
+          for (int32_t id = lo[0] < 0 ? 0 : lo[0]; id < hi[0] && id < p.in[0]; ++id)
+            for (int32_t ih = lo[1] < 0 ? 0 : lo[1]; ih < hi[1] && ih < p.in[1]; ++ih)
+              for (int32_t iw = lo[2] < 0 ? 0 : lo[2]; iw < hi[2] && iw < p.in[2]; ++iw, ++count)
+                sum += x[(id * p.in[1] + ih) * p.in[2] + iw];
+          const int32_t d = p.count_include_pad ? window : count;
+          const int32_t q = sum >= 0 ? (sum + d / 2) / d : (sum - d / 2) / d;
+          *y++ = clamp_s8(q, -128, 127);
+        }
+}
+
+}  // namespace tinyc
+
+#endif

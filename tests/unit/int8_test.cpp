@@ -1,0 +1,103 @@
+// int8 arithmetic against values worked out by hand from TFLite's int8 spec, and the int8 conv
+// kernel against a straightforward loop on random shapes and parameters.
+#include <catch2/catch.hpp>
+
+#include <random>
+
+#include "quantizer/quantize.h"
+#include "runtime/tinyc/int8.h"
+
+using namespace tinyc;
+
+TEST_CASE("QuantizeMultiplier: real = m * 2^shift / 2^31") {
+  int32_t m, s;
+  quantize_multiplier(0.5, &m, &s);
+  CHECK(m == (1 << 30));
+  CHECK(s == 0);
+  quantize_multiplier(1.0, &m, &s);
+  CHECK(m == (1 << 30));
+  CHECK(s == 1);
+  quantize_multiplier(0.75, &m, &s);
+  CHECK(m == 1610612736);
+  CHECK(s == 0);
+  quantize_multiplier(0.1, &m, &s);  // 0.1 = 0.8 * 2^-3; 0.8 * 2^31 = 1717986918.4
+  CHECK(m == 1717986918);
+  CHECK(s == -3);
+  quantize_multiplier(std::ldexp(1.0, -40), &m, &s);  // below 2^-32: flushed to zero
+  CHECK(m == 0);
+  CHECK(s == 0);
+}
+
+TEST_CASE("MultiplyByQuantizedMultiplier rounds as gemmlowp and saturates") {
+  // x * 0.5: ties round up (toward +infinity) in the doubling high multiply.
+  CHECK(multiply_by_quantized_multiplier(100, 1 << 30, 0) == 50);
+  CHECK(multiply_by_quantized_multiplier(3, 1 << 30, 0) == 2);    // 1.5 -> 2
+  CHECK(multiply_by_quantized_multiplier(-3, 1 << 30, 0) == -1);  // -1.5 -> -1
+  // The right shift rounds half away from zero.
+  CHECK(rounding_divide_by_pot(5, 1) == 3);
+  CHECK(rounding_divide_by_pot(-5, 1) == -3);
+  CHECK(rounding_divide_by_pot(-4, 1) == -2);
+  CHECK(multiply_by_quantized_multiplier(-3, 1 << 30, -1) == -1);  // -0.75 -> -1
+  CHECK(multiply_by_quantized_multiplier(1000, 1717986918, -3) == 100);  // 1000 * 0.1
+  CHECK(saturating_rounding_doubling_high_mul(INT32_MIN, INT32_MIN) == INT32_MAX);
+  CHECK(multiply_by_quantized_multiplier(1 << 20, 1 << 30, 2) == (1 << 21));  // left shift: x * 2
+}
+
+TEST_CASE("conv_s8 equals a straightforward loop on random shapes") {
+  std::mt19937 rng(7);
+  auto uni = [&](int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(rng); };
+  for (int trial = 0; trial < 60; ++trial) {
+    ConvS8Params p{};
+    p.batch = 1;
+    p.groups = uni(0, 2) == 0 ? 1 : uni(1, 3);
+    p.in_ch = p.groups * uni(1, 3);
+    p.out_ch = p.groups * uni(1, 3);
+    p.in[0] = p.kernel[0] = p.stride[0] = p.dilation[0] = p.out[0] = 1;
+    for (int a = 1; a < 3; ++a) {
+      p.in[a] = uni(1, 9), p.kernel[a] = uni(1, 4), p.stride[a] = uni(1, 3), p.dilation[a] = uni(1, 2);
+      p.pad[a] = uni(0, 2);
+      const int span = (p.kernel[a] - 1) * p.dilation[a] + 1;
+      if (p.in[a] + 2 * p.pad[a] < span) p.pad[a] = span;
+      p.out[a] = (p.in[a] + 2 * p.pad[a] - span) / p.stride[a] + 1;
+    }
+    p.input_zero_point = uni(-128, 127);
+    p.output_zero_point = uni(-128, 127);
+    p.act_min = uni(-128, 0);
+    p.act_max = uni(0, 127);
+    const int cg = p.in_ch / p.groups, mg = p.out_ch / p.groups;
+    const int ksize = p.kernel[1] * p.kernel[2], in_size = p.in[1] * p.in[2], out_size = p.out[1] * p.out[2];
+    std::vector<int8_t> x(p.in_ch * in_size), w(p.out_ch * cg * ksize), y(p.out_ch * out_size);
+    std::vector<int32_t> bias(p.out_ch), mult(p.out_ch), acc(p.out[2]);
+    std::vector<int8_t> shift(p.out_ch);
+    for (auto& v : x) v = int8_t(uni(-128, 127));
+    for (auto& v : w) v = int8_t(uni(-127, 127));
+    for (int m = 0; m < p.out_ch; ++m) {
+      bias[m] = uni(-5000, 5000);
+      int32_t s;
+      quantize_multiplier(std::ldexp(uni(1, 1000), -uni(8, 20)), &mult[m], &s);
+      shift[m] = int8_t(s);
+    }
+    const void* in[5] = {x.data(), w.data(), bias.data(), mult.data(), shift.data()};
+    void* out[10] = {y.data()};
+    out[kScratchSlot] = acc.data();
+    conv_s8(p, in, out);
+    for (int m = 0; m < p.out_ch; ++m)
+      for (int oh = 0; oh < p.out[1]; ++oh)
+        for (int ow = 0; ow < p.out[2]; ++ow) {
+          int32_t a = bias[m];
+          const int g = m / mg;
+          for (int c = 0; c < cg; ++c)
+            for (int kh = 0; kh < p.kernel[1]; ++kh)
+              for (int kw = 0; kw < p.kernel[2]; ++kw) {
+                const int ih = oh * p.stride[1] + kh * p.dilation[1] - p.pad[1];
+                const int iw = ow * p.stride[2] + kw * p.dilation[2] - p.pad[2];
+                if (ih < 0 || ih >= p.in[1] || iw < 0 || iw >= p.in[2]) continue;
+                a += (x[(g * cg + c) * in_size + ih * p.in[2] + iw] - p.input_zero_point) *
+                     w[((m * cg + c) * p.kernel[1] + kh) * p.kernel[2] + kw];
+              }
+          const int32_t want = clamp_s8(multiply_by_quantized_multiplier(a, mult[m], shift[m]) + p.output_zero_point,
+                                        p.act_min, p.act_max);
+          REQUIRE(int32_t(y[m * out_size + oh * p.out[2] + ow]) == want);
+        }
+  }
+}
