@@ -71,9 +71,7 @@ Lowered lower_size(OpContext& c) {
 
 Lowered lower_constant_of_shape(OpContext& c) {
   Shape out;
-  if (c.input(0).is_const) out = c.input(0).ints();
-  else if (c.out[0]->has_shape) out = c.out[0]->shape;
-  else c.fail("the shape input is not a constant and the output shape is not declared");
+  out = c.input(0).is_const ? c.input(0).ints() : c.declared_output(0, "the shape input is");
   DType t = DType::Float;
   std::vector<uint8_t> one(4, 0);
   if (c.node.has("value")) {
@@ -110,10 +108,8 @@ Lowered lower_range(OpContext& c) {
     const double s = start.floats().at(0), l = c.input(1).floats().at(0), d = c.input(2).floats().at(0);
     if (d == 0) c.fail("delta is 0");
     n = std::max<int64_t>(0, static_cast<int64_t>(std::ceil((l - s) / d)));
-  } else if (c.out[0]->has_shape) {
-    n = num_elements(c.out[0]->shape);
   } else {
-    c.fail("the bounds are not constants and the output shape is not declared");
+    n = num_elements(c.declared_output(0, "the bounds are"));
   }
   c.set_output(0, start.dtype, {n});
   CountParams p{i32(c, n)};
@@ -144,8 +140,7 @@ Lowered lower_one_hot(OpContext& c) {
   const int64_t r = static_cast<int64_t>(idx.shape.size()) + 1;
   const int64_t axis = norm_axis(c, c.node.get_int("axis", -1), r);
   if (c.input(1).is_const) depth = static_cast<int64_t>(c.input(1).floats().at(0));
-  else if (c.out[0]->has_shape) depth = c.out[0]->shape.at(axis);
-  else c.fail("depth is not a constant and the output shape is not declared");
+  else depth = c.declared_output(0, "depth is").at(axis);
   Shape out = idx.shape;
   out.insert(out.begin() + axis, depth);
   c.set_output(0, values.dtype, out);

@@ -18,13 +18,6 @@ Lowered copy_kernel(OpContext& c, DType t, int64_t n) {
   });
 }
 
-// The output shape the model declares for output i, when tinyc cannot compute it itself
-// (e.g. a shape that is an input of the graph, known only at run time).
-Shape declared(OpContext& c, size_t i, const char* what) {
-  if (i < c.out.size() && c.out[i] && c.out[i]->has_shape) return c.out[i]->shape;
-  c.fail(fmt::format("{} is not a constant and the output shape is not declared", what));
-}
-
 // A node whose output holds the input's elements in the same order, in a new shape.
 Lowered view(OpContext& c, const Shape& out) {
   const Tensor& x = c.input(0);
@@ -36,7 +29,7 @@ Lowered view(OpContext& c, const Shape& out) {
 
 Lowered lower_reshape(OpContext& c) {
   const Tensor& x = c.input(0);
-  if (!c.input(1).is_const) return view(c, declared(c, 0, "the shape input"));
+  if (!c.input(1).is_const) return view(c, c.declared_output(0, "the shape input is"));
   std::vector<int64_t> spec = c.input(1).ints();
   const bool allow_zero = c.node.get_int("allowzero", 0) != 0;
   Shape out;
@@ -90,7 +83,7 @@ Lowered lower_squeeze(OpContext& c) {
   const Shape& s = c.input(0).shape;
   bool known;
   std::vector<int64_t> axes = axes_of(c, 1, &known);
-  if (!known) return view(c, declared(c, 0, "the axes input"));
+  if (!known) return view(c, c.declared_output(0, "the axes input is"));
   const int64_t r = static_cast<int64_t>(s.size());
   std::vector<bool> drop(s.size(), false);
   for (int64_t a : axes) {
@@ -108,7 +101,7 @@ Lowered lower_unsqueeze(OpContext& c) {
   const Shape& s = c.input(0).shape;
   bool known;
   std::vector<int64_t> axes = axes_of(c, 1, &known);
-  if (!known) return view(c, declared(c, 0, "the axes input"));
+  if (!known) return view(c, c.declared_output(0, "the axes input is"));
   const int64_t r = static_cast<int64_t>(s.size() + axes.size());
   std::vector<bool> added(r, false);
   for (int64_t a : axes) {
@@ -176,7 +169,7 @@ Lowered lower_slice(OpContext& c) {
     const bool constant = c.input(1).is_const && c.input(2).is_const &&
                           (!c.has(3) || c.input(3).is_const) && (!c.has(4) || c.input(4).is_const);
     if (!constant) {
-      const Shape out = declared(c, 0, "the slice bounds");
+      const Shape out = c.declared_output(0, "the slice bounds are");
       c.set_output(0, c.input(0).dtype, out);
       SliceParams p{};
       p.n = i32(c, num_elements(out));
@@ -235,7 +228,7 @@ Lowered lower_slice(OpContext& c) {
 Lowered lower_expand(OpContext& c) {
   const Shape& s = c.input(0).shape;
   const Shape out = c.input(1).is_const ? broadcast_shape(c, s, c.input(1).ints())
-                                        : declared(c, 0, "the shape input");
+                                        : c.declared_output(0, "the shape input is");
   if (out.size() < s.size()) c.fail("output rank is lower than the input's");
   const auto st = strides_of(s);
   std::vector<int64_t> strides(out.size(), 0);
@@ -314,7 +307,7 @@ Lowered lower_split(OpContext& c) {
   } else if (c.has(1) && c.input(1).is_const) {
     sizes = c.input(1).ints();
   } else if (c.has(1)) {  // known at run time only: the model must declare the output shapes
-    for (size_t i = 0; i < n_out; ++i) sizes.push_back(declared(c, i, "the split input").at(axis));
+    for (size_t i = 0; i < n_out; ++i) sizes.push_back(c.declared_output(i, "the split input is").at(axis));
   }
   if (sizes.empty()) {
     if (x.shape[axis] % static_cast<int64_t>(n_out)) c.fail("the axis does not split evenly");
@@ -406,7 +399,7 @@ Lowered lower_pad(OpContext& c) {
     pads = c.input(1).ints();
     if (c.has(2)) p.value = static_cast<float>(c.input(2).floats().at(0));
   } else {
-    out = declared(c, 0, "the pads input");
+    out = c.declared_output(0, "the pads input is");
     p.pads_from_input = 1;
   }
   if (!p.pads_from_input) {
@@ -438,7 +431,7 @@ Lowered lower_tile(OpContext& c) {
     if (static_cast<int64_t>(reps.size()) != r) c.fail("repeats must have one entry per axis");
     for (int64_t a = 0; a < r; ++a) out.push_back(x.shape[a] * reps[a]);
   } else {
-    out = declared(c, 0, "the repeats input");
+    out = c.declared_output(0, "the repeats input is");
   }
   c.set_output(0, x.dtype, out);
   TileParams p{};

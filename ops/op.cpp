@@ -22,6 +22,11 @@ void OpContext::fail(const std::string& why) const {
   throw ModelError(fmt::format("{}: {}", node.label(), why));
 }
 
+const Shape& OpContext::declared_output(size_t i, const char* what) const {
+  if (i < out.size() && out[i] && out[i]->has_shape) return out[i]->shape;
+  fail(fmt::format("{} not constant and the output shape is not declared", what));
+}
+
 void OpContext::set_output(size_t i, DType t, const Shape& s) {
   if (i >= out.size() || !out[i]) return;
   for (int64_t d : s)

@@ -41,6 +41,9 @@ struct OpContext {
   const Tensor& const_input(size_t i) const;  // must be a constant
   int opset() const { return graph.opset; }
   [[noreturn]] void fail(const std::string& why) const;
+  // The shape the model declares for output i, for when it depends on values known only at run
+  // time (`what` names them in the error when the model declares none).
+  const Shape& declared_output(size_t i, const char* what) const;
   void set_output(size_t i, DType t, const Shape& s);
 };
 

@@ -19,8 +19,7 @@ void split_at(const Shape& s, int64_t axis, int64_t* outer, int64_t* inner) {
 // nothing); without, the output shape is the input's with the reduced axes left out.
 std::vector<bool> reduced_from_declared(OpContext& c, bool keep) {
   const Shape& s = c.input(0).shape;
-  if (!c.out[0] || !c.out[0]->has_shape) c.fail("the axes input is not a constant and the output shape is not declared");
-  const Shape& o = c.out[0]->shape;
+  const Shape& o = c.declared_output(0, "the axes input is");
   std::vector<bool> r(s.size(), false);
   if (keep) {
     if (o.size() != s.size()) c.fail("the declared output shape does not match keepdims");
@@ -118,8 +117,7 @@ Lowered lower_topk(OpContext& c) {
   int64_t k;
   if (c.opset() < 10) k = c.node.get_int("k", 0);
   else if (c.input(1).is_const) k = c.input(1).ints().at(0);
-  else if (c.out[0] && c.out[0]->has_shape) k = c.out[0]->shape.at(axis);
-  else c.fail("K is not a constant and the output shape is not declared");
+  else k = c.declared_output(0, "K is").at(axis);
   if (k < 0 || k > x.shape[axis]) c.fail(fmt::format("K = {} is out of range", k));
   if (!c.node.get_int("sorted", 1)) c.fail("sorted = 0 is not supported");
   Shape out = x.shape;

@@ -74,11 +74,7 @@ Lowered lower_resize(OpContext& c, bool upsample) {
       out.push_back(static_cast<int64_t>(std::floor(static_cast<double>(x.shape[a]) * scales[a])));
     }
   }
-  if (out.empty()) {
-    if (c.out.empty() || !c.out[0] || !c.out[0]->has_shape)
-      c.fail("scales or sizes are not constants and the output shape is not declared");
-    out = c.out[0]->shape;
-  }
+  if (out.empty()) out = c.declared_output(0, "scales or sizes are");
   if (static_cast<int64_t>(out.size()) != r) c.fail("the output rank differs from the input's");
   if (known_scales)  // the kernel derives the scale from the sizes: they must give it back
     for (int64_t a = 0; a < r; ++a)
