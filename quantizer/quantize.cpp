@@ -71,7 +71,10 @@ class Quantizer {
         summary_.float_layers.push_back(n.name);
       }
     }
-    for (const auto& o : g_.outputs) as_float(o);
+    for (const auto& o : g_.outputs) {
+      if (!int8_.count(o) && has_range(o)) quantize_float_output(o);
+      as_float(o);
+    }
     return summary_;
   }
 
@@ -138,6 +141,27 @@ class Quantizer {
              t);
     float_.insert(t);
     return t;
+  }
+
+  // A graph output computed in float (after a float fallback layer) still gets an int8 form, so
+  // the model has an int8 boundary (NAME_run_int8): its producer writes a renamed float tensor,
+  // which is quantized, and the output is dequantized from that.
+  void quantize_float_output(const std::string& o) {
+    const std::string f = fresh(o + "/float");
+    for (Node& n : g_.nodes) {
+      for (auto& x : n.outputs) x = x == o ? f : x;
+      for (auto& x : n.inputs) x = x == o ? f : x;
+    }
+    float_.erase(o);
+    float_.insert(f);
+    const QParams q = activation_qparams(ranges_.at(o));
+    const std::string out = fresh(o + "/int8");
+    add_node("QuantizeLinear", o + "/quantize",
+             {f, constant(o + "/scale", DType::Float, {}, std::vector<float>{q.scale}),
+              constant(o + "/zero_point", DType::Int8, {}, std::vector<int8_t>{int8_t(q.zero_point)})},
+             out);
+    int8_[o] = out;
+    qparams_[out] = q;
   }
 
   // Declares the int8 output of float tensor t with parameters q.
