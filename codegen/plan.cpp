@@ -49,8 +49,8 @@ ArenaPlan plan_arena(const Graph& g, size_t alignment, const std::vector<size_t>
   }
   std::vector<Interval> all;
   for (const auto& [name, iv] : live) all.push_back(iv);
-  // Several greedy orders; keep the smallest arena (ties: the first). Each places a tensor at
-  // the lowest offset where it overlaps nothing that is live at the same time.
+  // Several greedy orders, each with first fit (the lowest offset where a tensor overlaps nothing
+  // live at the same time) and best fit (the smallest such gap); keep the smallest arena.
   using Less = bool (*)(const Interval&, const Interval&);
   const Less orders[] = {
       [](const Interval& a, const Interval& b) { return a.bytes != b.bytes ? a.bytes > b.bytes : a.first < b.first; },
@@ -64,7 +64,9 @@ ArenaPlan plan_arena(const Graph& g, size_t alignment, const std::vector<size_t>
         return wa != wb ? wa > wb : a.first < b.first;
       }};
   bool first_plan = true;
-  for (Less less : orders) {
+  for (int attempt = 0; attempt < 8; ++attempt) {
+    const Less less = orders[attempt % 4];
+    const bool best_fit = attempt >= 4;  // the smallest gap that fits, instead of the lowest
     std::vector<Interval> order = all;
     std::stable_sort(order.begin(), order.end(), less);
     std::map<std::string, size_t> offset;
@@ -75,11 +77,15 @@ ArenaPlan plan_arena(const Graph& g, size_t alignment, const std::vector<size_t>
       for (const auto& [other, off] : placed)
         if (other.first <= iv.last && iv.first <= other.last) busy.push_back({off, off + other.bytes});
       std::sort(busy.begin(), busy.end());
-      size_t off = 0;
+      size_t off = 0, best = SIZE_MAX, best_gap = SIZE_MAX;
       for (const auto& [b, e] : busy) {
-        if (off + iv.bytes <= b) break;
+        if (off + iv.bytes <= b) {
+          if (!best_fit) break;
+          if (b - off < best_gap) best = off, best_gap = b - off;
+        }
         off = std::max(off, (e + alignment - 1) / alignment * alignment);
       }
+      if (best_fit && best != SIZE_MAX) off = best;
       placed.push_back({iv, off});
       offset[iv.name] = off;
       size = std::max(size, off + iv.bytes);
