@@ -11,6 +11,8 @@
 #include <iostream>
 #include <set>
 
+#include <unistd.h>
+
 #include "codegen/codegen.h"
 #include "codegen/report.h"
 #include "codegen/targets.h"
@@ -72,7 +74,8 @@ struct CompileArgs {
   std::string max_ram, max_flash;
   std::vector<std::string> input_shapes, disabled_passes;
   std::string dump_after;
-  bool per_tensor = false;
+  bool per_tensor = false, quiet = false;
+  std::string calibration_method = "minmax";
 };
 
 Graph load(const std::string& model, const std::vector<std::string>& shapes,
@@ -89,16 +92,34 @@ Graph load(const std::string& model, const std::vector<std::string>& shapes,
   return g;
 }
 
-// Calibrates on the samples in `data` and rewrites the graph to int8.
-QuantizeSummary quantize(Graph& g, const std::string& data, bool per_tensor) {
+// Calibrates on the samples in `data`, rewrites the graph to int8 and returns what the report
+// says of it (scales, layers left in float, agreement with float on the calibration samples).
+nlohmann::json quantize(Graph& g, const std::string& data, bool per_tensor, const std::string& method, bool quiet) {
   const auto samples = read_samples(data, g);
-  const Ranges ranges = calibrate(g, samples);
+  const bool bar = !quiet && isatty(fileno(stderr));
+  auto progress = [&](size_t done, size_t total) {
+    if (bar) fmt::print(stderr, "\rtinyc: calibrating {}/{}{}", done, total, done == total ? "\n" : "");
+  };
+  const CalibrationMethod m = method == "percentile" ? CalibrationMethod::Percentile : CalibrationMethod::MinMax;
+  const Ranges ranges = calibrate(g, samples, m, progress);
+  Graph float_graph = g;
   QuantizeOptions qo;
   qo.per_tensor = per_tensor;
-  QuantizeSummary s = quantize_int8(g, ranges, qo);
+  const QuantizeSummary s = quantize_int8(g, ranges, qo);
   spdlog::info("int8: {} layers quantized, {} in float", s.int8_layers.size(), s.float_layers.size());
-  for (const auto& n : s.float_layers) spdlog::debug("float layer: {}", n);
-  return s;
+  for (const auto& n : s.float_layers) spdlog::info("layer kept in float: {}", n);
+  const Agreement a = compare_outputs(float_graph, g, samples);
+  nlohmann::json q;
+  q["calibration_method"] = method;
+  q["calibration_samples"] = samples.size();
+  q["weights"] = per_tensor ? "int8 symmetric per tensor" : "int8 symmetric per output channel";
+  q["int8_layers"] = s.int8_layers;
+  q["float_layers"] = s.float_layers;
+  for (const auto& t : s.activations)
+    q["activations"].push_back({{"tensor", t.tensor}, {"scale", t.scale}, {"zero_point", t.zero_point}});
+  if (a.top1 >= 0) q["calibration_top1_agreement"] = a.top1;
+  q["calibration_sqnr_db"] = a.sqnr_db;
+  return q;
 }
 
 // One line per problem: a message may hold several.
@@ -124,13 +145,15 @@ int cmd_compile(const CompileArgs& a) {
   if (!a.quantize.empty() && a.calibration.empty())
     throw CLI::ValidationError("--calibration", "--quantize int8 needs --calibration DATA");
   Graph g = load(a.model, a.input_shapes, a.disabled_passes, a.dump_after);
-  if (!a.quantize.empty()) quantize(g, a.calibration, a.per_tensor);
+  nlohmann::json quantization;
+  if (!a.quantize.empty()) quantization = quantize(g, a.calibration, a.per_tensor, a.calibration_method, a.quiet);
   CodegenOptions co;
   co.name = name;
   co.source = std::filesystem::path(a.model).filename().string();
   co.alignment = target->alignment;
   Generated gen = generate(g, co);
-  const nlohmann::json report = make_report(g, gen, *target);
+  nlohmann::json report = make_report(g, gen, *target);
+  if (!quantization.is_null()) report["quantization"] = quantization;
   const size_t ram = report["totals"]["ram_bytes"], flash = report["totals"]["flash_bytes"];
   if (max_ram && ram > max_ram)
     throw BudgetError(fmt::format("the model needs {} B of RAM, {} B over the budget of {} B", ram,
@@ -183,7 +206,7 @@ int cmd_run(const std::string& model, const std::vector<std::string>& shapes,
   Graph g = load(model, shapes);
   if (!quant.empty()) {
     if (calibration.empty()) throw CLI::ValidationError("--calibration", "--quantize int8 needs --calibration DATA");
-    quantize(g, calibration, false);
+    quantize(g, calibration, false, "minmax", true);
   }
   std::vector<std::vector<Tensor>> samples;
   if (inputs.size() == 1 && g.inputs.size() == 1) {
@@ -229,6 +252,9 @@ int main_impl(int argc, char** argv) {
   compile->add_option("--quantize", ca.quantize, "Post-training quantization: int8")->check(CLI::IsMember({"int8"}));
   compile->add_option("--calibration", ca.calibration, "Representative inputs for --quantize (.npy or test-data folder)");
   compile->add_flag("--per-tensor", ca.per_tensor, "One int8 weight scale per tensor (default: per output channel)");
+  compile->add_option("--calibration-method", ca.calibration_method,
+                      "minmax (default) or percentile (0.01 % / 99.99 %: ignores rare outliers)")
+      ->check(CLI::IsMember({"minmax", "percentile"}));
   compile->add_option("--report", ca.report, "Write a JSON report to FILE");
   compile->add_option("--max-ram", ca.max_ram, "RAM budget (e.g. 64K); exceeding it exits 3");
   compile->add_option("--max-flash", ca.max_flash, "Flash budget (e.g. 1M); exceeding it exits 3");
@@ -262,6 +288,7 @@ int main_impl(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     return app.exit(e) == 0 ? kOk : kUsage;
   }
+  ca.quiet = quiet;
   spdlog::set_default_logger(spdlog::stderr_color_st("tinyc"));
   spdlog::set_pattern("tinyc: %^%l%$: %v");
   spdlog::set_level(quiet ? spdlog::level::err : verbose ? spdlog::level::debug : spdlog::level::warn);

@@ -24,8 +24,10 @@ void quantize_multiplier(double real, int32_t* multiplier, int32_t* shift) {
   *shift = e;
 }
 
-Ranges calibrate(Graph& g, const std::vector<std::vector<Tensor>>& samples) {
+Ranges calibrate(Graph& g, const std::vector<std::vector<Tensor>>& samples, CalibrationMethod method,
+                 const std::function<void(size_t, size_t)>& progress) {
   Ranges r;
+  std::map<std::string, std::vector<float>> values;  // Percentile: every value seen
   auto observe = [&](const Tensor& t, const uint8_t* data) {
     if (t.dtype != DType::Float) return;
     const float* v = reinterpret_cast<const float*>(data);
@@ -34,9 +36,55 @@ Ranges calibrate(Graph& g, const std::vector<std::vector<Tensor>>& samples) {
     (void)fresh;
     for (int64_t i = 0; i < n; ++i)
       if (std::isfinite(v[i])) it->second.first = std::min(it->second.first, v[i]), it->second.second = std::max(it->second.second, v[i]);
+    if (method == CalibrationMethod::Percentile) {
+      auto& all = values[t.name];
+      for (int64_t i = 0; i < n; ++i)
+        if (std::isfinite(v[i])) all.push_back(v[i]);
+    }
   };
-  for (const auto& s : samples) evaluate(g, s, observe);
+  for (size_t k = 0; k < samples.size(); ++k) {
+    evaluate(g, samples[k], observe);
+    if (progress) progress(k + 1, samples.size());
+  }
+  for (auto& [name, all] : values) {
+    if (all.empty()) continue;
+    auto at = [&](double q) {
+      const size_t i = std::min(all.size() - 1, static_cast<size_t>(q * static_cast<double>(all.size() - 1)));
+      std::nth_element(all.begin(), all.begin() + static_cast<long>(i), all.end());
+      return all[i];
+    };
+    r[name] = {at(0.0001), at(0.9999)};
+  }
   return r;
+}
+
+Agreement compare_outputs(Graph& float_graph, Graph& int8_graph, const std::vector<std::vector<Tensor>>& samples) {
+  Agreement a;
+  std::vector<double> signal(float_graph.outputs.size(), 0), noise(float_graph.outputs.size(), 0);
+  size_t agree = 0;
+  bool classifier = true;
+  for (const auto& s : samples) {
+    const auto f = evaluate(float_graph, s), q = evaluate(int8_graph, s);
+    for (size_t o = 0; o < f.size(); ++o) {
+      if (f[o].dtype != DType::Float || q[o].dtype != DType::Float) continue;
+      const int64_t n = num_elements(f[o].shape);
+      for (int64_t i = 0; i < n; ++i) {
+        const double fv = f[o].as<float>()[i], d = fv - q[o].as<float>()[i];
+        signal[o] += fv * fv, noise[o] += d * d;
+      }
+      if (o == 0 && n > 1) {
+        const float* fp = f[0].as<float>();
+        const float* qp = q[0].as<float>();
+        agree += std::max_element(fp, fp + n) - fp == std::max_element(qp, qp + n) - qp;
+      } else if (o == 0) {
+        classifier = false;
+      }
+    }
+  }
+  for (size_t o = 0; o < signal.size(); ++o)
+    a.sqnr_db.push_back(noise[o] > 0 ? 10.0 * std::log10(signal[o] / noise[o]) : INFINITY);
+  if (classifier && !samples.empty()) a.top1 = static_cast<double>(agree) / static_cast<double>(samples.size());
+  return a;
 }
 
 namespace {
@@ -127,6 +175,7 @@ class Quantizer {
              out);
     int8_[t] = out;
     qparams_[out] = q;
+    summary_.activations.push_back({t, q.scale, q.zero_point});
     return out;
   }
 
@@ -162,6 +211,7 @@ class Quantizer {
              out);
     int8_[o] = out;
     qparams_[out] = q;
+    summary_.activations.push_back({o, q.scale, q.zero_point});
   }
 
   // Declares the int8 output of float tensor t with parameters q.
@@ -169,6 +219,7 @@ class Quantizer {
     const std::string out = fresh(t + "/int8");
     int8_[t] = out;
     qparams_[out] = q;
+    summary_.activations.push_back({t, q.scale, q.zero_point});
     return out;
   }
 

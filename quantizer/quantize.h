@@ -5,6 +5,7 @@
 // DequantizeLinear and a QuantizeLinear.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <string>
 #include <utility>
@@ -17,8 +18,14 @@ namespace tinyc {
 // Observed [min, max] of every float tensor over the calibration samples.
 using Ranges = std::map<std::string, std::pair<float, float>>;
 
-// Runs the graph on every sample (one tensor per graph input) and records the ranges.
-Ranges calibrate(Graph& g, const std::vector<std::vector<Tensor>>& samples);
+enum class CalibrationMethod { MinMax, Percentile };
+
+// Runs the graph on every sample (one tensor per graph input) and records the ranges: the
+// extreme values (MinMax) or the 0.01 % and 99.99 % percentiles, which ignore rare outliers.
+// `progress(done, total)` is called after each sample when given.
+Ranges calibrate(Graph& g, const std::vector<std::vector<Tensor>>& samples,
+                 CalibrationMethod method = CalibrationMethod::MinMax,
+                 const std::function<void(size_t, size_t)>& progress = nullptr);
 
 struct QuantizeOptions {
   bool per_tensor = false;  // one weight scale per tensor instead of per output channel
@@ -27,7 +34,20 @@ struct QuantizeOptions {
 // What the pass did, for the report.
 struct QuantizeSummary {
   std::vector<std::string> int8_layers, float_layers;  // node names
+  struct TensorParams {
+    std::string tensor;
+    float scale;
+    int32_t zero_point;
+  };
+  std::vector<TensorParams> activations;  // every int8 activation, in the order they were made
 };
+
+// How close the int8 graph's outputs are to the float graph's on the same samples.
+struct Agreement {
+  double top1 = -1;               // fraction of samples whose argmax of output 0 agrees (-1: n/a)
+  std::vector<double> sqnr_db;    // per output: 10 log10(sum f^2 / sum (f - q)^2)
+};
+Agreement compare_outputs(Graph& float_graph, Graph& int8_graph, const std::vector<std::vector<Tensor>>& samples);
 
 // Rewrites `g` (after the optimizer) to int8. The graph keeps its float inputs and outputs.
 QuantizeSummary quantize_int8(Graph& g, const Ranges& ranges, const QuantizeOptions& opts = {});

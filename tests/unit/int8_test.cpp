@@ -101,3 +101,28 @@ TEST_CASE("conv_s8 equals a straightforward loop on random shapes") {
         }
   }
 }
+
+TEST_CASE("percentile calibration ignores a rare outlier that min/max keeps") {
+  Graph g;
+  Tensor x;
+  x.name = "x", x.dtype = DType::Float, x.shape = {1000}, x.has_shape = true;
+  g.tensors["x"] = x;
+  Tensor y = x;
+  y.name = "y";
+  g.tensors["y"] = y;
+  Node relu;
+  relu.op = "Relu", relu.name = "relu", relu.inputs = {"x"}, relu.outputs = {"y"};
+  g.nodes = {relu};
+  g.inputs = {"x"}, g.outputs = {"y"};
+  Tensor s = x;
+  s.data.resize(4000);
+  float* v = s.as<float>();
+  for (int i = 0; i < 1000; ++i) v[i] = float(i);
+  v[500] = 1e6f;  // one outlier
+  const Ranges mm = calibrate(g, {{s}});
+  const Ranges pc = calibrate(g, {{s}}, CalibrationMethod::Percentile);
+  CHECK(mm.at("y").second == 1e6f);
+  // Sorted: 0..499, 501..999, 1e6; the 99.99 % point is index floor(0.9999 * 999) = 998: 999.
+  CHECK(pc.at("y").second == 999.0f);
+  CHECK(pc.at("y").first == 0.0f);
+}
