@@ -89,6 +89,8 @@ Graph load(const std::string& model, const std::vector<std::string>& shapes,
   oo.dump_after = dump_after;
   oo.dump = &std::cout;
   optimize(g, oo);
+  const QuantizeSummary qdq = lower_qdq(g);  // a pre-quantized model runs on int8 kernels
+  if (!qdq.int8_layers.empty()) spdlog::info("pre-quantized model: {} layers on int8 kernels", qdq.int8_layers.size());
   return g;
 }
 

@@ -16,7 +16,7 @@ void check_int8(OpContext& c, size_t i) {
   if (c.input(i).dtype != DType::Int8) c.fail(fmt::format("input {} must be int8", i));
 }
 
-// x, w, bias, multiplier, shift
+// x, w, bias, multiplier, shift[, float scale: ONNX rounding]
 Lowered lower_conv_s8(OpContext& c) {
   check_int8(c, 0);
   check_int8(c, 1);
@@ -31,6 +31,7 @@ Lowered lower_conv_s8(OpContext& c) {
   p.output_zero_point = attr32(c, "tinyc_output_zero_point");
   p.act_min = attr32(c, "tinyc_act_min");
   p.act_max = attr32(c, "tinyc_act_max");
+  p.float_requant = c.has(5);
   Lowered l = make_kernel("tinyc::conv_s8", p, &conv_s8);
   l.scratch_bytes = sizeof(int32_t) * static_cast<size_t>(g.out[2]);
   return l;
@@ -45,7 +46,7 @@ Lowered lower_fully_connected_s8(OpContext& c) {
   c.set_output(0, DType::Int8, {x[0], w[0]});
   FullyConnectedS8Params p{i32(c, x[0]), i32(c, x[1]), i32(c, w[0]), attr32(c, "tinyc_input_zero_point"),
                            attr32(c, "tinyc_output_zero_point"), attr32(c, "tinyc_act_min"),
-                           attr32(c, "tinyc_act_max")};
+                           attr32(c, "tinyc_act_max"), c.has(5)};
   return make_kernel("tinyc::fully_connected_s8", p, &fully_connected_s8);
 }
 

@@ -106,6 +106,64 @@ class Quantizer {
  public:
   Quantizer(Graph& g, const Ranges& r, const QuantizeOptions& o) : g_(g), ranges_(r), opts_(o) {}
 
+  // A pre-quantized model: DequantizeLinear -> Conv/Gemm/AveragePool -> QuantizeLinear becomes
+  // one int8 node with the model's own scales and ONNX's rounding.
+  QuantizeSummary lower_qdq() {
+    std::vector<Node> nodes = std::move(g_.nodes);
+    g_.nodes.clear();
+    auto producer = [&](const std::string& t) -> const Node* {
+      for (const Node& m : nodes)
+        if (!m.outputs.empty() && m.outputs[0] == t) return &m;
+      return nullptr;
+    };
+    auto consumers = [&](const std::string& t) {
+      std::vector<size_t> v;
+      for (size_t i = 0; i < nodes.size(); ++i)
+        for (const auto& x : nodes[i].inputs)
+          if (x == t) v.push_back(i);
+      return v;
+    };
+    auto scalar = [&](const Node& m, QParams* q) {
+      if (m.inputs.size() < 3 || !g_.is_const(m.inputs[1]) || !g_.is_const(m.inputs[2])) return false;
+      const Tensor &sc = g_.tensor(m.inputs[1]), &zp = g_.tensor(m.inputs[2]);
+      if (num_elements(sc.shape) != 1 || num_elements(zp.shape) != 1 || zp.dtype != DType::Int8) return false;
+      *q = {sc.as<float>()[0], zp.as<int8_t>()[0]};
+      return true;
+    };
+    std::set<size_t> absorbed;
+    for (size_t i = 0; i < nodes.size(); ++i) {
+      if (absorbed.count(i)) continue;
+      const Node& n = nodes[i];
+      const Node* dq = n.inputs.empty() ? nullptr : producer(n.inputs[0]);
+      const auto users = n.outputs.empty() ? std::vector<size_t>() : consumers(n.outputs[0]);
+      QParams qx{}, qy{};
+      const bool pattern = dq && dq->op == "DequantizeLinear" && scalar(*dq, &qx) && users.size() == 1 &&
+                           nodes[users[0]].op == "QuantizeLinear" && scalar(nodes[users[0]], &qy) &&
+                           std::find(g_.outputs.begin(), g_.outputs.end(), n.outputs[0]) == g_.outputs.end();
+      bool done = false;
+      if (pattern && linear_layer_ok(n)) {
+        done = emit_linear_s8(n, dq->inputs[0], qx, nodes[users[0]].outputs[0], qy, true);
+      } else if (pattern && (n.op == "AveragePool" || n.op == "GlobalAveragePool") && qx.scale == qy.scale &&
+                 qx.zero_point == qy.zero_point && n.get_int("ceil_mode", 0) == 0 && !n.has("dilations") &&
+                 n.get_string("auto_pad", "NOTSET") == "NOTSET" && n.get_int("count_include_pad", 0) == 0) {
+        Node q = n;
+        q.domain = "tinyc", q.op = "AvgPoolS8";
+        if (n.op == "GlobalAveragePool") set_int(q, "tinyc_global", 1);
+        q.inputs = {dq->inputs[0]};
+        q.outputs = {nodes[users[0]].outputs[0]};
+        g_.nodes.push_back(q);
+        done = true;
+      }
+      if (done) {
+        absorbed.insert(users[0]);
+        summary_.int8_layers.push_back(n.name);
+      } else {
+        g_.nodes.push_back(n);
+      }
+    }
+    return summary_;
+  }
+
   QuantizeSummary run() {
     for (const auto& i : g_.inputs) float_.insert(i);
     std::vector<Node> nodes = std::move(g_.nodes);
@@ -249,7 +307,10 @@ class Quantizer {
 
   // Weights [M, ...] (or transposed [K, M] for a Gemm without transB) quantized per output
   // channel: returns int8 values laid out [M, rest] and the scale of each channel.
-  std::vector<int8_t> quantize_weights(const Tensor& w, bool channels_last, std::vector<float>* scales) {
+  // recover_grid: the weights were dequantized from int8 (a pre-quantized model); use one scale
+  // for the tensor when every weight lies on that scale's grid, so the original integers return.
+  std::vector<int8_t> quantize_weights(const Tensor& w, bool channels_last, std::vector<float>* scales,
+                                       bool recover_grid = false) {
     const std::vector<double> v = w.floats();
     const size_t m = static_cast<size_t>(channels_last ? w.shape.back() : w.shape[0]);
     const size_t rest = v.size() / m;
@@ -262,8 +323,14 @@ class Quantizer {
       (*scales)[ch] = static_cast<float>(mx / 127.0);
       all = std::max(all, mx);
     }
+    bool per_tensor = opts_.per_tensor;
+    if (recover_grid && all > 0) {
+      const double step = static_cast<float>(all / 127.0);
+      per_tensor = true;
+      for (double x : v) per_tensor = per_tensor && std::fabs(x / step - std::round(x / step)) < 1e-3;
+    }
     for (auto& s : *scales) {
-      if (opts_.per_tensor) s = static_cast<float>(all / 127.0);
+      if (per_tensor) s = static_cast<float>(all / 127.0);
       if (s == 0) s = 1.0f;
     }
     std::vector<int8_t> q(v.size());
@@ -274,9 +341,9 @@ class Quantizer {
   }
 
   // Conv or Gemm -> ConvS8 / FullyConnectedS8.
-  bool quantize_linear_layer(Node& n) {
-    const bool conv = n.op == "Conv";
-    if (conv) {
+  // Whether n is a Conv or a Gemm with constant float weights (and bias) that int8 can run.
+  bool linear_layer_ok(const Node& n) const {
+    if (n.op == "Conv") {
       if (!g_.is_const(n.inputs[1])) return false;
     } else if (n.op != "Gemm" || n.get_int("transA", 0) || n.get_float("alpha", 1) != 1 ||
                n.get_float("beta", 1) != 1 || !g_.is_const(n.inputs[1]) || g_.tensor(n.inputs[0]).shape.size() != 2) {
@@ -285,26 +352,34 @@ class Quantizer {
     const bool has_bias = n.inputs.size() > 2 && !n.inputs[2].empty();
     if (has_bias && !g_.is_const(n.inputs[2])) return false;
     const Tensor& w = g_.tensor(n.inputs[1]);
-    if (w.dtype != DType::Float || !has_range(n.outputs[0]) || !has_range(n.inputs[0])) return false;
+    const bool transposed = n.op == "Gemm" && !n.get_int("transB", 0);
+    const int64_t units = transposed ? w.shape[1] : w.shape[0];
+    return w.dtype == DType::Float && (!has_bias || num_elements(g_.tensor(n.inputs[2]).shape) == units);
+  }
+
+  // Emits the int8 form of Conv/Gemm n reading int8 tensor x and writing int8 tensor y. With
+  // onnx_rounding the requantization is ONNX Runtime's (float scale, round half to even).
+  bool emit_linear_s8(const Node& n, const std::string& x, QParams qx, const std::string& y, QParams qy,
+                      bool onnx_rounding) {
+    int32_t lo, hi;
+    if (!activation_range(n, qy, &lo, &hi)) return false;
+    const bool conv = n.op == "Conv", has_bias = n.inputs.size() > 2 && !n.inputs[2].empty();
+    const Tensor& w = g_.tensor(n.inputs[1]);
     const bool transposed = !conv && !n.get_int("transB", 0);
     const int64_t units = transposed ? w.shape[1] : w.shape[0];
-    if (has_bias && num_elements(g_.tensor(n.inputs[2]).shape) != units) return false;
-    const QParams y = activation_qparams(ranges_.at(n.outputs[0]));
-    int32_t lo, hi;
-    if (!activation_range(n, y, &lo, &hi)) return false;
-    const std::string x = as_int8(n.inputs[0]);
-    const float sx = qparams_.at(x).scale;
     std::vector<float> sw;
-    const std::vector<int8_t> wq = quantize_weights(w, transposed, &sw);
+    const std::vector<int8_t> wq = quantize_weights(w, transposed, &sw, onnx_rounding);
     std::vector<int32_t> bias(units, 0), mult(units);
     std::vector<int8_t> shift(units);
+    std::vector<float> fscale(units);
     const std::vector<double> b = has_bias ? g_.tensor(n.inputs[2]).floats() : std::vector<double>();
     for (int64_t m = 0; m < units; ++m) {
-      const double s = double(sx) * sw[m];
+      const double s = double(qx.scale) * sw[m];
       if (has_bias) bias[m] = static_cast<int32_t>(std::clamp<double>(std::round(b[m] / s), INT32_MIN, INT32_MAX));
       int32_t sh;
-      quantize_multiplier(s / y.scale, &mult[m], &sh);
+      quantize_multiplier(s / qy.scale, &mult[m], &sh);
       shift[m] = static_cast<int8_t>(sh);
+      fscale[m] = qx.scale * sw[m] / qy.scale;  // in float, as ONNX Runtime computes it
     }
     Shape wshape = w.shape;
     if (transposed) std::swap(wshape[0], wshape[1]);
@@ -315,8 +390,8 @@ class Quantizer {
     if (conv)
       for (const char* a : {"auto_pad", "dilations", "group", "kernel_shape", "pads", "strides"})
         if (n.has(a)) q.attrs[a] = n.attrs.at(a);
-    set_int(q, "tinyc_input_zero_point", qparams_.at(x).zero_point);
-    set_int(q, "tinyc_output_zero_point", y.zero_point);
+    set_int(q, "tinyc_input_zero_point", qx.zero_point);
+    set_int(q, "tinyc_output_zero_point", qy.zero_point);
     set_int(q, "tinyc_act_min", lo);
     set_int(q, "tinyc_act_max", hi);
     const Shape per{units};
@@ -324,9 +399,20 @@ class Quantizer {
                 constant(n.name + "/bias_int32", DType::Int32, per, bias),
                 constant(n.name + "/multiplier", DType::Int32, per, mult),
                 constant(n.name + "/shift", DType::Int8, per, shift)};
-    q.outputs = {int8_output(n.outputs[0], y)};
+    if (onnx_rounding) q.inputs.push_back(constant(n.name + "/scale", DType::Float, per, fscale));
+    q.outputs = {y};
     g_.nodes.push_back(q);
     return true;
+  }
+
+  // Conv or Gemm -> ConvS8 / FullyConnectedS8, with calibrated ranges.
+  bool quantize_linear_layer(Node& n) {
+    if (!linear_layer_ok(n) || !has_range(n.outputs[0]) || !has_range(n.inputs[0])) return false;
+    const QParams y = activation_qparams(ranges_.at(n.outputs[0]));
+    int32_t lo, hi;
+    if (!activation_range(n, y, &lo, &hi)) return false;
+    const std::string x = as_int8(n.inputs[0]);
+    return emit_linear_s8(n, x, qparams_.at(x), int8_output(n.outputs[0], y), y, false);
   }
 
   bool quantize_add(Node& n) {
@@ -399,9 +485,7 @@ class Quantizer {
 
 }  // namespace
 
-QuantizeSummary quantize_int8(Graph& g, const Ranges& ranges, const QuantizeOptions& opts) {
-  QuantizeSummary s = Quantizer(g, ranges, opts).run();
-  // Tensors nothing uses any more (the float weights of quantized layers).
+static void drop_unused_tensors(Graph& g) {
   std::set<std::string> used(g.outputs.begin(), g.outputs.end());
   used.insert(g.inputs.begin(), g.inputs.end());
   for (const Node& n : g.nodes) {
@@ -410,6 +494,27 @@ QuantizeSummary quantize_int8(Graph& g, const Ranges& ranges, const QuantizeOpti
   }
   for (auto it = g.tensors.begin(); it != g.tensors.end();)
     it = used.count(it->first) ? std::next(it) : g.tensors.erase(it);
+}
+
+QuantizeSummary lower_qdq(Graph& g) {
+  const Ranges none;
+  QuantizeSummary s = Quantizer(g, none, {}).lower_qdq();
+  // DequantizeLinear nodes that fed only the absorbed layers are dead now.
+  std::set<std::string> read(g.outputs.begin(), g.outputs.end());
+  for (const Node& n : g.nodes) read.insert(n.inputs.begin(), n.inputs.end());
+  std::vector<Node> kept;
+  for (auto it = g.nodes.rbegin(); it != g.nodes.rend(); ++it) {
+    if (it->op == "DequantizeLinear" && !read.count(it->outputs[0])) continue;
+    kept.push_back(*it);
+  }
+  g.nodes.assign(kept.rbegin(), kept.rend());
+  drop_unused_tensors(g);
+  return s;
+}
+
+QuantizeSummary quantize_int8(Graph& g, const Ranges& ranges, const QuantizeOptions& opts) {
+  QuantizeSummary s = Quantizer(g, ranges, opts).run();
+  drop_unused_tensors(g);  // the float weights of quantized layers
   return s;
 }
 

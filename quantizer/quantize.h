@@ -52,6 +52,11 @@ Agreement compare_outputs(Graph& float_graph, Graph& int8_graph, const std::vect
 // Rewrites `g` (after the optimizer) to int8. The graph keeps its float inputs and outputs.
 QuantizeSummary quantize_int8(Graph& g, const Ranges& ranges, const QuantizeOptions& opts = {});
 
+// Pre-quantized (QDQ) models: DequantizeLinear -> Conv / Gemm / AveragePool -> QuantizeLinear
+// patterns become int8 kernels with the model's own scales, requantized with ONNX's rounding
+// (float scale, round half to even) so results follow ONNX Runtime. Other nodes are unchanged.
+QuantizeSummary lower_qdq(Graph& g);
+
 // TFLite's QuantizeMultiplier: real = multiplier * 2^shift / 2^31, multiplier in [2^30, 2^31).
 void quantize_multiplier(double real, int32_t* multiplier, int32_t* shift);
 

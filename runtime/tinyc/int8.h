@@ -40,12 +40,25 @@ struct ConvS8Params {
   int32_t in[3], out[3], kernel[3], stride[3], dilation[3], pad[3];
   int32_t input_zero_point, output_zero_point;
   int32_t act_min, act_max;  // output clamp (the fused activation)
+  int32_t float_requant;     // ONNX's rounding (pre-quantized models): scale per channel in in[5]
   TINYC_PARAMS(ConvS8Params, batch, in_ch, out_ch, groups, in, out, kernel, stride, dilation, pad, input_zero_point,
-               output_zero_point, act_min, act_max)
+               output_zero_point, act_min, act_max, float_requant)
 };
 
+// acc -> int8: TFLite's fixed-point multiplier and shift, or (float_requant) ONNX Runtime's
+// round-half-even of acc * scale in float.
+inline int8_t requantize(int32_t acc, int32_t mult, int32_t shift, const float* scale, int32_t zp, int32_t lo,
+                         int32_t hi) {
+  if (scale) {
+    const float v = std::nearbyint(float(acc) * *scale) + float(zp);
+    return int8_t(v < float(lo) ? lo : (v > float(hi) ? hi : int32_t(v)));
+  }
+  return clamp_s8(multiply_by_quantized_multiplier(acc, mult, shift) + zp, lo, hi);
+}
+
 // in: x int8, w int8 [M, C/g, k...] (symmetric, per output channel), bias int32 [M],
-// multiplier int32 [M], shift int8 [M]. Scratch: one int32 per output column.
+// multiplier int32 [M], shift int8 [M] (or float_requant: float scale [M] in in[5]). Scratch: one
+// int32 per output column.
 // acc = bias + sum (x - zx) * w, then requantized. Padding contributes nothing (x = zx there).
 // Weight-stationary along each output row, so the inner loop has no bounds checks.
 inline void conv_s8(const ConvS8Params& p, const void* const* in, void* const* out) {
@@ -54,6 +67,7 @@ inline void conv_s8(const ConvS8Params& p, const void* const* in, void* const* o
   const int32_t* bias = static_cast<const int32_t*>(in[2]);
   const int32_t* mult = static_cast<const int32_t*>(in[3]);
   const int8_t* shift = static_cast<const int8_t*>(in[4]);
+  const float* fscale = p.float_requant ? static_cast<const float*>(in[5]) : nullptr;
   int8_t* y = static_cast<int8_t*>(out[0]);
   int32_t* acc = static_cast<int32_t*>(out[kScratchSlot]);
   const int32_t cg = p.in_ch / p.groups, mg = p.out_ch / p.groups;
@@ -93,8 +107,8 @@ inline void conv_s8(const ConvS8Params& p, const void* const* in, void* const* o
           }
           int8_t* yr = y + ((n * p.out_ch + m) * p.out[0] + od) * p.out[1] * ow_n + oh * ow_n;
           for (int32_t ow = 0; ow < ow_n; ++ow)
-            yr[ow] = clamp_s8(multiply_by_quantized_multiplier(acc[ow], mult[m], shift[m]) + p.output_zero_point,
-                              p.act_min, p.act_max);
+            yr[ow] = requantize(acc[ow], mult[m], shift[m], fscale ? fscale + m : nullptr, p.output_zero_point,
+                                p.act_min, p.act_max);
         }
     }
 }
@@ -103,7 +117,9 @@ struct FullyConnectedS8Params {
   int32_t rows, depth, units;  // x [rows, depth], w [units, depth]
   int32_t input_zero_point, output_zero_point;
   int32_t act_min, act_max;
-  TINYC_PARAMS(FullyConnectedS8Params, rows, depth, units, input_zero_point, output_zero_point, act_min, act_max)
+  int32_t float_requant;  // as in ConvS8Params
+  TINYC_PARAMS(FullyConnectedS8Params, rows, depth, units, input_zero_point, output_zero_point, act_min, act_max,
+               float_requant)
 };
 
 // in: x int8, w int8 [units, depth] (per unit), bias int32, multiplier int32, shift int8.
@@ -113,6 +129,7 @@ inline void fully_connected_s8(const FullyConnectedS8Params& p, const void* cons
   const int32_t* bias = static_cast<const int32_t*>(in[2]);
   const int32_t* mult = static_cast<const int32_t*>(in[3]);
   const int8_t* shift = static_cast<const int8_t*>(in[4]);
+  const float* fscale = p.float_requant ? static_cast<const float*>(in[5]) : nullptr;
   int8_t* y = static_cast<int8_t*>(out[0]);
   for (int32_t r = 0; r < p.rows; ++r)
     for (int32_t u = 0; u < p.units; ++u) {
@@ -120,8 +137,8 @@ inline void fully_connected_s8(const FullyConnectedS8Params& p, const void* cons
       const int8_t* wr = w + u * p.depth;
       int32_t acc = bias ? bias[u] : 0;
       for (int32_t k = 0; k < p.depth; ++k) acc += (int32_t(xr[k]) - p.input_zero_point) * int32_t(wr[k]);
-      y[r * p.units + u] =
-          clamp_s8(multiply_by_quantized_multiplier(acc, mult[u], shift[u]) + p.output_zero_point, p.act_min, p.act_max);
+      y[r * p.units + u] = requantize(acc, mult[u], shift[u], fscale ? fscale + u : nullptr, p.output_zero_point,
+                                      p.act_min, p.act_max);
     }
 }
 
