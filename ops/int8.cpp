@@ -1,5 +1,5 @@
 // tinyc's own int8 operators, made by the quantizer (quantizer/quantize.cpp): ConvS8,
-// FullyConnectedS8, AddS8, AvgPoolS8, ReluS8. Quantization parameters are attributes; per-channel
+// FullyConnectedS8, AddS8, AvgPoolS8, ReluS8, LookupS8 (any elementwise function), SoftmaxS8. Quantization parameters are attributes; per-channel
 // multipliers and shifts are int32 constant inputs.
 #include "ops/op.h"
 #include "runtime/tinyc/int8.h"
@@ -104,9 +104,32 @@ Lowered lower_relu_s8(OpContext& c) {
   return make_kernel("tinyc::clip<int8_t>", p, &clip<int8_t>);
 }
 
+// x, table int8 [256]
+Lowered lower_lookup_s8(OpContext& c) {
+  check_int8(c, 0);
+  if (c.input(1).dtype != DType::Int8 || num_elements(c.input(1).shape) != 256) c.fail("the table must be int8 [256]");
+  c.set_output(0, DType::Int8, c.input(0).shape);
+  return make_kernel("tinyc::lookup_s8", LookupS8Params{i32(c, num_elements(c.input(0).shape))}, &lookup_s8);
+}
+
+// x, exp table uint16 [256]; softmax along the last axis
+Lowered lower_softmax_s8(OpContext& c) {
+  check_int8(c, 0);
+  if (c.input(1).dtype != DType::UInt16 || num_elements(c.input(1).shape) != 256) c.fail("the table must be uint16 [256]");
+  const Shape& x = c.input(0).shape;
+  if (x.empty()) c.fail("input must not be a scalar");
+  c.set_output(0, DType::Int8, x);
+  const int64_t axis = x.back();
+  SoftmaxS8Params p{i32(c, num_elements(x) / std::max<int64_t>(axis, 1)), i32(c, axis), 1,
+                    attr32(c, "tinyc_output_zero_point"), attr32(c, "tinyc_inv_output_scale")};
+  return make_kernel("tinyc::softmax_s8", p, &softmax_s8);
+}
+
 }  // namespace
 
 void register_int8_ops(OpTable& t) {
+  t["LookupS8"] = lower_lookup_s8;
+  t["SoftmaxS8"] = lower_softmax_s8;
   t["ConvS8"] = lower_conv_s8;
   t["FullyConnectedS8"] = lower_fully_connected_s8;
   t["AddS8"] = lower_add_s8;

@@ -476,8 +476,51 @@ class Quantizer {
     return true;
   }
 
+  // Sigmoid, Tanh, HardSwish: a 256-entry table of the function between the int8 grids of input
+  // and output (each entry rounded half to even, as the float path would).
+  bool quantize_lookup(Node& n) {
+    if (!(n.op == "Sigmoid" || n.op == "Tanh" || n.op == "HardSwish") || !has_range(n.inputs[0]) ||
+        !has_range(n.outputs[0]))
+      return false;
+    const std::string x = as_int8(n.inputs[0]);
+    const QParams qx = qparams_.at(x), qy = activation_qparams(ranges_.at(n.outputs[0]));
+    std::vector<int8_t> table(256);
+    for (int i = 0; i < 256; ++i) {
+      const double v = double(qx.scale) * (i - 128 - qx.zero_point);
+      const double f = n.op == "Sigmoid" ? 1.0 / (1.0 + std::exp(-v))
+                       : n.op == "Tanh"  ? std::tanh(v)
+                                         : v * std::clamp(v / 6.0 + 0.5, 0.0, 1.0);
+      table[i] = int8_t(std::clamp<double>(std::nearbyint(f / qy.scale) + qy.zero_point, -128, 127));
+    }
+    add_node("LookupS8", n.name, {x, constant(n.name + "/table", DType::Int8, {256}, table)},
+             int8_output(n.outputs[0], qy), "tinyc");
+    return true;
+  }
+
+  // Softmax over the last axis, integer-only; output scale 1/256, zero point -128 (as TFLite).
+  bool quantize_softmax(Node& n) {
+    if (n.op != "Softmax" || !has_range(n.inputs[0])) return false;
+    const Shape& s = g_.tensor(n.inputs[0]).shape;
+    const int64_t r = static_cast<int64_t>(s.size());
+    const int64_t axis = n.get_int("axis", g_.opset < 13 ? 1 : -1);
+    if (r == 0 || (axis != -1 && axis != r - 1)) return false;
+    const std::string x = as_int8(n.inputs[0]);
+    const QParams qx = qparams_.at(x), qy{1.0f / 256.0f, -128};
+    std::vector<uint16_t> table(256);
+    for (int d = 0; d < 256; ++d) table[d] = uint16_t(std::lround(65535.0 * std::exp(-double(qx.scale) * d)));
+    Node q;
+    q.name = n.name, q.domain = "tinyc", q.op = "SoftmaxS8";
+    set_int(q, "tinyc_output_zero_point", qy.zero_point);
+    set_int(q, "tinyc_inv_output_scale", std::lround(65536.0 / qy.scale));
+    q.inputs = {x, constant(n.name + "/exp_table", DType::UInt16, {256}, table)};
+    q.outputs = {int8_output(n.outputs[0], qy)};
+    g_.nodes.push_back(q);
+    return true;
+  }
+
   bool quantize_node(Node& n) {
-    const bool done = quantize_linear_layer(n) || (n.op == "Add" && quantize_add(n)) || quantize_same_scale(n);
+    const bool done = quantize_linear_layer(n) || (n.op == "Add" && quantize_add(n)) || quantize_same_scale(n) ||
+                      quantize_lookup(n) || quantize_softmax(n);
     if (done) summary_.int8_layers.push_back(n.name);
     return done;
   }

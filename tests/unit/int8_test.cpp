@@ -126,3 +126,49 @@ TEST_CASE("percentile calibration ignores a rare outlier that min/max keeps") {
   CHECK(pc.at("y").second == 999.0f);
   CHECK(pc.at("y").first == 0.0f);
 }
+
+TEST_CASE("softmax_s8 by hand: equal logits share the mass; a far lead takes all") {
+  std::vector<uint16_t> table(256);
+  for (int d = 0; d < 256; ++d) table[d] = uint16_t(std::lround(65535.0 * std::exp(-1.0 * d)));  // scale 1
+  SoftmaxS8Params p{1, 2, 1, -128, 1 << 24};  // output scale 1/256, zero point -128
+  int8_t x[2] = {5, 5}, y[2];
+  const void* in[2] = {x, table.data()};
+  void* out[1] = {y};
+  softmax_s8(p, in, out);
+  CHECK(y[0] == 0);  // 0.5 / (1/256) - 128
+  CHECK(y[1] == 0);
+  x[0] = 127, x[1] = -128;  // e^-255 rounds to 0 in the table
+  softmax_s8(p, in, out);
+  CHECK(y[0] == 127);  // 1.0 -> 128, saturated
+  CHECK(y[1] == -128);
+}
+
+TEST_CASE("fully_connected_s8 equals a straightforward loop on random shapes") {
+  std::mt19937 rng(11);
+  auto uni = [&](int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(rng); };
+  for (int trial = 0; trial < 40; ++trial) {
+    FullyConnectedS8Params p{uni(1, 3), uni(1, 40), uni(1, 20), uni(-128, 127), uni(-128, 127), uni(-128, 0),
+                             uni(0, 127), 0};
+    std::vector<int8_t> x(p.rows * p.depth), w(p.units * p.depth), y(p.rows * p.units), shift(p.units);
+    std::vector<int32_t> bias(p.units), mult(p.units);
+    for (auto& v : x) v = int8_t(uni(-128, 127));
+    for (auto& v : w) v = int8_t(uni(-127, 127));
+    for (int u = 0; u < p.units; ++u) {
+      bias[u] = uni(-3000, 3000);
+      int32_t s;
+      quantize_multiplier(std::ldexp(uni(1, 1000), -uni(8, 18)), &mult[u], &s);
+      shift[u] = int8_t(s);
+    }
+    const void* in[5] = {x.data(), w.data(), bias.data(), mult.data(), shift.data()};
+    void* out[1] = {y.data()};
+    fully_connected_s8(p, in, out);
+    for (int r = 0; r < p.rows; ++r)
+      for (int u = 0; u < p.units; ++u) {
+        int32_t a = bias[u];
+        for (int k = 0; k < p.depth; ++k) a += (x[r * p.depth + k] - p.input_zero_point) * w[u * p.depth + k];
+        const int32_t want =
+            clamp_s8(multiply_by_quantized_multiplier(a, mult[u], shift[u]) + p.output_zero_point, p.act_min, p.act_max);
+        REQUIRE(int32_t(y[r * p.units + u]) == want);
+      }
+  }
+}
