@@ -32,6 +32,7 @@ Lowered lower_conv_s8(OpContext& c) {
   p.act_min = attr32(c, "tinyc_act_min");
   p.act_max = attr32(c, "tinyc_act_max");
   p.float_requant = c.has(5);
+  p.bias16 = c.input(2).dtype == DType::Int16;
   Lowered l = make_kernel("tinyc::conv_s8", p, &conv_s8);
   l.scratch_bytes = sizeof(int32_t) * static_cast<size_t>(g.out[2]);
   return l;
@@ -46,7 +47,7 @@ Lowered lower_fully_connected_s8(OpContext& c) {
   c.set_output(0, DType::Int8, {x[0], w[0]});
   FullyConnectedS8Params p{i32(c, x[0]), i32(c, x[1]), i32(c, w[0]), attr32(c, "tinyc_input_zero_point"),
                            attr32(c, "tinyc_output_zero_point"), attr32(c, "tinyc_act_min"),
-                           attr32(c, "tinyc_act_max"), c.has(5)};
+                           attr32(c, "tinyc_act_max"), c.has(5), c.input(2).dtype == DType::Int16};
   return make_kernel("tinyc::fully_connected_s8", p, &fully_connected_s8);
 }
 

@@ -357,6 +357,14 @@ class Quantizer {
     return w.dtype == DType::Float && (!has_bias || num_elements(g_.tensor(n.inputs[2]).shape) == units);
   }
 
+  // The int32 biases, stored as int16 when every value fits (the arithmetic is the same).
+  std::string compact_bias(const std::string& layer, const std::vector<int32_t>& bias) {
+    const Shape per{static_cast<int64_t>(bias.size())};
+    for (int32_t b : bias)
+      if (b < INT16_MIN || b > INT16_MAX) return constant(layer + "/bias_int32", DType::Int32, per, bias);
+    return constant(layer + "/bias_int16", DType::Int16, per, std::vector<int16_t>(bias.begin(), bias.end()));
+  }
+
   // Emits the int8 form of Conv/Gemm n reading int8 tensor x and writing int8 tensor y. With
   // onnx_rounding the requantization is ONNX Runtime's (float scale, round half to even).
   bool emit_linear_s8(const Node& n, const std::string& x, QParams qx, const std::string& y, QParams qy,
@@ -396,7 +404,7 @@ class Quantizer {
     set_int(q, "tinyc_act_max", hi);
     const Shape per{units};
     q.inputs = {x, constant(n.name + "/weights_int8", DType::Int8, wshape, wq),
-                constant(n.name + "/bias_int32", DType::Int32, per, bias),
+                compact_bias(n.name, bias),
                 constant(n.name + "/multiplier", DType::Int32, per, mult),
                 constant(n.name + "/shift", DType::Int8, per, shift)};
     if (onnx_rounding) q.inputs.push_back(constant(n.name + "/scale", DType::Float, per, fscale));

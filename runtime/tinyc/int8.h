@@ -41,9 +41,16 @@ struct ConvS8Params {
   int32_t input_zero_point, output_zero_point;
   int32_t act_min, act_max;  // output clamp (the fused activation)
   int32_t float_requant;     // ONNX's rounding (pre-quantized models): scale per channel in in[5]
+  int32_t bias16;            // the int32 biases all fit int16 and are stored so
   TINYC_PARAMS(ConvS8Params, batch, in_ch, out_ch, groups, in, out, kernel, stride, dilation, pad, input_zero_point,
-               output_zero_point, act_min, act_max, float_requant)
+               output_zero_point, act_min, act_max, float_requant, bias16)
 };
+
+// Bias m, stored as int32 or (when every value fits) int16.
+inline int32_t bias_at(const void* bias, int32_t bias16, int32_t m) {
+  if (!bias) return 0;
+  return bias16 ? static_cast<const int16_t*>(bias)[m] : static_cast<const int32_t*>(bias)[m];
+}
 
 // acc -> int8: TFLite's fixed-point multiplier and shift, or (float_requant) ONNX Runtime's
 // round-half-even of acc * scale in float.
@@ -56,7 +63,7 @@ inline int8_t requantize(int32_t acc, int32_t mult, int32_t shift, const float* 
   return clamp_s8(multiply_by_quantized_multiplier(acc, mult, shift) + zp, lo, hi);
 }
 
-// in: x int8, w int8 [M, C/g, k...] (symmetric, per output channel), bias int32 [M],
+// in: x int8, w int8 [M, C/g, k...] (symmetric, per output channel), bias int32 (or int16) [M],
 // multiplier int32 [M], shift int8 [M] (or float_requant: float scale [M] in in[5]). Scratch: one
 // int32 per output column.
 // acc = bias + sum (x - zx) * w, then requantized. Padding contributes nothing (x = zx there).
@@ -64,7 +71,6 @@ inline int8_t requantize(int32_t acc, int32_t mult, int32_t shift, const float* 
 inline void conv_s8(const ConvS8Params& p, const void* const* in, void* const* out) {
   const int8_t* x = static_cast<const int8_t*>(in[0]);
   const int8_t* w = static_cast<const int8_t*>(in[1]);
-  const int32_t* bias = static_cast<const int32_t*>(in[2]);
   const int32_t* mult = static_cast<const int32_t*>(in[3]);
   const int8_t* shift = static_cast<const int8_t*>(in[4]);
   const float* fscale = p.float_requant ? static_cast<const float*>(in[5]) : nullptr;
@@ -77,7 +83,7 @@ inline void conv_s8(const ConvS8Params& p, const void* const* in, void* const* o
   for (int32_t n = 0; n < p.batch; ++n)
     for (int32_t m = 0; m < p.out_ch; ++m) {
       const int32_t g = m / mg;
-      const int32_t b = bias ? bias[m] : 0;
+      const int32_t b = bias_at(in[2], p.bias16, m);
       for (int32_t od = 0; od < p.out[0]; ++od)
         for (int32_t oh = 0; oh < p.out[1]; ++oh) {
           for (int32_t ow = 0; ow < ow_n; ++ow) acc[ow] = b;
@@ -118,15 +124,15 @@ struct FullyConnectedS8Params {
   int32_t input_zero_point, output_zero_point;
   int32_t act_min, act_max;
   int32_t float_requant;  // as in ConvS8Params
+  int32_t bias16;
   TINYC_PARAMS(FullyConnectedS8Params, rows, depth, units, input_zero_point, output_zero_point, act_min, act_max,
-               float_requant)
+               float_requant, bias16)
 };
 
 // in: x int8, w int8 [units, depth] (per unit), bias int32, multiplier int32, shift int8.
 inline void fully_connected_s8(const FullyConnectedS8Params& p, const void* const* in, void* const* out) {
   const int8_t* x = static_cast<const int8_t*>(in[0]);
   const int8_t* w = static_cast<const int8_t*>(in[1]);
-  const int32_t* bias = static_cast<const int32_t*>(in[2]);
   const int32_t* mult = static_cast<const int32_t*>(in[3]);
   const int8_t* shift = static_cast<const int8_t*>(in[4]);
   const float* fscale = p.float_requant ? static_cast<const float*>(in[5]) : nullptr;
@@ -135,7 +141,7 @@ inline void fully_connected_s8(const FullyConnectedS8Params& p, const void* cons
     for (int32_t u = 0; u < p.units; ++u) {
       const int8_t* xr = x + r * p.depth;
       const int8_t* wr = w + u * p.depth;
-      int32_t acc = bias ? bias[u] : 0;
+      int32_t acc = bias_at(in[2], p.bias16, u);
       for (int32_t k = 0; k < p.depth; ++k) acc += (int32_t(xr[k]) - p.input_zero_point) * int32_t(wr[k]);
       y[r * p.units + u] = requantize(acc, mult[u], shift[u], fscale ? fscale + u : nullptr, p.output_zero_point,
                                       p.act_min, p.act_max);

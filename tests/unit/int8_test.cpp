@@ -148,7 +148,7 @@ TEST_CASE("fully_connected_s8 equals a straightforward loop on random shapes") {
   auto uni = [&](int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(rng); };
   for (int trial = 0; trial < 40; ++trial) {
     FullyConnectedS8Params p{uni(1, 3), uni(1, 40), uni(1, 20), uni(-128, 127), uni(-128, 127), uni(-128, 0),
-                             uni(0, 127), 0};
+                             uni(0, 127), 0, 0};
     std::vector<int8_t> x(p.rows * p.depth), w(p.units * p.depth), y(p.rows * p.units), shift(p.units);
     std::vector<int32_t> bias(p.units), mult(p.units);
     for (auto& v : x) v = int8_t(uni(-128, 127));
