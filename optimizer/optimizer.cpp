@@ -191,6 +191,54 @@ void fold_batch_norm(Graph& g) {
   }
 }
 
+void matmul_to_gemm(Graph& g) {
+  for (Node& n : g.nodes) {
+    if (n.op != "MatMul" || !g.is_const(n.inputs[1])) continue;
+    const Tensor &a = g.tensor(n.inputs[0]), &b = g.tensor(n.inputs[1]);
+    if (a.shape.size() != 2 || b.shape.size() != 2 || a.dtype != DType::Float || b.dtype != DType::Float) continue;
+    n.op = "Gemm";  // alpha = beta = 1, no transposes: the same product
+  }
+}
+
+void fold_add_into_bias(Graph& g) {
+  for (size_t i = 0; i < g.nodes.size(); ++i) {
+    const Node add = g.nodes[i];
+    if (add.op != "Add" || add.inputs.size() != 2) continue;
+    const int k = g.is_const(add.inputs[1]) ? 1 : g.is_const(add.inputs[0]) ? 0 : -1;
+    if (k < 0) continue;
+    const std::string& x = add.inputs[1 - k];
+    Node* prev = producer(g, x);
+    if (!prev || consumers(g, x) != 1 || is_output(g, x) || prev->has("tinyc_activation") ||
+        !(prev->op == "Conv" || prev->op == "ConvTranspose" || prev->op == "Gemm"))
+      continue;
+    if (prev->op == "Gemm" && (prev->get_float("beta", 1) != 1 || g.tensor(x).shape.size() != 2)) continue;
+    const Tensor& c = g.tensor(add.inputs[k]);
+    const Shape& out = g.tensor(x).shape;
+    if (c.dtype != DType::Float || g.tensor(x).dtype != DType::Float || out.size() < 2) continue;
+    // The constant must hold one value per output channel (axis 1) or a single value, once
+    // aligned to the output's shape as numpy broadcasting aligns it (from the right).
+    const int64_t ch = out[1];
+    if (c.shape.size() > out.size()) continue;
+    Shape aligned(out.size() - c.shape.size(), 1);
+    aligned.insert(aligned.end(), c.shape.begin(), c.shape.end());
+    bool ok = aligned[1] == ch || aligned[1] == 1;
+    for (size_t j = 0; j < aligned.size(); ++j) ok = ok && (j == 1 || aligned[j] == 1);
+    if (!ok) continue;
+    const bool scalar = aligned[1] == 1;
+    std::vector<float> bias(static_cast<size_t>(ch), 0.0f);
+    if (prev->inputs.size() > 2 && !prev->inputs[2].empty()) {
+      if (!g.is_const(prev->inputs[2]) || num_elements(g.tensor(prev->inputs[2]).shape) != ch) continue;
+      bias = float_values(g.tensor(prev->inputs[2]));
+    }
+    const std::vector<float> v = float_values(c);
+    for (int64_t m = 0; m < ch; ++m) bias[m] += v[scalar ? 0 : m];
+    prev->inputs.resize(3);
+    prev->inputs[2] = add_constant(g, add.name + "_bias", DType::Float, {ch}, bias);
+    merge_into(g, *prev, i);
+    --i;
+  }
+}
+
 void fuse_activations(Graph& g) {
   for (size_t i = 0; i < g.nodes.size(); ++i) {
     const Node act = g.nodes[i];
@@ -236,6 +284,8 @@ const std::vector<Pass>& passes() {
   static const std::vector<Pass> p = {{"fold_constants", fold_constants},
                                       {"remove_identities", remove_identities},
                                       {"fold_batch_norm", fold_batch_norm},
+                                      {"matmul_to_gemm", matmul_to_gemm},
+                                      {"fold_add_into_bias", fold_add_into_bias},
                                       {"fuse_activations", fuse_activations},
                                       {"eliminate_dead_nodes", eliminate_dead_nodes}};
   return p;

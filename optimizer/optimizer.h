@@ -23,6 +23,14 @@ void remove_identities(Graph& g);
 // Folds an inference BatchNormalization into the Conv or Gemm that produces its input.
 void fold_batch_norm(Graph& g);
 
+// MatMul of a 2-D input by a constant 2-D matrix becomes a Gemm (which takes a bias and an
+// activation, and has an int8 kernel).
+void matmul_to_gemm(Graph& g);
+
+// Adds a constant that is one value per output channel (or one value) into the bias of the Conv,
+// ConvTranspose or Gemm whose output it is added to.
+void fold_add_into_bias(Graph& g);
+
 // Folds Relu, Clip (constant bounds) and LeakyRelu into the Conv, ConvTranspose or Gemm that
 // produces their input, as that layer's output activation.
 void fuse_activations(Graph& g);
@@ -33,7 +41,7 @@ struct Pass {
 };
 
 // The passes in the order they run: fold_constants, remove_identities, fold_batch_norm,
-// fuse_activations, eliminate_dead_nodes.
+// matmul_to_gemm, fold_add_into_bias, fuse_activations, eliminate_dead_nodes.
 const std::vector<Pass>& passes();
 
 struct OptimizeOptions {

@@ -163,3 +163,52 @@ TEST_CASE("Identity and inference Dropout are removed; a graph output keeps its 
   remove_identities(g);
   CHECK(g.nodes.size() == 2);  // the output copy stays
 }
+
+// A graph of one linear layer followed by an Add of a constant, built by hand.
+static Graph linear_plus_constant(const std::string& op, const Shape& x, const Shape& w, const Shape& c) {
+  Graph g;
+  g.opset = 13;
+  auto add = [&](const std::string& n, const Shape& s, bool constant) {
+    Tensor t;
+    t.name = n, t.dtype = DType::Float, t.shape = s, t.has_shape = true, t.is_const = constant;
+    if (constant) {
+      t.data.resize(static_cast<size_t>(num_elements(s)) * 4);
+      for (int64_t i = 0; i < num_elements(s); ++i) t.as<float>()[i] = 0.25f * float(i % 7) - 0.5f;
+    }
+    g.tensors[n] = t;
+  };
+  add("x", x, false), add("w", w, true), add("c", c, true);
+  g.tensors["h"].name = "h", g.tensors["y"].name = "y";
+  Node a, b;
+  a.op = op, a.name = "linear", a.inputs = {"x", "w"}, a.outputs = {"h"};
+  b.op = "Add", b.name = "add", b.inputs = {"h", "c"}, b.outputs = {"y"};
+  g.nodes = {a, b};
+  g.inputs = {"x"}, g.outputs = {"y"};
+  return g;
+}
+
+TEST_CASE("MatMul by a constant becomes Gemm and a per-channel Add folds into the bias") {
+  struct Case {
+    const char* op;
+    Shape x, w, c;
+    bool folds;
+  };
+  const Case cases[] = {{"Conv", {1, 2, 3, 3}, {3, 2, 1, 1}, {3, 1, 1}, true},
+                        {"Conv", {1, 2, 3, 3}, {3, 2, 1, 1}, {1}, true},
+                        {"Conv", {1, 2, 3, 3}, {3, 2, 1, 1}, {3}, false},  // broadcasts along W, not channels
+                        {"MatMul", {2, 4}, {4, 3}, {3}, true},
+                        {"MatMul", {2, 4}, {4, 3}, {2, 1}, false}};  // one value per row
+  for (const Case& k : cases) {
+    Graph plain = linear_plus_constant(k.op, k.x, k.w, k.c);
+    fold_constants(plain);
+    Graph opt = plain;
+    optimize(opt);
+    Tensor in = plain.tensor("x");
+    in.data.resize(in.bytes());
+    for (int64_t i = 0; i < num_elements(in.shape); ++i) in.as<float>()[i] = float(i) - 3.0f;
+    const auto a = evaluate(plain, {in}), b = evaluate(opt, {in});
+    for (int64_t i = 0; i < num_elements(a[0].shape); ++i) CHECK(b[0].as<float>()[i] == Approx(a[0].as<float>()[i]));
+    CHECK(opt.nodes.size() == (k.folds ? 1u : 2u));
+    if (std::string(k.op) == "MatMul") CHECK(opt.nodes[0].op == "Gemm");
+  }
+}
