@@ -172,3 +172,43 @@ TEST_CASE("fully_connected_s8 equals a straightforward loop on random shapes") {
       }
   }
 }
+
+TEST_CASE("add_s8 equals TFLite's formula written out, with broadcasting") {
+  std::mt19937 rng(5);
+  auto uni = [&](int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(rng); };
+  for (int trial = 0; trial < 50; ++trial) {
+    const int rows = uni(1, 4), cols = uni(1, 6);
+    const bool row_vector = uni(0, 1);  // b is [1, cols] (broadcast over rows) or [rows, cols]
+    std::vector<int8_t> a(rows * cols), b(row_vector ? cols : rows * cols), y(rows * cols);
+    for (auto& v : a) v = int8_t(uni(-128, 127));
+    for (auto& v : b) v = int8_t(uni(-128, 127));
+    const double sa = std::ldexp(uni(1, 100), -8), sb = std::ldexp(uni(1, 100), -8), sy = std::ldexp(uni(1, 100), -7);
+    AddS8Params p{};
+    p.shape.n = rows * cols, p.shape.rank = 2, p.shape.dims[0] = rows, p.shape.dims[1] = cols;
+    p.shape.strides[0][0] = cols, p.shape.strides[0][1] = 1;
+    p.shape.strides[1][0] = row_vector ? 0 : cols, p.shape.strides[1][1] = 1;
+    p.zero_point[0] = uni(-128, 127), p.zero_point[1] = uni(-128, 127), p.output_zero_point = uni(-128, 127);
+    const double twice = 2 * std::max(sa, sb);
+    quantize_multiplier(sa / twice, &p.multiplier[0], &p.shift[0]);
+    quantize_multiplier(sb / twice, &p.multiplier[1], &p.shift[1]);
+    quantize_multiplier(twice / ((1 << 20) * sy), &p.output_multiplier, &p.output_shift);
+    p.act_min = -128, p.act_max = 127;
+    const void* in[2] = {a.data(), b.data()};
+    void* out[1] = {y.data()};
+    add_s8(p, in, out);
+    for (int r = 0; r < rows; ++r)
+      for (int c = 0; c < cols; ++c) {
+        const int32_t va = (a[r * cols + c] - p.zero_point[0]) * (1 << 20);
+        const int32_t vb = (b[(row_vector ? 0 : r * cols) + c] - p.zero_point[1]) * (1 << 20);
+        const int32_t sum = multiply_by_quantized_multiplier(va, p.multiplier[0], p.shift[0]) +
+                            multiply_by_quantized_multiplier(vb, p.multiplier[1], p.shift[1]);
+        const int32_t want = clamp_s8(
+            multiply_by_quantized_multiplier(sum, p.output_multiplier, p.output_shift) + p.output_zero_point, -128, 127);
+        REQUIRE(int32_t(y[r * cols + c]) == want);
+        // and it is the real sum to within one step of the output scale
+        const double real = sa * (a[r * cols + c] - p.zero_point[0]) + sb * (b[(row_vector ? 0 : r * cols) + c] - p.zero_point[1]);
+        const double q = std::clamp(real / sy + p.output_zero_point, -128.0, 127.0);
+        CHECK(std::fabs(want - q) <= 1.0);
+      }
+  }
+}
