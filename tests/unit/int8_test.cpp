@@ -212,3 +212,39 @@ TEST_CASE("add_s8 equals TFLite's formula written out, with broadcasting") {
       }
   }
 }
+
+TEST_CASE("avg_pool_s8 equals a plain loop (rounding half away from zero) on random windows") {
+  std::mt19937 rng(3);
+  auto uni = [&](int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(rng); };
+  for (int trial = 0; trial < 40; ++trial) {
+    AvgPoolS8Params p{};
+    p.planes = uni(1, 3);
+    p.count_include_pad = uni(0, 1);
+    for (int a = 0; a < 3; ++a) p.in[a] = p.out[a] = p.kernel[a] = p.stride[a] = 1;
+    for (int a = 1; a < 3; ++a) {
+      p.in[a] = uni(1, 8), p.kernel[a] = uni(1, p.in[a]), p.stride[a] = uni(1, 3), p.pad[a] = uni(0, p.kernel[a] - 1);
+      p.out[a] = (p.in[a] + 2 * p.pad[a] - p.kernel[a]) / p.stride[a] + 1;
+    }
+    const int in_size = p.in[1] * p.in[2], out_size = p.out[1] * p.out[2];
+    std::vector<int8_t> x(p.planes * in_size), y(p.planes * out_size);
+    for (auto& v : x) v = int8_t(uni(-128, 127));
+    const void* in[1] = {x.data()};
+    void* out[1] = {y.data()};
+    avg_pool_s8(p, in, out);
+    for (int c = 0; c < p.planes; ++c)
+      for (int oh = 0; oh < p.out[1]; ++oh)
+        for (int ow = 0; ow < p.out[2]; ++ow) {
+          int sum = 0, count = 0;
+          for (int kh = 0; kh < p.kernel[1]; ++kh)
+            for (int kw = 0; kw < p.kernel[2]; ++kw) {
+              const int ih = oh * p.stride[1] - p.pad[1] + kh, iw = ow * p.stride[2] - p.pad[2] + kw;
+              if (ih < 0 || ih >= p.in[1] || iw < 0 || iw >= p.in[2]) continue;
+              sum += x[c * in_size + ih * p.in[2] + iw], ++count;
+            }
+          const int d = p.count_include_pad ? p.kernel[1] * p.kernel[2] : count;
+          const double exact = double(sum) / d;
+          const int want = int(exact >= 0 ? std::floor(exact + 0.5) : std::ceil(exact - 0.5));
+          REQUIRE(int(y[c * out_size + oh * p.out[2] + ow]) == want);
+        }
+  }
+}
