@@ -126,9 +126,42 @@ Lowered lower_softmax_s8(OpContext& c) {
   return make_kernel("tinyc::softmax_s8", p, &softmax_s8);
 }
 
+// Concat of int8 inputs, each requantized to the output's parameters.
+Lowered lower_concat_s8(OpContext& c) {
+  const Shape& x0 = c.input(0).shape;
+  const int64_t r = static_cast<int64_t>(x0.size());
+  const int64_t axis = norm_axis(c, c.node.get_int("axis", 0), r);
+  if (c.num_inputs() > kMaxInputs) c.fail(fmt::format("more than {} inputs", kMaxInputs));
+  const auto zp = c.node.get_ints("tinyc_zero_points"), m = c.node.get_ints("tinyc_multipliers"),
+             sh = c.node.get_ints("tinyc_shifts");
+  if (zp.size() != c.num_inputs() || m.size() != c.num_inputs() || sh.size() != c.num_inputs())
+    c.fail("bad quantization attributes");
+  ConcatS8Params p{};
+  int64_t outer = 1;
+  for (int64_t a = 0; a < axis; ++a) outer *= x0[a];
+  Shape out = x0;
+  out[axis] = 0;
+  p.layout.outer = i32(c, outer);
+  p.layout.count = static_cast<int32_t>(c.num_inputs());
+  for (size_t i = 0; i < c.num_inputs(); ++i) {
+    check_int8(c, i);
+    const Shape& s = c.input(i).shape;
+    if (static_cast<int64_t>(s.size()) != r) c.fail("inputs differ in rank");
+    for (int64_t a = 0; a < r; ++a)
+      if (a != axis && s[a] != x0[a]) c.fail("inputs differ outside the concat axis");
+    out[axis] += s[axis];
+    p.layout.chunk[i] = i32(c, outer ? num_elements(s) / outer : 0);
+    p.zero_point[i] = int32_t(zp[i]), p.multiplier[i] = int32_t(m[i]), p.shift[i] = int32_t(sh[i]);
+  }
+  p.output_zero_point = attr32(c, "tinyc_output_zero_point");
+  c.set_output(0, DType::Int8, out);
+  return make_kernel("tinyc::concat_s8", p, &concat_s8);
+}
+
 }  // namespace
 
 void register_int8_ops(OpTable& t) {
+  t["ConcatS8"] = lower_concat_s8;
   t["LookupS8"] = lower_lookup_s8;
   t["SoftmaxS8"] = lower_softmax_s8;
   t["ConvS8"] = lower_conv_s8;

@@ -526,9 +526,33 @@ class Quantizer {
     return true;
   }
 
+  // Concat: every input requantized to the output's parameters (a plain copy where they agree).
+  bool quantize_concat(Node& n) {
+    if (n.op != "Concat" || n.inputs.size() > 16 || !has_range(n.outputs[0])) return false;
+    for (const auto& in : n.inputs)
+      if (g_.is_const(in) || !has_range(in) || g_.tensor(in).dtype != DType::Float) return false;
+    const QParams y = activation_qparams(ranges_.at(n.outputs[0]));
+    Node q = n;
+    q.domain = "tinyc", q.op = "ConcatS8";
+    Attr zp, mult, shift;
+    zp.kind = mult.kind = shift.kind = Attr::Ints;
+    for (auto& in : q.inputs) {
+      in = as_int8(in);
+      const QParams x = qparams_.at(in);
+      int32_t m = 0, s = 0;
+      if (x.scale != y.scale || x.zero_point != y.zero_point) quantize_multiplier(double(x.scale) / y.scale, &m, &s);
+      zp.ints.push_back(x.zero_point), mult.ints.push_back(m), shift.ints.push_back(s);
+    }
+    q.attrs["tinyc_zero_points"] = zp, q.attrs["tinyc_multipliers"] = mult, q.attrs["tinyc_shifts"] = shift;
+    set_int(q, "tinyc_output_zero_point", y.zero_point);
+    q.outputs = {int8_output(n.outputs[0], y)};
+    g_.nodes.push_back(q);
+    return true;
+  }
+
   bool quantize_node(Node& n) {
     const bool done = quantize_linear_layer(n) || (n.op == "Add" && quantize_add(n)) || quantize_same_scale(n) ||
-                      quantize_lookup(n) || quantize_softmax(n);
+                      quantize_lookup(n) || quantize_softmax(n) || quantize_concat(n);
     if (done) summary_.int8_layers.push_back(n.name);
     return done;
   }

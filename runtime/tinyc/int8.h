@@ -6,6 +6,7 @@
 #define TINYC_INT8_H
 
 #include "elementwise.h"
+#include "movement.h"
 #include "tinyc.h"
 
 namespace tinyc {
@@ -215,6 +216,30 @@ inline void avg_pool_s8(const AvgPoolS8Params& p, const void* const* in, void* c
           const int32_t q = sum >= 0 ? (sum + d / 2) / d : (sum - d / 2) / d;
           *y++ = clamp_s8(q, -128, 127);
         }
+}
+
+struct ConcatS8Params {
+  ConcatParams layout;
+  int32_t zero_point[kMaxInputs];   // per input
+  int32_t multiplier[kMaxInputs];   // input scale / output scale; 0: same parameters, plain copy
+  int32_t shift[kMaxInputs];
+  int32_t output_zero_point;
+  TINYC_PARAMS(ConcatS8Params, layout, zero_point, multiplier, shift, output_zero_point)
+};
+
+// Concat of int8 tensors with their own scales: each input is requantized to the output's.
+inline void concat_s8(const ConcatS8Params& p, const void* const* in, void* const* out) {
+  int8_t* y = static_cast<int8_t*>(out[0]);
+  const ConcatParams& l = p.layout;
+  for (int32_t o = 0; o < l.outer; ++o)
+    for (int32_t k = 0; k < l.count; ++k) {
+      const int8_t* x = static_cast<const int8_t*>(in[k]) + o * l.chunk[k];
+      for (int32_t j = 0; j < l.chunk[k]; ++j)
+        *y++ = p.multiplier[k] == 0
+                   ? x[j]
+                   : clamp_s8(multiply_by_quantized_multiplier(int32_t(x[j]) - p.zero_point[k], p.multiplier[k],
+                                                               p.shift[k]) + p.output_zero_point, -128, 127);
+    }
 }
 
 struct LookupS8Params {

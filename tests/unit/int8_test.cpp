@@ -4,6 +4,7 @@
 
 #include <random>
 
+#include "ops/evaluate.h"
 #include "quantizer/quantize.h"
 #include "runtime/tinyc/int8.h"
 
@@ -246,5 +247,43 @@ TEST_CASE("avg_pool_s8 equals a plain loop (rounding half away from zero) on ran
           const int want = int(exact >= 0 ? std::floor(exact + 0.5) : std::ceil(exact - 0.5));
           REQUIRE(int(y[c * out_size + oh * p.out[2] + ow]) == want);
         }
+  }
+}
+
+TEST_CASE("Concat of inputs with different ranges is int8, within one output step of float") {
+  Graph g;
+  auto add = [&](const std::string& n, const Shape& s) {
+    Tensor t;
+    t.name = n, t.dtype = DType::Float, t.shape = s, t.has_shape = true;
+    g.tensors[n] = t;
+  };
+  add("x", {1, 8}), add("r", {1, 8}), add("n", {1, 8}), add("y", {1, 16});
+  Node relu, neg, cat;
+  relu.op = "Relu", relu.name = "relu", relu.inputs = {"x"}, relu.outputs = {"r"};
+  neg.op = "Neg", neg.name = "neg", neg.inputs = {"x"}, neg.outputs = {"n"};
+  cat.op = "Concat", cat.name = "cat", cat.inputs = {"r", "n"}, cat.outputs = {"y"};
+  Attr axis;
+  axis.kind = Attr::Int, axis.i = 1;
+  cat.attrs["axis"] = axis;
+  g.nodes = {relu, neg, cat};
+  g.inputs = {"x"}, g.outputs = {"y"};
+  g.opset = 13;
+  std::vector<std::vector<Tensor>> samples;
+  for (int k = 0; k < 4; ++k) {
+    Tensor s = g.tensor("x");
+    s.data.resize(32);
+    for (int i = 0; i < 8; ++i) s.as<float>()[i] = 0.37f * float((i * 5 + k * 3) % 11) - 1.3f;
+    samples.push_back({s});
+  }
+  Graph f = g;
+  const Ranges ranges = calibrate(g, samples);
+  quantize_int8(g, ranges);
+  bool has_concat = false;
+  for (const Node& n : g.nodes) has_concat = has_concat || n.op == "ConcatS8";
+  CHECK(has_concat);
+  const double step = (std::max(0.0f, ranges.at("y").second) - std::min(0.0f, ranges.at("y").first)) / 255.0;
+  for (const auto& s : samples) {
+    const auto a = evaluate(f, s), b = evaluate(g, s);
+    for (int i = 0; i < 16; ++i) CHECK(std::fabs(a[0].as<float>()[i] - b[0].as<float>()[i]) <= 1.5 * step);
   }
 }
