@@ -191,6 +191,56 @@ void fold_batch_norm(Graph& g) {
   }
 }
 
+void fold_pad(Graph& g) {
+  for (size_t i = 0; i < g.nodes.size(); ++i) {
+    const Node pad = g.nodes[i];
+    if (pad.op != "Pad" || pad.get_string("mode", "constant") != "constant" || is_output(g, pad.outputs[0])) continue;
+    std::vector<int64_t> pads;
+    float value = 0;
+    if (g.opset < 11) {
+      pads = pad.get_ints("pads");
+      value = pad.get_float("value", 0);
+    } else {
+      if (pad.inputs.size() < 2 || !g.is_const(pad.inputs[1])) continue;
+      pads = g.tensor(pad.inputs[1]).ints();
+      if (pad.inputs.size() > 2 && !pad.inputs[2].empty()) {
+        if (!g.is_const(pad.inputs[2])) continue;
+        value = static_cast<float>(g.tensor(pad.inputs[2]).floats().at(0));
+      }
+    }
+    const size_t r = pads.size() / 2;
+    bool nothing = true;
+    for (int64_t p : pads) nothing = nothing && p == 0;
+    std::vector<Node*> users;
+    for (Node& n : g.nodes)
+      for (const auto& x : n.inputs)
+        if (x == pad.outputs[0]) users.push_back(&n);
+    if (!nothing) {
+      // Only zeros, only on spatial axes, only non-negative, into one Conv / AveragePool.
+      bool ok = value == 0 && users.size() == 1 && r >= 3 && pads[0] == 0 && pads[1] == 0 && pads[r] == 0 &&
+                pads[r + 1] == 0;
+      for (int64_t p : pads) ok = ok && p >= 0;
+      Node* u = ok ? users[0] : nullptr;
+      ok = ok && u->inputs[0] == pad.outputs[0] && u->get_string("auto_pad", "NOTSET") == "NOTSET" &&
+           (u->op == "Conv" || (u->op == "AveragePool" && u->get_int("count_include_pad", 0) == 1));
+      if (!ok) continue;
+      const size_t nsp = r - 2;
+      std::vector<int64_t> up = u->get_ints("pads", std::vector<int64_t>(2 * nsp, 0));
+      if (up.size() != 2 * nsp) continue;
+      for (size_t a = 0; a < nsp; ++a) up[a] += pads[2 + a], up[nsp + a] += pads[r + 2 + a];
+      Attr attr;
+      attr.kind = Attr::Ints, attr.ints = up;
+      u->attrs["pads"] = attr;
+    }
+    for (Node* u : users)
+      for (auto& x : u->inputs)
+        if (x == pad.outputs[0]) x = pad.inputs[0];
+    g.tensors.erase(pad.outputs[0]);
+    g.nodes.erase(g.nodes.begin() + static_cast<long>(i));
+    --i;
+  }
+}
+
 void matmul_to_gemm(Graph& g) {
   for (Node& n : g.nodes) {
     if (n.op != "MatMul" || !g.is_const(n.inputs[1])) continue;
@@ -283,6 +333,7 @@ void fuse_activations(Graph& g) {
 const std::vector<Pass>& passes() {
   static const std::vector<Pass> p = {{"fold_constants", fold_constants},
                                       {"remove_identities", remove_identities},
+                                      {"fold_pad", fold_pad},
                                       {"fold_batch_norm", fold_batch_norm},
                                       {"matmul_to_gemm", matmul_to_gemm},
                                       {"fold_add_into_bias", fold_add_into_bias},

@@ -23,6 +23,10 @@ void remove_identities(Graph& g);
 // Folds an inference BatchNormalization into the Conv or Gemm that produces its input.
 void fold_batch_norm(Graph& g);
 
+// A zero constant Pad of the spatial axes goes into the pads of the Conv (or AveragePool counting
+// padding) that reads it; a Pad of nothing is removed.
+void fold_pad(Graph& g);
+
 // MatMul of a 2-D input by a constant 2-D matrix becomes a Gemm (which takes a bias and an
 // activation, and has an int8 kernel).
 void matmul_to_gemm(Graph& g);
@@ -40,7 +44,7 @@ struct Pass {
   void (*run)(Graph&);
 };
 
-// The passes in the order they run: fold_constants, remove_identities, fold_batch_norm,
+// The passes in the order they run: fold_constants, remove_identities, fold_pad, fold_batch_norm,
 // matmul_to_gemm, fold_add_into_bias, fuse_activations, eliminate_dead_nodes.
 const std::vector<Pass>& passes();
 

@@ -212,3 +212,56 @@ TEST_CASE("MatMul by a constant becomes Gemm and a per-channel Add folds into th
     if (std::string(k.op) == "MatMul") CHECK(opt.nodes[0].op == "Gemm");
   }
 }
+
+TEST_CASE("a zero Pad folds into the Conv after it; a Pad of ones or before a MaxPool stays") {
+  for (int variant = 0; variant < 3; ++variant) {
+    Graph g;
+    g.opset = 13;
+    auto add = [&](const std::string& n, const Shape& s, DType t, std::vector<float> v = {}) {
+      Tensor x;
+      x.name = n, x.dtype = t, x.shape = s, x.has_shape = true;
+      if (!v.empty() || t == DType::Int64) {
+        x.is_const = true;
+        if (t == DType::Int64) {
+          const std::vector<int64_t> pads = {0, 0, 1, 2, 0, 0, 2, 1};
+          x.data.resize(pads.size() * 8);
+          std::memcpy(x.data.data(), pads.data(), x.data.size());
+        } else {
+          x.data.resize(v.size() * 4);
+          std::memcpy(x.data.data(), v.data(), x.data.size());
+        }
+      }
+      g.tensors[n] = x;
+    };
+    add("x", {1, 1, 4, 4}, DType::Float);
+    add("pads", {8}, DType::Int64);
+    add("value", {}, DType::Float, {variant == 1 ? 1.0f : 0.0f});
+    std::vector<float> w(9);
+    for (int i = 0; i < 9; ++i) w[i] = 0.1f * float(i) - 0.3f;
+    add("w", {1, 1, 3, 3}, DType::Float, w);
+    g.tensors["p"].name = "p", g.tensors["y"].name = "y";
+    Node pad, next;
+    pad.op = "Pad", pad.name = "pad", pad.inputs = {"x", "pads", "value"}, pad.outputs = {"p"};
+    if (variant == 2) {
+      next.op = "MaxPool", next.inputs = {"p"};
+      Attr k;
+      k.kind = Attr::Ints, k.ints = {3, 3};
+      next.attrs["kernel_shape"] = k;
+    } else {
+      next.op = "Conv", next.inputs = {"p", "w"};
+    }
+    next.name = "next", next.outputs = {"y"};
+    g.nodes = {pad, next};
+    g.inputs = {"x"}, g.outputs = {"y"};
+    fold_constants(g);
+    Graph opt = g;
+    optimize(opt);
+    Tensor in = g.tensor("x");
+    in.data.resize(64);
+    for (int i = 0; i < 16; ++i) in.as<float>()[i] = float(i % 5) - 2.0f;
+    const auto a = evaluate(g, {in}), b = evaluate(opt, {in});
+    REQUIRE(a[0].shape == b[0].shape);
+    for (int64_t i = 0; i < num_elements(a[0].shape); ++i) CHECK(b[0].as<float>()[i] == Approx(a[0].as<float>()[i]));
+    CHECK(opt.nodes.size() == (variant == 0 ? 1u : 2u));
+  }
+}
