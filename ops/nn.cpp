@@ -117,17 +117,29 @@ Lowered lower_conv(OpContext& c) {
   return TYPED_KERNEL(c, x.dtype, "conv", conv, p);
 }
 
-// Calls f(TX{}, TW{}) for 8-bit integer input and weight types.
+// Calls f(TX{}, TW{}, TO{}) for 8-bit integer input and weight types and an int32, int8 or uint8
+// output: the type combinations of the integer convolutions and matrix products.
 template <class F>
-Lowered with_int8_types(OpContext& c, DType tx, DType tw, F f) {
+Lowered with_int8_types(OpContext& c, DType tx, DType tw, DType to, F f) {
+  auto pick_out = [&](auto x, auto w) -> Lowered {
+    if (to == DType::Int32) return f(x, w, int32_t{});
+    if (to == DType::Int8) return f(x, w, int8_t{});
+    if (to == DType::UInt8) return f(x, w, uint8_t{});
+    c.fail(fmt::format("output type {} is not supported", dtype_name(to)));
+  };
   auto pick_w = [&](auto x) -> Lowered {
-    if (tw == DType::Int8) return f(x, int8_t{});
-    if (tw == DType::UInt8) return f(x, uint8_t{});
+    if (tw == DType::Int8) return pick_out(x, int8_t{});
+    if (tw == DType::UInt8) return pick_out(x, uint8_t{});
     c.fail(fmt::format("weight type {} is not supported", dtype_name(tw)));
   };
   if (tx == DType::Int8) return pick_w(int8_t{});
   if (tx == DType::UInt8) return pick_w(uint8_t{});
   c.fail(fmt::format("input type {} is not supported", dtype_name(tx)));
+}
+
+// Whether the weight-side zero point (input zp) or scale (input scale, QLinear only) is per channel.
+bool per_channel(const OpContext& c, size_t zp, bool qlinear) {
+  return (c.has(zp) && num_elements(c.input(zp).shape) > 1) || (qlinear && num_elements(c.input(4).shape) > 1);
 }
 
 // ConvInteger (x, w, x_zp, w_zp) and QLinearConv (x, x_scale, x_zp, w, w_scale, w_zp, y_scale, y_zp, B).
@@ -138,20 +150,13 @@ Lowered lower_qconv(OpContext& c, bool qlinear) {
   QConvParams p{};
   p.conv = conv_params(c, x, w, qlinear && c.has(8) ? &c.input(8) : nullptr, out_type);
   p.qlinear = qlinear;
-  const size_t wzp = qlinear ? 5 : 3;
-  p.w_per_channel = (c.has(wzp) && num_elements(c.input(wzp).shape) > 1) ||
-                    (qlinear && num_elements(c.input(4).shape) > 1);
-  return with_int8_types(c, x.dtype, w.dtype, [&](auto tx, auto tw) -> Lowered {
+  p.w_per_channel = per_channel(c, qlinear ? 5 : 3, qlinear);
+  return with_int8_types(c, x.dtype, w.dtype, out_type, [&](auto tx, auto tw, auto to) {
     using TX = decltype(tx);
     using TW = decltype(tw);
-    auto make = [&](auto to) {
-      using TO = decltype(to);
-      return make_kernel(fmt::format("tinyc::qconv<{}, {}, {}>", c_type<TX>(), c_type<TW>(), c_type<TO>()), p,
-                         &qconv<TX, TW, TO>);
-    };
-    if (out_type == DType::Int32) return make(int32_t{});
-    if (out_type == DType::Int8) return make(int8_t{});
-    return make(uint8_t{});
+    using TO = decltype(to);
+    return make_kernel(fmt::format("tinyc::qconv<{}, {}, {}>", c_type<TX>(), c_type<TW>(), c_type<TO>()), p,
+                       &qconv<TX, TW, TO>);
   });
 }
 
@@ -322,21 +327,14 @@ Lowered lower_qmatmul(OpContext& c, bool qlinear) {
   QMatMulParams p{};
   p.mm = matmul_params(c, a, b, out_type);
   p.qlinear = qlinear;
-  const size_t bzp = qlinear ? 5 : 3;
-  p.b_per_column = (c.has(bzp) && num_elements(c.input(bzp).shape) > 1) ||
-                   (qlinear && num_elements(c.input(4).shape) > 1);
-  if (c.has(qlinear ? 2 : 2) && num_elements(c.input(2).shape) > 1) c.fail("per-row zero points of A are not supported");
-  return with_int8_types(c, a.dtype, b.dtype, [&](auto ta, auto tb) -> Lowered {
+  p.b_per_column = per_channel(c, qlinear ? 5 : 3, qlinear);
+  if (c.has(2) && num_elements(c.input(2).shape) > 1) c.fail("per-row zero points of A are not supported");
+  return with_int8_types(c, a.dtype, b.dtype, out_type, [&](auto ta, auto tb, auto to) {
     using TA = decltype(ta);
     using TB = decltype(tb);
-    auto make = [&](auto to) {
-      using TO = decltype(to);
-      return make_kernel(fmt::format("tinyc::qmatmul<{}, {}, {}>", c_type<TA>(), c_type<TB>(), c_type<TO>()), p,
-                         &qmatmul<TA, TB, TO>);
-    };
-    if (out_type == DType::Int32) return make(int32_t{});
-    if (out_type == DType::Int8) return make(int8_t{});
-    return make(uint8_t{});
+    using TO = decltype(to);
+    return make_kernel(fmt::format("tinyc::qmatmul<{}, {}, {}>", c_type<TA>(), c_type<TB>(), c_type<TO>()), p,
+                       &qmatmul<TA, TB, TO>);
   });
 }
 

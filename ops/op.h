@@ -10,6 +10,8 @@
 #include <vector>
 
 #include "ir/ir.h"
+#include "runtime/tinyc/elementwise.h"
+#include "runtime/tinyc/nn.h"
 #include "runtime/tinyc/tinyc.h"
 
 namespace tinyc {
@@ -155,14 +157,10 @@ std::vector<int64_t> strides_of(const Shape& s);
 // Checked narrowing of a size to the runtime's int32.
 int32_t i32(const OpContext& c, int64_t v);
 
-}  // namespace tinyc
-#include "runtime/tinyc/nn.h"
-namespace tinyc {
 // Geometry of a convolution (pads, strides, dilations, groups, output size) with input x and
 // weights w; sets output 0 to `out_type` (ops/nn.cpp).
 ConvParams conv_params(OpContext& c, const Tensor& x, const Tensor& w, const Tensor* bias, DType out_type);
 // Numpy broadcasting of `ins` to `out` (ops/elementwise.cpp).
-struct BroadcastParams;
 BroadcastParams make_broadcast(const OpContext& c, const Shape& out, const std::vector<Shape>& ins);
 
 // Registration: each ops/*.cpp file adds its operators here.
