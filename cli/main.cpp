@@ -186,6 +186,7 @@ int cmd_inspect(const std::string& model, const std::vector<std::string>& shapes
   nlohmann::json r;
   if (missing.empty()) {
     optimize(g);
+    lower_qdq(g);
     CodegenOptions co;
     co.name = "model";
     Generated gen = generate(g, co);

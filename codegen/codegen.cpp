@@ -83,15 +83,31 @@ Generated generate(Graph& g, const CodegenOptions& opts) {
   const std::string& name = opts.name;
   const std::string NAME = upper(name);
   const std::string ns = "tinyc_" + name;
-  const std::vector<Lowered> kernels = lower_graph(g);
+  std::vector<Lowered> kernels = lower_graph(g);
   for (size_t i = 0; i < kernels.size(); ++i)
     if (kernels[i].kernel.empty())
       throw ModelError(fmt::format("{}: cannot be computed at run time", g.nodes[i].label()));
 
+  // The schedule, then the arena. The int8 entry point reads its inputs from the caller's
+  // buffers, so no node may write over the outputs of the inputs' QuantizeLinear.
   Generated out;
-  std::vector<size_t> scratch;
-  for (const Lowered& l : kernels) scratch.push_back(l.scratch_bytes);
-  out.plan = plan_arena(g, opts.alignment, scratch);
+  std::set<std::string> keep;
+  for (const Node& n : g.nodes)
+    if (n.op == "QuantizeLinear" && std::count(g.inputs.begin(), g.inputs.end(), n.inputs[0])) keep.insert(n.outputs[0]);
+  auto memory = [&] {
+    std::vector<NodeMemory> m;
+    for (const Lowered& l : kernels) m.push_back({l.scratch_bytes, l.in_place, l.in_place_scratch});
+    return m;
+  };
+  const std::vector<size_t> order = schedule(g, opts.alignment, memory(), keep);
+  {
+    std::vector<Node> nodes;
+    std::vector<Lowered> lowered;
+    for (size_t i : order) nodes.push_back(g.nodes[i]), lowered.push_back(kernels[i]);
+    g.nodes = std::move(nodes);
+    kernels = std::move(lowered);
+  }
+  out.plan = plan_arena(g, opts.alignment, memory(), keep);
 
   // Where each tensor lives, as a C++ expression.
   std::map<std::string, std::string> where;
@@ -117,6 +133,7 @@ Generated generate(Graph& g, const CodegenOptions& opts) {
     for (const auto& in : n.inputs)
       if (!in.empty() && g.is_const(in)) use_const(in);
   for (const auto& [t, off] : out.plan.offset) where[t] = fmt::format("arena + {}", off);
+  for (const auto& [t, buffer] : out.plan.in_place) where[t] = where.at(buffer);
   for (const auto& [view, source] : out.plan.alias) {
     if (g.is_const(source)) use_const(source);
     where[view] = where.at(source);

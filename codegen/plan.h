@@ -1,7 +1,9 @@
-// Memory planner: places every intermediate tensor at an offset of one arena by its lifetime.
+// Memory planner: the order the nodes run in, and one arena in which every intermediate tensor
+// gets an offset by its lifetime.
 #pragma once
 
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -9,20 +11,35 @@
 
 namespace tinyc {
 
+// What the planner needs to know of a node's kernel (ops/op.h Lowered).
+struct NodeMemory {
+  size_t scratch = 0;           // bytes of scratch the kernel needs
+  int in_place = -1;            // output 0 may be written over this input; -1: never
+  size_t in_place_scratch = 0;  // bytes of scratch when it is
+};
+
 struct ArenaPlan {
-  std::map<std::string, size_t> offset;  // intermediate tensor -> byte offset in the arena
-  std::map<std::string, std::string> alias;  // view output -> the tensor whose bytes it reuses
-  size_t size = 0;                       // arena bytes
-  size_t lower_bound = 0;                // largest sum of bytes live at one step
-  std::vector<size_t> live_bytes;        // per node: arena bytes live while it runs
-  std::map<size_t, size_t> scratch;      // node index -> offset of its scratch buffer
+  std::map<std::string, size_t> offset;          // intermediate tensor -> byte offset in the arena
+  std::map<std::string, std::string> alias;      // view output -> the tensor whose bytes it is
+  std::map<std::string, std::string> in_place;   // output written over the tensor it names
+  size_t size = 0;                               // arena bytes
+  size_t lower_bound = 0;                        // largest sum of bytes live at one step
+  std::vector<size_t> live_bytes;                // per node: arena bytes live while it runs
+  std::map<size_t, size_t> scratch;              // node index -> offset of its scratch buffer
 };
 
 // Reshape, Flatten, Squeeze, Unsqueeze: the output is the input's bytes, unchanged.
 bool is_view(const Node& n);
 
 // Intermediates are the tensors produced by nodes that are neither graph outputs nor constants.
-// scratch_bytes[i]: the scratch buffer node i needs (may be empty: none).
-ArenaPlan plan_arena(const Graph& g, size_t alignment, const std::vector<size_t>& scratch_bytes = {});
+// mem: one entry per node (may be empty: no scratch, nothing in place). A node runs in place when
+// its input dies there, is not in `keep`, and sharing does not raise the peak.
+ArenaPlan plan_arena(const Graph& g, size_t alignment, const std::vector<NodeMemory>& mem = {},
+                     const std::set<std::string>& keep = {});
+
+// The order to run g's nodes in (a permutation of their indices): the given one, or a greedy one
+// that frees memory first where the graph branches, whichever plans the smaller arena.
+std::vector<size_t> schedule(const Graph& g, size_t alignment, const std::vector<NodeMemory>& mem = {},
+                             const std::set<std::string>& keep = {});
 
 }  // namespace tinyc

@@ -8,12 +8,12 @@ namespace tinyc {
 
 namespace {
 
-// Multiply-accumulates of one layer (the matrix-product layers only).
+// Multiply-accumulates of one layer (the matrix-product layers only, float or integer).
 int64_t macs_of(const Graph& g, const Node& n) {
   auto shape = [&](size_t i) { return g.tensor(n.inputs.at(i)).shape; };
   const Shape out = n.outputs.at(0).empty() ? Shape{} : g.tensor(n.outputs.at(0)).shape;
-  if (n.op == "Conv") {
-    const Shape w = shape(1);
+  if (n.op == "Conv" || n.op == "ConvS8" || n.op == "ConvInteger" || n.op == "QLinearConv") {
+    const Shape w = shape(n.op == "QLinearConv" ? 3 : 1);
     return num_elements(out) * (w.empty() || w[0] == 0 ? 0 : num_elements(w) / w[0]);
   }
   if (n.op == "ConvTranspose") {
@@ -24,7 +24,8 @@ int64_t macs_of(const Graph& g, const Node& n) {
     const Shape a = shape(0);
     return num_elements(out) * (n.get_int("transA", 0) ? a[0] : a[1]);
   }
-  if (n.op == "MatMul") return num_elements(out) * shape(0).back();
+  if (n.op == "MatMul" || n.op == "MatMulInteger" || n.op == "QLinearMatMul" || n.op == "FullyConnectedS8")
+    return num_elements(out) * shape(0).back();
   return 0;
 }
 

@@ -40,7 +40,7 @@ LowerFn unary(bool float_only, float alpha = 0, float beta = 0, float gamma = 0,
       return make_kernel(fmt::format("tinyc::map<{}, {}, {}>", Op::name, c_type<T>(), c_type<T>()),
                          p, &map<typename Op::type, T, T>);
     };
-    return float_only ? with_float_type(c, x.dtype, go) : with_type(c, x.dtype, go);
+    return elementwise_in_place(c, float_only ? with_float_type(c, x.dtype, go) : with_type(c, x.dtype, go));
   };
 }
 
@@ -128,7 +128,7 @@ LowerFn nary(Types types, Result result = Result::Same) {
           if (shapes.size() == 3) return make_kernel(name, p, &broadcast<K, 3, TO, T>);
         c.fail(fmt::format("{} inputs are not supported", shapes.size()));
       };
-      return result == Result::Bool ? go(bool{}) : go(R{});
+      return elementwise_in_place(c, result == Result::Bool ? go(bool{}) : go(R{}));
     });
   };
 }
@@ -149,10 +149,10 @@ Lowered lower_clip(OpContext& c) {
   } else {
     p.has_min = p.has_max = 1;
   }
-  return with_type(c, x.dtype, [&](auto t) {
+  return elementwise_in_place(c, with_type(c, x.dtype, [&](auto t) {
     using T = decltype(t);
     return make_kernel(fmt::format("tinyc::clip<{}>", c_type<T>()), p, &clip<T>);
-  });
+  }));
 }
 
 Lowered lower_where(OpContext& c) {
@@ -162,12 +162,12 @@ Lowered lower_where(OpContext& c) {
   c.set_output(0, t, out);
   const BroadcastParams p =
       make_broadcast(c, out, {c.input(0).shape, c.input(1).shape, c.input(2).shape});
-  return with_type(c, t, [&](auto tag) {
+  return elementwise_in_place(c, with_type(c, t, [&](auto tag) {
     using T = decltype(tag);
     return make_kernel(fmt::format("tinyc::broadcast<tinyc::op::Select, 3, {0}, bool, {0}, {0}>",
                                    c_type<T>()),
                        p, &broadcast<op::Select, 3, T, bool, T, T>);
-  });
+  }));
 }
 
 Lowered lower_pow(OpContext& c) {
@@ -176,7 +176,7 @@ Lowered lower_pow(OpContext& c) {
   const Shape out = broadcast_shape(c, a.shape, b.shape);
   c.set_output(0, a.dtype, out);
   const BroadcastParams p = make_broadcast(c, out, {a.shape, b.shape});
-  return with_type(c, a.dtype, [&](auto ta) {
+  return elementwise_in_place(c, with_type(c, a.dtype, [&](auto ta) {
     using A = decltype(ta);
     return with_type(c, b.dtype, [&](auto tb) {
       using B = decltype(tb);
@@ -184,7 +184,7 @@ Lowered lower_pow(OpContext& c) {
                                      c_type<A>(), c_type<B>()),
                          p, &broadcast<op::Pow, 2, A, A, B>);
     });
-  });
+  }));
 }
 
 }  // namespace

@@ -34,7 +34,12 @@ Lowered lower_conv_s8(OpContext& c) {
   p.float_requant = c.has(5);
   p.bias16 = c.input(2).dtype == DType::Int16;
   Lowered l = make_kernel("tinyc::conv_s8", p, &conv_s8);
-  l.scratch_bytes = sizeof(int32_t) * static_cast<size_t>(g.out[2]);
+  const size_t accumulators = sizeof(int32_t) * static_cast<size_t>(g.out[2]);
+  l.scratch_bytes = is_pointwise(g) ? sizeof(int16_t) * static_cast<size_t>(g.in_ch) : accumulators;
+  if (conv_in_place(g)) {
+    l.in_place = 0;
+    l.in_place_scratch = is_pointwise(g) ? l.scratch_bytes : accumulators + static_cast<size_t>(g.in[0] * g.in[1] * g.in[2]);
+  }
   return l;
 }
 
@@ -66,7 +71,7 @@ Lowered lower_add_s8(OpContext& c) {
   p.output_zero_point = attr32(c, "tinyc_output_zero_point");
   p.act_min = attr32(c, "tinyc_act_min");
   p.act_max = attr32(c, "tinyc_act_max");
-  return make_kernel("tinyc::add_s8", p, &add_s8);
+  return elementwise_in_place(c, make_kernel("tinyc::add_s8", p, &add_s8));
 }
 
 Lowered lower_avg_pool_s8(OpContext& c) {
@@ -102,7 +107,7 @@ Lowered lower_relu_s8(OpContext& c) {
   check_int8(c, 0);
   c.set_output(0, DType::Int8, c.input(0).shape);
   ClipParams p{i32(c, num_elements(c.input(0).shape)), 0, 0, float(attr32(c, "tinyc_act_min")), 127.0f};
-  return make_kernel("tinyc::clip<int8_t>", p, &clip<int8_t>);
+  return elementwise_in_place(c, make_kernel("tinyc::clip<int8_t>", p, &clip<int8_t>));
 }
 
 // x, table int8 [256]
@@ -110,7 +115,8 @@ Lowered lower_lookup_s8(OpContext& c) {
   check_int8(c, 0);
   if (c.input(1).dtype != DType::Int8 || num_elements(c.input(1).shape) != 256) c.fail("the table must be int8 [256]");
   c.set_output(0, DType::Int8, c.input(0).shape);
-  return make_kernel("tinyc::lookup_s8", LookupS8Params{i32(c, num_elements(c.input(0).shape))}, &lookup_s8);
+  const LookupS8Params p{i32(c, num_elements(c.input(0).shape))};
+  return elementwise_in_place(c, make_kernel("tinyc::lookup_s8", p, &lookup_s8));
 }
 
 // x, exp table uint16 [256]; softmax along the last axis

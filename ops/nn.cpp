@@ -109,12 +109,25 @@ ConvParams conv_params(OpContext& c, const Tensor& x, const Tensor& w, const Ten
   return p;
 }
 
+bool conv_in_place(const ConvParams& p) {
+  if (is_pointwise(p)) return p.out_ch <= p.in_ch || p.batch == 1;
+  const int64_t in_size = int64_t(p.in[0]) * p.in[1] * p.in[2], out_size = int64_t(p.out[0]) * p.out[1] * p.out[2];
+  return p.groups == p.in_ch && p.out_ch == p.in_ch && out_size <= in_size;
+}
+
 namespace {
 
 Lowered lower_conv(OpContext& c) {
   const Tensor& x = c.input(0);
   const ConvParams p = conv_params(c, x, c.input(1), c.has(2) ? &c.input(2) : nullptr, x.dtype);
-  return TYPED_KERNEL(c, x.dtype, "conv", conv, p);
+  Lowered l = TYPED_KERNEL(c, x.dtype, "conv", conv, p);
+  const size_t elem = dtype_size(x.dtype);
+  if (is_pointwise(p)) l.scratch_bytes = elem * static_cast<size_t>(p.in_ch);
+  if (conv_in_place(p)) {
+    l.in_place = 0;
+    l.in_place_scratch = is_pointwise(p) ? l.scratch_bytes : elem * static_cast<size_t>(p.in[0] * p.in[1] * p.in[2]);
+  }
+  return l;
 }
 
 // Calls f(TX{}, TW{}, TO{}) for 8-bit integer input and weight types and an int32, int8 or uint8

@@ -97,6 +97,17 @@ Lowered lower_node(Graph& g, const Node& n) {
   return (*fn)(c);
 }
 
+Lowered elementwise_in_place(const OpContext& c, Lowered l) {
+  const Tensor* y = c.out[0];
+  for (size_t i = 0; i < c.num_inputs(); ++i)
+    if (c.has(i) && c.in[i]->dtype == y->dtype && c.in[i]->shape == y->shape) {
+      l.in_place = static_cast<int>(i);
+      l.in_place_scratch = l.scratch_bytes;
+      break;
+    }
+  return l;
+}
+
 void run_lowered(const Lowered& l, std::vector<const void*> in, std::vector<void*> out) {
   in.resize(std::max(in.size(), kKernelSlots), nullptr);
   out.resize(std::max(out.size(), kKernelSlots), nullptr);

@@ -28,7 +28,12 @@ struct Lowered {
   std::string params_init;  // C++ initializer of the params
   std::function<void(const void* const*, void* const*)> run;  // the same call, on the host
   size_t scratch_bytes = 0;  // scratch the kernel needs, passed as out[kScratchSlot]
+  // Output 0 may be the very buffer of input `in_place` (the kernel then needs in_place_scratch
+  // bytes of scratch instead of scratch_bytes); -1: never. The planner decides whether it is.
+  int in_place = -1;
+  size_t in_place_scratch = 0;
 };
+
 
 // What an operator sees while it is lowered. The op sets dtype and shape of every output.
 struct OpContext {
@@ -50,6 +55,10 @@ struct OpContext {
 };
 
 using LowerFn = std::function<Lowered(OpContext&)>;
+
+// Marks l in place over the first input of the output's shape and type: for kernels that compute
+// each output element from the input elements at the same index only (maps, broadcasts).
+Lowered elementwise_in_place(const OpContext& c, Lowered l);
 
 // The lowering of `op` (domain "" / ai.onnx), or nullptr if tinyc does not support it.
 const LowerFn* find_op(const std::string& op);
@@ -160,6 +169,9 @@ int32_t i32(const OpContext& c, int64_t v);
 // Geometry of a convolution (pads, strides, dilations, groups, output size) with input x and
 // weights w; sets output 0 to `out_type` (ops/nn.cpp).
 ConvParams conv_params(OpContext& c, const Tensor& x, const Tensor& w, const Tensor* bias, DType out_type);
+// Whether the convolution kernels (conv, conv_s8) may write the output over the input: pointwise
+// ones that keep or shrink the channels (or batch 1), depthwise ones whose output is not larger.
+bool conv_in_place(const ConvParams& p);
 // Numpy broadcasting of `ins` to `out` (ops/elementwise.cpp).
 BroadcastParams make_broadcast(const OpContext& c, const Shape& out, const std::vector<Shape>& ins);
 

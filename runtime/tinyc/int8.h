@@ -65,10 +65,13 @@ inline int8_t requantize(int32_t acc, int32_t mult, int32_t shift, const float* 
 }
 
 // in: x int8, w int8 [M, C/g, k...] (symmetric, per output channel), bias int32 (or int16) [M],
-// multiplier int32 [M], shift int8 [M] (or float_requant: float scale [M] in in[5]). Scratch: one
-// int32 per output column.
+// multiplier int32 [M], shift int8 [M] (or float_requant: float scale [M] in in[5]).
 // acc = bias + sum (x - zx) * w, then requantized. Padding contributes nothing (x = zx there).
-// Weight-stationary along each output row, so the inner loop has no bounds checks.
+// - pointwise (1x1, unit stride, no padding, one group): one pixel at a time, its channels
+//   gathered into scratch as int16 (in_ch of them), then a matrix-vector product; y may be x.
+// - otherwise weight-stationary along each output row into one int32 per output column of
+//   scratch, so the inner loop has no bounds checks. y may be x for a depthwise convolution whose
+//   output is no larger than its input: each input plane is first copied after the accumulators.
 inline void conv_s8(const ConvS8Params& p, const void* const* in, void* const* out) {
   const int8_t* x = static_cast<const int8_t*>(in[0]);
   const int8_t* w = static_cast<const int8_t*>(in[1]);
@@ -76,20 +79,40 @@ inline void conv_s8(const ConvS8Params& p, const void* const* in, void* const* o
   const int8_t* shift = static_cast<const int8_t*>(in[4]);
   const float* fscale = p.float_requant ? static_cast<const float*>(in[5]) : nullptr;
   int8_t* y = static_cast<int8_t*>(out[0]);
-  int32_t* acc = static_cast<int32_t*>(out[kScratchSlot]);
   const int32_t cg = p.in_ch / p.groups, mg = p.out_ch / p.groups;
   const int32_t in_size = p.in[0] * p.in[1] * p.in[2];
   const int32_t ksize = p.kernel[0] * p.kernel[1] * p.kernel[2];
   const int32_t sw = p.stride[2], zx = p.input_zero_point, ow_n = p.out[2];
+  if (p.groups == 1 && ksize == 1 && p.stride[0] == 1 && p.stride[1] == 1 && sw == 1 && p.pad[0] == 0 &&
+      p.pad[1] == 0 && p.pad[2] == 0) {
+    int16_t* xs = static_cast<int16_t*>(out[kScratchSlot]);
+    for (int32_t n = 0; n < p.batch; ++n)
+      for (int32_t i = 0; i < in_size; ++i) {
+        for (int32_t c = 0; c < p.in_ch; ++c) xs[c] = int16_t(x[(n * p.in_ch + c) * in_size + i] - zx);
+        for (int32_t m = 0; m < p.out_ch; ++m) {
+          const int8_t* wm = w + m * p.in_ch;
+          int32_t acc = bias_at(in[2], p.bias16, m);
+          for (int32_t c = 0; c < p.in_ch; ++c) acc += xs[c] * wm[c];
+          y[(n * p.out_ch + m) * in_size + i] = requantize(acc, mult[m], shift[m], fscale ? fscale + m : nullptr,
+                                                           p.output_zero_point, p.act_min, p.act_max);
+        }
+      }
+    return;
+  }
+  int32_t* acc = static_cast<int32_t*>(out[kScratchSlot]);
+  int8_t* plane = reinterpret_cast<int8_t*>(acc + ow_n);
+  const bool in_place = static_cast<const void*>(x) == static_cast<const void*>(y);
   for (int32_t n = 0; n < p.batch; ++n)
     for (int32_t m = 0; m < p.out_ch; ++m) {
       const int32_t g = m / mg;
       const int32_t b = bias_at(in[2], p.bias16, m);
+      if (in_place)
+        for (int32_t i = 0; i < in_size; ++i) plane[i] = x[(n * p.in_ch + m) * in_size + i];
       for (int32_t od = 0; od < p.out[0]; ++od)
         for (int32_t oh = 0; oh < p.out[1]; ++oh) {
           for (int32_t ow = 0; ow < ow_n; ++ow) acc[ow] = b;
           for (int32_t c = 0; c < cg; ++c) {
-            const int8_t* xc = x + (n * p.in_ch + g * cg + c) * in_size;
+            const int8_t* xc = in_place ? plane : x + (n * p.in_ch + g * cg + c) * in_size;
             const int8_t* wc = w + (m * cg + c) * ksize;
             for (int32_t kd = 0; kd < p.kernel[0]; ++kd) {
               const int32_t id = od * p.stride[0] + kd * p.dilation[0] - p.pad[0];

@@ -30,28 +30,55 @@ struct ConvParams {
                act_b)
 };
 
-// y[n,m,o] = b[m] + sum_{c in group, k} x[n,c,o*stride+k*dilation-pad] * w[m,c,k]
-// Weight-stationary: each weight is multiplied into a whole output row, over the range of output
-// columns whose input column lies inside the image, so the inner loop has no bounds checks. The
-// sum for each output element is taken in the same order (bias, then c, kd, kh, kw).
+// Whether a convolution is pointwise: 1x1 kernel, unit stride, no padding, one group.
+inline bool is_pointwise(const ConvParams& p) {
+  return p.groups == 1 && p.kernel[0] * p.kernel[1] * p.kernel[2] == 1 && p.stride[0] == 1 && p.stride[1] == 1 &&
+         p.stride[2] == 1 && p.pad[0] == 0 && p.pad[1] == 0 && p.pad[2] == 0;
+}
+
+// y[n,m,o] = b[m] + sum_{c in group, k} x[n,c,o*stride+k*dilation-pad] * w[m,c,k], the sum taken
+// in the same order (bias, then c, kd, kh, kw) by both paths:
+// - pointwise: one pixel at a time, its channels gathered into scratch (in_ch values), then a
+//   matrix-vector product. It reads a pixel before writing it, so y may be x.
+// - otherwise weight-stationary: each weight is multiplied into a whole output row, over the range
+//   of output columns whose input column lies inside the image, so the inner loop has no bounds
+//   checks. y may be x for a depthwise convolution (groups = in_ch = out_ch, output no larger than
+//   the input): each input plane is copied into scratch before its output overwrites it.
 template <class T>
 void conv(const ConvParams& p, const void* const* in, void* const* out) {
   const T* x = static_cast<const T*>(in[0]);
   const T* w = static_cast<const T*>(in[1]);
   const T* bias = static_cast<const T*>(in[2]);
   T* y = static_cast<T*>(out[0]);
+  T* scratch = static_cast<T*>(out[kScratchSlot]);
   const int32_t cg = p.in_ch / p.groups, mg = p.out_ch / p.groups;
   const int32_t in_size = p.in[0] * p.in[1] * p.in[2], out_size = p.out[0] * p.out[1] * p.out[2];
   const int32_t ksize = p.kernel[0] * p.kernel[1] * p.kernel[2];
   const int32_t sw = p.stride[2];
+  if (is_pointwise(p)) {
+    for (int32_t n = 0; n < p.batch; ++n)
+      for (int32_t i = 0; i < in_size; ++i) {
+        for (int32_t c = 0; c < p.in_ch; ++c) scratch[c] = x[(n * p.in_ch + c) * in_size + i];
+        for (int32_t m = 0; m < p.out_ch; ++m) {
+          const T* wm = w + m * p.in_ch;
+          T acc = bias ? bias[m] : T(0);
+          for (int32_t c = 0; c < p.in_ch; ++c) acc += wm[c] * scratch[c];
+          y[(n * p.out_ch + m) * in_size + i] = activate(acc, p.act, p.act_a, p.act_b);
+        }
+      }
+    return;
+  }
+  const bool in_place = static_cast<const void*>(x) == static_cast<const void*>(y);
   for (int32_t n = 0; n < p.batch; ++n)
     for (int32_t m = 0; m < p.out_ch; ++m) {
       const int32_t g = m / mg;
       T* ym = y + (n * p.out_ch + m) * out_size;
+      if (in_place)
+        for (int32_t i = 0; i < in_size; ++i) scratch[i] = x[(n * p.in_ch + m) * in_size + i];
       const T b = bias ? bias[m] : T(0);
       for (int32_t i = 0; i < out_size; ++i) ym[i] = b;
       for (int32_t c = 0; c < cg; ++c) {
-        const T* xc = x + (n * p.in_ch + g * cg + c) * in_size;
+        const T* xc = in_place ? scratch : x + (n * p.in_ch + g * cg + c) * in_size;
         const T* wc = w + (m * cg + c) * ksize;
         for (int32_t kd = 0; kd < p.kernel[0]; ++kd)
           for (int32_t kh = 0; kh < p.kernel[1]; ++kh)

@@ -57,6 +57,54 @@ TEST_CASE("arena plan: tensors live at the same step never overlap; the plan mee
   CHECK(p.size <= p.lower_bound + 16);
 }
 
+// A graph of float tensors of the given sizes, built node by node, for the planner.
+struct PlanGraph {
+  Graph g;
+  void tensor(const std::string& n, int64_t elems) {
+    Tensor t;
+    t.name = n, t.dtype = DType::Float, t.shape = {elems}, t.has_shape = true;
+    g.tensors[n] = t;
+  }
+  void node(const std::vector<std::string>& in, const std::string& out) {
+    Node n;
+    n.op = "Relu", n.name = out, n.inputs = in, n.outputs = {out};
+    g.nodes.push_back(n);
+  }
+};
+
+TEST_CASE("arena plan: a node runs in place over an input that dies there, unless it is kept or read later") {
+  PlanGraph p;
+  for (const char* t : {"x", "a", "b", "c", "d", "y"}) p.tensor(t, 100);
+  p.g.inputs = {"x"}, p.g.outputs = {"y"};
+  p.node({"x"}, "a"), p.node({"a"}, "b"), p.node({"b"}, "c"), p.node({"c", "b"}, "d"), p.node({"d"}, "y");
+  const std::vector<NodeMemory> mem(5, NodeMemory{0, 0, 0});
+  const ArenaPlan plan = plan_arena(p.g, 16, mem);
+  CHECK(plan.in_place.at("b") == "a");           // a dies at b's node
+  CHECK(plan.in_place.count("c") == 0);          // b is read again by d
+  CHECK(plan.in_place.at("d") == "c");           // c dies at d's node
+  CHECK(plan.lower_bound == 800);                // b (over a) and c (under d) live together
+  CHECK(plan.size == 800);
+  CHECK(plan_arena(p.g, 16).lower_bound == 1200);  // without in place: b, c and d at d's node
+  CHECK(plan_arena(p.g, 16, mem, {"a"}).in_place.count("b") == 0);
+}
+
+TEST_CASE("schedule: finish the branch that frees memory before starting the other") {
+  PlanGraph p;
+  p.tensor("x", 10), p.tensor("a1", 1000), p.tensor("a2", 10), p.tensor("b1", 1000), p.tensor("b2", 10);
+  p.tensor("y", 10);
+  p.g.inputs = {"x"}, p.g.outputs = {"y"};
+  // The model's order starts both wide branches before narrowing either.
+  p.node({"x"}, "a1"), p.node({"x"}, "b1"), p.node({"a1"}, "a2"), p.node({"b1"}, "b2"), p.node({"a2", "b2"}, "y");
+  CHECK(plan_arena(p.g, 4).lower_bound == 8040);  // a1, b1 (4000 B each) and a2 live together
+  const std::vector<size_t> order = schedule(p.g, 4);
+  CHECK(order == std::vector<size_t>{0, 2, 1, 3, 4});
+  Graph g = p.g;
+  for (size_t i = 0; i < order.size(); ++i) g.nodes[i] = p.g.nodes[order[i]];
+  const ArenaPlan plan = plan_arena(g, 4);
+  CHECK(plan.lower_bound == 4080);  // b1 + b2 + a2
+  CHECK(plan.size == plan.lower_bound);
+}
+
 TEST_CASE("the reference evaluator reproduces the torch references of the MLP") {
   Graph g = import_model(kModels + "/mlp/model.onnx");
   optimize(g);

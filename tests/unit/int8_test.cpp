@@ -44,19 +44,22 @@ TEST_CASE("MultiplyByQuantizedMultiplier rounds as gemmlowp and saturates") {
   CHECK(multiply_by_quantized_multiplier(1 << 20, 1 << 30, 2) == (1 << 21));  // left shift: x * 2
 }
 
-TEST_CASE("conv_s8 equals a straightforward loop on random shapes") {
+TEST_CASE("conv_s8 equals a straightforward loop on random shapes, also written over its input") {
   std::mt19937 rng(7);
   auto uni = [&](int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(rng); };
-  for (int trial = 0; trial < 60; ++trial) {
+  int in_place_runs = 0;
+  for (int trial = 0; trial < 90; ++trial) {
+    const int kind = trial % 3;  // any, pointwise, depthwise
     ConvS8Params p{};
     p.batch = 1;
-    p.groups = uni(0, 2) == 0 ? 1 : uni(1, 3);
-    p.in_ch = p.groups * uni(1, 3);
-    p.out_ch = p.groups * uni(1, 3);
+    p.groups = uni(0, 2) == 0 || kind == 1 ? 1 : uni(1, 3);
+    p.in_ch = p.groups * (kind == 2 ? 1 : uni(1, 3));
+    p.out_ch = p.groups * (kind == 2 ? 1 : uni(1, 3));
     p.in[0] = p.kernel[0] = p.stride[0] = p.dilation[0] = p.out[0] = 1;
     for (int a = 1; a < 3; ++a) {
       p.in[a] = uni(1, 9), p.kernel[a] = uni(1, 4), p.stride[a] = uni(1, 3), p.dilation[a] = uni(1, 2);
       p.pad[a] = uni(0, 2);
+      if (kind == 1) p.kernel[a] = p.stride[a] = 1, p.pad[a] = 0;
       const int span = (p.kernel[a] - 1) * p.dilation[a] + 1;
       if (p.in[a] + 2 * p.pad[a] < span) p.pad[a] = span;
       p.out[a] = (p.in[a] + 2 * p.pad[a] - span) / p.stride[a] + 1;
@@ -68,7 +71,7 @@ TEST_CASE("conv_s8 equals a straightforward loop on random shapes") {
     const int cg = p.in_ch / p.groups, mg = p.out_ch / p.groups;
     const int ksize = p.kernel[1] * p.kernel[2], in_size = p.in[1] * p.in[2], out_size = p.out[1] * p.out[2];
     std::vector<int8_t> x(p.in_ch * in_size), w(p.out_ch * cg * ksize), y(p.out_ch * out_size);
-    std::vector<int32_t> bias(p.out_ch), mult(p.out_ch), acc(p.out[2]);
+    std::vector<int32_t> bias(p.out_ch), mult(p.out_ch), scratch(p.out[2] + in_size + p.in_ch);
     std::vector<int8_t> shift(p.out_ch);
     for (auto& v : x) v = int8_t(uni(-128, 127));
     for (auto& v : w) v = int8_t(uni(-127, 127));
@@ -78,10 +81,7 @@ TEST_CASE("conv_s8 equals a straightforward loop on random shapes") {
       quantize_multiplier(std::ldexp(uni(1, 1000), -uni(8, 20)), &mult[m], &s);
       shift[m] = int8_t(s);
     }
-    const void* in[5] = {x.data(), w.data(), bias.data(), mult.data(), shift.data()};
-    void* out[10] = {y.data()};
-    out[kScratchSlot] = acc.data();
-    conv_s8(p, in, out);
+    std::vector<int8_t> want(y.size());
     for (int m = 0; m < p.out_ch; ++m)
       for (int oh = 0; oh < p.out[1]; ++oh)
         for (int ow = 0; ow < p.out[2]; ++ow) {
@@ -96,11 +96,29 @@ TEST_CASE("conv_s8 equals a straightforward loop on random shapes") {
                 a += (x[(g * cg + c) * in_size + ih * p.in[2] + iw] - p.input_zero_point) *
                      w[((m * cg + c) * p.kernel[1] + kh) * p.kernel[2] + kw];
               }
-          const int32_t want = clamp_s8(multiply_by_quantized_multiplier(a, mult[m], shift[m]) + p.output_zero_point,
-                                        p.act_min, p.act_max);
-          REQUIRE(int32_t(y[m * out_size + oh * p.out[2] + ow]) == want);
+          want[m * out_size + oh * p.out[2] + ow] = clamp_s8(
+              multiply_by_quantized_multiplier(a, mult[m], shift[m]) + p.output_zero_point, p.act_min, p.act_max);
         }
+    const void* in[5] = {x.data(), w.data(), bias.data(), mult.data(), shift.data()};
+    void* out[10] = {y.data()};
+    out[kScratchSlot] = scratch.data();
+    conv_s8(p, in, out);
+    REQUIRE(y == want);
+    ConvParams geometry{};
+    geometry.batch = p.batch, geometry.in_ch = p.in_ch, geometry.out_ch = p.out_ch, geometry.groups = p.groups;
+    for (int a = 0; a < 3; ++a) {
+      geometry.in[a] = p.in[a], geometry.out[a] = p.out[a], geometry.kernel[a] = p.kernel[a];
+      geometry.stride[a] = p.stride[a], geometry.dilation[a] = p.dilation[a], geometry.pad[a] = p.pad[a];
+    }
+    if (!conv_in_place(geometry)) continue;
+    ++in_place_runs;
+    std::vector<int8_t> buffer(std::max(x.size(), y.size()));
+    std::copy(x.begin(), x.end(), buffer.begin());
+    in[0] = out[0] = buffer.data();
+    conv_s8(p, in, out);
+    REQUIRE(std::vector<int8_t>(buffer.begin(), buffer.begin() + y.size()) == want);
   }
+  CHECK(in_place_runs >= 40);
 }
 
 TEST_CASE("percentile calibration ignores a rare outlier that min/max keeps") {

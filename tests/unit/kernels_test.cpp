@@ -1,6 +1,10 @@
 // Runtime kernels against values worked out by hand.
 #include <catch2/catch.hpp>
 
+#include <random>
+#include <vector>
+
+#include "ops/op.h"
 #include "runtime/tinyc/kernels.h"
 
 using namespace tinyc;
@@ -17,10 +21,60 @@ TEST_CASE("conv: 3x3 input, 2x2 kernel, stride 1, pad 1 on the left/top only") {
   p.kernel[1] = p.kernel[2] = 2;
   p.pad[1] = p.pad[2] = 1;
   const void* in[3] = {x, w, b};
-  void* out[1] = {y};
+  void* out[kKernelSlots] = {y};
   conv<float>(p, in, out);
   const float want[9] = {10 - 1, 10 - 2, 10 - 3, 10 - 4, 10 + 1 - 5, 10 + 2 - 6, 10 - 7, 10 + 4 - 8, 10 + 5 - 9};
   for (int i = 0; i < 9; ++i) CHECK(y[i] == want[i]);
+}
+
+TEST_CASE("conv written over its own input (pointwise, depthwise) equals a straightforward loop") {
+  std::mt19937 rng(11);
+  auto uni = [&](int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(rng); };
+  for (int trial = 0; trial < 40; ++trial) {
+    const bool pointwise = trial % 2 == 0;
+    ConvParams p{};
+    p.batch = 1;
+    p.in_ch = uni(1, 5);
+    p.out_ch = pointwise ? uni(1, 5) : p.in_ch;
+    p.groups = pointwise ? 1 : p.in_ch;
+    p.act = trial % 4 < 2 ? kActRelu : kActNone;
+    p.in[0] = p.kernel[0] = p.stride[0] = p.dilation[0] = p.out[0] = 1;
+    for (int a = 1; a < 3; ++a) {
+      p.in[a] = uni(1, 7), p.dilation[a] = 1;
+      p.kernel[a] = pointwise ? 1 : uni(1, 3), p.stride[a] = pointwise ? 1 : uni(1, 2);
+      p.pad[a] = pointwise ? 0 : p.kernel[a] / 2;
+      p.out[a] = (p.in[a] + 2 * p.pad[a] - p.kernel[a]) / p.stride[a] + 1;
+    }
+    const int cg = p.in_ch / p.groups, k = p.kernel[1] * p.kernel[2];
+    const int in_size = p.in[1] * p.in[2], out_size = p.out[1] * p.out[2];
+    std::vector<float> x(p.in_ch * in_size), w(p.out_ch * cg * k), b(p.out_ch), scratch(in_size + p.in_ch);
+    for (auto& v : x) v = float(uni(-8, 8)) / 4;
+    for (auto& v : w) v = float(uni(-8, 8)) / 4;
+    for (auto& v : b) v = float(uni(-8, 8)) / 4;
+    std::vector<float> want(p.out_ch * out_size);
+    for (int m = 0; m < p.out_ch; ++m)
+      for (int oh = 0; oh < p.out[1]; ++oh)
+        for (int ow = 0; ow < p.out[2]; ++ow) {
+          float a = b[m];
+          for (int c = 0; c < cg; ++c)
+            for (int kh = 0; kh < p.kernel[1]; ++kh)
+              for (int kw = 0; kw < p.kernel[2]; ++kw) {
+                const int ih = oh * p.stride[1] + kh - p.pad[1], iw = ow * p.stride[2] + kw - p.pad[2];
+                if (ih >= 0 && ih < p.in[1] && iw >= 0 && iw < p.in[2])
+                  a += x[(m / (p.out_ch / p.groups) * cg + c) * in_size + ih * p.in[2] + iw] *
+                       w[((m * cg + c) * p.kernel[1] + kh) * p.kernel[2] + kw];
+              }
+          want[m * out_size + oh * p.out[2] + ow] = p.act == kActRelu && a < 0 ? 0 : a;
+        }
+    if (!conv_in_place(p)) continue;  // a depthwise output larger than its input
+    std::vector<float> buffer(std::max(x.size(), want.size()));
+    std::copy(x.begin(), x.end(), buffer.begin());
+    const void* in[3] = {buffer.data(), w.data(), b.data()};
+    void* out[kKernelSlots] = {buffer.data()};
+    out[kScratchSlot] = scratch.data();
+    conv<float>(p, in, out);
+    for (size_t i = 0; i < want.size(); ++i) REQUIRE(buffer[i] == want[i]);  // sums of quarters: exact
+  }
 }
 
 TEST_CASE("gemm with transposed B, alpha, beta and a row-broadcast C") {
