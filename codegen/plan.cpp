@@ -1,50 +1,65 @@
 #include "codegen/plan.h"
 
 #include <algorithm>
+#include <functional>
 #include <numeric>
 
 namespace tinyc {
 
 namespace {
 
-struct Interval {
-  size_t bytes, first, last;  // node steps, inclusive
+// A buffer of the arena: it lives from step `first` and needs bytes[k] at step first + k. Its
+// size changes when an output takes over its input's buffer in place.
+struct Buffer {
+  size_t first = 0;
+  std::vector<size_t> bytes;
+  size_t last() const { return first + bytes.size() - 1; }
+  size_t at(size_t step) const { return step < first || step > last() ? 0 : bytes[step - first]; }
+  size_t peak() const { return *std::max_element(bytes.begin(), bytes.end()); }
 };
-using Intervals = std::map<std::string, Interval>;
+using Buffers = std::map<std::string, Buffer>;
+
+Buffer make_buffer(size_t bytes, size_t first) { return Buffer{first, {bytes}}; }
+
+void extend(Buffer& b, size_t step) {
+  if (step > b.last()) b.bytes.resize(step - b.first + 1, b.bytes.back());
+}
 
 // The name under which the scratch buffer of the node at step i is planned.
 std::string scratch_name(size_t i) { return "\x01scratch" + std::to_string(i); }
 
-// The largest sum of bytes live at one step.
-size_t peak(const Intervals& live, size_t steps) {
-  std::vector<int64_t> delta(steps + 2, 0);
-  for (const auto& [name, iv] : live) delta[iv.first] += iv.bytes, delta[iv.last + 1] -= iv.bytes;
-  int64_t sum = 0, best = 0;
-  for (int64_t d : delta) best = std::max(best, sum += d);
-  return static_cast<size_t>(best);
+// The bytes live at each step.
+std::vector<size_t> live_sums(const Buffers& live, size_t steps) {
+  std::vector<size_t> sum(steps + 1, 0);
+  for (const auto& [name, b] : live)
+    for (size_t s = b.first; s <= b.last() && s <= steps; ++s) sum[s] += b.at(s);
+  return sum;
 }
 
-// Offsets for the intervals: several greedy orders, each with first fit (the lowest offset where a
-// tensor overlaps nothing live at the same time) and best fit (the smallest such gap); the
+size_t peak(const Buffers& live, size_t steps) {
+  const std::vector<size_t> sum = live_sums(live, steps);
+  return *std::max_element(sum.begin(), sum.end());
+}
+
+// Offsets for the buffers: several greedy orders, each with first fit (the lowest offset where a
+// buffer overlaps nothing live at the same steps) and best fit (the smallest such gap); the
 // smallest arena wins.
-std::pair<std::map<std::string, size_t>, size_t> place(const Intervals& live, size_t alignment) {
+std::pair<std::map<std::string, size_t>, size_t> place(const Buffers& live, size_t alignment) {
   struct Item {
     std::string name;
-    Interval iv;
+    const Buffer* b;
   };
   std::vector<Item> all;
-  for (const auto& [name, iv] : live) all.push_back({name, iv});
-  using Less = bool (*)(const Item&, const Item&);
+  for (const auto& [name, b] : live) all.push_back({name, &b});
+  auto span = [](const Item& i) { return i.b->bytes.size(); };
+  using Less = std::function<bool(const Item&, const Item&)>;
   const Less orders[] = {
-      [](const Item& a, const Item& b) { return a.iv.bytes != b.iv.bytes ? a.iv.bytes > b.iv.bytes : a.iv.first < b.iv.first; },
-      [](const Item& a, const Item& b) { return a.iv.first != b.iv.first ? a.iv.first < b.iv.first : a.iv.bytes > b.iv.bytes; },
-      [](const Item& a, const Item& b) {
-        const size_t la = a.iv.last - a.iv.first, lb = b.iv.last - b.iv.first;
-        return la != lb ? la > lb : a.iv.bytes > b.iv.bytes;
-      },
-      [](const Item& a, const Item& b) {
-        const size_t wa = a.iv.bytes * (a.iv.last - a.iv.first + 1), wb = b.iv.bytes * (b.iv.last - b.iv.first + 1);
-        return wa != wb ? wa > wb : a.iv.first < b.iv.first;
+      [](const Item& a, const Item& b) { return a.b->peak() != b.b->peak() ? a.b->peak() > b.b->peak() : a.b->first < b.b->first; },
+      [](const Item& a, const Item& b) { return a.b->first != b.b->first ? a.b->first < b.b->first : a.b->peak() > b.b->peak(); },
+      [&](const Item& a, const Item& b) { return span(a) != span(b) ? span(a) > span(b) : a.b->peak() > b.b->peak(); },
+      [&](const Item& a, const Item& b) {
+        const size_t wa = a.b->peak() * span(a), wb = b.b->peak() * span(b);
+        return wa != wb ? wa > wb : a.b->first < b.b->first;
       }};
   std::pair<std::map<std::string, size_t>, size_t> best{{}, SIZE_MAX};
   for (int attempt = 0; attempt < 8; ++attempt) {
@@ -53,24 +68,43 @@ std::pair<std::map<std::string, size_t>, size_t> place(const Intervals& live, si
     std::stable_sort(order.begin(), order.end(), orders[attempt % 4]);
     std::map<std::string, size_t> offset;
     size_t size = 0;
-    std::vector<std::pair<Interval, size_t>> placed;
+    std::vector<std::pair<const Buffer*, size_t>> placed;
     for (const Item& it : order) {
-      std::vector<std::pair<size_t, size_t>> busy;  // [begin, end) of overlapping tensors
-      for (const auto& [other, off] : placed)
-        if (other.first <= it.iv.last && it.iv.first <= other.last) busy.push_back({off, off + other.bytes});
-      std::sort(busy.begin(), busy.end());
-      size_t off = 0, fit = SIZE_MAX, fit_gap = SIZE_MAX;
-      for (const auto& [b, e] : busy) {
-        if (off + it.iv.bytes <= b) {
-          if (!best_fit) break;
-          if (b - off < fit_gap) fit = off, fit_gap = b - off;
-        }
-        off = std::max(off, (e + alignment - 1) / alignment * alignment);
+      // Each placed buffer that shares a step forbids [begin - need, end): begin/end its offset and
+      // top over the shared steps, need this buffer's largest size over them.
+      struct Busy {
+        size_t begin, end, need;
+      };
+      std::vector<Busy> busy;
+      for (const auto& [other, off] : placed) {
+        const size_t lo = std::max(other->first, it.b->first), hi = std::min(other->last(), it.b->last());
+        if (lo > hi) continue;
+        Busy u{off, off, 0};
+        for (size_t s = lo; s <= hi; ++s) u.end = std::max(u.end, off + other->at(s)), u.need = std::max(u.need, it.b->at(s));
+        busy.push_back(u);
       }
-      if (best_fit && fit != SIZE_MAX) off = fit;
-      placed.push_back({it.iv, off});
-      offset[it.name] = off;
-      size = std::max(size, off + it.iv.bytes);
+      std::vector<size_t> candidates{0};
+      for (const Busy& u : busy) candidates.push_back((u.end + alignment - 1) / alignment * alignment);
+      std::sort(candidates.begin(), candidates.end());
+      size_t chosen = SIZE_MAX, chosen_gap = SIZE_MAX;
+      for (size_t off : candidates) {
+        size_t gap = SIZE_MAX;
+        bool ok = true;
+        for (const Busy& u : busy) {
+          if (off >= u.end || u.begin == u.end) continue;
+          if (off + u.need > u.begin) ok = false;
+          else gap = std::min(gap, u.begin - off - u.need);
+        }
+        if (!ok) continue;
+        if (!best_fit) {
+          chosen = off;
+          break;
+        }
+        if (chosen == SIZE_MAX || gap < chosen_gap) chosen = off, chosen_gap = gap;
+      }
+      placed.push_back({it.b, chosen});
+      offset[it.name] = chosen;
+      size = std::max(size, chosen + it.b->peak());
     }
     if (size < best.second) best = {offset, size};
   }
@@ -91,7 +125,7 @@ ArenaPlan plan_in_order(const Graph& g, const std::vector<size_t>& order, size_t
     return p == plan.in_place.end() ? r : p->second;
   };
   // Each tensor's lifetime, from the step that writes it to the last step that reads it.
-  Intervals live;
+  Buffers live;
   for (size_t s = 0; s < steps; ++s) {
     const Node& n = g.nodes[order[s]];
     if (is_view(n) && !outputs.count(n.outputs[0])) {  // no copy: the output is the input
@@ -100,18 +134,18 @@ ArenaPlan plan_in_order(const Graph& g, const std::vector<size_t>& order, size_t
     }
     for (const auto& in : n.inputs) {
       auto it = live.find(root(in));
-      if (it != live.end()) it->second.last = s;
+      if (it != live.end()) extend(it->second, s);
     }
     for (const auto& o : n.outputs)
-      if (!o.empty() && !outputs.count(o) && !g.is_const(o)) live[o] = Interval{g.tensor(o).bytes(), s, s};
-    if (const size_t b = memory(order[s]).scratch) live[scratch_name(s)] = Interval{b, s, s};
+      if (!o.empty() && !outputs.count(o) && !g.is_const(o)) live[o] = make_buffer(g.tensor(o).bytes(), s);
+    if (const size_t b = memory(order[s]).scratch) live[scratch_name(s)] = make_buffer(b, s);
   }
   for (const auto& o : g.outputs) {  // an output that views an intermediate keeps it alive
     auto it = live.find(root(o));
-    if (it != live.end()) it->second.last = steps;
+    if (it != live.end()) extend(it->second, steps);
   }
-  // In place: the output takes over the buffer of an input that dies at this step, when that
-  // does not raise the peak.
+  // In place: the output takes over the buffer of an input that dies at this step (the buffer
+  // then holds the larger of the two at that step), when that does not raise the peak.
   for (size_t s = 0; s < steps; ++s) {
     const Node& n = g.nodes[order[s]];
     const NodeMemory m = memory(order[s]);
@@ -121,14 +155,15 @@ ArenaPlan plan_in_order(const Graph& g, const std::vector<size_t>& order, size_t
     if (in.empty() || keep.count(in) || !live.count(out)) continue;
     const std::string r = root(in);
     auto it = live.find(r);
-    if (it == live.end() || keep.count(r) || it->second.last != s) continue;
-    Intervals trial = live;
-    Interval& merged = trial.at(r);
-    merged.last = trial.at(out).last;
-    merged.bytes = std::max(merged.bytes, trial.at(out).bytes);
+    if (it == live.end() || keep.count(r) || it->second.last() != s) continue;
+    Buffers trial = live;
+    Buffer& merged = trial.at(r);
+    const Buffer& o = trial.at(out);
+    merged.bytes.back() = std::max(merged.bytes.back(), o.bytes.front());
+    merged.bytes.insert(merged.bytes.end(), o.bytes.begin() + 1, o.bytes.end());
     trial.erase(out);
     trial.erase(scratch_name(s));
-    if (m.in_place_scratch) trial[scratch_name(s)] = Interval{m.in_place_scratch, s, s};
+    if (m.in_place_scratch) trial[scratch_name(s)] = make_buffer(m.in_place_scratch, s);
     if (peak(trial, steps) > peak(live, steps)) continue;
     live = std::move(trial);
     plan.in_place[out] = r;
@@ -142,13 +177,9 @@ ArenaPlan plan_in_order(const Graph& g, const std::vector<size_t>& order, size_t
   }
   plan.offset = offset;
   plan.size = live.empty() ? 0 : size;
-  for (size_t s = 0; s < steps; ++s) {
-    size_t sum = 0;
-    for (const auto& [name, iv] : live)
-      if (iv.first <= s && s <= iv.last) sum += iv.bytes;
-    plan.live_bytes.push_back(sum);
-    plan.lower_bound = std::max(plan.lower_bound, sum);
-  }
+  plan.live_bytes = live_sums(live, steps);
+  plan.live_bytes.resize(steps);
+  for (size_t b : plan.live_bytes) plan.lower_bound = std::max(plan.lower_bound, b);
   return plan;
 }
 

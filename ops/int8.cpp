@@ -99,7 +99,9 @@ Lowered lower_avg_pool_s8(OpContext& c) {
     out.push_back(o);
   }
   c.set_output(0, DType::Int8, out);
-  return make_kernel("tinyc::avg_pool_s8", p, &avg_pool_s8);
+  Lowered l = make_kernel("tinyc::avg_pool_s8", p, &avg_pool_s8);
+  if (pool_in_place(p.in, p.out, p.pad)) l.in_place = 0;
+  return l;
 }
 
 // max(x, zero point): Relu in the quantized domain.

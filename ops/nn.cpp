@@ -115,6 +115,12 @@ bool conv_in_place(const ConvParams& p) {
   return p.groups == p.in_ch && p.out_ch == p.in_ch && out_size <= in_size;
 }
 
+bool pool_in_place(const int32_t in[3], const int32_t out[3], const int32_t pad_begin[3]) {
+  for (int a = 0; a < 3; ++a)
+    if (pad_begin[a] != 0 || out[a] > in[a]) return false;
+  return true;
+}
+
 namespace {
 
 Lowered lower_conv(OpContext& c) {
@@ -256,11 +262,13 @@ Lowered lower_pool(OpContext& c, int32_t kind, bool global) {
   for (size_t i = 0; i < 3; ++i) p.pad_end[i] = i >= off ? i32(c, win.pad_end[i - off]) : 0;
   p.count_include_pad = static_cast<int32_t>(c.node.get_int("count_include_pad", 0));
   p.p = static_cast<float>(c.node.get_int("p", 2));
-  if (kind != kPoolMax) return TYPED_KERNEL(c, x.dtype, "pool", pool, p);
-  return with_type(c, x.dtype, [&](auto tag) {  // max pooling works on integers too
-    using T = decltype(tag);
-    return make_kernel(fmt::format("tinyc::pool<{}>", c_type<T>()), p, &pool<T>);
-  });
+  Lowered l = kind != kPoolMax ? TYPED_KERNEL(c, x.dtype, "pool", pool, p)
+                                : with_type(c, x.dtype, [&](auto tag) {  // max pooling works on integers too
+                                    using T = decltype(tag);
+                                    return make_kernel(fmt::format("tinyc::pool<{}>", c_type<T>()), p, &pool<T>);
+                                  });
+  if (pool_in_place(p.in, p.out, p.pad)) l.in_place = 0;
+  return l;
 }
 
 Lowered lower_gemm(OpContext& c) {

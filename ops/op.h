@@ -172,6 +172,10 @@ ConvParams conv_params(OpContext& c, const Tensor& x, const Tensor& w, const Ten
 // Whether the convolution kernels (conv, conv_s8) may write the output over the input: pointwise
 // ones that keep or shrink the channels (or batch 1), depthwise ones whose output is not larger.
 bool conv_in_place(const ConvParams& p);
+// Whether the pooling kernels (pool, avg_pool_s8), which finish each output element before the
+// next and walk them in order, may write the output over the input: without leading padding and
+// no axis growing, no output lands on an input element a later window still reads.
+bool pool_in_place(const int32_t in[3], const int32_t out[3], const int32_t pad_begin[3]);
 // Numpy broadcasting of `ins` to `out` (ops/elementwise.cpp).
 BroadcastParams make_broadcast(const OpContext& c, const Shape& out, const std::vector<Shape>& ins);
 

@@ -77,6 +77,43 @@ TEST_CASE("conv written over its own input (pointwise, depthwise) equals a strai
   }
 }
 
+TEST_CASE("max and average pooling written over their input equal a straightforward loop") {
+  std::mt19937 rng(5);
+  auto uni = [&](int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(rng); };
+  for (int trial = 0; trial < 40; ++trial) {
+    PoolParams p{};
+    p.kind = trial % 2 ? kPoolMax : kPoolAvg;
+    p.planes = uni(1, 4);
+    p.in[0] = p.out[0] = p.kernel[0] = p.stride[0] = 1;
+    for (int a = 0; a < 3; ++a) p.dilation[a] = 1;
+    for (int a = 1; a < 3; ++a) {
+      p.in[a] = uni(2, 8), p.kernel[a] = uni(1, 3), p.stride[a] = uni(1, 3);
+      if (p.kernel[a] > p.in[a]) p.kernel[a] = p.in[a];
+      p.out[a] = (p.in[a] - p.kernel[a]) / p.stride[a] + 1;
+    }
+    REQUIRE(pool_in_place(p.in, p.out, p.pad));
+    const int in_size = p.in[1] * p.in[2], out_size = p.out[1] * p.out[2];
+    std::vector<float> x(p.planes * in_size), want(p.planes * out_size);
+    for (auto& v : x) v = float(uni(-16, 16));
+    for (int c = 0; c < p.planes; ++c)
+      for (int oh = 0; oh < p.out[1]; ++oh)
+        for (int ow = 0; ow < p.out[2]; ++ow) {
+          float best = -1e9f, sum = 0;
+          for (int kh = 0; kh < p.kernel[1]; ++kh)
+            for (int kw = 0; kw < p.kernel[2]; ++kw) {
+              const float v = x[c * in_size + (oh * p.stride[1] + kh) * p.in[2] + ow * p.stride[2] + kw];
+              best = std::max(best, v), sum += v;
+            }
+          want[c * out_size + oh * p.out[2] + ow] = p.kind == kPoolMax ? best : sum / float(p.kernel[1] * p.kernel[2]);
+        }
+    std::vector<float> buffer = x;
+    const void* in[1] = {buffer.data()};
+    void* out[kKernelSlots] = {buffer.data()};
+    pool<float>(p, in, out);
+    for (size_t i = 0; i < want.size(); ++i) REQUIRE(buffer[i] == Approx(want[i]));
+  }
+}
+
 TEST_CASE("gemm with transposed B, alpha, beta and a row-broadcast C") {
   const float a[4] = {1, 2, 3, 4};      // 2x2
   const float bt[4] = {1, 1, 0, 1};     // B^T: B = [[1,0],[1,1]]
