@@ -181,7 +181,7 @@ int cmd_inspect(const std::string& model, const std::vector<std::string>& shapes
   // Unsupported operators are all listed, before anything else can fail.
   std::set<std::string> missing;
   for (const Node& n : g.nodes)
-    if (!find_op(n.op) || !(n.domain.empty() || n.domain == "ai.onnx"))
+    if (!find_op(n))
       missing.insert((n.domain.empty() ? "" : n.domain + ".") + n.op);
   nlohmann::json r;
   if (missing.empty()) {

@@ -70,9 +70,11 @@ std::vector<std::string> supported_ops() {
   return v;
 }
 
-// ONNX's default domain, and tinyc's own operators (made by the quantizer, never read from a file).
-static bool supported(const Node& n) {
-  return find_op(n.op) && (n.domain.empty() || n.domain == "ai.onnx" || n.domain == "tinyc");
+// ONNX's default domain; tinyc's own operators (made by the quantizer, never read from a file); and
+// the com.microsoft operators of ONNX Runtime that tinyc registers as "com.microsoft.OP".
+const LowerFn* find_op(const Node& n) {
+  if (n.domain == "com.microsoft") return find_op("com.microsoft." + n.op);
+  return n.domain.empty() || n.domain == "ai.onnx" || n.domain == "tinyc" ? find_op(n.op) : nullptr;
 }
 
 static std::string unsupported_message(const Node& n) {
@@ -82,13 +84,13 @@ static std::string unsupported_message(const Node& n) {
 void check_supported(const Graph& g) {
   std::vector<std::string> lines;
   for (const Node& n : g.nodes)
-    if (!supported(n)) lines.push_back(unsupported_message(n));
+    if (!find_op(n)) lines.push_back(unsupported_message(n));
   if (!lines.empty()) throw ModelError(fmt::format("{}", fmt::join(lines, "\n")));
 }
 
 Lowered lower_node(Graph& g, const Node& n) {
-  const LowerFn* fn = find_op(n.op);
-  if (!supported(n)) throw ModelError(unsupported_message(n));
+  const LowerFn* fn = find_op(n);
+  if (!fn) throw ModelError(unsupported_message(n));
   OpContext c{n, g, {}, {}};
   for (const auto& name : n.inputs) c.in.push_back(name.empty() ? nullptr : &g.tensor(name));
   for (const auto& name : n.outputs) c.out.push_back(name.empty() ? nullptr : &g.tensor(name));

@@ -92,6 +92,8 @@ Lowered lower_resize(OpContext& c, bool upsample) {
     p.dims[a] = i32(c, out[a]);
     if (x.shape[a] == 0 && out[a] > 0) c.fail("cannot resize an empty axis");
   }
+  if (x.dtype == DType::Int8) return make_kernel("tinyc::resize<int8_t, float>", p, &resize<int8_t, float>);
+  if (x.dtype == DType::UInt8) return make_kernel("tinyc::resize<uint8_t, float>", p, &resize<uint8_t, float>);
   return with_float_type(c, x.dtype, [&](auto tag) {
     using T = decltype(tag);
     return make_kernel(fmt::format("tinyc::resize<{}>", c_type<T>()), p, &resize<T>);

@@ -106,8 +106,8 @@ class Quantizer {
  public:
   Quantizer(Graph& g, const Ranges& r, const QuantizeOptions& o) : g_(g), ranges_(r), opts_(o) {}
 
-  // A pre-quantized model: DequantizeLinear -> Conv/Gemm/AveragePool -> QuantizeLinear becomes
-  // one int8 node with the model's own scales and ONNX's rounding.
+  // A pre-quantized model: DequantizeLinear -> Conv/Gemm/AveragePool/Resize -> QuantizeLinear
+  // becomes one int8 node with the model's own scales and ONNX's rounding.
   QuantizeSummary lower_qdq() {
     std::vector<Node> nodes = std::move(g_.nodes);
     g_.nodes.clear();
@@ -150,6 +150,13 @@ class Quantizer {
         q.domain = "tinyc", q.op = "AvgPoolS8";
         if (n.op == "GlobalAveragePool") set_int(q, "tinyc_global", 1);
         q.inputs = {dq->inputs[0]};
+        q.outputs = {nodes[users[0]].outputs[0]};
+        g_.nodes.push_back(q);
+        done = true;
+      } else if (pattern && n.op == "Resize" && n.get_string("mode", "nearest") == "nearest" &&
+                 qx.scale == qy.scale && qx.zero_point == qy.zero_point) {
+        Node q = n;  // nearest on the int8 values: exactly what the float Resize and requantization give
+        q.inputs[0] = dq->inputs[0];
         q.outputs = {nodes[users[0]].outputs[0]};
         g_.nodes.push_back(q);
         done = true;
@@ -451,20 +458,26 @@ class Quantizer {
     return true;
   }
 
-  // Ops whose int8 output keeps the input's parameters: pools, views, Relu.
+  // Ops whose int8 output keeps the input's parameters: pools, views, Relu, and Resize (nearest
+  // copies the integers; linear rounds the interpolated integers, as requantizing to the same
+  // parameters would).
   bool quantize_same_scale(Node& n) {
     const std::string& in = n.inputs.empty() ? "" : n.inputs[0];
     const bool view = n.op == "Reshape" || n.op == "Flatten" || n.op == "Squeeze" || n.op == "Unsqueeze";
     const bool avg = (n.op == "AveragePool" && n.get_int("ceil_mode", 0) == 0 && !n.has("dilations") &&
                       n.get_string("auto_pad", "NOTSET") == "NOTSET") ||
                      n.op == "GlobalAveragePool";
-    const bool pool = (n.op == "MaxPool" && n.outputs.size() == 1) || avg;
+    const std::string mode = n.get_string("mode", "nearest");
+    const bool resize = n.op == "Resize" && (mode == "nearest" || mode == "linear") &&
+                        std::all_of(n.inputs.begin() + 1, n.inputs.end(),
+                                    [&](const std::string& t) { return t.empty() || g_.is_const(t); });
+    const bool pool = (n.op == "MaxPool" && n.outputs.size() == 1) || avg || resize;
     if (in.empty() || !(view || pool || n.op == "Relu")) return false;
     if (avg && n.get_int("count_include_pad", 0)) {
       for (int64_t p : n.get_ints("pads"))
         if (p) return false;  // padding counts as real zeros, which are not the zero point
     }
-    // A view or Relu follows its input's representation; a pool quantizes its input.
+    // A view or Relu follows its input's representation; a pool or Resize quantizes its input.
     if ((view || n.op == "Relu") && !int8_.count(in)) return false;
     if (pool && !has_range(in)) return false;
     const std::string x = as_int8(in);

@@ -1,10 +1,13 @@
 // Quantization operators with ONNX semantics: QuantizeLinear, DequantizeLinear,
 // DynamicQuantizeLinear, integer matrix products and convolutions (ConvInteger, MatMulInteger,
-// QLinearConv, QLinearMatMul). Accumulation is exact in int32; the QLinear ops requantize as ONNX
-// specifies: round half to even of acc * (x_scale * w_scale / y_scale), saturated.
+// QLinearConv, QLinearMatMul), and ONNX Runtime's com.microsoft QLinearAdd, QLinearMul,
+// QLinearAveragePool, QLinearGlobalAveragePool and QLinearLeakyRelu. Accumulation is exact in int32;
+// the QLinear ops requantize as ONNX specifies: round half to even of acc * (x_scale * w_scale /
+// y_scale), saturated.
 #ifndef TINYC_QUANT_H
 #define TINYC_QUANT_H
 
+#include "elementwise.h"
 #include "nn.h"
 #include "tinyc.h"
 
@@ -172,6 +175,103 @@ void qconv(const QConvParams& q, const void* const* in, void* const* out) {
               *y++ = TO(acc);
           }
     }
+}
+
+struct QLinearBinaryParams {
+  BroadcastParams shape;
+  int32_t a_zero_point, b_zero_point, c_zero_point;
+  float scale_a, scale_b;  // Add: a_scale / c_scale, b_scale / c_scale. Mul: a_scale * b_scale / c_scale, 0
+  TINYC_PARAMS(QLinearBinaryParams, shape, a_zero_point, b_zero_point, c_zero_point, scale_a, scale_b)
+};
+
+// The broadcasting loop of QLinearAdd and QLinearMul (in: a, b; the scales and zero points are in
+// p): c = saturate(round_half_even(f(a - a_zero_point, b - b_zero_point)) + c_zero_point).
+template <class T, class F>
+void qlinear_binary(const QLinearBinaryParams& p, const void* const* in, void* const* out, F f) {
+  const T* a = static_cast<const T*>(in[0]);
+  const T* b = static_cast<const T*>(in[3]);
+  T* y = static_cast<T*>(out[0]);
+  const BroadcastParams& s = p.shape;
+  if (s.n == 0) return;
+  int32_t idx[kMaxRank] = {0};
+  int32_t off[2] = {0, 0};
+  const int32_t last = s.dims[s.rank - 1], sa = s.strides[0][s.rank - 1], sb = s.strides[1][s.rank - 1];
+  do {
+    for (int32_t j = 0; j < last; ++j)
+      *y++ = saturate<T>(std::nearbyint(f(int32_t(a[off[0] + j * sa]) - p.a_zero_point,
+                                          int32_t(b[off[1] + j * sb]) - p.b_zero_point)) +
+                         float(p.c_zero_point));
+  } while (next_row<2>(s.rank, s.dims, idx, s.strides, off));
+}
+
+// The real sum over the output scale, from each input's offset times its scale ratio.
+template <class T>
+void qlinear_add(const QLinearBinaryParams& p, const void* const* in, void* const* out) {
+  qlinear_binary<T>(p, in, out, [&p](int32_t a, int32_t b) { return float(a) * p.scale_a + float(b) * p.scale_b; });
+}
+
+// The exact int32 product of the offsets, times one scale.
+template <class T>
+void qlinear_mul(const QLinearBinaryParams& p, const void* const* in, void* const* out) {
+  qlinear_binary<T>(p, in, out, [&p](int32_t a, int32_t b) { return float(a * b) * p.scale_a; });
+}
+
+struct QLinearPoolParams {
+  int32_t planes;  // NCHW: batch * channels planes of in[0] x in[1] x in[2]
+  int32_t in[3], out[3], kernel[3], stride[3], pad[3], pad_end[3];
+  int32_t count_include_pad;
+  int32_t x_zero_point, y_zero_point;
+  float scale;  // x_scale / y_scale
+  TINYC_PARAMS(QLinearPoolParams, planes, in, out, kernel, stride, pad, pad_end, count_include_pad, x_zero_point,
+               y_zero_point, scale)
+};
+
+// Average pooling of quantized values: the int32 sum of x - x_zero_point over the window, divided
+// by the window clipped to the padded input (count_include_pad) or to the input, then rescaled:
+// y = saturate(round_half_even(sum * scale / count) + y_zero_point).
+template <class T>
+void qlinear_avg_pool(const QLinearPoolParams& p, const void* const* in, void* const* out) {
+  const T* x = static_cast<const T*>(in[0]);
+  T* y = static_cast<T*>(out[0]);
+  const int32_t in_size = p.in[0] * p.in[1] * p.in[2];
+  for (int32_t c = 0; c < p.planes; ++c, x += in_size)
+    for (int32_t od = 0; od < p.out[0]; ++od)
+      for (int32_t oh = 0; oh < p.out[1]; ++oh)
+        for (int32_t ow = 0; ow < p.out[2]; ++ow) {
+          const int32_t o[3] = {od, oh, ow};
+          int32_t lo[3], hi[3], count_pad = 1;
+          for (int a = 0; a < 3; ++a) {
+            lo[a] = o[a] * p.stride[a] - p.pad[a];
+            hi[a] = lo[a] + p.kernel[a];
+            const int32_t end = p.in[a] + p.pad_end[a];
+            count_pad *= (hi[a] < end ? hi[a] : end) - lo[a];
+          }
+          int32_t sum = 0, count = 0;
+          for (int32_t id = lo[0] < 0 ? 0 : lo[0]; id < hi[0] && id < p.in[0]; ++id)
+            for (int32_t ih = lo[1] < 0 ? 0 : lo[1]; ih < hi[1] && ih < p.in[1]; ++ih)
+              for (int32_t iw = lo[2] < 0 ? 0 : lo[2]; iw < hi[2] && iw < p.in[2]; ++iw, ++count)
+                sum += int32_t(x[(id * p.in[1] + ih) * p.in[2] + iw]) - p.x_zero_point;
+          const float d = float(p.count_include_pad ? count_pad : count);
+          *y++ = saturate<T>(std::nearbyint(float(sum) * p.scale / d) + float(p.y_zero_point));
+        }
+}
+
+struct QLinearLeakyReluParams {
+  int32_t n;
+  int32_t x_zero_point, y_zero_point;
+  float scale, negative_scale;  // x_scale / y_scale, and alpha times that
+  TINYC_PARAMS(QLinearLeakyReluParams, n, x_zero_point, y_zero_point, scale, negative_scale)
+};
+
+// y = saturate(round_half_even((x - x_zero_point) * (x < x_zero_point ? alpha : 1) * scale) + y_zero_point).
+template <class T>
+void qlinear_leaky_relu(const QLinearLeakyReluParams& p, const void* const* in, void* const* out) {
+  const T* x = static_cast<const T*>(in[0]);
+  T* y = static_cast<T*>(out[0]);
+  for (int32_t i = 0; i < p.n; ++i) {
+    const int32_t v = int32_t(x[i]) - p.x_zero_point;
+    y[i] = saturate<T>(std::nearbyint(float(v) * (v < 0 ? p.negative_scale : p.scale)) + float(p.y_zero_point));
+  }
 }
 
 }  // namespace tinyc

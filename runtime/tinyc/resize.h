@@ -1,7 +1,11 @@
 // Resize and Upsample: nearest, N-D linear and cubic interpolation, as ONNX defines them. Every
 // output element is a weighted sum over the product of per-axis taps (up to 4 input indices each).
+// int8 / uint8 data (the same scale and zero point in and out) interpolate in float and round half to
+// even, so nearest mode copies the integers exactly.
 #ifndef TINYC_RESIZE_H
 #define TINYC_RESIZE_H
+
+#include <limits>
 
 #include "tinyc.h"
 
@@ -82,7 +86,18 @@ inline int32_t resize_taps(const ResizeParams& p, int32_t len, int32_t out_size,
   return 4;
 }
 
-template <class T>
+// An interpolated value as T: integers are rounded half to even and saturated.
+template <class T, class C>
+inline T resize_value(C v) {
+  if constexpr (std::is_integral<T>::value) {
+    return T(clamp_to<C>(std::nearbyint(v), C(std::numeric_limits<T>::min()), C(std::numeric_limits<T>::max())));
+  } else {
+    return T(v);
+  }
+}
+
+// T: the data; C: the arithmetic (T itself for floating-point data, float for int8 and uint8).
+template <class T, class C = T>
 void resize(const ResizeParams& p, const void* const* in, void* const* out) {
   const T* x = static_cast<const T*>(in[0]);
   T* y = static_cast<T*>(out[0]);
@@ -90,30 +105,30 @@ void resize(const ResizeParams& p, const void* const* in, void* const* out) {
   const float* scales = p.scales_input >= 0 ? static_cast<const float*>(in[p.scales_input]) : nullptr;
   const float* roi = p.roi_input >= 0 ? static_cast<const float*>(in[p.roi_input]) : nullptr;
   int32_t stride[kMaxRank], o[kMaxRank], count[kMaxRank], idx[kMaxRank][4];
-  T w[kMaxRank][4];
+  C w[kMaxRank][4];
   auto taps = [&](int32_t a) {
-    const T s = scales ? T(scales[a]) : T(p.dims[a]) / T(p.in_dims[a]);
-    count[a] = resize_taps<T>(p, p.in_dims[a], p.dims[a], o[a], s, roi ? T(roi[a]) : T(0),
-                              roi ? T(roi[p.rank + a]) : T(1), idx[a], w[a]);
+    const C s = scales ? C(scales[a]) : C(p.dims[a]) / C(p.in_dims[a]);
+    count[a] = resize_taps<C>(p, p.in_dims[a], p.dims[a], o[a], s, roi ? C(roi[a]) : C(0),
+                              roi ? C(roi[p.rank + a]) : C(1), idx[a], w[a]);
   };
   for (int32_t a = p.rank - 1, st = 1; a >= 0; st *= p.in_dims[a--]) stride[a] = st;
   for (int32_t a = 0; a < p.rank; ++a) o[a] = 0, taps(a);
   for (int32_t i = 0; i < p.n; ++i) {
     bool inside = true;
     for (int32_t a = 0; a < p.rank; ++a) inside = inside && count[a] > 0;
-    T v = T(p.extrapolation);
+    C v = C(p.extrapolation);
     if (inside) {
       int32_t k[kMaxRank] = {0};
-      v = T(0);
+      v = C(0);
       for (int32_t a = 0; a >= 0;) {
-        T wt = T(1);
+        C wt = C(1);
         int32_t off = 0;
         for (int32_t b = 0; b < p.rank; ++b) wt *= w[b][k[b]], off += idx[b][k[b]] * stride[b];
-        v += wt * x[off];
+        v += wt * C(x[off]);
         for (a = p.rank - 1; a >= 0 && ++k[a] == count[a]; --a) k[a] = 0;
       }
     }
-    y[i] = v;
+    y[i] = resize_value<T>(v);
     // Next output index; the taps change only along the axes that moved.
     int32_t a = p.rank - 1;
     for (; a >= 0 && ++o[a] == p.dims[a]; --a) o[a] = 0;

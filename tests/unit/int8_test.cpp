@@ -7,6 +7,7 @@
 #include "ops/evaluate.h"
 #include "quantizer/quantize.h"
 #include "runtime/tinyc/int8.h"
+#include "runtime/tinyc/resize.h"
 
 using namespace tinyc;
 
@@ -304,4 +305,96 @@ TEST_CASE("Concat of inputs with different ranges is int8, within one output ste
     const auto a = evaluate(f, s), b = evaluate(g, s);
     for (int i = 0; i < 16; ++i) CHECK(std::fabs(a[0].as<float>()[i] - b[0].as<float>()[i]) <= 1.5 * step);
   }
+}
+
+TEST_CASE("int8 Resize nearest copies the integers: a plain index loop, and the float kernel on the same values") {
+  std::mt19937 rng(11);
+  auto uni = [&](int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(rng); };
+  for (int trial = 0; trial < 60; ++trial) {
+    ResizeParams p{};
+    p.rank = 4, p.mode = kResizeNearest, p.scales_input = p.roi_input = -1;
+    p.coord = trial < 20 ? kCoordAsymmetric : uni(kCoordHalfPixel, kCoordTfHalfPixelForNearest);
+    p.nearest = trial < 20 ? kRoundFloor : uni(kRoundPreferFloor, kRoundCeil);
+    p.n = 1;
+    for (int a = 0; a < 4; ++a) {
+      p.in_dims[a] = a < 2 ? uni(1, 2) : uni(1, 6);
+      p.dims[a] = a < 2 ? p.in_dims[a] : trial < 20 ? p.in_dims[a] * uni(1, 3) : uni(1, 13);
+      p.n *= p.dims[a];
+    }
+    std::vector<int8_t> x(p.in_dims[0] * p.in_dims[1] * p.in_dims[2] * p.in_dims[3]), y(p.n);
+    std::vector<float> xf(x.size()), yf(p.n);
+    for (size_t i = 0; i < x.size(); ++i) x[i] = int8_t(uni(-128, 127)), xf[i] = x[i];
+    const void* in[1] = {x.data()};
+    void* out[1] = {y.data()};
+    resize<int8_t, float>(p, in, out);
+    const void* inf[1] = {xf.data()};
+    void* outf[1] = {yf.data()};
+    resize<float>(p, inf, outf);
+    for (int i = 0; i < p.n; ++i) REQUIRE(float(y[i]) == yf[i]);
+    if (trial >= 20) continue;
+    // asymmetric, floor, an integer factor k: output o reads input floor(o / k) along each axis
+    int i = 0;
+    for (int n = 0; n < p.dims[0]; ++n)
+      for (int c = 0; c < p.dims[1]; ++c)
+        for (int h = 0; h < p.dims[2]; ++h)
+          for (int w = 0; w < p.dims[3]; ++w, ++i) {
+            const int ih = h * p.in_dims[2] / p.dims[2], iw = w * p.in_dims[3] / p.dims[3];
+            REQUIRE(y[i] == x[((n * p.in_dims[1] + c) * p.in_dims[2] + ih) * p.in_dims[3] + iw]);
+          }
+  }
+}
+
+TEST_CASE("int8 Resize linear is the float interpolation of the integers, rounded half to even") {
+  ResizeParams p{};
+  p.rank = 2, p.mode = kResizeLinear, p.coord = kCoordAsymmetric, p.scales_input = p.roi_input = -1;
+  p.in_dims[0] = 1, p.in_dims[1] = 3, p.dims[0] = 1, p.dims[1] = 6, p.n = 6;
+  const int8_t x[3] = {-128, 3, 127};
+  int8_t y[6];
+  const void* in[1] = {x};
+  void* out[1] = {y};
+  resize<int8_t, float>(p, in, out);
+  // positions 0, 0.5, 1, 1.5, 2, 2.5 (clamped): -128, -62.5 -> -62, 3, 65, 127, 127
+  const int8_t want[6] = {-128, -62, 3, 65, 127, 127};
+  for (int i = 0; i < 6; ++i) CHECK(y[i] == want[i]);
+}
+
+TEST_CASE("Resize (nearest) after an int8 layer stays int8 with its input's parameters") {
+  Graph g;
+  auto add = [&](const std::string& n, const Shape& s) {
+    Tensor t;
+    t.name = n, t.dtype = DType::Float, t.shape = s, t.has_shape = true;
+    g.tensors[n] = t;
+  };
+  add("x", {1, 2, 3, 3}), add("r", {1, 2, 3, 3}), add("y", {1, 2, 6, 6});
+  add("scales", {4});
+  Tensor& sc = g.tensors["scales"];
+  sc.is_const = true, sc.data.resize(16);
+  for (int i = 0; i < 4; ++i) sc.as<float>()[i] = i < 2 ? 1.0f : 2.0f;
+  Node relu, up;
+  relu.op = "Relu", relu.name = "relu", relu.inputs = {"x"}, relu.outputs = {"r"};
+  up.op = "Resize", up.name = "up", up.inputs = {"r", "", "scales"}, up.outputs = {"y"};
+  g.nodes = {relu, up};
+  g.inputs = {"x"}, g.outputs = {"y"};
+  g.opset = 13;
+  std::vector<std::vector<Tensor>> samples;
+  for (int k = 0; k < 4; ++k) {
+    Tensor s = g.tensor("x");
+    s.data.resize(18 * 4);
+    for (int i = 0; i < 18; ++i) s.as<float>()[i] = 0.29f * float((i * 7 + k * 5) % 13) - 1.1f;
+    samples.push_back({s});
+  }
+  Graph f = g;
+  const Ranges ranges = calibrate(g, samples);
+  const QuantizeSummary q = quantize_int8(g, ranges);
+  CHECK(std::find(q.float_layers.begin(), q.float_layers.end(), "up") == q.float_layers.end());
+  CHECK(std::find(q.int8_layers.begin(), q.int8_layers.end(), "up") != q.int8_layers.end());
+  // The int8 output is the int8 input copied: dequantized, within half a step of the float output.
+  const double step = (std::max(0.0f, ranges.at("r").second) - std::min(0.0f, ranges.at("r").first)) / 255.0;
+  for (const auto& s : samples) {
+    const auto a = evaluate(f, s), b = evaluate(g, s);
+    for (int i = 0; i < 72; ++i) CHECK(std::fabs(a[0].as<float>()[i] - b[0].as<float>()[i]) <= 0.5 * step + 1e-6);
+  }
+  bool int8_resize = false;  // (the evaluation has set every tensor's type)
+  for (const Node& n : g.nodes) int8_resize = int8_resize || (n.op == "Resize" && g.tensor(n.inputs[0]).dtype == DType::Int8);
+  CHECK(int8_resize);
 }

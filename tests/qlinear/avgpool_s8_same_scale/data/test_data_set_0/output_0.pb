@@ -1,0 +1,1 @@
+BYJ0aoSF2#i4B8P :_^<aWRsJg?g>:M;*HöRSVV[D
