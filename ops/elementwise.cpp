@@ -246,7 +246,7 @@ void register_elementwise_ops(OpTable& t) {
   t["Clip"] = lower_clip;
   t["Where"] = lower_where;
   t["Pow"] = lower_pow;
-  t["Add"] = nary<NAdd>(Types::Any);
+  t["Add"] = [](OpContext& c) { return c.node.has("tinyc_activation") ? lower_add_activation(c) : nary<NAdd>(Types::Any)(c); };
   t["Sum"] = nary<NAdd>(Types::Any);
   t["Sub"] = nary<NSub>(Types::Any);
   t["Mul"] = nary<NMul>(Types::Any);

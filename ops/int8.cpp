@@ -22,7 +22,7 @@ Lowered lower_conv_s8(OpContext& c) {
   check_int8(c, 1);
   const ConvParams g = conv_params(c, c.input(0), c.input(1), &c.input(2), DType::Int8);
   ConvS8Params p{};
-  p.batch = g.batch, p.in_ch = g.in_ch, p.out_ch = g.out_ch, p.groups = g.groups;
+  p.batch = g.batch, p.in_ch = g.in_ch, p.out_ch = g.out_ch, p.groups = g.groups, p.channels_last = g.channels_last;
   for (int a = 0; a < 3; ++a) {
     p.in[a] = g.in[a], p.out[a] = g.out[a], p.kernel[a] = g.kernel[a];
     p.stride[a] = g.stride[a], p.dilation[a] = g.dilation[a], p.pad[a] = g.pad[a];

@@ -88,20 +88,27 @@ void fill_activation(const Node& n, P& p) {
 
 ConvParams conv_params(OpContext& c, const Tensor& x, const Tensor& w, const Tensor* bias, DType out_type) {
   if (x.shape.size() < 3 || w.shape.size() != x.shape.size()) c.fail("input and weight ranks differ");
+  const bool channels_last = c.node.get_int("tinyc_channels_last", 0) != 0;  // set by the optimizer
+  Shape xs = x.shape;  // as [N, C, spatial...]
+  if (channels_last) {
+    xs = {x.shape.front(), x.shape.back()};
+    xs.insert(xs.end(), x.shape.begin() + 1, x.shape.end() - 1);
+  }
   const int64_t groups = c.node.get_int("group", 1);
   std::vector<int64_t> kernel = c.node.get_ints("kernel_shape");
   if (kernel.empty()) kernel.assign(w.shape.begin() + 2, w.shape.end());
-  const Window win = window_of(c, x.shape, kernel, false);
+  const Window win = window_of(c, xs, kernel, false);
   const int64_t m = w.shape[0];
-  if (groups < 1 || x.shape[1] % groups || m % groups || w.shape[1] * groups != x.shape[1])
+  if (groups < 1 || xs[1] % groups || m % groups || w.shape[1] * groups != xs[1])
     c.fail("channels do not match the weights and groups");
   if (bias && num_elements(bias->shape) != m) c.fail("bias size differs from the output channels");
-  Shape out{x.shape[0], m};
+  Shape out{xs[0], m};
   out.insert(out.end(), win.out.begin(), win.out.end());
   c.set_output(0, out_type, out);
   ConvParams p{};
-  p.batch = i32(c, x.shape[0]);
-  p.in_ch = i32(c, x.shape[1]);
+  p.channels_last = channels_last;
+  p.batch = i32(c, xs[0]);
+  p.in_ch = i32(c, xs[1]);
   p.out_ch = i32(c, m);
   p.groups = i32(c, groups);
   fill_spatial(c, win, p);
@@ -110,9 +117,21 @@ ConvParams conv_params(OpContext& c, const Tensor& x, const Tensor& w, const Ten
 }
 
 bool conv_in_place(const ConvParams& p) {
+  if (p.channels_last) return false;
   if (is_pointwise(p)) return p.out_ch <= p.in_ch || p.batch == 1;
   const int64_t in_size = int64_t(p.in[0]) * p.in[1] * p.in[2], out_size = int64_t(p.out[0]) * p.out[1] * p.out[2];
   return p.groups == p.in_ch && p.out_ch == p.in_ch && out_size <= in_size;
+}
+
+Lowered lower_add_activation(OpContext& c) {
+  const Tensor &a = c.input(0), &b = c.input(1);
+  if (c.num_inputs() != 2 || a.dtype != b.dtype) c.fail("expects two inputs of one type");
+  const Shape out = broadcast_shape(c, a.shape, b.shape);
+  c.set_output(0, a.dtype, out);
+  AddActParams p{};
+  p.shape = make_broadcast(c, out, {a.shape, b.shape});
+  fill_activation(c.node, p);
+  return elementwise_in_place(c, TYPED_KERNEL(c, a.dtype, "add_act", add_act, p));
 }
 
 bool pool_in_place(const int32_t in[3], const int32_t out[3], const int32_t pad_begin[3]) {

@@ -173,6 +173,8 @@ ConvParams conv_params(OpContext& c, const Tensor& x, const Tensor& w, const Ten
 // Whether the convolution kernels (conv, conv_s8) may write the output over the input: pointwise
 // ones that keep or shrink the channels (or batch 1), depthwise ones whose output is not larger.
 bool conv_in_place(const ConvParams& p);
+// Add with a fused activation (attribute tinyc_activation, set by the optimizer).
+Lowered lower_add_activation(OpContext& c);
 // Whether the pooling kernels (pool, avg_pool_s8), which finish each output element before the
 // next and walk them in order, may write the output over the input: without leading padding and
 // no axis growing, no output lands on an input element a later window still reads.

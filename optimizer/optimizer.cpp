@@ -109,6 +109,56 @@ std::string add_constant(Graph& g, const std::string& base, DType t, const Shape
   return name;
 }
 
+std::vector<float> float_values(const Tensor& t);
+
+std::string add_ints_constant(Graph& g, const std::string& base, const std::vector<int64_t>& v) {
+  std::string name = base;
+  for (int i = 0; g.tensors.count(name); ++i) name = fmt::format("{}_{}", base, i);
+  Tensor c;
+  c.name = name, c.dtype = DType::Int64, c.shape = {static_cast<int64_t>(v.size())}, c.has_shape = true, c.is_const = true;
+  c.data.resize(v.size() * sizeof(int64_t));
+  std::memcpy(c.data.data(), v.data(), c.data.size());
+  g.tensors[name] = c;
+  return name;
+}
+
+// The nodes that read t.
+std::vector<Node*> users_of(Graph& g, const std::string& t) {
+  std::vector<Node*> users;
+  for (Node& n : g.nodes)
+    if (std::count(n.inputs.begin(), n.inputs.end(), t)) users.push_back(&n);
+  return users;
+}
+
+// Removes node i, whose output is its input's value: readers of the output read the input.
+void bypass(Graph& g, size_t i) {
+  const std::string from = g.nodes[i].outputs[0], to = g.nodes[i].inputs[0];
+  g.nodes.erase(g.nodes.begin() + static_cast<long>(i));
+  for (Node& m : g.nodes)
+    for (auto& in : m.inputs)
+      if (in == from) in = to;
+  g.tensors.erase(from);
+}
+
+void set_ints(Node& n, const char* name, const std::vector<int64_t>& v) {
+  Attr a;
+  a.kind = Attr::Ints, a.ints = v;
+  n.attrs[name] = a;
+}
+
+// The factor per channel (axis 1 of a tensor of shape `out`) that constant c broadcasts to, if
+// it holds one value per channel or a single value; empty otherwise.
+std::vector<float> per_channel(const Tensor& c, const Shape& out) {
+  if (c.dtype != DType::Float || out.size() < 2 || c.shape.size() > out.size()) return {};
+  Shape aligned(out.size() - c.shape.size(), 1);
+  aligned.insert(aligned.end(), c.shape.begin(), c.shape.end());
+  bool ok = aligned[1] == out[1] || aligned[1] == 1;
+  for (size_t j = 0; j < aligned.size(); ++j) ok = ok && (j == 1 || aligned[j] == 1);
+  if (!ok) return {};
+  const std::vector<float> v = float_values(c);
+  return aligned[1] == 1 ? std::vector<float>(static_cast<size_t>(out[1]), v[0]) : v;
+}
+
 std::vector<float> float_values(const Tensor& t) {
   std::vector<float> v(static_cast<size_t>(num_elements(t.shape)));
   std::memcpy(v.data(), t.data.data(), v.size() * sizeof(float));
@@ -127,12 +177,7 @@ void remove_identities(Graph& g) {
       ++i;
       continue;
     }
-    const std::string from = n.outputs[0], to = n.inputs[0];
-    g.nodes.erase(g.nodes.begin() + static_cast<long>(i));
-    for (Node& m : g.nodes)
-      for (auto& in : m.inputs)
-        if (in == from) in = to;
-    g.tensors.erase(from);
+    bypass(g, i);
   }
 }
 
@@ -216,13 +261,21 @@ void fold_pad(Graph& g) {
       for (const auto& x : n.inputs)
         if (x == pad.outputs[0]) users.push_back(&n);
     if (!nothing) {
-      // Only zeros, only on spatial axes, only non-negative, into one Conv / AveragePool.
-      bool ok = value == 0 && users.size() == 1 && r >= 3 && pads[0] == 0 && pads[1] == 0 && pads[r] == 0 &&
-                pads[r + 1] == 0;
+      // Only on spatial axes, only non-negative, into one Conv / AveragePool (zeros) or MaxPool (a
+      // value no larger than any input: -inf, or 0 after a Relu).
+      bool ok = users.size() == 1 && r >= 3 && pads[0] == 0 && pads[1] == 0 && pads[r] == 0 && pads[r + 1] == 0;
       for (int64_t p : pads) ok = ok && p >= 0;
       Node* u = ok ? users[0] : nullptr;
-      ok = ok && u->inputs[0] == pad.outputs[0] && u->get_string("auto_pad", "NOTSET") == "NOTSET" &&
-           (u->op == "Conv" || (u->op == "AveragePool" && u->get_int("count_include_pad", 0) == 1));
+      ok = ok && u->inputs[0] == pad.outputs[0] && u->get_string("auto_pad", "NOTSET") == "NOTSET";
+      if (ok && u->op == "MaxPool") {
+        const Node* from = producer(g, pad.inputs[0]);
+        const bool after_relu = from && (from->op == "Relu" || from->get_string("tinyc_activation", "") == "Relu");
+        const std::vector<int64_t> k = u->get_ints("kernel_shape");
+        ok = (value == -INFINITY || (value == 0 && after_relu)) && u->outputs.size() == 1 && k.size() == r - 2;
+        for (size_t a = 0; ok && a < r - 2; ++a) ok = pads[2 + a] < k[a] && pads[r + 2 + a] < k[a];  // no window of padding only
+      } else {
+        ok = ok && value == 0 && (u->op == "Conv" || (u->op == "AveragePool" && u->get_int("count_include_pad", 0) == 1));
+      }
       if (!ok) continue;
       const size_t nsp = r - 2;
       std::vector<int64_t> up = u->get_ints("pads", std::vector<int64_t>(2 * nsp, 0));
@@ -237,6 +290,179 @@ void fold_pad(Graph& g) {
         if (x == pad.outputs[0]) x = pad.inputs[0];
     g.tensors.erase(pad.outputs[0]);
     g.nodes.erase(g.nodes.begin() + static_cast<long>(i));
+    --i;
+  }
+}
+
+void fold_transposes(Graph& g) {
+  for (size_t i = 0; i < g.nodes.size(); ++i) {
+    Node& t = g.nodes[i];
+    if (t.op != "Transpose" || is_output(g, t.outputs[0])) continue;
+    const Tensor& x = g.tensor(t.inputs[0]);
+    const size_t r = x.shape.size();
+    auto perm_of = [r](const Node& n) {
+      std::vector<int64_t> p = n.get_ints("perm");
+      if (p.empty())
+        for (size_t a = 0; a < r; ++a) p.push_back(static_cast<int64_t>(r - 1 - a));
+      return p;
+    };
+    const std::vector<int64_t> perm = perm_of(t);
+    if (perm.size() != r) continue;
+    const std::vector<Node*> users = users_of(g, t.outputs[0]);
+    if (users.size() == 1 && users[0]->op == "Transpose" && perm_of(*users[0]).size() == r) {
+      // Two in a row: one transpose, the composition (the identity when they cancel).
+      const std::vector<int64_t> second = perm_of(*users[0]);
+      std::vector<int64_t> composed(r);
+      for (size_t a = 0; a < r; ++a) composed[a] = perm[static_cast<size_t>(second[a])];
+      set_ints(*users[0], "perm", composed);
+      bypass(g, i);
+      --i;
+      continue;
+    }
+    bool identity = true, ordered = true;  // ordered: the axes that are not 1 keep their order
+    int64_t prev = -1;
+    for (size_t a = 0; a < r; ++a) {
+      identity = identity && perm[a] == static_cast<int64_t>(a);
+      if (x.shape[static_cast<size_t>(perm[a])] == 1) continue;
+      ordered = ordered && perm[a] > prev;
+      prev = perm[a];
+    }
+    if (identity) {
+      bypass(g, i);
+      --i;
+      continue;
+    }
+    if (ordered) {  // only axes of size 1 move: the same bytes, a view
+      const Shape out = g.tensor(t.outputs[0]).shape;
+      t.op = "Reshape";
+      t.attrs.clear();
+      t.inputs = {t.inputs[0], add_ints_constant(g, t.name + "_shape", out)};
+      continue;
+    }
+    std::vector<int64_t> to_nchw{0, static_cast<int64_t>(r) - 1};
+    for (size_t a = 1; a + 1 < r; ++a) to_nchw.push_back(static_cast<int64_t>(a));
+    bool convs = r >= 3 && perm == to_nchw && x.dtype == DType::Float && !users.empty();
+    for (const Node* u : users)
+      convs = convs && u->op == "Conv" && u->inputs[0] == t.outputs[0] &&
+              std::count(u->inputs.begin(), u->inputs.end(), t.outputs[0]) == 1;
+    if (convs) {  // channels-last to channels-first, read only by convolutions: they read it as is
+      for (Node* u : users) {
+        Attr a;
+        a.kind = Attr::Int, a.i = 1;
+        u->attrs["tinyc_channels_last"] = a;
+      }
+      bypass(g, i);
+      --i;
+      continue;
+    }
+    // Transpose, flatten, matrix product by a constant: the weights' rows take the transpose.
+    if (users.size() != 1 || perm[0] != 0 || !(users[0]->op == "Reshape" || users[0]->op == "Flatten") ||
+        users[0]->inputs[0] != t.outputs[0] || x.dtype != DType::Float)
+      continue;
+    Node* flat = users[0];
+    const Shape fs = g.tensor(flat->outputs[0]).shape;
+    const int64_t k = num_elements(x.shape) / std::max<int64_t>(x.shape[0], 1);
+    const std::vector<Node*> gemms = users_of(g, flat->outputs[0]);
+    bool ok = fs.size() == 2 && fs[0] == x.shape[0] && fs[1] == k && !gemms.empty() && !is_output(g, flat->outputs[0]);
+    for (const Node* u : gemms)
+      ok = ok && u->op == "Gemm" && u->inputs[0] == flat->outputs[0] && u->inputs[1] != flat->outputs[0] &&
+           g.is_const(u->inputs[1]) && u->get_int("transA", 0) == 0 && g.tensor(u->inputs[1]).dtype == DType::Float;
+    if (!ok) continue;
+    // src[j]: where element j of the transposed, flattened row comes from in x's row.
+    const Shape ts = g.tensor(t.outputs[0]).shape;
+    const auto xst = strides_of(x.shape);
+    std::vector<int64_t> src(static_cast<size_t>(k));
+    for (int64_t j = 0; j < k; ++j) {
+      int64_t rest = j, o = 0;
+      for (size_t a = r; a-- > 1;) {
+        o += (rest % ts[a]) * xst[static_cast<size_t>(perm[a])];
+        rest /= ts[a];
+      }
+      src[static_cast<size_t>(j)] = o;
+    }
+    for (Node* u : gemms) {
+      const Tensor& b = g.tensor(u->inputs[1]);
+      const bool trans = u->get_int("transB", 0) != 0;
+      const int64_t m = trans ? b.shape[0] : b.shape[1];
+      const std::vector<float> v = float_values(b);
+      std::vector<float> w(v.size());
+      for (int64_t j = 0; j < k; ++j)
+        for (int64_t c = 0; c < m; ++c) {
+          const int64_t from = trans ? c * k + j : j * m + c;
+          const int64_t to = trans ? c * k + src[j] : src[j] * m + c;
+          w[static_cast<size_t>(to)] = v[static_cast<size_t>(from)];
+        }
+      u->inputs[1] = add_constant(g, b.name + "_t", DType::Float, b.shape, w);
+    }
+    bypass(g, i);
+    --i;
+  }
+}
+
+void fold_mul(Graph& g) {
+  for (size_t i = 0; i < g.nodes.size(); ++i) {
+    const Node mul = g.nodes[i];
+    if (!(mul.op == "Mul" || mul.op == "Div") || mul.inputs.size() != 2) continue;
+    const int k = g.is_const(mul.inputs[1]) ? 1 : (mul.op == "Mul" && g.is_const(mul.inputs[0])) ? 0 : -1;
+    if (k < 0) continue;
+    const std::string& x = mul.inputs[1 - k];
+    const Tensor& c = g.tensor(mul.inputs[k]);
+    auto factors = [&](const Shape& s) {
+      std::vector<float> f = per_channel(c, s);
+      if (mul.op == "Div")
+        for (float& v : f) v = 1.0f / v;
+      return f;
+    };
+    // After a layer: scale its weights and bias per output channel.
+    Node* prev = producer(g, x);
+    if (prev && consumers(g, x) == 1 && !is_output(g, x) && !prev->has("tinyc_activation") &&
+        (prev->op == "Conv" || (prev->op == "Gemm" && g.tensor(x).shape.size() == 2)) && g.is_const(prev->inputs[1])) {
+      const std::vector<float> f = factors(g.tensor(x).shape);
+      const Tensor& w = g.tensor(prev->inputs[1]);
+      const bool has_bias = prev->inputs.size() > 2 && !prev->inputs[2].empty();
+      const size_t ch = f.size();
+      if (!f.empty() && w.dtype == DType::Float && (!has_bias || (g.is_const(prev->inputs[2]) &&
+                                                                  num_elements(g.tensor(prev->inputs[2]).shape) == static_cast<int64_t>(ch)))) {
+        std::vector<float> wv = float_values(w);
+        const bool rows = prev->op == "Conv" || prev->get_int("transB", 0);  // output channel = leading axis
+        for (size_t j = 0; j < wv.size(); ++j) wv[j] *= f[rows ? j / (wv.size() / ch) : j % ch];
+        prev->inputs[1] = add_constant(g, w.name + "_scaled", DType::Float, w.shape, wv);
+        if (has_bias) {
+          std::vector<float> b = float_values(g.tensor(prev->inputs[2]));
+          for (size_t m = 0; m < ch; ++m) b[m] *= f[m];
+          prev->inputs[2] = add_constant(g, mul.name + "_bias", DType::Float, {static_cast<int64_t>(ch)}, b);
+        }
+        merge_into(g, *prev, i);
+        --i;
+        continue;
+      }
+    }
+    // Before a convolution (zero padding stays zero) or a Gemm: scale its weights per input channel.
+    const std::vector<Node*> users = users_of(g, mul.outputs[0]);
+    if (is_output(g, mul.outputs[0]) || users.size() != 1 || users[0]->inputs.size() < 2 || users[0]->inputs[0] != mul.outputs[0] ||
+        !g.is_const(users[0]->inputs[1]))
+      continue;
+    Node* u = users[0];
+    const bool conv = u->op == "Conv" && !u->has("tinyc_channels_last");
+    const bool gemm = u->op == "Gemm" && u->get_int("transA", 0) == 0 && g.tensor(x).shape.size() == 2;
+    const std::vector<float> f = factors(g.tensor(mul.outputs[0]).shape);
+    const Tensor& w = g.tensor(u->inputs[1]);
+    if ((!conv && !gemm) || f.empty() || w.dtype != DType::Float || g.tensor(x).shape != g.tensor(mul.outputs[0]).shape)
+      continue;
+    std::vector<float> wv = float_values(w);
+    const int64_t in_ch = static_cast<int64_t>(f.size());
+    if (conv) {  // w [M, C / group, k...]
+      const int64_t m = w.shape[0], cg = w.shape[1], ks = num_elements(w.shape) / (m * cg), mg = m / (in_ch / cg);
+      for (int64_t o = 0; o < m; ++o)
+        for (int64_t ci = 0; ci < cg; ++ci)
+          for (int64_t q = 0; q < ks; ++q) wv[static_cast<size_t>((o * cg + ci) * ks + q)] *= f[static_cast<size_t>(o / mg * cg + ci)];
+    } else {
+      const bool trans = u->get_int("transB", 0) != 0;  // [N, K] or [K, N]
+      const size_t n = wv.size() / f.size();
+      for (size_t j = 0; j < wv.size(); ++j) wv[j] *= f[trans ? j % f.size() : j / n];
+    }
+    u->inputs[1] = add_constant(g, w.name + "_scaled", DType::Float, w.shape, wv);
+    bypass(g, i);
     --i;
   }
 }
@@ -315,7 +541,8 @@ void fuse_activations(Graph& g) {
     }
     Node* prev = producer(g, act.inputs[0]);
     if (!prev || consumers(g, act.inputs[0]) != 1 || is_output(g, act.inputs[0]) || prev->has("tinyc_activation") ||
-        !(prev->op == "Conv" || prev->op == "ConvTranspose" || prev->op == "Gemm") ||
+        !(prev->op == "Conv" || prev->op == "ConvTranspose" || prev->op == "Gemm" ||
+          (prev->op == "Add" && prev->inputs.size() == 2)) ||
         g.tensor(act.inputs[0]).dtype != DType::Float)
       continue;
     Attr kind;
@@ -336,6 +563,8 @@ const std::vector<Pass>& passes() {
                                       {"fold_pad", fold_pad},
                                       {"fold_batch_norm", fold_batch_norm},
                                       {"matmul_to_gemm", matmul_to_gemm},
+                                      {"fold_transposes", fold_transposes},
+                                      {"fold_mul", fold_mul},
                                       {"fold_add_into_bias", fold_add_into_bias},
                                       {"fuse_activations", fuse_activations},
                                       {"eliminate_dead_nodes", eliminate_dead_nodes}};

@@ -24,19 +24,30 @@ void remove_identities(Graph& g);
 void fold_batch_norm(Graph& g);
 
 // A zero constant Pad of the spatial axes goes into the pads of the Conv (or AveragePool counting
-// padding) that reads it; a Pad of nothing is removed.
+// padding) that reads it, and one of -inf (or of 0 after a Relu) into a MaxPool's; a Pad of
+// nothing is removed.
 void fold_pad(Graph& g);
 
 // MatMul of a 2-D input by a constant 2-D matrix becomes a Gemm (which takes a bias and an
 // activation, and has an int8 kernel).
 void matmul_to_gemm(Graph& g);
 
+// Transposes: two in a row become one (none when they cancel); one that moves only axes of size 1
+// becomes a Reshape (a view); channels-last to channels-first read only by Convs is folded into
+// them (they read channels-last); one followed by a flatten into Gemms is folded into the
+// Gemms' weights.
+void fold_transposes(Graph& g);
+
+// Mul (or Div) by a constant that is one value per channel or a single value, after a Conv or
+// Gemm (into its weights and bias) or before one (into its weights, per input channel).
+void fold_mul(Graph& g);
+
 // Adds a constant that is one value per output channel (or one value) into the bias of the Conv,
 // ConvTranspose or Gemm whose output it is added to.
 void fold_add_into_bias(Graph& g);
 
-// Folds Relu, Clip (constant bounds) and LeakyRelu into the Conv, ConvTranspose or Gemm that
-// produces their input, as that layer's output activation.
+// Folds Relu, Clip (constant bounds) and LeakyRelu into the Conv, ConvTranspose, Gemm or Add
+// (a residual connection) that produces their input, as that layer's output activation.
 void fuse_activations(Graph& g);
 
 struct Pass {
@@ -45,7 +56,8 @@ struct Pass {
 };
 
 // The passes in the order they run: fold_constants, remove_identities, fold_pad, fold_batch_norm,
-// matmul_to_gemm, fold_add_into_bias, fuse_activations, eliminate_dead_nodes.
+// matmul_to_gemm, fold_transposes, fold_mul, fold_add_into_bias, fuse_activations,
+// eliminate_dead_nodes.
 const std::vector<Pass>& passes();
 
 struct OptimizeOptions {

@@ -403,7 +403,7 @@ class Quantizer {
     q.domain = "tinyc";
     q.op = conv ? "ConvS8" : "FullyConnectedS8";
     if (conv)
-      for (const char* a : {"auto_pad", "dilations", "group", "kernel_shape", "pads", "strides"})
+      for (const char* a : {"auto_pad", "dilations", "group", "kernel_shape", "pads", "strides", "tinyc_channels_last"})
         if (n.has(a)) q.attrs[a] = n.attrs.at(a);
     set_int(q, "tinyc_input_zero_point", qx.zero_point);
     set_int(q, "tinyc_output_zero_point", qy.zero_point);
@@ -434,8 +434,11 @@ class Quantizer {
     if (n.inputs.size() != 2 || g_.is_const(n.inputs[0]) || g_.is_const(n.inputs[1]) || !has_range(n.outputs[0]) ||
         !has_range(n.inputs[0]) || !has_range(n.inputs[1]))
       return false;
+    const QParams y = activation_qparams(ranges_.at(n.outputs[0]));
+    int32_t lo, hi;
+    if (!activation_range(n, y, &lo, &hi)) return false;
     const std::string a = as_int8(n.inputs[0]), b = as_int8(n.inputs[1]);
-    const QParams qa = qparams_.at(a), qb = qparams_.at(b), y = activation_qparams(ranges_.at(n.outputs[0]));
+    const QParams qa = qparams_.at(a), qb = qparams_.at(b);
     const double twice_max = 2.0 * std::max(qa.scale, qb.scale);
     int32_t m[3], s[3];
     quantize_multiplier(qa.scale / twice_max, &m[0], &s[0]);
@@ -450,8 +453,8 @@ class Quantizer {
     shift.ints = {s[0], s[1], s[2]};
     q.attrs["tinyc_zero_points"] = zp, q.attrs["tinyc_multipliers"] = mult, q.attrs["tinyc_shifts"] = shift;
     set_int(q, "tinyc_output_zero_point", y.zero_point);
-    set_int(q, "tinyc_act_min", -128);
-    set_int(q, "tinyc_act_max", 127);
+    set_int(q, "tinyc_act_min", lo);
+    set_int(q, "tinyc_act_max", hi);
     q.inputs = {a, b};
     q.outputs = {int8_output(n.outputs[0], y)};
     g_.nodes.push_back(q);

@@ -43,8 +43,9 @@ struct ConvS8Params {
   int32_t act_min, act_max;  // output clamp (the fused activation)
   int32_t float_requant;     // ONNX's rounding (pre-quantized models): scale per channel in in[5]
   int32_t bias16;            // the int32 biases all fit int16 and are stored so
+  int32_t channels_last;     // the input is [N, D, H, W, C]; y stays NCHW
   TINYC_PARAMS(ConvS8Params, batch, in_ch, out_ch, groups, in, out, kernel, stride, dilation, pad, input_zero_point,
-               output_zero_point, act_min, act_max, float_requant, bias16)
+               output_zero_point, act_min, act_max, float_requant, bias16, channels_last)
 };
 
 // Bias m, stored as int32 or (when every value fits) int16.
@@ -69,7 +70,7 @@ inline int8_t requantize(int32_t acc, int32_t mult, int32_t shift, const float* 
 // acc = bias + sum (x - zx) * w, then requantized. Padding contributes nothing (x = zx there).
 // - pointwise (1x1, unit stride, no padding, one group): one pixel at a time, its channels
 //   gathered into scratch as int16 (in_ch of them), then a matrix-vector product; y may be x.
-// - otherwise weight-stationary along each output row into one int32 per output column of
+// - otherwise weight-stationary along each output row (the input may be channels-last) into one int32 per output column of
 //   scratch, so the inner loop has no bounds checks. y may be x for a depthwise convolution whose
 //   output is no larger than its input: each input plane is first copied after the accumulators.
 inline void conv_s8(const ConvS8Params& p, const void* const* in, void* const* out) {
@@ -82,13 +83,16 @@ inline void conv_s8(const ConvS8Params& p, const void* const* in, void* const* o
   const int32_t cg = p.in_ch / p.groups, mg = p.out_ch / p.groups;
   const int32_t in_size = p.in[0] * p.in[1] * p.in[2];
   const int32_t ksize = p.kernel[0] * p.kernel[1] * p.kernel[2];
-  const int32_t sw = p.stride[2], zx = p.input_zero_point, ow_n = p.out[2];
-  if (p.groups == 1 && ksize == 1 && p.stride[0] == 1 && p.stride[1] == 1 && sw == 1 && p.pad[0] == 0 &&
+  const int32_t zx = p.input_zero_point, ow_n = p.out[2];
+  // Element strides of a channel and of a column of the input.
+  const int32_t cs = p.channels_last ? 1 : in_size, ws = p.channels_last ? p.in_ch : 1;
+  const int32_t st = p.stride[2], sw = st * ws;
+  if (p.groups == 1 && ksize == 1 && p.stride[0] == 1 && p.stride[1] == 1 && st == 1 && p.pad[0] == 0 &&
       p.pad[1] == 0 && p.pad[2] == 0) {
     int16_t* xs = static_cast<int16_t*>(out[kScratchSlot]);
     for (int32_t n = 0; n < p.batch; ++n)
       for (int32_t i = 0; i < in_size; ++i) {
-        for (int32_t c = 0; c < p.in_ch; ++c) xs[c] = int16_t(x[(n * p.in_ch + c) * in_size + i] - zx);
+        for (int32_t c = 0; c < p.in_ch; ++c) xs[c] = int16_t(x[n * p.in_ch * in_size + c * cs + i * ws] - zx);
         for (int32_t m = 0; m < p.out_ch; ++m) {
           const int8_t* wm = w + m * p.in_ch;
           int32_t acc = bias_at(in[2], p.bias16, m);
@@ -112,7 +116,7 @@ inline void conv_s8(const ConvS8Params& p, const void* const* in, void* const* o
         for (int32_t oh = 0; oh < p.out[1]; ++oh) {
           for (int32_t ow = 0; ow < ow_n; ++ow) acc[ow] = b;
           for (int32_t c = 0; c < cg; ++c) {
-            const int8_t* xc = in_place ? plane : x + (n * p.in_ch + g * cg + c) * in_size;
+            const int8_t* xc = in_place ? plane : x + n * p.in_ch * in_size + (g * cg + c) * cs;
             const int8_t* wc = w + (m * cg + c) * ksize;
             for (int32_t kd = 0; kd < p.kernel[0]; ++kd) {
               const int32_t id = od * p.stride[0] + kd * p.dilation[0] - p.pad[0];
@@ -120,16 +124,16 @@ inline void conv_s8(const ConvS8Params& p, const void* const* in, void* const* o
               for (int32_t kh = 0; kh < p.kernel[1]; ++kh) {
                 const int32_t ih = oh * p.stride[1] + kh * p.dilation[1] - p.pad[1];
                 if (ih < 0 || ih >= p.in[1]) continue;
-                const int8_t* xrow = xc + (id * p.in[1] + ih) * p.in[2];
+                const int8_t* xrow = xc + (id * p.in[1] + ih) * p.in[2] * ws;
                 const int8_t* wk = wc + (kd * p.kernel[1] + kh) * p.kernel[2];
                 for (int32_t kw = 0; kw < p.kernel[2]; ++kw) {
                   const int32_t wv = wk[kw];
-                  // Output columns ow with 0 <= ow * sw + sh < in width.
+                  // Output columns ow with 0 <= ow * stride + sh < in width.
                   const int32_t sh = kw * p.dilation[2] - p.pad[2];
-                  const int32_t lo = sh >= 0 ? 0 : (-sh + sw - 1) / sw;
-                  int32_t hi = p.in[2] - sh <= 0 ? 0 : (p.in[2] - sh + sw - 1) / sw;
+                  const int32_t lo = sh >= 0 ? 0 : (-sh + st - 1) / st;
+                  int32_t hi = p.in[2] - sh <= 0 ? 0 : (p.in[2] - sh + st - 1) / st;
                   if (hi > ow_n) hi = ow_n;
-                  const int8_t* xr = xrow + sh;
+                  const int8_t* xr = xrow + sh * ws;
                   for (int32_t ow = lo; ow < hi; ++ow) acc[ow] += (int32_t(xr[ow * sw]) - zx) * wv;
                 }
               }

@@ -4,6 +4,7 @@
 #ifndef TINYC_NN_H
 #define TINYC_NN_H
 
+#include "elementwise.h"
 #include "tinyc.h"
 
 namespace tinyc {
@@ -21,13 +22,37 @@ inline T activate(T v, int32_t act, float a, float b) {
   }
 }
 
+// y = activation(a + b): a residual Add with the activation that follows it, in one pass.
+struct AddActParams {
+  BroadcastParams shape;
+  int32_t act;
+  float act_a, act_b;
+  TINYC_PARAMS(AddActParams, shape, act, act_a, act_b)
+};
+
+template <class T>
+void add_act(const AddActParams& p, const void* const* in, void* const* out) {
+  const T* a = static_cast<const T*>(in[0]);
+  const T* b = static_cast<const T*>(in[1]);
+  T* y = static_cast<T*>(out[0]);
+  const BroadcastParams& s = p.shape;
+  if (s.n == 0) return;
+  int32_t idx[kMaxRank] = {0};
+  int32_t off[3] = {0, 0, 0};
+  const int32_t last = s.dims[s.rank - 1], sa = s.strides[0][s.rank - 1], sb = s.strides[1][s.rank - 1];
+  do {
+    for (int32_t j = 0; j < last; ++j) *y++ = activate(T(a[off[0] + j * sa] + b[off[1] + j * sb]), p.act, p.act_a, p.act_b);
+  } while (next_row<3>(s.rank, s.dims, idx, s.strides, off));
+}
+
 struct ConvParams {
   int32_t batch, in_ch, out_ch, groups;
   int32_t in[3], out[3], kernel[3], stride[3], dilation[3], pad[3];  // spatial (D, H, W)
   int32_t act;
   float act_a, act_b;
+  int32_t channels_last;  // the input is [N, D, H, W, C] (a layout transpose folded in); y stays NCHW
   TINYC_PARAMS(ConvParams, batch, in_ch, out_ch, groups, in, out, kernel, stride, dilation, pad, act, act_a,
-               act_b)
+               act_b, channels_last)
 };
 
 // Whether a convolution is pointwise: 1x1 kernel, unit stride, no padding, one group.
@@ -42,7 +67,7 @@ inline bool is_pointwise(const ConvParams& p) {
 //   matrix-vector product. It reads a pixel before writing it, so y may be x.
 // - otherwise weight-stationary: each weight is multiplied into a whole output row, over the range
 //   of output columns whose input column lies inside the image, so the inner loop has no bounds
-//   checks. y may be x for a depthwise convolution (groups = in_ch = out_ch, output no larger than
+//   checks. The input may be channels-last. y may be x for a depthwise convolution (groups = in_ch = out_ch, output no larger than
 //   the input): each input plane is copied into scratch before its output overwrites it.
 template <class T>
 void conv(const ConvParams& p, const void* const* in, void* const* out) {
@@ -54,11 +79,13 @@ void conv(const ConvParams& p, const void* const* in, void* const* out) {
   const int32_t cg = p.in_ch / p.groups, mg = p.out_ch / p.groups;
   const int32_t in_size = p.in[0] * p.in[1] * p.in[2], out_size = p.out[0] * p.out[1] * p.out[2];
   const int32_t ksize = p.kernel[0] * p.kernel[1] * p.kernel[2];
-  const int32_t sw = p.stride[2];
+  // Element strides of a channel and of a column of the input.
+  const int32_t cs = p.channels_last ? 1 : in_size, ws = p.channels_last ? p.in_ch : 1;
+  const int32_t sw = p.stride[2] * ws;
   if (is_pointwise(p)) {
     for (int32_t n = 0; n < p.batch; ++n)
       for (int32_t i = 0; i < in_size; ++i) {
-        for (int32_t c = 0; c < p.in_ch; ++c) scratch[c] = x[(n * p.in_ch + c) * in_size + i];
+        for (int32_t c = 0; c < p.in_ch; ++c) scratch[c] = x[n * p.in_ch * in_size + c * cs + i * ws];
         for (int32_t m = 0; m < p.out_ch; ++m) {
           const T* wm = w + m * p.in_ch;
           T acc = bias ? bias[m] : T(0);
@@ -78,16 +105,16 @@ void conv(const ConvParams& p, const void* const* in, void* const* out) {
       const T b = bias ? bias[m] : T(0);
       for (int32_t i = 0; i < out_size; ++i) ym[i] = b;
       for (int32_t c = 0; c < cg; ++c) {
-        const T* xc = in_place ? scratch : x + (n * p.in_ch + g * cg + c) * in_size;
+        const T* xc = in_place ? scratch : x + n * p.in_ch * in_size + (g * cg + c) * cs;
         const T* wc = w + (m * cg + c) * ksize;
         for (int32_t kd = 0; kd < p.kernel[0]; ++kd)
           for (int32_t kh = 0; kh < p.kernel[1]; ++kh)
             for (int32_t kw = 0; kw < p.kernel[2]; ++kw) {
               const T wv = wc[(kd * p.kernel[1] + kh) * p.kernel[2] + kw];
-              // Output columns ow with 0 <= ow * sw + shift < in width.
-              const int32_t shift = kw * p.dilation[2] - p.pad[2];
-              int32_t lo = shift >= 0 ? 0 : (-shift + sw - 1) / sw;
-              int32_t hi = p.in[2] - shift <= 0 ? 0 : (p.in[2] - shift + sw - 1) / sw;
+              // Output columns ow with 0 <= ow * stride + shift < in width.
+              const int32_t shift = kw * p.dilation[2] - p.pad[2], st = p.stride[2];
+              int32_t lo = shift >= 0 ? 0 : (-shift + st - 1) / st;
+              int32_t hi = p.in[2] - shift <= 0 ? 0 : (p.in[2] - shift + st - 1) / st;
               if (hi > p.out[2]) hi = p.out[2];
               if (lo >= hi) continue;
               for (int32_t od = 0; od < p.out[0]; ++od) {
@@ -96,7 +123,7 @@ void conv(const ConvParams& p, const void* const* in, void* const* out) {
                 for (int32_t oh = 0; oh < p.out[1]; ++oh) {
                   const int32_t ih = oh * p.stride[1] + kh * p.dilation[1] - p.pad[1];
                   if (ih < 0 || ih >= p.in[1]) continue;
-                  const T* xr = xc + (id * p.in[1] + ih) * p.in[2] + shift;
+                  const T* xr = xc + ((id * p.in[1] + ih) * p.in[2] + shift) * ws;
                   T* yr = ym + (od * p.out[1] + oh) * p.out[2];
                   for (int32_t ow = lo; ow < hi; ++ow) yr[ow] += wv * xr[ow * sw];
                 }

@@ -175,12 +175,11 @@ static void check_passes_keep_outputs(const std::string& model) {
   std::map<std::string, std::string> producer;
   for (const Node& n : opt.nodes) producer[n.outputs[0]] = n.op;
   for (const Node& n : opt.nodes) {
-    for (const char* op : {"BatchNormalization", "Identity", "Dropout"}) CHECK(n.op != op);
-    if (n.op == "Relu") CHECK(producer[n.inputs[0]] == "Add");  // after a residual sum: no layer to fuse into
+    for (const char* op : {"BatchNormalization", "Identity", "Dropout", "Relu", "Clip", "LeakyRelu"}) CHECK(n.op != op);
   }
 }
 
-TEST_CASE("BatchNormalization folds into Conv and Relu fuses, outputs unchanged") {
+TEST_CASE("BatchNormalization folds into Conv and every Relu fuses (the residual ones into Add), outputs unchanged") {
   check_passes_keep_outputs("cnn_bn");
   check_passes_keep_outputs("resnet");
   check_passes_keep_outputs("dscnn");
@@ -311,5 +310,155 @@ TEST_CASE("a zero Pad folds into the Conv after it; a Pad of ones or before a Ma
     REQUIRE(a[0].shape == b[0].shape);
     for (int64_t i = 0; i < num_elements(a[0].shape); ++i) CHECK(b[0].as<float>()[i] == Approx(a[0].as<float>()[i]));
     CHECK(opt.nodes.size() == (variant == 0 ? 1u : 2u));
+  }
+}
+
+// Small graphs built by hand, for the passes: constants hold a fixed pattern of quarter values.
+struct Builder {
+  Graph g;
+  Builder() { g.opset = 13; }
+  std::string input(const std::string& n, const Shape& s) {
+    tensor(n, s, DType::Float);
+    g.inputs.push_back(n);
+    return n;
+  }
+  std::string constant(const std::string& n, const Shape& s, float first = -0.75f) {
+    Tensor& t = tensor(n, s, DType::Float);
+    t.is_const = true;
+    t.data.resize(static_cast<size_t>(num_elements(s)) * 4);
+    for (int64_t i = 0; i < num_elements(s); ++i) t.as<float>()[i] = first + 0.25f * float(i % 9);
+    return n;
+  }
+  std::string ints(const std::string& n, const std::vector<int64_t>& v) {
+    Tensor& t = tensor(n, {static_cast<int64_t>(v.size())}, DType::Int64);
+    t.is_const = true;
+    t.data.resize(v.size() * 8);
+    std::memcpy(t.data.data(), v.data(), t.data.size());
+    return n;
+  }
+  std::string node(const std::string& op, const std::vector<std::string>& in, const std::string& out,
+                   const std::map<std::string, std::vector<int64_t>>& attrs = {}) {
+    Node n;
+    n.op = op, n.name = out, n.inputs = in, n.outputs = {out};
+    for (const auto& [k, v] : attrs) {  // lists, but a scalar for the attributes that are one
+      Attr a;
+      a.kind = Attr::Ints, a.ints = v;
+      if (k == "group" || k == "transA" || k == "transB" || k == "axis") a.kind = Attr::Int, a.i = v.at(0);
+      n.attrs[k] = a;
+    }
+    tensor(out, {}, DType::Float).has_shape = false;
+    g.nodes.push_back(n);
+    return out;
+  }
+  Tensor& tensor(const std::string& n, const Shape& s, DType t) {
+    Tensor& x = g.tensors[n];
+    x.name = n, x.dtype = t, x.shape = s, x.has_shape = true;
+    return x;
+  }
+};
+
+// Optimizes b's graph (output y), checks the evaluator gives the same outputs before and after
+// (rtol 1e-5) and returns the optimized graph's operators.
+static std::vector<std::string> optimized_ops(Builder& b, Graph* out = nullptr) {
+  b.g.outputs = {"y"};
+  fold_constants(b.g);
+  Graph opt = b.g;
+  optimize(opt);
+  std::vector<Tensor> in;
+  for (const auto& name : b.g.inputs) {
+    Tensor t = b.g.tensor(name);
+    t.data.resize(t.bytes());
+    for (int64_t i = 0; i < num_elements(t.shape); ++i) t.as<float>()[i] = float((i * 7) % 11) / 4 - 1.25f;
+    in.push_back(t);
+  }
+  const auto want = evaluate(b.g, in), got = evaluate(opt, in);
+  REQUIRE(want[0].shape == got[0].shape);
+  for (int64_t i = 0; i < num_elements(want[0].shape); ++i)
+    CHECK(got[0].as<float>()[i] == Approx(want[0].as<float>()[i]).epsilon(1e-5).margin(1e-6));
+  std::vector<std::string> ops;
+  for (const Node& n : opt.nodes) ops.push_back(n.op);
+  if (out) *out = opt;
+  return ops;
+}
+
+using Ops = std::vector<std::string>;
+
+TEST_CASE("fold_transposes: pairs cancel, size-1 moves are views, NHWC feeds Conv, a flatten's transpose goes into the weights") {
+  {
+    Builder b;
+    b.node("Transpose", {b.input("x", {1, 2, 3, 4})}, "t1", {{"perm", {0, 2, 3, 1}}});
+    b.node("Transpose", {"t1"}, "t2", {{"perm", {0, 3, 1, 2}}});
+    b.node("Relu", {"t2"}, "y");
+    CHECK(optimized_ops(b) == Ops{"Relu"});
+  }
+  {
+    Builder b;
+    b.node("Transpose", {b.input("x", {1, 5, 1, 3})}, "t", {{"perm", {0, 2, 1, 3}}});
+    b.node("Relu", {"t"}, "y");
+    CHECK(optimized_ops(b) == Ops{"Reshape", "Relu"});
+  }
+  {
+    Builder b;
+    b.node("Transpose", {b.input("x", {1, 5, 6, 3})}, "t", {{"perm", {0, 3, 1, 2}}});
+    b.node("Conv", {"t", b.constant("w", {4, 3, 3, 3})}, "y", {{"pads", {1, 0, 1, 2}}, {"strides", {2, 1}}});
+    Graph opt;
+    CHECK(optimized_ops(b, &opt) == Ops{"Conv"});
+    CHECK(opt.nodes[0].get_int("tinyc_channels_last", 0) == 1);
+  }
+  for (const char* flatten : {"Flatten", "Reshape"}) {
+    Builder b;
+    b.node("Transpose", {b.input("x", {1, 2, 3, 4})}, "t", {{"perm", {0, 2, 3, 1}}});
+    if (std::string(flatten) == "Flatten") b.node("Flatten", {"t"}, "f");
+    else b.node("Reshape", {"t", b.ints("shape", {1, 24})}, "f");
+    b.node("MatMul", {"f", b.constant("w", {24, 5})}, "y");
+    CHECK(optimized_ops(b) == Ops{flatten, "Gemm"});
+  }
+}
+
+TEST_CASE("fold_mul: a constant scale after or before a Conv or Gemm goes into its weights") {
+  {
+    Builder b;
+    b.node("Conv", {b.input("x", {1, 2, 5, 5}), b.constant("w", {3, 2, 3, 3}), b.constant("bias", {3})}, "c");
+    b.node("Mul", {"c", b.constant("s", {3, 1, 1}, 0.5f)}, "y");
+    CHECK(optimized_ops(b) == Ops{"Conv"});
+  }
+  {
+    Builder b;  // per input channel, before a grouped convolution with padding
+    b.node("Mul", {b.input("x", {1, 4, 5, 5}), b.constant("s", {1, 4, 1, 1}, 0.5f)}, "m");
+    b.node("Conv", {"m", b.constant("w", {6, 2, 3, 3})}, "y", {{"group", {2}}, {"pads", {1, 1, 1, 1}}});
+    CHECK(optimized_ops(b) == Ops{"Conv"});
+  }
+  {
+    Builder b;
+    b.node("Gemm", {b.input("x", {2, 4}), b.constant("w", {3, 4}), b.constant("bias", {3})}, "g", {{"transB", {1}}});
+    b.node("Div", {"g", b.constant("s", {3}, 0.5f)}, "y");
+    CHECK(optimized_ops(b) == Ops{"Gemm"});
+  }
+  {
+    Builder b;  // a scale per row is not per channel: it stays
+    b.node("Gemm", {b.input("x", {2, 4}), b.constant("w", {4, 3})}, "g");
+    b.node("Mul", {"g", b.constant("s", {2, 1}, 0.5f)}, "y");
+    CHECK(optimized_ops(b) == Ops{"Gemm", "Mul"});
+  }
+}
+
+TEST_CASE("a Relu after a residual Add fuses into it; a Pad of -inf (or of 0 after a Relu) folds into MaxPool") {
+  {
+    Builder b;
+    b.node("Add", {b.input("x", {1, 3, 4, 4}), b.input("x2", {1, 3, 4, 4})}, "s");
+    b.node("Relu", {"s"}, "y");
+    Graph opt;
+    CHECK(optimized_ops(b, &opt) == Ops{"Add"});
+    CHECK(opt.nodes[0].get_string("tinyc_activation", "") == "Relu");
+  }
+  for (float value : {-INFINITY, 0.0f}) {
+    Builder b;
+    b.node("Relu", {b.input("x", {1, 2, 5, 5})}, "r");
+    Tensor& v = b.tensor("v", {}, DType::Float);
+    v.is_const = true, v.data.resize(4);
+    std::memcpy(v.data.data(), &value, 4);
+    b.node("Pad", {"r", b.ints("pads", {0, 0, 1, 1, 0, 0, 1, 1}), "v"}, "p");
+    b.node("MaxPool", {"p"}, "y", {{"kernel_shape", {3, 3}}, {"strides", {2, 2}}});
+    CHECK(optimized_ops(b) == Ops{"Relu", "MaxPool"});
   }
 }

@@ -45,7 +45,7 @@ TEST_CASE("MultiplyByQuantizedMultiplier rounds as gemmlowp and saturates") {
   CHECK(multiply_by_quantized_multiplier(1 << 20, 1 << 30, 2) == (1 << 21));  // left shift: x * 2
 }
 
-TEST_CASE("conv_s8 equals a straightforward loop on random shapes, also written over its input") {
+TEST_CASE("conv_s8 equals a straightforward loop on random shapes, also channels-last and written over its input") {
   std::mt19937 rng(7);
   auto uni = [&](int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(rng); };
   int in_place_runs = 0;
@@ -105,6 +105,18 @@ TEST_CASE("conv_s8 equals a straightforward loop on random shapes, also written 
     out[kScratchSlot] = scratch.data();
     conv_s8(p, in, out);
     REQUIRE(y == want);
+    {  // the same from a channels-last copy of x
+      std::vector<int8_t> nhwc(x.size()), y2(y.size());
+      for (int c = 0; c < p.in_ch; ++c)
+        for (int i = 0; i < in_size; ++i) nhwc[i * p.in_ch + c] = x[c * in_size + i];
+      ConvS8Params q = p;
+      q.channels_last = 1;
+      const void* in2[5] = {nhwc.data(), w.data(), bias.data(), mult.data(), shift.data()};
+      void* out2[10] = {y2.data()};
+      out2[kScratchSlot] = scratch.data();
+      conv_s8(q, in2, out2);
+      REQUIRE(y2 == want);
+    }
     ConvParams geometry{};
     geometry.batch = p.batch, geometry.in_ch = p.in_ch, geometry.out_ch = p.out_ch, geometry.groups = p.groups;
     for (int a = 0; a < 3; ++a) {
