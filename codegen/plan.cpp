@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <functional>
 #include <numeric>
+#include <random>
 
 namespace tinyc {
 
@@ -44,7 +45,7 @@ size_t peak(const Buffers& live, size_t steps) {
 // Offsets for the buffers: several greedy orders, each with first fit (the lowest offset where a
 // buffer overlaps nothing live at the same steps) and best fit (the smallest such gap); the
 // smallest arena wins.
-std::pair<std::map<std::string, size_t>, size_t> place(const Buffers& live, size_t alignment) {
+std::pair<std::map<std::string, size_t>, size_t> place(const Buffers& live, size_t alignment, size_t bound) {
   struct Item {
     std::string name;
     const Buffer* b;
@@ -61,11 +62,18 @@ std::pair<std::map<std::string, size_t>, size_t> place(const Buffers& live, size
         const size_t wa = a.b->peak() * span(a), wb = b.b->peak() * span(b);
         return wa != wb ? wa > wb : a.b->first < b.b->first;
       }};
+  // Then, while the arena is above the bound, orders shuffled by a fixed generator (mt19937's
+  // sequence is the same everywhere, so the plan is too).
+  std::mt19937 shuffle_rng(1);
   std::pair<std::map<std::string, size_t>, size_t> best{{}, SIZE_MAX};
-  for (int attempt = 0; attempt < 8; ++attempt) {
-    const bool best_fit = attempt >= 4;
+  for (int attempt = 0; attempt < 8 + 64 && best.second > bound; ++attempt) {
+    const bool best_fit = attempt % 8 >= 4;
     std::vector<Item> order = all;
-    std::stable_sort(order.begin(), order.end(), orders[attempt % 4]);
+    if (attempt < 8) {
+      std::stable_sort(order.begin(), order.end(), orders[attempt % 4]);
+    } else {
+      for (size_t k = order.size(); k > 1; --k) std::swap(order[k - 1], order[shuffle_rng() % k]);
+    }
     std::map<std::string, size_t> offset;
     size_t size = 0;
     std::vector<std::pair<const Buffer*, size_t>> placed;
@@ -85,6 +93,7 @@ std::pair<std::map<std::string, size_t>, size_t> place(const Buffers& live, size
       }
       std::vector<size_t> candidates{0};
       for (const Busy& u : busy) candidates.push_back((u.end + alignment - 1) / alignment * alignment);
+      for (const auto& [other, off] : placed) candidates.push_back(off);  // where others start, too
       std::sort(candidates.begin(), candidates.end());
       size_t chosen = SIZE_MAX, chosen_gap = SIZE_MAX;
       for (size_t off : candidates) {
@@ -137,7 +146,10 @@ ArenaPlan plan_in_order(const Graph& g, const std::vector<size_t>& order, size_t
       if (it != live.end()) extend(it->second, s);
     }
     for (const auto& o : n.outputs)
-      if (!o.empty() && !outputs.count(o) && !g.is_const(o)) live[o] = make_buffer(g.tensor(o).bytes(), s);
+      if (!o.empty() && !outputs.count(o) && !g.is_const(o)) {
+        live[o] = make_buffer(g.tensor(o).bytes(), s);
+        plan.intermediate_bytes += g.tensor(o).bytes();
+      }
     if (const size_t b = memory(order[s]).scratch) live[scratch_name(s)] = make_buffer(b, s);
   }
   for (const auto& o : g.outputs) {  // an output that views an intermediate keeps it alive
@@ -168,7 +180,7 @@ ArenaPlan plan_in_order(const Graph& g, const std::vector<size_t>& order, size_t
     live = std::move(trial);
     plan.in_place[out] = r;
   }
-  auto [offset, size] = place(live, alignment);
+  auto [offset, size] = place(live, alignment, peak(live, steps));
   for (size_t s = 0; s < steps; ++s) {
     auto it = offset.find(scratch_name(s));
     if (it == offset.end()) continue;
@@ -179,7 +191,13 @@ ArenaPlan plan_in_order(const Graph& g, const std::vector<size_t>& order, size_t
   plan.size = live.empty() ? 0 : size;
   plan.live_bytes = live_sums(live, steps);
   plan.live_bytes.resize(steps);
-  for (size_t b : plan.live_bytes) plan.lower_bound = std::max(plan.lower_bound, b);
+  std::vector<size_t> padded(steps, 0);
+  for (const auto& [name, b] : live)
+    for (size_t s = b.first; s <= b.last() && s < steps; ++s) padded[s] += (b.at(s) + alignment - 1) / alignment * alignment;
+  for (size_t s = 0; s < steps; ++s) {
+    plan.lower_bound = std::max(plan.lower_bound, plan.live_bytes[s]);
+    plan.padded_bound = std::max(plan.padded_bound, padded[s]);
+  }
   return plan;
 }
 

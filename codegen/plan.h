@@ -24,6 +24,9 @@ struct ArenaPlan {
   std::map<std::string, std::string> in_place;   // output written over the tensor it names
   size_t size = 0;                               // arena bytes
   size_t lower_bound = 0;                        // largest sum of bytes live at one step
+  size_t padded_bound = 0;  // the same with each buffer rounded up to the alignment: the arena is
+                            // at most this when placement loses nothing but padding
+  size_t intermediate_bytes = 0;                 // all intermediates (views aside), as if none shared
   std::vector<size_t> live_bytes;                // per node: arena bytes live while it runs
   std::map<size_t, size_t> scratch;              // node index -> offset of its scratch buffer
 };
