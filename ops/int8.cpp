@@ -33,12 +33,28 @@ Lowered lower_conv_s8(OpContext& c) {
   p.act_max = attr32(c, "tinyc_act_max");
   p.float_requant = c.has(5);
   p.bias16 = c.input(2).dtype == DType::Int16;
-  Lowered l = make_kernel("tinyc::conv_s8", p, &conv_s8);
-  const size_t accumulators = sizeof(int32_t) * static_cast<size_t>(g.out[2]);
-  l.scratch_bytes = is_pointwise(g) ? sizeof(int16_t) * static_cast<size_t>(g.in_ch) : accumulators;
-  if (conv_in_place(g)) {
-    l.in_place = 0;
-    l.in_place_scratch = is_pointwise(g) ? l.scratch_bytes : accumulators + static_cast<size_t>(g.in[0] * g.in[1] * g.in[2]);
+  // The kernel for the shape: a padded plane per channel for depthwise (3x3 unrolled), im2col and
+  // dot products for one group, the weight-stationary reference otherwise.
+  const size_t in_plane = static_cast<size_t>(g.in[0] * g.in[1] * g.in[2]);
+  const bool depthwise = g.groups == g.in_ch && g.out_ch == g.in_ch && g.in[0] == 1 && g.kernel[0] == 1;
+  Lowered l;
+  if (depthwise) {
+    const bool k3 = g.kernel[1] == 3 && g.kernel[2] == 3;
+    l = k3 ? make_kernel("tinyc::depthwise_s8<3, 3>", p, &depthwise_s8<3, 3>)
+           : make_kernel("tinyc::depthwise_s8<0, 0>", p, &depthwise_s8<0, 0>);
+    const int64_t ph = int64_t(g.out[1] - 1) * g.stride[1] + int64_t(g.kernel[1] - 1) * g.dilation[1] + 1;
+    const int64_t pw = int64_t(g.out[2] - 1) * g.stride[2] + int64_t(g.kernel[2] - 1) * g.dilation[2] + 1;
+    l.scratch_bytes = sizeof(int16_t) * static_cast<size_t>(ph * pw);
+    if (conv_in_place(g)) l.in_place = 0, l.in_place_scratch = l.scratch_bytes;
+  } else if (g.groups == 1) {
+    l = make_kernel("tinyc::conv_s8_im2col", p, &conv_s8_im2col);
+    l.scratch_bytes = sizeof(int16_t) * static_cast<size_t>(g.in_ch * g.kernel[0] * g.kernel[1] * g.kernel[2]);
+    if (conv_in_place(g)) l.in_place = 0, l.in_place_scratch = l.scratch_bytes;  // pointwise
+  } else {
+    l = make_kernel("tinyc::conv_s8", p, &conv_s8);
+    const size_t accumulators = sizeof(int32_t) * static_cast<size_t>(g.out[2]);
+    l.scratch_bytes = accumulators;
+    if (conv_in_place(g)) l.in_place = 0, l.in_place_scratch = accumulators + in_plane;
   }
   return l;
 }
@@ -53,7 +69,9 @@ Lowered lower_fully_connected_s8(OpContext& c) {
   FullyConnectedS8Params p{i32(c, x[0]), i32(c, x[1]), i32(c, w[0]), attr32(c, "tinyc_input_zero_point"),
                            attr32(c, "tinyc_output_zero_point"), attr32(c, "tinyc_act_min"),
                            attr32(c, "tinyc_act_max"), c.has(5), c.input(2).dtype == DType::Int16};
-  return make_kernel("tinyc::fully_connected_s8", p, &fully_connected_s8);
+  Lowered l = make_kernel("tinyc::fully_connected_s8", p, &fully_connected_s8);
+  l.scratch_bytes = sizeof(int16_t) * static_cast<size_t>(x[1]);
+  return l;
 }
 
 Lowered lower_add_s8(OpContext& c) {

@@ -9,6 +9,10 @@
 #include "movement.h"
 #include "tinyc.h"
 
+#if defined(__ARM_FEATURE_SIMD32)
+#include <arm_acle.h>
+#endif
+
 namespace tinyc {
 
 // (a * b * 2) >> 32, rounded to nearest, saturated for INT32_MIN * INT32_MIN.
@@ -68,11 +72,11 @@ inline int8_t requantize(int32_t acc, int32_t mult, int32_t shift, const float* 
 // in: x int8, w int8 [M, C/g, k...] (symmetric, per output channel), bias int32 (or int16) [M],
 // multiplier int32 [M], shift int8 [M] (or float_requant: float scale [M] in in[5]).
 // acc = bias + sum (x - zx) * w, then requantized. Padding contributes nothing (x = zx there).
-// - pointwise (1x1, unit stride, no padding, one group): one pixel at a time, its channels
-//   gathered into scratch as int16 (in_ch of them), then a matrix-vector product; y may be x.
-// - otherwise weight-stationary along each output row (the input may be channels-last) into one int32 per output column of
-//   scratch, so the inner loop has no bounds checks. y may be x for a depthwise convolution whose
-//   output is no larger than its input: each input plane is first copied after the accumulators.
+// The reference for every grouping: weight-stationary along each output row into one int32 per
+// output column of scratch, so the inner loop has no bounds checks; the input may be
+// channels-last. y may be x for a depthwise convolution whose output is no larger than its
+// input: each input plane is first copied after the accumulators. The faster kernels below
+// (conv_s8_im2col, depthwise_s8) give the very same integers.
 inline void conv_s8(const ConvS8Params& p, const void* const* in, void* const* out) {
   const int8_t* x = static_cast<const int8_t*>(in[0]);
   const int8_t* w = static_cast<const int8_t*>(in[1]);
@@ -87,22 +91,6 @@ inline void conv_s8(const ConvS8Params& p, const void* const* in, void* const* o
   // Element strides of a channel and of a column of the input.
   const int32_t cs = p.channels_last ? 1 : in_size, ws = p.channels_last ? p.in_ch : 1;
   const int32_t st = p.stride[2], sw = st * ws;
-  if (p.groups == 1 && ksize == 1 && p.stride[0] == 1 && p.stride[1] == 1 && st == 1 && p.pad[0] == 0 &&
-      p.pad[1] == 0 && p.pad[2] == 0) {
-    int16_t* xs = static_cast<int16_t*>(out[kScratchSlot]);
-    for (int32_t n = 0; n < p.batch; ++n)
-      for (int32_t i = 0; i < in_size; ++i) {
-        for (int32_t c = 0; c < p.in_ch; ++c) xs[c] = int16_t(x[n * p.in_ch * in_size + c * cs + i * ws] - zx);
-        for (int32_t m = 0; m < p.out_ch; ++m) {
-          const int8_t* wm = w + m * p.in_ch;
-          int32_t acc = bias_at(in[2], p.bias16, m);
-          for (int32_t c = 0; c < p.in_ch; ++c) acc += xs[c] * wm[c];
-          y[(n * p.out_ch + m) * in_size + i] = requantize(acc, mult[m], shift[m], fscale ? fscale + m : nullptr,
-                                                           p.output_zero_point, p.act_min, p.act_max);
-        }
-      }
-    return;
-  }
   int32_t* acc = static_cast<int32_t*>(out[kScratchSlot]);
   int8_t* plane = reinterpret_cast<int8_t*>(acc + ow_n);
   const bool in_place = static_cast<const void*>(x) == static_cast<const void*>(y);
@@ -147,6 +135,147 @@ inline void conv_s8(const ConvS8Params& p, const void* const* in, void* const* o
     }
 }
 
+// ---- fast kernels: the same integers as conv_s8 and fully_connected_s8 ----
+//
+// They multiply int16 patches of (x - zx) by int8 weight rows. A patch is stored pair-interleaved:
+// in each whole group of four, x0 x2 x1 x3, so that one 32-bit load gives the two values that
+// SXTB16 pairs with bytes 0 and 2 of four weights, and the next the two for bytes 1 and 3 (the
+// DSP extension's dual 16-bit multiply-accumulate, SMLAD, then does two MACs at once).
+
+// Where element k of a patch of n values is stored.
+inline int32_t patch_slot(int32_t k, int32_t n) {
+  const int32_t r = k & 3, base = k - r;
+  return base + 4 <= n ? base + (r == 1 ? 2 : r == 2 ? 1 : r) : k;
+}
+
+// acc0 += a . w0, acc1 += a . w1 over n values (a a pair-interleaved patch).
+inline void dot2_s8(const int16_t* a, const int8_t* w0, const int8_t* w1, int32_t n, int32_t& acc0,
+                    int32_t& acc1) {
+  int32_t k = 0;
+#if defined(__ARM_FEATURE_SIMD32)
+  int32_t s0 = acc0, s1 = acc1;
+  for (; k + 4 <= n; k += 4) {
+    uint32_t x02, x13, u0, u1;
+    __builtin_memcpy(&x02, a + k, 4);
+    __builtin_memcpy(&x13, a + k + 2, 4);
+    __builtin_memcpy(&u0, w0 + k, 4);
+    __builtin_memcpy(&u1, w1 + k, 4);
+    s0 = __smlad(__sxtb16(int32_t(u0)), int32_t(x02), s0);
+    s1 = __smlad(__sxtb16(int32_t(u1)), int32_t(x02), s1);
+    s0 = __smlad(__sxtb16(int32_t((u0 >> 8) | (u0 << 24))), int32_t(x13), s0);  // bytes 1 and 3
+    s1 = __smlad(__sxtb16(int32_t((u1 >> 8) | (u1 << 24))), int32_t(x13), s1);
+  }
+  acc0 = s0, acc1 = s1;
+#else
+  for (; k + 4 <= n; k += 4) {
+    acc0 += a[k] * w0[k] + a[k + 1] * w0[k + 2] + a[k + 2] * w0[k + 1] + a[k + 3] * w0[k + 3];
+    acc1 += a[k] * w1[k] + a[k + 1] * w1[k + 2] + a[k + 2] * w1[k + 1] + a[k + 3] * w1[k + 3];
+  }
+#endif
+  for (; k < n; ++k) acc0 += a[k] * w0[k], acc1 += a[k] * w1[k];
+}
+
+// y[m] for m in [0, units) of one patch: two rows of weights at a time.
+inline void patch_times_rows(const int16_t* a, const int8_t* w, int32_t n, int32_t units, const void* bias,
+                             int32_t bias16, const int32_t* mult, const int8_t* shift, const float* fscale,
+                             int32_t zp, int32_t lo, int32_t hi, int8_t* y, int32_t y_stride) {
+  int32_t m = 0;
+  for (; m + 2 <= units; m += 2) {
+    int32_t acc0 = bias_at(bias, bias16, m), acc1 = bias_at(bias, bias16, m + 1);
+    dot2_s8(a, w + m * n, w + (m + 1) * n, n, acc0, acc1);
+    y[m * y_stride] = requantize(acc0, mult[m], shift[m], fscale ? fscale + m : nullptr, zp, lo, hi);
+    y[(m + 1) * y_stride] = requantize(acc1, mult[m + 1], shift[m + 1], fscale ? fscale + m + 1 : nullptr, zp, lo, hi);
+  }
+  if (m < units) {
+    int32_t acc0 = bias_at(bias, bias16, m), unused = 0;
+    dot2_s8(a, w + m * n, w + m * n, n, acc0, unused);
+    y[m * y_stride] = requantize(acc0, mult[m], shift[m], fscale ? fscale + m : nullptr, zp, lo, hi);
+  }
+}
+
+// One group (groups = 1): for each output pixel, its receptive field gathered into scratch as a
+// patch of in_ch * kernel values (im2col, one pixel at a time), then one dot product per output
+// channel. A pointwise one reads its pixel before writing it, so y may be x.
+inline void conv_s8_im2col(const ConvS8Params& p, const void* const* in, void* const* out) {
+  const int8_t* x = static_cast<const int8_t*>(in[0]);
+  const int8_t* w = static_cast<const int8_t*>(in[1]);
+  const int32_t* mult = static_cast<const int32_t*>(in[3]);
+  const int8_t* shift = static_cast<const int8_t*>(in[4]);
+  const float* fscale = p.float_requant ? static_cast<const float*>(in[5]) : nullptr;
+  int8_t* y = static_cast<int8_t*>(out[0]);
+  int16_t* patch = static_cast<int16_t*>(out[kScratchSlot]);
+  const int32_t in_size = p.in[0] * p.in[1] * p.in[2], out_size = p.out[0] * p.out[1] * p.out[2];
+  const int32_t cs = p.channels_last ? 1 : in_size, ws = p.channels_last ? p.in_ch : 1;
+  const int32_t n = p.in_ch * p.kernel[0] * p.kernel[1] * p.kernel[2], zx = p.input_zero_point;
+  for (int32_t b = 0; b < p.batch; ++b) {
+    const int8_t* xb = x + b * p.in_ch * in_size;
+    for (int32_t od = 0; od < p.out[0]; ++od)
+      for (int32_t oh = 0; oh < p.out[1]; ++oh)
+        for (int32_t ow = 0; ow < p.out[2]; ++ow) {
+          int32_t k = 0;
+          for (int32_t c = 0; c < p.in_ch; ++c)
+            for (int32_t kd = 0; kd < p.kernel[0]; ++kd) {
+              const int32_t id = od * p.stride[0] + kd * p.dilation[0] - p.pad[0];
+              for (int32_t kh = 0; kh < p.kernel[1]; ++kh) {
+                const int32_t ih = oh * p.stride[1] + kh * p.dilation[1] - p.pad[1];
+                const bool row = id >= 0 && id < p.in[0] && ih >= 0 && ih < p.in[1];
+                const int8_t* xr = xb + c * cs + (id * p.in[1] + ih) * p.in[2] * ws;
+                for (int32_t kw = 0; kw < p.kernel[2]; ++kw, ++k) {
+                  const int32_t iw = ow * p.stride[2] + kw * p.dilation[2] - p.pad[2];
+                  patch[patch_slot(k, n)] = row && iw >= 0 && iw < p.in[2] ? int16_t(xr[iw * ws] - zx) : int16_t(0);
+                }
+              }
+            }
+          const int32_t pixel = (od * p.out[1] + oh) * p.out[2] + ow;
+          patch_times_rows(patch, w, n, p.out_ch, in[2], p.bias16, mult, shift, fscale, p.output_zero_point,
+                           p.act_min, p.act_max, y + b * p.out_ch * out_size + pixel, out_size);
+        }
+  }
+}
+
+// Depthwise (groups = in_ch = out_ch), 2-D: each input plane is copied into scratch as int16
+// (x - zx) with a border of zeros for the padding, so the window needs no bounds checks; KH x KW
+// known at compile time (0: taken from the params). y may be x.
+template <int KH, int KW>
+void depthwise_s8(const ConvS8Params& p, const void* const* in, void* const* out) {
+  const int8_t* x = static_cast<const int8_t*>(in[0]);
+  const int8_t* w = static_cast<const int8_t*>(in[1]);
+  const int32_t* mult = static_cast<const int32_t*>(in[3]);
+  const int8_t* shift = static_cast<const int8_t*>(in[4]);
+  const float* fscale = p.float_requant ? static_cast<const float*>(in[5]) : nullptr;
+  int8_t* y = static_cast<int8_t*>(out[0]);
+  int16_t* plane = static_cast<int16_t*>(out[kScratchSlot]);
+  const int32_t kh_n = KH ? KH : p.kernel[1], kw_n = KW ? KW : p.kernel[2];
+  const int32_t sh = p.stride[1], sw = p.stride[2], dh = p.dilation[1], dw = p.dilation[2];
+  const int32_t ph = (p.out[1] - 1) * sh + (kh_n - 1) * dh + 1, pw = (p.out[2] - 1) * sw + (kw_n - 1) * dw + 1;
+  const int32_t in_size = p.in[1] * p.in[2], out_size = p.out[1] * p.out[2], zx = p.input_zero_point;
+  const int32_t cs = p.channels_last ? 1 : in_size, ws = p.channels_last ? p.in_ch : 1;
+  for (int32_t b = 0; b < p.batch; ++b)
+    for (int32_t c = 0; c < p.out_ch; ++c) {
+      const int8_t* xc = x + b * p.in_ch * in_size + c * cs;
+      for (int32_t r = 0; r < ph; ++r) {
+        const int32_t ih = r - p.pad[1];
+        for (int32_t q = 0; q < pw; ++q) {
+          const int32_t iw = q - p.pad[2];
+          plane[r * pw + q] = ih >= 0 && ih < p.in[1] && iw >= 0 && iw < p.in[2]
+                                  ? int16_t(xc[(ih * p.in[2] + iw) * ws] - zx) : int16_t(0);
+        }
+      }
+      const int8_t* wc = w + c * kh_n * kw_n;
+      const int32_t bc = bias_at(in[2], p.bias16, c);
+      int8_t* yc = y + (b * p.out_ch + c) * out_size;
+      for (int32_t oh = 0; oh < p.out[1]; ++oh)
+        for (int32_t ow = 0; ow < p.out[2]; ++ow) {
+          const int16_t* win = plane + oh * sh * pw + ow * sw;
+          int32_t acc = bc;
+          for (int32_t i = 0; i < kh_n; ++i)
+            for (int32_t j = 0; j < kw_n; ++j) acc += win[i * dh * pw + j * dw] * wc[i * kw_n + j];
+          yc[oh * p.out[2] + ow] = requantize(acc, mult[c], shift[c], fscale ? fscale + c : nullptr,
+                                              p.output_zero_point, p.act_min, p.act_max);
+        }
+    }
+}
+
 struct FullyConnectedS8Params {
   int32_t rows, depth, units;  // x [rows, depth], w [units, depth]
   int32_t input_zero_point, output_zero_point;
@@ -157,7 +286,8 @@ struct FullyConnectedS8Params {
                float_requant, bias16)
 };
 
-// in: x int8, w int8 [units, depth] (per unit), bias int32, multiplier int32, shift int8.
+// in: x int8, w int8 [units, depth] (per unit), bias int32, multiplier int32, shift int8. Each row
+// of x is gathered into scratch as a patch of (x - zx), then multiplied by two rows of w at a time.
 inline void fully_connected_s8(const FullyConnectedS8Params& p, const void* const* in, void* const* out) {
   const int8_t* x = static_cast<const int8_t*>(in[0]);
   const int8_t* w = static_cast<const int8_t*>(in[1]);
@@ -165,15 +295,13 @@ inline void fully_connected_s8(const FullyConnectedS8Params& p, const void* cons
   const int8_t* shift = static_cast<const int8_t*>(in[4]);
   const float* fscale = p.float_requant ? static_cast<const float*>(in[5]) : nullptr;
   int8_t* y = static_cast<int8_t*>(out[0]);
-  for (int32_t r = 0; r < p.rows; ++r)
-    for (int32_t u = 0; u < p.units; ++u) {
-      const int8_t* xr = x + r * p.depth;
-      const int8_t* wr = w + u * p.depth;
-      int32_t acc = bias_at(in[2], p.bias16, u);
-      for (int32_t k = 0; k < p.depth; ++k) acc += (int32_t(xr[k]) - p.input_zero_point) * int32_t(wr[k]);
-      y[r * p.units + u] = requantize(acc, mult[u], shift[u], fscale ? fscale + u : nullptr, p.output_zero_point,
-                                      p.act_min, p.act_max);
-    }
+  int16_t* patch = static_cast<int16_t*>(out[kScratchSlot]);
+  for (int32_t r = 0; r < p.rows; ++r) {
+    const int8_t* xr = x + r * p.depth;
+    for (int32_t k = 0; k < p.depth; ++k) patch[patch_slot(k, p.depth)] = int16_t(xr[k] - p.input_zero_point);
+    patch_times_rows(patch, w, p.depth, p.units, in[2], p.bias16, mult, shift, fscale, p.output_zero_point,
+                     p.act_min, p.act_max, y + r * p.units, 1);
+  }
 }
 
 struct AddS8Params {

@@ -45,7 +45,7 @@ TEST_CASE("MultiplyByQuantizedMultiplier rounds as gemmlowp and saturates") {
   CHECK(multiply_by_quantized_multiplier(1 << 20, 1 << 30, 2) == (1 << 21));  // left shift: x * 2
 }
 
-TEST_CASE("conv_s8 equals a straightforward loop on random shapes, also channels-last and written over its input") {
+TEST_CASE("conv_s8, conv_s8_im2col and depthwise_s8 equal a straightforward loop on random shapes, also channels-last and written over their input") {
   std::mt19937 rng(7);
   auto uni = [&](int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(rng); };
   int in_place_runs = 0;
@@ -72,7 +72,7 @@ TEST_CASE("conv_s8 equals a straightforward loop on random shapes, also channels
     const int cg = p.in_ch / p.groups, mg = p.out_ch / p.groups;
     const int ksize = p.kernel[1] * p.kernel[2], in_size = p.in[1] * p.in[2], out_size = p.out[1] * p.out[2];
     std::vector<int8_t> x(p.in_ch * in_size), w(p.out_ch * cg * ksize), y(p.out_ch * out_size);
-    std::vector<int32_t> bias(p.out_ch), mult(p.out_ch), scratch(p.out[2] + in_size + p.in_ch);
+    std::vector<int32_t> bias(p.out_ch), mult(p.out_ch), scratch(4096);
     std::vector<int8_t> shift(p.out_ch);
     for (auto& v : x) v = int8_t(uni(-128, 127));
     for (auto& v : w) v = int8_t(uni(-127, 127));
@@ -100,36 +100,42 @@ TEST_CASE("conv_s8 equals a straightforward loop on random shapes, also channels
           want[m * out_size + oh * p.out[2] + ow] = clamp_s8(
               multiply_by_quantized_multiplier(a, mult[m], shift[m]) + p.output_zero_point, p.act_min, p.act_max);
         }
-    const void* in[5] = {x.data(), w.data(), bias.data(), mult.data(), shift.data()};
-    void* out[10] = {y.data()};
-    out[kScratchSlot] = scratch.data();
-    conv_s8(p, in, out);
-    REQUIRE(y == want);
-    {  // the same from a channels-last copy of x
-      std::vector<int8_t> nhwc(x.size()), y2(y.size());
-      for (int c = 0; c < p.in_ch; ++c)
-        for (int i = 0; i < in_size; ++i) nhwc[i * p.in_ch + c] = x[c * in_size + i];
-      ConvS8Params q = p;
-      q.channels_last = 1;
-      const void* in2[5] = {nhwc.data(), w.data(), bias.data(), mult.data(), shift.data()};
-      void* out2[10] = {y2.data()};
-      out2[kScratchSlot] = scratch.data();
-      conv_s8(q, in2, out2);
-      REQUIRE(y2 == want);
-    }
     ConvParams geometry{};
     geometry.batch = p.batch, geometry.in_ch = p.in_ch, geometry.out_ch = p.out_ch, geometry.groups = p.groups;
     for (int a = 0; a < 3; ++a) {
       geometry.in[a] = p.in[a], geometry.out[a] = p.out[a], geometry.kernel[a] = p.kernel[a];
       geometry.stride[a] = p.stride[a], geometry.dilation[a] = p.dilation[a], geometry.pad[a] = p.pad[a];
     }
-    if (!conv_in_place(geometry)) continue;
+    std::vector<int8_t> nhwc(x.size());  // x channels-last
+    for (int c = 0; c < p.in_ch; ++c)
+      for (int i = 0; i < in_size; ++i) nhwc[i * p.in_ch + c] = x[c * in_size + i];
+    using Kernel = void (*)(const ConvS8Params&, const void* const*, void* const*);
+    // Runs `kernel` from x (or its channels-last copy, or over a buffer holding x) and checks it.
+    auto check = [&](Kernel kernel, const char* name, int mode) {
+      INFO(name << " mode " << mode);
+      std::vector<int8_t> buffer(std::max(x.size(), y.size()));
+      std::copy(x.begin(), x.end(), buffer.begin());
+      ConvS8Params q = p;
+      q.channels_last = mode == 1;
+      const void* in[5] = {mode == 1 ? nhwc.data() : x.data(), w.data(), bias.data(), mult.data(), shift.data()};
+      void* out[10] = {y.data()};
+      if (mode == 2) in[0] = out[0] = buffer.data();
+      out[kScratchSlot] = scratch.data();
+      kernel(q, in, out);
+      const int8_t* got = mode == 2 ? buffer.data() : y.data();
+      REQUIRE(std::vector<int8_t>(got, got + y.size()) == want);
+    };
+    const bool in_place = conv_in_place(geometry), depthwise = p.groups == p.in_ch && p.out_ch == p.in_ch;
+    for (int mode : {0, 1}) {
+      check(conv_s8, "conv_s8", mode);
+      if (p.groups == 1) check(conv_s8_im2col, "conv_s8_im2col", mode);  // also where depthwise_s8 runs
+      if (depthwise) check(depthwise_s8<0, 0>, "depthwise_s8<0, 0>", mode);
+      if (depthwise && p.kernel[1] == 3 && p.kernel[2] == 3) check(depthwise_s8<3, 3>, "depthwise_s8<3, 3>", mode);
+    }
+    if (!in_place) continue;
     ++in_place_runs;
-    std::vector<int8_t> buffer(std::max(x.size(), y.size()));
-    std::copy(x.begin(), x.end(), buffer.begin());
-    in[0] = out[0] = buffer.data();
-    conv_s8(p, in, out);
-    REQUIRE(std::vector<int8_t>(buffer.begin(), buffer.begin() + y.size()) == want);
+    if (p.groups == 1 && is_pointwise(geometry)) check(conv_s8_im2col, "conv_s8_im2col", 2);
+    if (depthwise) check(conv_s8, "conv_s8", 2), check(depthwise_s8<0, 0>, "depthwise_s8<0, 0>", 2);
   }
   CHECK(in_place_runs >= 40);
 }
@@ -192,7 +198,9 @@ TEST_CASE("fully_connected_s8 equals a straightforward loop on random shapes") {
       shift[u] = int8_t(s);
     }
     const void* in[5] = {x.data(), w.data(), bias.data(), mult.data(), shift.data()};
-    void* out[1] = {y.data()};
+    std::vector<int16_t> patch(p.depth);
+    void* out[10] = {y.data()};
+    out[kScratchSlot] = patch.data();
     fully_connected_s8(p, in, out);
     for (int r = 0; r < p.rows; ++r)
       for (int u = 0; u < p.units; ++u) {
