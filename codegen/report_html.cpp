@@ -121,16 +121,17 @@ std::string budget_chart(const json& r) {
   struct Row {
     const char* name;
     const char* key;
+    uint64_t used;
     std::vector<std::pair<std::string, uint64_t>> parts;
   };
   const uint64_t weights = t["weight_bytes"], code = t["estimated_code_bytes"], flash = t["flash_bytes"];
   const uint64_t arena = t["arena_bytes"], ram = t["ram_bytes"];
   const Row rows[] = {
-      {"Flash", "flash", {{"weights", weights}, {"layer parameters", flash - weights - code}, {"code (estimate)", code}}},
-      {"RAM", "ram", {{"arena", arena}, {"stack (estimate)", ram - arena}}}};
+      {"Flash", "flash", flash, {{"weights", weights}, {"layer parameters", flash - weights - code}, {"code (estimate)", code}}},
+      {"RAM", "ram", ram, {{"arena", arena}, {"stack (estimate)", ram - arena}}}};
   std::string data;
   for (const Row& row : rows) {
-    data += fmt::format(" data-{}=\"{}\"", row.key, row.key == std::string("flash") ? flash : ram);
+    data += fmt::format(" data-{}=\"{}\"", row.key, row.used);
     if (budgets.contains(row.key)) data += fmt::format(" data-{}-budget=\"{}\"", row.key, budgets[row.key]["bytes"].get<uint64_t>());
   }
   const double row_h = 64, height = 20 + row_h * 2 + 24;
@@ -138,7 +139,7 @@ std::string budget_chart(const json& r) {
   const double x0 = kLeft, x1 = kRight - 230;
   double y = 20;
   for (const Row& row : rows) {
-    const uint64_t used = row.key == std::string("flash") ? flash : ram;
+    const uint64_t used = row.used;
     const bool has_budget = budgets.contains(row.key);
     const uint64_t budget = has_budget ? budgets[row.key]["bytes"].get<uint64_t>() : 0;
     const double scale = (x1 - x0) / double(std::max<uint64_t>({used, budget, 1}));
