@@ -10,8 +10,6 @@
 
 #include "codegen/codegen.h"
 #include "codegen/plan.h"
-#include "codegen/report.h"
-#include "codegen/targets.h"
 #include "importer/importer.h"
 #include "ops/evaluate.h"
 #include "ops/op.h"
@@ -314,32 +312,4 @@ TEST_CASE("a zero Pad folds into the Conv after it; a Pad of ones or before a Ma
     for (int64_t i = 0; i < num_elements(a[0].shape); ++i) CHECK(b[0].as<float>()[i] == Approx(a[0].as<float>()[i]));
     CHECK(opt.nodes.size() == (variant == 0 ? 1u : 2u));
   }
-}
-
-TEST_CASE("report: each layer's live buffers add up to what the planner counts, on every own model") {
-  for (const auto& dir : {"mlp", "cnn_bn", "resnet", "dscnn", "gru_kws", "lstm_har"}) {
-    Graph g = import_model(kModels + "/" + dir + "/model.onnx");
-    optimize(g);
-    CodegenOptions co;
-    co.name = "m";
-    Generated gen = generate(g, co);
-    const nlohmann::json r = make_report(g, gen, *find_target("cortex-m4"));
-    for (const auto& l : r["layers"]) {
-      size_t sum = 0;
-      for (const auto& b : l["live"]) sum += b["bytes"].get<size_t>();
-      INFO(dir << " layer " << l["index"]);
-      CHECK(sum == l["live_bytes"].get<size_t>());
-    }
-    CHECK(r["budgets"]["ram"]["bytes"] == 128 * 1024);
-  }
-}
-
-TEST_CASE("report: a profile is CSV 'layer,instructions[,name]'") {
-  const auto p = parse_profile_csv("layer,instructions,name\n0,120,conv\n# note\n2,7\r\n2,3\n");
-  REQUIRE(p.size() == 2);
-  CHECK(p.at(0).instructions == 120);
-  CHECK(p.at(0).name == "conv");
-  CHECK(p.at(2).instructions == 10);
-  CHECK_THROWS_AS(parse_profile_csv("0;1\n"), std::invalid_argument);
-  CHECK_THROWS_AS(parse_profile_csv("layer,instructions\n-1,5\n"), std::invalid_argument);
 }
