@@ -57,9 +57,11 @@ std::string num(double v) { return fmt::format("{:.1f}", v); }
 const char* const kPalette[] = {"#4e79a7", "#f28e2b", "#59a14f", "#e15759", "#76b7b2",
                                 "#edc948", "#b07aa1", "#ff9da7", "#9c755f", "#8cd17d"};
 
-std::string layer_label(const json& l) {
-  return fmt::format("layer {} '{}' ({})", l["index"].get<size_t>(), l["name"].get<std::string>(),
-                     l["op"].get<std::string>());
+// "layer 3 'name' (Conv)"; in the charts' visible labels (short) a long name keeps its two ends.
+std::string layer_label(const json& l, bool short_name = false) {
+  std::string name = l["name"];
+  if (short_name && name.size() > 48) name = name.substr(0, 22) + "..." + name.substr(name.size() - 22);
+  return fmt::format("layer {} '{}' ({})", l["index"].get<size_t>(), name, l["op"].get<std::string>());
 }
 
 std::string svg_open(const std::string& id, double height, const std::string& data, const std::string& title) {
@@ -216,7 +218,7 @@ std::string memory_chart(const json& r) {
   if (n) {
     const double px = kLeft + (peak + 0.5) * bw, py = Y(double(layers[peak]["live_bytes"].get<uint64_t>()));
     s += fmt::format("<path class=\"marker\" d=\"M{} {}l-5 -8h10z\"/>\n", num(px), num(py - 2));
-    s += text(kLeft, 18, fmt::format("peak: {} — {}", layer_label(layers[peak]), bytes(layers[peak]["live_bytes"])),
+    s += text(kLeft, 18, fmt::format("peak: {} — {}", layer_label(layers[peak], true), bytes(layers[peak]["live_bytes"])),
               "start", "label peak-label");
   }
   s += fmt::format("<line class=\"arena\" x1=\"{0}\" y1=\"{1}\" x2=\"{2}\" y2=\"{1}\"/>\n", num(kLeft), num(Y(double(arena))),
@@ -244,7 +246,7 @@ std::string bars(const json& layers, const std::string& key, const std::string& 
     if (layers[i].contains(key) && layers[i][key].get<double>() > vmax) vmax = layers[i][key].get<double>(), arg = i;
   std::string s = fmt::format("<g class=\"band\" data-key=\"{}\">\n", key);
   s += text(kLeft, top - 8, title, "start", "label");
-  if (vmax > 0) s += text(kRight, top - 8, fmt::format("largest: {} — {}", layer_label(layers[arg]), group(uint64_t(vmax))),
+  if (vmax > 0) s += text(kRight, top - 8, fmt::format("largest: {} — {}", layer_label(layers[arg], true), group(uint64_t(vmax))),
                          "end", "axis");
   vmax = nice_top(vmax);
   s += y_axis(top, bottom, vmax, unit);
@@ -309,7 +311,7 @@ std::string sqnr_chart(const json& r) {
   std::string s = svg_open("chart-sqnr", bottom + 36, data, "per-layer quantization error");
   if (measured)
     s += text(kLeft, top - 16,
-              fmt::format("lowest: {} — {:.1f} dB", layer_label(layers[worst]), vmin), "start", "label sqnr-label");
+              fmt::format("lowest: {} — {:.1f} dB", layer_label(layers[worst], true), vmin), "start", "label sqnr-label");
   const double lo = std::min(0.0, std::isfinite(vmin) ? std::floor(vmin / 10) * 10 : 0.0);
   auto Y = [&](double v) { return bottom - (bottom - top) * (v - lo) / (vmax - lo); };
   for (int k = 0; k <= 4; ++k) {
@@ -382,14 +384,14 @@ std::string layer_table(const json& r) {
 
 const char* const kStyle = R"(body{font:14px/1.4 system-ui,-apple-system,"Segoe UI",sans-serif;margin:24px;color:#222;max-width:1000px}
 h1{font-size:22px;margin:0 0 4px}h2{font-size:17px;margin:28px 0 4px}p.note{color:#555;margin:2px 0 8px;font-size:13px}
-dl{display:grid;grid-template-columns:max-content auto;gap:2px 16px;margin:12px 0}dt{color:#555}dd{margin:0}
+dl{display:grid;grid-template-columns:max-content auto;gap:2px 16px;margin:12px 0}dt{color:#555}dd{margin:0;overflow-wrap:anywhere}
 svg.chart{display:block;max-width:100%;height:auto;border:1px solid #e4e4e4;background:#fff}
 svg text{font:11px system-ui,sans-serif;fill:#333}svg text.label{font-size:12px;fill:#222}svg text.axis{fill:#666}
 svg text.over{fill:#c62828;font-weight:bold}svg .grid{stroke:#eee}svg .budget{stroke:#222;stroke-width:2}
 svg .arena{stroke:#c62828;stroke-width:1.5}svg .bound{stroke:#222;stroke-dasharray:5 3}svg .marker{fill:#c62828}
 svg g.peak rect{stroke:#c62828;stroke-width:1}svg rect:hover{opacity:.75}
 table{border-collapse:collapse;font-size:12px;margin-top:8px}th,td{padding:2px 8px;border-bottom:1px solid #eee;text-align:left}
-td[data-v]{text-align:right;font-variant-numeric:tabular-nums}th{cursor:pointer;background:#f6f6f6;position:sticky;top:0}
+td:nth-child(2){max-width:280px;overflow-wrap:anywhere}td[data-v]{text-align:right;font-variant-numeric:tabular-nums}th{cursor:pointer;background:#f6f6f6;position:sticky;top:0}
 th[data-dir=asc]::after{content:" \25B2"}th[data-dir=desc]::after{content:" \25BC"})";
 
 // Sorts the table by the clicked column (numbers by data-v); a second click reverses.
