@@ -8,6 +8,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <cmath>
 #include <iostream>
 #include <set>
 
@@ -15,6 +16,7 @@
 
 #include "codegen/codegen.h"
 #include "codegen/report.h"
+#include "codegen/report_html.h"
 #include "codegen/targets.h"
 #include "importer/importer.h"
 #include "importer/npy.h"
@@ -70,7 +72,8 @@ bool is_identifier(const std::string& s) {
 }
 
 struct CompileArgs {
-  std::string model, target = "host", out_dir, name, quantize, calibration, report;
+  std::string model, target = "host", out_dir, name, quantize, calibration, profile;
+  std::vector<std::string> reports;
   std::string max_ram, max_flash;
   std::vector<std::string> input_shapes, disabled_passes;
   std::string dump_after;
@@ -96,7 +99,9 @@ Graph load(const std::string& model, const std::vector<std::string>& shapes,
 
 // Calibrates on the samples in `data`, rewrites the graph to int8 and returns what the report
 // says of it (scales, layers left in float, agreement with float on the calibration samples).
-nlohmann::json quantize(Graph& g, const std::string& data, bool per_tensor, const std::string& method, bool quiet) {
+// tensor_sqnr: when given, the SQNR of every int8 graph tensor that stands for a float one.
+nlohmann::json quantize(Graph& g, const std::string& data, bool per_tensor, const std::string& method, bool quiet,
+                        std::map<std::string, double>* tensor_sqnr = nullptr) {
   const auto samples = read_samples(data, g);
   const bool bar = !quiet && isatty(fileno(stderr));
   auto progress = [&](size_t done, size_t total) {
@@ -110,7 +115,8 @@ nlohmann::json quantize(Graph& g, const std::string& data, bool per_tensor, cons
   const QuantizeSummary s = quantize_int8(g, ranges, qo);
   spdlog::info("int8: {} layers quantized, {} in float", s.int8_layers.size(), s.float_layers.size());
   for (const auto& n : s.float_layers) spdlog::info("layer kept in float: {}", n);
-  const Agreement a = compare_outputs(float_graph, g, samples);
+  const Agreement a = compare_outputs(float_graph, g, samples, tensor_sqnr ? &s : nullptr);
+  if (tensor_sqnr) *tensor_sqnr = a.tensor_sqnr_db;
   nlohmann::json q;
   q["calibration_method"] = method;
   q["calibration_samples"] = samples.size();
@@ -120,8 +126,43 @@ nlohmann::json quantize(Graph& g, const std::string& data, bool per_tensor, cons
   for (const auto& t : s.activations)
     q["activations"].push_back({{"tensor", t.tensor}, {"scale", t.scale}, {"zero_point", t.zero_point}});
   if (a.top1 >= 0) q["calibration_top1_agreement"] = a.top1;
-  q["calibration_sqnr_db"] = a.sqnr_db;
+  q["calibration_sqnr_db"] = nlohmann::json::array();
+  for (double v : a.sqnr_db) q["calibration_sqnr_db"].push_back(std::isfinite(v) ? nlohmann::json(v) : nlohmann::json());
   return q;
+}
+
+// The report's format, by the file's extension: .html / .htm, else JSON.
+bool is_html(const std::string& path) {
+  std::string ext = std::filesystem::path(path).extension().string();
+  for (auto& ch : ext) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  return ext == ".html" || ext == ".htm";
+}
+
+// A measured per-layer profile (--profile), checked against the compiled layers.
+std::map<size_t, uint64_t> read_profile(const std::string& path, const Graph& g) {
+  std::ifstream f(path, std::ios::binary);
+  if (!f) throw IoError(fmt::format("cannot read '{}'", path));
+  std::stringstream ss;
+  ss << f.rdbuf();
+  std::map<size_t, ProfileLayer> p;
+  try {
+    p = parse_profile_csv(ss.str());
+  } catch (const std::invalid_argument& e) {
+    throw CLI::ValidationError("--profile", fmt::format("'{}': {}", path, e.what()));
+  }
+  std::map<size_t, uint64_t> r;
+  for (const auto& [layer, v] : p) {
+    if (layer >= g.nodes.size())
+      throw CLI::ValidationError("--profile", fmt::format("'{}' has layer {}, the model has {} layers: is it a profile "
+                                                          "of this model compiled with these options?",
+                                                          path, layer, g.nodes.size()));
+    if (!v.name.empty() && v.name != comment_safe(g.nodes[layer].name))
+      throw CLI::ValidationError("--profile", fmt::format("'{}': layer {} is '{}' there and '{}' here: is it a "
+                                                          "profile of this model compiled with these options?",
+                                                          path, layer, v.name, comment_safe(g.nodes[layer].name)));
+    r[layer] = v.instructions;
+  }
+  return r;
 }
 
 // One line per problem: a message may hold several.
@@ -148,13 +189,23 @@ int cmd_compile(const CompileArgs& a) {
     throw CLI::ValidationError("--calibration", "--quantize int8 needs --calibration DATA");
   Graph g = load(a.model, a.input_shapes, a.disabled_passes, a.dump_after);
   nlohmann::json quantization;
-  if (!a.quantize.empty()) quantization = quantize(g, a.calibration, a.per_tensor, a.calibration_method, a.quiet);
+  ReportInputs extra;
+  extra.max_ram = max_ram, extra.max_flash = max_flash;
+  if (!a.quantize.empty())
+    quantization = quantize(g, a.calibration, a.per_tensor, a.calibration_method, a.quiet,
+                            a.reports.empty() ? nullptr : &extra.tensor_sqnr_db);
   CodegenOptions co;
   co.name = name;
   co.source = std::filesystem::path(a.model).filename().string();
   co.alignment = target->alignment;
   Generated gen = generate(g, co);
-  nlohmann::json report = make_report(g, gen, *target);
+  if (!a.profile.empty()) {
+    extra.instructions = read_profile(a.profile, g);
+    extra.profile_source = std::filesystem::path(a.profile).filename().string();
+  }
+  nlohmann::json report = make_report(g, gen, *target, extra);
+  report["model"] = name;
+  report["source"] = co.source;
   if (!quantization.is_null()) report["quantization"] = quantization;
   const size_t ram = report["totals"]["ram_bytes"], flash = report["totals"]["flash_bytes"];
   if (max_ram && ram > max_ram)
@@ -164,10 +215,11 @@ int cmd_compile(const CompileArgs& a) {
     throw BudgetError(fmt::format("the model needs {} B of flash, {} B over the budget of {} B", flash,
                                   flash - max_flash, max_flash));
   write_files(gen.files, a.out_dir);
-  if (!a.report.empty()) {
-    std::ofstream f(a.report);
-    f << report.dump(2) << "\n";
-    if (!f) throw IoError(fmt::format("cannot write '{}'", a.report));
+  for (const auto& path : a.reports) {
+    std::ofstream f(path, std::ios::binary);
+    if (is_html(path)) f << report_html(report);
+    else f << report.dump(2) << "\n";
+    if (!f) throw IoError(fmt::format("cannot write '{}'", path));
   }
   spdlog::info("{}: {} layers, {} B weights, {} B arena -> {}", name, g.nodes.size(), gen.weight_bytes,
                gen.plan.size, a.out_dir);
@@ -258,7 +310,12 @@ int main_impl(int argc, char** argv) {
   compile->add_option("--calibration-method", ca.calibration_method,
                       "minmax (default) or percentile (0.01 % / 99.99 %: ignores rare outliers)")
       ->check(CLI::IsMember({"minmax", "percentile"}));
-  compile->add_option("--report", ca.report, "Write a JSON report to FILE");
+  compile->add_option("--report", ca.reports,
+                      "Write the report to FILE: HTML (charts, one self-contained page) if it ends in .html, "
+                      "else JSON; may be given twice");
+  compile->add_option("--profile", ca.profile,
+                      "Per-layer instructions measured on the target for the report: CSV 'layer,instructions[,name]' "
+                      "(tests/mcu/run_on_qemu.py --profile)");
   compile->add_option("--max-ram", ca.max_ram, "RAM budget (e.g. 64K); exceeding it exits 3");
   compile->add_option("--max-flash", ca.max_flash, "Flash budget (e.g. 1M); exceeding it exits 3");
   compile->add_option("--input-shape", ca.input_shapes, "Fix an input's shape: NAME=1x3x32x32");

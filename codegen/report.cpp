@@ -2,7 +2,13 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <cctype>
+#include <cmath>
 #include <set>
+#include <sstream>
+
+#include "ops/op.h"
 
 namespace tinyc {
 
@@ -29,11 +35,98 @@ int64_t macs_of(const Graph& g, const Node& n) {
   return 0;
 }
 
+// The arena buffers live at each step, as the planner counts them (plan.cpp plan_in_order): a
+// tensor's buffer lives from the step that writes it to the last step that reads it or any view
+// of it; an output written in place continues its input's buffer (holding the larger of the two
+// at that step); a layer's scratch lives during its step. Per step: (tensor, bytes, offset) in
+// arena order, summing to plan.live_bytes.
+struct LiveBuffer {
+  std::string tensor;
+  size_t bytes, offset;
+};
+std::vector<std::vector<LiveBuffer>> live_buffers(const Graph& g, const ArenaPlan& plan,
+                                                  const std::vector<size_t>& scratch) {
+  struct Span {
+    size_t first;
+    std::vector<std::string> tensor;  // per step from `first`
+    std::vector<size_t> bytes;
+  };
+  const size_t steps = g.nodes.size();
+  const std::set<std::string> outputs(g.outputs.begin(), g.outputs.end());
+  auto viewed = [&](const std::string& t) {
+    auto a = plan.alias.find(t);
+    return a == plan.alias.end() ? t : a->second;
+  };
+  auto extend = [](Span& b, size_t step) {
+    if (step >= b.first + b.bytes.size()) {
+      b.bytes.resize(step - b.first + 1, b.bytes.back());
+      b.tensor.resize(step - b.first + 1, b.tensor.back());
+    }
+  };
+  std::map<std::string, Span> live;  // keyed by the tensor that starts the buffer
+  for (size_t s = 0; s < steps; ++s) {
+    const Node& n = g.nodes[s];
+    if (!n.outputs.empty() && plan.alias.count(n.outputs[0])) continue;  // a view: no buffer of its own
+    for (const auto& in : n.inputs) {
+      auto it = live.find(viewed(in));
+      if (it != live.end()) extend(it->second, s);
+    }
+    for (const auto& o : n.outputs)
+      if (!o.empty() && !outputs.count(o) && !g.is_const(o)) live[o] = Span{s, {o}, {g.tensor(o).bytes()}};
+  }
+  for (const auto& o : g.outputs) {
+    auto it = live.find(viewed(o));
+    if (it != live.end() && steps) extend(it->second, steps - 1);
+  }
+  for (size_t s = 0; s < steps; ++s) {
+    const Node& n = g.nodes[s];
+    if (n.outputs.empty()) continue;
+    auto p = plan.in_place.find(n.outputs[0]);
+    if (p == plan.in_place.end() || !live.count(p->second) || !live.count(p->first)) continue;
+    Span& into = live.at(p->second);
+    const Span out = live.at(p->first);
+    into.bytes.back() = std::max(into.bytes.back(), out.bytes.front());
+    into.tensor.back() = out.tensor.front();
+    into.bytes.insert(into.bytes.end(), out.bytes.begin() + 1, out.bytes.end());
+    into.tensor.insert(into.tensor.end(), out.tensor.begin() + 1, out.tensor.end());
+    live.erase(p->first);
+  }
+  std::vector<std::vector<LiveBuffer>> at(steps);
+  for (const auto& [key, b] : live) {
+    auto off = plan.offset.find(key);
+    for (size_t k = 0; k < b.bytes.size() && b.first + k < steps; ++k)
+      at[b.first + k].push_back({b.tensor[k], b.bytes[k], off == plan.offset.end() ? 0 : off->second});
+  }
+  for (const auto& [s, off] : plan.scratch)
+    if (s < steps) at[s].push_back({fmt::format("(scratch of layer {})", s), scratch.at(s), off});
+  for (auto& v : at)
+    std::sort(v.begin(), v.end(), [](const LiveBuffer& a, const LiveBuffer& b) {
+      return a.offset != b.offset ? a.offset < b.offset : a.tensor < b.tensor;
+    });
+  return at;
+}
+
+// A JSON number, or null for infinities and NaN (JSON has none).
+nlohmann::json finite_or_null(double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(); }
+
 }  // namespace
 
-nlohmann::json make_report(const Graph& g, const Generated& gen, const Target& target) {
+nlohmann::json make_report(const Graph& g, const Generated& gen, const Target& target, const ReportInputs& extra) {
+  // The kernels the code calls and their scratch, as the code generator lowered them.
+  Graph lowered_graph = g;
+  std::vector<Lowered> kernels;
+  for (const Node& n : lowered_graph.nodes) kernels.push_back(lower_node(lowered_graph, n));
+  std::vector<size_t> scratch(g.nodes.size(), 0);
+  for (size_t i = 0; i < g.nodes.size(); ++i)
+    if (gen.plan.scratch.count(i))
+      scratch[i] = !g.nodes[i].outputs.empty() && gen.plan.in_place.count(g.nodes[i].outputs[0])
+                       ? kernels[i].in_place_scratch
+                       : kernels[i].scratch_bytes;
+  const auto live = live_buffers(g, gen.plan, scratch);
+
   nlohmann::json layers = nlohmann::json::array();
   int64_t total_macs = 0;
+  uint64_t total_instructions = 0;
   for (size_t i = 0; i < g.nodes.size(); ++i) {
     const Node& n = g.nodes[i];
     nlohmann::json l;
@@ -45,15 +138,30 @@ nlohmann::json make_report(const Graph& g, const Generated& gen, const Target& t
       if (in.empty()) continue;
       const Tensor& t = g.tensor(in);
       l["inputs"].push_back(t.shape);
+      l["inputs_constant"].push_back(t.is_const);
       if (t.is_const) wbytes += t.bytes();
     }
     for (const auto& o : n.outputs)
-      if (!o.empty()) l["outputs"].push_back(g.tensor(o).shape);
+      if (!o.empty()) l["outputs"].push_back(g.tensor(o).shape), l["output_tensors"].push_back(o);
     const int64_t macs = macs_of(g, n);
     total_macs += macs;
     l["macs"] = macs;
     l["weight_bytes"] = wbytes;
+    const bool view = !n.outputs.empty() && gen.plan.alias.count(n.outputs[0]);
+    l["kernel"] = view ? "(view: no code)" : kernels[i].kernel;
+    l["scratch_bytes"] = scratch[i];
+    if (!n.outputs.empty() && gen.plan.in_place.count(n.outputs[0]))
+      l["in_place_of"] = gen.plan.in_place.at(n.outputs[0]);
     l["live_bytes"] = gen.plan.live_bytes.at(i);
+    l["live"] = nlohmann::json::array();
+    for (const LiveBuffer& b : live[i])
+      l["live"].push_back({{"tensor", b.tensor}, {"bytes", b.bytes}, {"offset", b.offset}});
+    if (!extra.tensor_sqnr_db.empty() && !n.outputs.empty()) {
+      auto it = extra.tensor_sqnr_db.find(n.outputs[0]);
+      if (it != extra.tensor_sqnr_db.end()) l["sqnr_db"] = finite_or_null(it->second);
+    }
+    auto p = extra.instructions.find(i);
+    if (p != extra.instructions.end()) l["instructions"] = p->second, total_instructions += p->second;
     layers.push_back(l);
   }
   size_t io_bytes = 0;
@@ -78,16 +186,27 @@ nlohmann::json make_report(const Graph& g, const Generated& gen, const Target& t
   if (!g.nodes.empty()) t["peak_layer"] = g.nodes[peak_layer].name;
   // Code: measured on Cortex-M4 with -O2 (tests/mcu), the models' .text is 0.6 to 9 KB: about
   // 1 KB per distinct kernel plus the schedule. This is an estimate; the linker map is the truth.
-  std::set<std::string> kernels;
-  for (const Node& n : g.nodes) kernels.insert(n.op);
-  const size_t code = 512 + 1024 * kernels.size() + 48 * g.nodes.size();
+  std::set<std::string> ops;
+  for (const Node& n : g.nodes) ops.insert(n.op);
+  const size_t code = 512 + 1024 * ops.size() + 48 * g.nodes.size();
   const size_t params = 96 * g.nodes.size();  // the layers' constant params structs
   t["estimated_code_bytes"] = code;
   t["flash_bytes"] = gen.weight_bytes + params + code;
   // RAM: the arena plus the stack of one inference (at most ~450 B measured on every target).
   t["estimated_stack_bytes"] = 512;
   t["ram_bytes"] = gen.plan.size + 512;
+  if (!extra.instructions.empty()) t["profiled_instructions"] = total_instructions;
   r["totals"] = t;
+  if (!extra.profile_source.empty()) r["profile"] = extra.profile_source;
+  // The budgets the totals are drawn against: the user's, else the target's typical part.
+  nlohmann::json b;
+  auto budget = [&](const char* key, size_t given, size_t part, const char* option) {
+    if (given) b[key] = {{"bytes", given}, {"source", option}};
+    else if (part) b[key] = {{"bytes", part}, {"source", "typical part: " + target.part}};
+  };
+  budget("flash", extra.max_flash, target.part_flash_bytes, "--max-flash");
+  budget("ram", extra.max_ram, target.part_ram_bytes, "--max-ram");
+  r["budgets"] = b.is_null() ? nlohmann::json::object() : b;
   return r;
 }
 
@@ -116,6 +235,27 @@ std::string format_report_text(const nlohmann::json& r) {
     s += fmt::format("unsupported operators: {}\n", fmt::join(m, ", "));
   }
   return s;
+}
+
+std::map<size_t, ProfileLayer> parse_profile_csv(const std::string& text) {
+  std::map<size_t, ProfileLayer> r;
+  std::istringstream in(text);
+  std::string line;
+  for (size_t number = 1; std::getline(in, line); ++number) {
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (line.empty() || line[0] == '#' || (number == 1 && !std::isdigit(static_cast<unsigned char>(line[0]))))
+      continue;
+    const size_t c1 = line.find(','), c2 = c1 == std::string::npos ? c1 : line.find(',', c1 + 1);
+    const std::string layer = line.substr(0, c1);
+    const std::string count = c1 == std::string::npos ? "" : line.substr(c1 + 1, c2 == std::string::npos ? c2 : c2 - c1 - 1);
+    auto digits = [](const std::string& v) { return !v.empty() && v.find_first_not_of("0123456789") == std::string::npos; };
+    if (!digits(layer) || !digits(count) || layer.size() > 9 || count.size() > 19)
+      throw std::invalid_argument(fmt::format("line {}: expected 'layer,instructions[,name]', got '{}'", number, line));
+    ProfileLayer& p = r[std::stoul(layer)];
+    p.instructions += std::stoull(count);
+    if (c2 != std::string::npos) p.name = line.substr(c2 + 1);
+  }
+  return r;
 }
 
 }  // namespace tinyc

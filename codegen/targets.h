@@ -15,6 +15,11 @@ struct Target {
   size_t alignment;        // arena alignment in bytes
   std::string kernels;     // which runtime kernels the generated code uses
   std::string description;
+  // A typical part with this core, whose memories the report draws the model against when no
+  // --max-flash / --max-ram is given (empty / 0: none).
+  std::string part;
+  size_t part_flash_bytes;
+  size_t part_ram_bytes;
 };
 
 const std::vector<Target>& targets();

@@ -58,13 +58,42 @@ Ranges calibrate(Graph& g, const std::vector<std::vector<Tensor>>& samples, Cali
   return r;
 }
 
-Agreement compare_outputs(Graph& float_graph, Graph& int8_graph, const std::vector<std::vector<Tensor>>& samples) {
+Agreement compare_outputs(Graph& float_graph, Graph& int8_graph, const std::vector<std::vector<Tensor>>& samples,
+                          const QuantizeSummary* summary) {
   Agreement a;
   std::vector<double> signal(float_graph.outputs.size(), 0), noise(float_graph.outputs.size(), 0);
   size_t agree = 0;
   bool classifier = true;
+  // Per tensor: the int8 graph's tensors that stand for a float tensor, and the sums over samples.
+  std::map<std::string, const QuantizeSummary::TensorParams*> dequantized;
+  if (summary)
+    for (const auto& t : summary->activations) dequantized[t.int8_tensor] = &t;
+  std::map<std::string, std::pair<double, double>> sums;  // int8 graph tensor -> (signal, noise)
+  std::map<std::string, std::vector<float>> reference;    // float graph tensor -> values of this sample
+  const Observer keep = [&](const Tensor& t, const uint8_t* data) {
+    if (t.dtype != DType::Float) return;
+    const float* v = reinterpret_cast<const float*>(data);
+    reference[t.name].assign(v, v + num_elements(t.shape));
+  };
+  const Observer measure = [&](const Tensor& t, const uint8_t* data) {
+    auto d = dequantized.find(t.name);
+    const bool int8 = d != dequantized.end() && t.dtype == DType::Int8;
+    if (!int8 && t.dtype != DType::Float) return;
+    auto r = reference.find(int8 ? d->second->tensor : t.name);
+    const int64_t n = num_elements(t.shape);
+    if (r == reference.end() || static_cast<int64_t>(r->second.size()) != n) return;
+    auto& [sig, err] = sums[t.name];
+    for (int64_t i = 0; i < n; ++i) {
+      const double q = int8 ? double(d->second->scale) * (reinterpret_cast<const int8_t*>(data)[i] - d->second->zero_point)
+                            : double(reinterpret_cast<const float*>(data)[i]);
+      const double f = r->second[i];
+      sig += f * f, err += (f - q) * (f - q);
+    }
+  };
   for (const auto& s : samples) {
-    const auto f = evaluate(float_graph, s), q = evaluate(int8_graph, s);
+    reference.clear();
+    const auto f = evaluate(float_graph, s, summary ? keep : nullptr);
+    const auto q = evaluate(int8_graph, s, summary ? measure : nullptr);
     for (size_t o = 0; o < f.size(); ++o) {
       if (f[o].dtype != DType::Float || q[o].dtype != DType::Float) continue;
       const int64_t n = num_elements(f[o].shape);
@@ -81,8 +110,9 @@ Agreement compare_outputs(Graph& float_graph, Graph& int8_graph, const std::vect
       }
     }
   }
-  for (size_t o = 0; o < signal.size(); ++o)
-    a.sqnr_db.push_back(noise[o] > 0 ? 10.0 * std::log10(signal[o] / noise[o]) : INFINITY);
+  auto sqnr = [](double sig, double err) { return err > 0 ? 10.0 * std::log10(sig / err) : INFINITY; };
+  for (size_t o = 0; o < signal.size(); ++o) a.sqnr_db.push_back(sqnr(signal[o], noise[o]));
+  for (const auto& [name, s] : sums) a.tensor_sqnr_db[name] = sqnr(s.first, s.second);
   if (classifier && !samples.empty()) a.top1 = static_cast<double>(agree) / static_cast<double>(samples.size());
   return a;
 }
@@ -240,7 +270,7 @@ class Quantizer {
              out);
     int8_[t] = out;
     qparams_[out] = q;
-    summary_.activations.push_back({t, q.scale, q.zero_point});
+    summary_.activations.push_back({t, q.scale, q.zero_point, out});
     return out;
   }
 
@@ -276,7 +306,7 @@ class Quantizer {
              out);
     int8_[o] = out;
     qparams_[out] = q;
-    summary_.activations.push_back({o, q.scale, q.zero_point});
+    summary_.activations.push_back({o, q.scale, q.zero_point, out});
   }
 
   // Declares the int8 output of float tensor t with parameters q.
@@ -284,7 +314,7 @@ class Quantizer {
     const std::string out = fresh(t + "/int8");
     int8_[t] = out;
     qparams_[out] = q;
-    summary_.activations.push_back({t, q.scale, q.zero_point});
+    summary_.activations.push_back({t, q.scale, q.zero_point, out});
     return out;
   }
 

@@ -35,9 +35,10 @@ struct QuantizeOptions {
 struct QuantizeSummary {
   std::vector<std::string> int8_layers, float_layers;  // node names
   struct TensorParams {
-    std::string tensor;
+    std::string tensor;       // the float tensor of the original graph
     float scale;
     int32_t zero_point;
+    std::string int8_tensor;  // its int8 version in the rewritten graph
   };
   std::vector<TensorParams> activations;  // every int8 activation, in the order they were made
 };
@@ -46,8 +47,14 @@ struct QuantizeSummary {
 struct Agreement {
   double top1 = -1;               // fraction of samples whose argmax of output 0 agrees (-1: n/a)
   std::vector<double> sqnr_db;    // per output: 10 log10(sum f^2 / sum (f - q)^2)
+  // With a summary: every tensor of the int8 graph that stands for a float tensor of the float
+  // graph (its int8 version, dequantized with its scale and zero point, or a float tensor of the
+  // same name), keyed by the int8 graph's tensor name: the SQNR in dB over all samples
+  // (INFINITY where there is no noise).
+  std::map<std::string, double> tensor_sqnr_db;
 };
-Agreement compare_outputs(Graph& float_graph, Graph& int8_graph, const std::vector<std::vector<Tensor>>& samples);
+Agreement compare_outputs(Graph& float_graph, Graph& int8_graph, const std::vector<std::vector<Tensor>>& samples,
+                          const QuantizeSummary* summary = nullptr);
 
 // Rewrites `g` (after the optimizer) to int8. The graph keeps its float inputs and outputs.
 QuantizeSummary quantize_int8(Graph& g, const Ranges& ranges, const QuantizeOptions& opts = {});

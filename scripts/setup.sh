@@ -10,6 +10,7 @@ PACKAGES=(
   catch2 nlohmann-json3-dev
   gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm
   python3-onnx python3-torch python3-numpy
+  chromium
 )
 missing=()
 for p in "${PACKAGES[@]}"; do

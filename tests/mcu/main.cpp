@@ -6,6 +6,8 @@
 // Through semihosting (paths relative to qemu's working folder) it reads in_0.bin ... (raw
 // little-endian elements of NAME_INPUTi_TYPE), runs the model once between two counter reads
 // with the stack painted, and writes out_0.bin ... and stats.txt ("key value" lines).
+// With -DTINYC_PROFILE (the model's .cpp built with it too) it also writes profile.csv: one line
+// "layer,instructions,name" per layer of the run, for `tinyc compile --profile`.
 // Exit status: 0 ok; 2 input missing/short; 3 model returned non-zero; 4 stack overflow; 5 write error.
 #include <fcntl.h>
 #include <stddef.h>
@@ -219,16 +221,59 @@ constexpr uint64_t NUM = 1000000000ull / gcd(1000000000ull, 256ull * COUNTER_HZ)
 constexpr uint64_t DEN = 256ull * COUNTER_HZ / gcd(1000000000ull, 256ull * COUNTER_HZ);
 static uint64_t to_insns(uint64_t ticks) { return (ticks * NUM + DEN / 2) / DEN; }
 
-static char *put_u64(char *p, const char *key, uint64_t v) {  // "key v\n" (nano printf has no %llu)
-  while (*key) *p++ = *key++;
-  *p++ = ' ';
+static char *put_digits(char *p, uint64_t v) {  // nano printf has no %llu
   char digits[24];
   int n = 0;
   do digits[n++] = (char)('0' + v % 10); while (v /= 10);
   while (n) *p++ = digits[--n];
+  return p;
+}
+
+static char *put_u64(char *p, const char *key, uint64_t v) {  // "key v\n"
+  while (*key) *p++ = *key++;
+  *p++ = ' ';
+  p = put_digits(p, v);
   *p++ = '\n';
   return p;
 }
+
+// ---- per-layer profile (TINYC_PROFILE) ----
+// The generated NAME_run calls NAME_profile(layer, name, 0) before and (layer, name, 1) after each
+// layer. The ticks between the two counter reads, less those of an empty layer (the calls
+// themselves), are the layer's instructions.
+#ifdef TINYC_PROFILE
+#ifndef PROFILE_MAX_LAYERS
+#define PROFILE_MAX_LAYERS 256
+#endif
+static uint64_t layer_ticks[PROFILE_MAX_LAYERS];
+static const char *layer_name[PROFILE_MAX_LAYERS];
+static uint32_t layer_t0, layer_c0, layers_dropped;
+
+extern "C" __attribute__((noinline)) void CAT(MODEL_NAME, _profile)(int layer, const char *name, int end) {
+  if (!end) {
+    layer_c0 = coarse();
+    layer_t0 = counter();
+    return;
+  }
+  const uint32_t t1 = counter(), c1 = coarse();
+  if (layer < 0 || layer >= PROFILE_MAX_LAYERS) {
+    ++layers_dropped;
+    return;
+  }
+  layer_ticks[layer] += region_ticks(layer_t0, t1, layer_c0, c1);
+  layer_name[layer] = name;
+}
+
+// Ticks of an empty layer: the two calls, as the generated code makes them.
+__attribute__((noinline)) static uint64_t profile_overhead() {
+  CAT(MODEL_NAME, _profile)(0, "", 0);
+  CAT(MODEL_NAME, _profile)(0, "", 1);
+  const uint64_t t = layer_ticks[0];
+  layer_ticks[0] = 0;
+  layer_name[0] = nullptr;
+  return t;
+}
+#endif
 
 // ---- stack painting ----
 // The stack may use all the RAM between the heap and the top (the linker script only checks that
@@ -304,6 +349,9 @@ int main() {
   for (unsigned i = 0; i < NUM_IN; ++i) inputs[i] = in_bufs[i].p;
 
   counter_init();
+#ifdef TINYC_PROFILE
+  const uint64_t overhead_ticks = profile_overhead();
+#endif
   const uint32_t loop_ticks = time_loop();
   const uint32_t empty_ticks = time_empty();
   paint_stack(paint_base, PAINT);
@@ -326,8 +374,29 @@ int main() {
   p = put_u64(p, "stack_overflow", (uint64_t)overflow);
   p = put_u64(p, "arena", M(_ARENA_SIZE));
   p = put_u64(p, "heap_used", (uint64_t)((char *)_sbrk(0) - end));
+  int bad = 0;
+#ifdef TINYC_PROFILE
+  const uint64_t overhead = to_insns(overhead_ticks);
+  p = put_u64(p, "profile_overhead_insns", overhead);
+  p = put_u64(p, "profile_layers_dropped", layers_dropped);
+  int fd = open("profile.csv", O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  bad |= fd < 0 || write(fd, "layer,instructions,name\n", 24) != 24;
+  for (int i = 0; fd >= 0 && i < PROFILE_MAX_LAYERS; ++i) {
+    if (!layer_name[i]) continue;
+    char row[128], *q = row;
+    const uint64_t insns = to_insns(layer_ticks[i]);
+    q = put_digits(q, (uint64_t)i);
+    *q++ = ',';
+    q = put_digits(q, insns > overhead ? insns - overhead : 0);
+    *q++ = ',';
+    for (const char *c = layer_name[i]; *c && q < row + sizeof row - 1; ++c) *q++ = *c;
+    *q++ = '\n';
+    bad |= write(fd, row, (unsigned)(q - row)) != (int)(q - row);
+  }
+  if (fd >= 0) close(fd);
+#endif
   const unsigned len = (unsigned)(p - stats);
-  int bad = write_file("stats.txt", stats, len);
+  bad |= write_file("stats.txt", stats, len);
   for (unsigned i = 0; i < NUM_OUT; ++i) {
     snprintf(path, sizeof path, "out_%u.bin", i);
     bad |= write_file(path, out_bufs[i].p, out_bufs[i].bytes);

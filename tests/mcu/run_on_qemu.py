@@ -4,7 +4,7 @@ outputs against tinyc's host evaluator and measure them.
 
     /usr/bin/python3 tests/mcu/run_on_qemu.py --tinyc build/tinyc --model tests/models/dscnn \\
         --target cortex-m4 [--sets N] [--work W] [--tinyc-args "--quantize int8 ..."] [--json F]
-        [--run-args "..."  (options for the host's `tinyc run`)] [--machine M] [--timeout S]
+        [--run-args "..."  (options for the host's `tinyc run`)] [--machine M] [--timeout S] [--profile]
 
 For each model (--model may be repeated): `tinyc compile` into W/TARGET/NAME/gen, build a firmware
 (tests/mcu/startup.c + main.cpp + every generated *.cpp, the target's GCC flags, --gc-sections) and
@@ -16,6 +16,11 @@ inference (counter ticks converted as in ../shared/emulation.md, minus an empty 
 stack, NAME_ARENA_SIZE and the .text/.rodata/.data/.bss the model adds to the firmware (ELF minus
 the baseline, so library code the model pulls in, such as expf or soft-float routines, counts).
 Exits 1 if any model fails.
+
+With --profile the model is built with -DTINYC_PROFILE and the firmware times every layer; the
+first data set's per-layer instructions go to W/TARGET/NAME/profile.csv ("layer,instructions,name"
+lines, layer as in the generated NAME.cpp), which `tinyc compile ... --profile FILE --report
+r.html` draws. Compile with the same options, so that the layers are the same.
 """
 import argparse
 import json
@@ -138,8 +143,8 @@ def max_abs_diff(a, b):
 
 
 class Builder:
-    def __init__(self, target, machine, work, cxx="arm-none-eabi-g++"):
-        self.target, self.machine, self.cxx = target, machine, cxx
+    def __init__(self, target, machine, work, cxx="arm-none-eabi-g++", defines=()):
+        self.target, self.machine, self.cxx, self.defines = target, machine, cxx, list(defines)
         self.cpu, self.counter = TARGETS[target][1], MACHINES[machine]
         common = os.path.join(work, "_startup", target)
         os.makedirs(common, exist_ok=True)
@@ -163,13 +168,13 @@ class Builder:
                 if f.endswith(".cpp"):
                     rel = os.path.relpath(os.path.join(root, f), gen)
                     obj = os.path.join(out_dir, rel.replace(os.sep, "__")[:-4] + ".o")
-                    err = self.compile(os.path.join(root, f), obj, [*CXXFLAGS, "-I", gen])
+                    err = self.compile(os.path.join(root, f), obj, [*CXXFLAGS, *self.defines, "-I", gen])
                     if "warning" in err:
                         warnings.append(first_error(err, "warning"))
                     objs.append(obj)
         main_o = os.path.join(out_dir, "main.o")
         self.compile(os.path.join(HERE, "main.cpp"), main_o,
-                     [*CXXFLAGS, "-I", gen, f'-DMODEL_HEADER="{name}.h"', f"-DMODEL_NAME={name}",
+                     [*CXXFLAGS, *self.defines, "-I", gen, f'-DMODEL_HEADER="{name}.h"', f"-DMODEL_NAME={name}",
                       f"-DMODEL_UPPER={name.upper()}", *self.counter])
         elf = os.path.join(out_dir, "fw.elf")
         r = run([self.cxx, *self.cpu, *LINKFLAGS, "-L", os.path.join(HERE, "ld"), "-T", f"{self.machine}.ld",
@@ -238,7 +243,8 @@ def run_model(args, model_dir, target):
     header = parse_header(os.path.join(gen, f"{name}.h"), name)
     res["arena"] = header["arena"]
 
-    builder = Builder(target, machine, args.work)
+    defines = ["-DTINYC_PROFILE"] if args.profile else []
+    builder = Builder(target, machine, args.work, defines=defines)
     try:
         elf, objs, warnings = builder.firmware(gen, name, os.path.join(work, "fw"))
     except Fail as e:
@@ -249,7 +255,7 @@ def run_model(args, model_dir, target):
         res["notes"].append(f"does not fit microbit ({why}): ran on mps2-an385 (the same ARMv6-M code on "
                             "the Cortex-M3 core: same instruction counts, but unaligned accesses do not fault)")
         machine = res["machine"] = "mps2-an385"
-        builder = Builder(target, machine, args.work)
+        builder = Builder(target, machine, args.work, defines=defines)
         elf, objs, warnings = builder.firmware(gen, name, os.path.join(work, "fw"))
     if warnings:
         res["notes"].append(f"{len(warnings)} warning(s) building the model: {warnings[0]}")
@@ -310,6 +316,15 @@ def run_model(args, model_dir, target):
             if os.path.exists(ref):
                 res["max_abs_diff_vs_reference"] = max(res["max_abs_diff_vs_reference"],
                                                        max_abs_diff(got, load_pb(ref)))
+        if args.profile and "profile" not in res:
+            profile = os.path.join(work, "profile.csv")
+            shutil.copyfile(os.path.join(rdir, "profile.csv"), profile)
+            layers = sum(int(l.split(",")[1]) for l in open(profile).read().splitlines()[1:] if l)
+            res["profile"] = profile
+            res["notes"].append(f"profile: {profile} (layers {layers} of {stats['insns']} instructions; "
+                                f"{stats['profile_overhead_insns']} per layer for the calls subtracted)")
+            if stats["profile_layers_dropped"]:
+                res["notes"].append(f"profile: {stats['profile_layers_dropped']} layers beyond PROFILE_MAX_LAYERS dropped")
         res["sets"].append(sname)
     res["failures"] = failures
     res["ok"] = not failures
@@ -352,6 +367,8 @@ def main():
     ap.add_argument("--rtol", type=float, default=1e-5)
     ap.add_argument("--atol", type=float, default=1e-6, help="absolute floor, times max|host output|")
     ap.add_argument("--json", help="write the figures of every model to this file")
+    ap.add_argument("--profile", action="store_true",
+                    help="build with -DTINYC_PROFILE and write per-layer instructions to W/TARGET/NAME/profile.csv")
     args = ap.parse_args()
     args.tinyc_args, args.run_args = shlex.split(args.tinyc_args), shlex.split(args.run_args)
     args.work = os.path.abspath(args.work)
