@@ -23,9 +23,9 @@ inline int32_t saturating_rounding_doubling_high_mul(int32_t a, int32_t b) {
   return int32_t((ab + nudge) / (int64_t(1) << 31));  // division truncates toward zero
 }
 
-// x / 2^exponent, rounded to nearest with ties away from zero.
+// x / 2^exponent (exponent in [0, 31]), rounded to nearest with ties away from zero.
 inline int32_t rounding_divide_by_pot(int32_t x, int32_t exponent) {
-  const int32_t mask = int32_t((int64_t(1) << exponent) - 1);
+  const int32_t mask = int32_t((uint32_t(1) << exponent) - 1u);
   const int32_t remainder = x & mask;
   const int32_t threshold = (mask >> 1) + (x < 0 ? 1 : 0);
   return (x >> exponent) + (remainder > threshold ? 1 : 0);
@@ -34,8 +34,11 @@ inline int32_t rounding_divide_by_pot(int32_t x, int32_t exponent) {
 // x * multiplier * 2^shift / 2^31 (multiplier in [2^30, 2^31), shift in [-31, 30]).
 inline int32_t multiply_by_quantized_multiplier(int32_t x, int32_t multiplier, int32_t shift) {
   const int32_t left = shift > 0 ? shift : 0, right = shift > 0 ? 0 : -shift;
-  return rounding_divide_by_pot(saturating_rounding_doubling_high_mul(int32_t(uint32_t(x) << left), multiplier),
-                                right);
+  const int32_t a = int32_t(uint32_t(x) << left);
+  // The multiplier is positive, so the product never saturates: the doubling high multiply
+  // without its INT32_MIN * INT32_MIN case (the same result for every a).
+  const int64_t t = int64_t(a) * multiplier + (a >= 0 ? (int64_t(1) << 30) : (1 - (int64_t(1) << 30)));
+  return rounding_divide_by_pot(int32_t((t + (t < 0 ? (int64_t(1) << 31) - 1 : 0)) >> 31), right);
 }
 
 inline int8_t clamp_s8(int32_t v, int32_t lo, int32_t hi) { return int8_t(v < lo ? lo : (v > hi ? hi : v)); }
@@ -63,7 +66,7 @@ inline int32_t bias_at(const void* bias, int32_t bias16, int32_t m) {
 inline int8_t requantize(int32_t acc, int32_t mult, int32_t shift, const float* scale, int32_t zp, int32_t lo,
                          int32_t hi) {
   if (scale) {
-    const float v = std::nearbyint(float(acc) * *scale) + float(zp);
+    const float v = round_half_even(float(acc) * *scale) + float(zp);
     return int8_t(v < float(lo) ? lo : (v > float(hi) ? hi : int32_t(v)));
   }
   return clamp_s8(multiply_by_quantized_multiplier(acc, mult, shift) + zp, lo, hi);
@@ -142,10 +145,13 @@ inline void conv_s8(const ConvS8Params& p, const void* const* in, void* const* o
 // SXTB16 pairs with bytes 0 and 2 of four weights, and the next the two for bytes 1 and 3 (the
 // DSP extension's dual 16-bit multiply-accumulate, SMLAD, then does two MACs at once).
 
-// Where element k of a patch of n values is stored.
-inline int32_t patch_slot(int32_t k, int32_t n) {
-  const int32_t r = k & 3, base = k - r;
-  return base + 4 <= n ? base + (r == 1 ? 2 : r == 2 ? 1 : r) : k;
+// Reorders a patch of n values written in natural order into that layout.
+inline void interleave_pairs(int16_t* a, int32_t n) {
+  for (int32_t k = 0; k + 4 <= n; k += 4) {
+    const int16_t t = a[k + 1];
+    a[k + 1] = a[k + 2];
+    a[k + 2] = t;
+  }
 }
 
 // acc0 += a . w0, acc1 += a . w1 over n values (a a pair-interleaved patch).
@@ -160,10 +166,13 @@ inline void dot2_s8(const int16_t* a, const int8_t* w0, const int8_t* w1, int32_
     __builtin_memcpy(&x13, a + k + 2, 4);
     __builtin_memcpy(&u0, w0 + k, 4);
     __builtin_memcpy(&u1, w1 + k, 4);
+    int32_t w0_13, w1_13;  // bytes 1 and 3 (GCC does not fold the rotation into SXTB16 itself)
+    __asm__("sxtb16 %0, %1, ror #8" : "=r"(w0_13) : "r"(u0));
+    __asm__("sxtb16 %0, %1, ror #8" : "=r"(w1_13) : "r"(u1));
     s0 = __smlad(__sxtb16(int32_t(u0)), int32_t(x02), s0);
     s1 = __smlad(__sxtb16(int32_t(u1)), int32_t(x02), s1);
-    s0 = __smlad(__sxtb16(int32_t((u0 >> 8) | (u0 << 24))), int32_t(x13), s0);  // bytes 1 and 3
-    s1 = __smlad(__sxtb16(int32_t((u1 >> 8) | (u1 << 24))), int32_t(x13), s1);
+    s0 = __smlad(w0_13, int32_t(x13), s0);
+    s1 = __smlad(w1_13, int32_t(x13), s1);
   }
   acc0 = s0, acc1 = s1;
 #else
@@ -207,26 +216,35 @@ inline void conv_s8_im2col(const ConvS8Params& p, const void* const* in, void* c
   const int32_t in_size = p.in[0] * p.in[1] * p.in[2], out_size = p.out[0] * p.out[1] * p.out[2];
   const int32_t cs = p.channels_last ? 1 : in_size, ws = p.channels_last ? p.in_ch : 1;
   const int32_t n = p.in_ch * p.kernel[0] * p.kernel[1] * p.kernel[2], zx = p.input_zero_point;
+  const bool pointwise = n == p.in_ch && p.stride[0] == 1 && p.stride[1] == 1 && p.stride[2] == 1 && p.pad[0] == 0 &&
+                         p.pad[1] == 0 && p.pad[2] == 0;
   for (int32_t b = 0; b < p.batch; ++b) {
     const int8_t* xb = x + b * p.in_ch * in_size;
     for (int32_t od = 0; od < p.out[0]; ++od)
       for (int32_t oh = 0; oh < p.out[1]; ++oh)
         for (int32_t ow = 0; ow < p.out[2]; ++ow) {
-          int32_t k = 0;
-          for (int32_t c = 0; c < p.in_ch; ++c)
-            for (int32_t kd = 0; kd < p.kernel[0]; ++kd) {
-              const int32_t id = od * p.stride[0] + kd * p.dilation[0] - p.pad[0];
-              for (int32_t kh = 0; kh < p.kernel[1]; ++kh) {
-                const int32_t ih = oh * p.stride[1] + kh * p.dilation[1] - p.pad[1];
-                const bool row = id >= 0 && id < p.in[0] && ih >= 0 && ih < p.in[1];
-                const int8_t* xr = xb + c * cs + (id * p.in[1] + ih) * p.in[2] * ws;
-                for (int32_t kw = 0; kw < p.kernel[2]; ++kw, ++k) {
-                  const int32_t iw = ow * p.stride[2] + kw * p.dilation[2] - p.pad[2];
-                  patch[patch_slot(k, n)] = row && iw >= 0 && iw < p.in[2] ? int16_t(xr[iw * ws] - zx) : int16_t(0);
+          const int32_t pixel = (od * p.out[1] + oh) * p.out[2] + ow;
+          int16_t* dst = patch;
+          if (pointwise) {
+            const int8_t* xp = xb + (od * p.in[1] * p.in[2] + oh * p.in[2] + ow) * ws;
+            for (int32_t c = 0; c < p.in_ch; ++c) *dst++ = int16_t(xp[c * cs] - zx);
+          } else {
+            for (int32_t c = 0; c < p.in_ch; ++c)
+              for (int32_t kd = 0; kd < p.kernel[0]; ++kd) {
+                const int32_t id = od * p.stride[0] + kd * p.dilation[0] - p.pad[0];
+                for (int32_t kh = 0; kh < p.kernel[1]; ++kh) {
+                  const int32_t ih = oh * p.stride[1] + kh * p.dilation[1] - p.pad[1];
+                  if (id < 0 || id >= p.in[0] || ih < 0 || ih >= p.in[1]) {
+                    for (int32_t kw = 0; kw < p.kernel[2]; ++kw) *dst++ = 0;
+                    continue;
+                  }
+                  const int8_t* xr = xb + c * cs + (id * p.in[1] + ih) * p.in[2] * ws;
+                  for (int32_t kw = 0, iw = ow * p.stride[2] - p.pad[2]; kw < p.kernel[2]; ++kw, iw += p.dilation[2])
+                    *dst++ = iw >= 0 && iw < p.in[2] ? int16_t(xr[iw * ws] - zx) : int16_t(0);
                 }
               }
-            }
-          const int32_t pixel = (od * p.out[1] + oh) * p.out[2] + ow;
+          }
+          interleave_pairs(patch, n);
           patch_times_rows(patch, w, n, p.out_ch, in[2], p.bias16, mult, shift, fscale, p.output_zero_point,
                            p.act_min, p.act_max, y + b * p.out_ch * out_size + pixel, out_size);
         }
@@ -250,28 +268,42 @@ void depthwise_s8(const ConvS8Params& p, const void* const* in, void* const* out
   const int32_t ph = (p.out[1] - 1) * sh + (kh_n - 1) * dh + 1, pw = (p.out[2] - 1) * sw + (kw_n - 1) * dw + 1;
   const int32_t in_size = p.in[1] * p.in[2], out_size = p.out[1] * p.out[2], zx = p.input_zero_point;
   const int32_t cs = p.channels_last ? 1 : in_size, ws = p.channels_last ? p.in_ch : 1;
+  // Params in locals: the int8 stores to y may alias anything, p included, so the compiler would
+  // load them again after every store.
+  const int32_t in_h = p.in[1], in_w = p.in[2], out_h = p.out[1], out_w = p.out[2], pad_h = p.pad[1], pad_w = p.pad[2];
+  const int32_t zy = p.output_zero_point, lo = p.act_min, hi = p.act_max;
   for (int32_t b = 0; b < p.batch; ++b)
     for (int32_t c = 0; c < p.out_ch; ++c) {
       const int8_t* xc = x + b * p.in_ch * in_size + c * cs;
-      for (int32_t r = 0; r < ph; ++r) {
-        const int32_t ih = r - p.pad[1];
-        for (int32_t q = 0; q < pw; ++q) {
-          const int32_t iw = q - p.pad[2];
-          plane[r * pw + q] = ih >= 0 && ih < p.in[1] && iw >= 0 && iw < p.in[2]
-                                  ? int16_t(xc[(ih * p.in[2] + iw) * ws] - zx) : int16_t(0);
+      for (int32_t r = 0; r < ph; ++r) {  // zeros left, the row, zeros right
+        const int32_t ih = r - pad_h;
+        int16_t* row = plane + r * pw;
+        int32_t q = 0;
+        if (ih >= 0 && ih < in_h) {
+          const int8_t* xr = xc + ih * in_w * ws - pad_w * ws;
+          for (; q < pw && q < pad_w; ++q) row[q] = 0;
+          for (; q < pw && q - pad_w < in_w; ++q) row[q] = int16_t(xr[q * ws] - zx);
         }
+        for (; q < pw; ++q) row[q] = 0;
       }
       const int8_t* wc = w + c * kh_n * kw_n;
       const int32_t bc = bias_at(in[2], p.bias16, c);
       int8_t* yc = y + (b * p.out_ch + c) * out_size;
-      for (int32_t oh = 0; oh < p.out[1]; ++oh)
-        for (int32_t ow = 0; ow < p.out[2]; ++ow) {
+      const int32_t mc = mult[c], shc = shift[c];
+      const float* fc = fscale ? fscale + c : nullptr;
+      for (int32_t oh = 0; oh < out_h; ++oh)
+        for (int32_t ow = 0; ow < out_w; ++ow) {
           const int16_t* win = plane + oh * sh * pw + ow * sw;
           int32_t acc = bc;
-          for (int32_t i = 0; i < kh_n; ++i)
-            for (int32_t j = 0; j < kw_n; ++j) acc += win[i * dh * pw + j * dw] * wc[i * kw_n + j];
-          yc[oh * p.out[2] + ow] = requantize(acc, mult[c], shift[c], fscale ? fscale + c : nullptr,
-                                              p.output_zero_point, p.act_min, p.act_max);
+          if constexpr (KH == 3 && KW == 3) {  // written out: GCC -O2 does not unroll it
+            const int32_t r1 = dh * pw, r2 = 2 * dh * pw, c2 = 2 * dw;
+            acc += win[0] * wc[0] + win[dw] * wc[1] + win[c2] * wc[2] + win[r1] * wc[3] + win[r1 + dw] * wc[4] +
+                   win[r1 + c2] * wc[5] + win[r2] * wc[6] + win[r2 + dw] * wc[7] + win[r2 + c2] * wc[8];
+          } else {
+            for (int32_t i = 0; i < kh_n; ++i)
+              for (int32_t j = 0; j < kw_n; ++j) acc += win[i * dh * pw + j * dw] * wc[i * kw_n + j];
+          }
+          yc[oh * out_w + ow] = requantize(acc, mc, shc, fc, zy, lo, hi);
         }
     }
 }
@@ -298,7 +330,8 @@ inline void fully_connected_s8(const FullyConnectedS8Params& p, const void* cons
   int16_t* patch = static_cast<int16_t*>(out[kScratchSlot]);
   for (int32_t r = 0; r < p.rows; ++r) {
     const int8_t* xr = x + r * p.depth;
-    for (int32_t k = 0; k < p.depth; ++k) patch[patch_slot(k, p.depth)] = int16_t(xr[k] - p.input_zero_point);
+    for (int32_t k = 0; k < p.depth; ++k) patch[k] = int16_t(xr[k] - p.input_zero_point);
+    interleave_pairs(patch, p.depth);
     patch_times_rows(patch, w, p.depth, p.units, in[2], p.bias16, mult, shift, fscale, p.output_zero_point,
                      p.act_min, p.act_max, y + r * p.units, 1);
   }

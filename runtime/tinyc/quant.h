@@ -41,7 +41,7 @@ void quantize_linear(const QuantizeParams& p, const void* const* in, void* const
     for (int32_t c = 0; c < p.channels; ++c) {
       const int32_t k = p.per_channel ? c : 0;
       const float z = zp ? float(zp[k]) : 0.f;
-      for (int32_t i = 0; i < p.inner; ++i, ++x) *y++ = saturate<TO>(std::nearbyint(*x / scale[k]) + z);
+      for (int32_t i = 0; i < p.inner; ++i, ++x) *y++ = saturate<TO>(round_half_even(*x / scale[k]) + z);
     }
 }
 
@@ -110,7 +110,7 @@ void qmatmul(const QMatMulParams& q, const void* const* in, void* const* out) {
           for (int32_t l = 0; l < p.k; ++l) acc += (int32_t(at[i * p.k + l]) - za) * (int32_t(bt[l * p.n + j]) - zb);
           if (q.qlinear) {
             const float s = mult * bs[q.b_per_column ? j : 0];
-            *y++ = saturate<TO>(std::nearbyint(float(acc) * s) + float(zy));
+            *y++ = saturate<TO>(round_half_even(float(acc) * s) + float(zy));
           } else {
             *y++ = TO(acc);
           }
@@ -170,7 +170,7 @@ void qconv(const QConvParams& q, const void* const* in, void* const* out) {
               }
             }
             if (q.qlinear)
-              *y++ = saturate<TO>(std::nearbyint(float(acc) * (mult * ws[q.w_per_channel ? m : 0])) + float(zy));
+              *y++ = saturate<TO>(round_half_even(float(acc) * (mult * ws[q.w_per_channel ? m : 0])) + float(zy));
             else
               *y++ = TO(acc);
           }
@@ -252,7 +252,7 @@ void qlinear_avg_pool(const QLinearPoolParams& p, const void* const* in, void* c
               for (int32_t iw = lo[2] < 0 ? 0 : lo[2]; iw < hi[2] && iw < p.in[2]; ++iw, ++count)
                 sum += int32_t(x[(id * p.in[1] + ih) * p.in[2] + iw]) - p.x_zero_point;
           const float d = float(p.count_include_pad ? count_pad : count);
-          *y++ = saturate<T>(std::nearbyint(float(sum) * p.scale / d) + float(p.y_zero_point));
+          *y++ = saturate<T>(round_half_even(float(sum) * p.scale / d) + float(p.y_zero_point));
         }
 }
 
@@ -270,7 +270,7 @@ void qlinear_leaky_relu(const QLinearLeakyReluParams& p, const void* const* in, 
   T* y = static_cast<T*>(out[0]);
   for (int32_t i = 0; i < p.n; ++i) {
     const int32_t v = int32_t(x[i]) - p.x_zero_point;
-    y[i] = saturate<T>(std::nearbyint(float(v) * (v < 0 ? p.negative_scale : p.scale)) + float(p.y_zero_point));
+    y[i] = saturate<T>(round_half_even(float(v) * (v < 0 ? p.negative_scale : p.scale)) + float(p.y_zero_point));
   }
 }
 

@@ -30,6 +30,14 @@ constexpr int kMaxRank = 8;
 constexpr int kScratchSlot = 9;
 constexpr int kMaxInputs = 16;
 
+// std::nearbyint in the default rounding mode (half to even), without a library call on cores
+// with an FPU but no rounding instruction: adding and subtracting 1.5 * 2^23 rounds a float below
+// 2^22 in magnitude to an integer, ties to even.
+inline float round_half_even(float v) {
+  if (std::fabs(v) < 4194304.0f) return (v + 12582912.0f) - 12582912.0f;
+  return std::nearbyint(v);
+}
+
 template <class T>
 inline T clamp_to(T x, T lo, T hi) { return x < lo ? lo : (x > hi ? hi : x); }
 
