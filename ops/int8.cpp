@@ -48,7 +48,8 @@ Lowered lower_conv_s8(OpContext& c) {
     if (conv_in_place(g)) l.in_place = 0, l.in_place_scratch = l.scratch_bytes;
   } else if (g.groups == 1) {
     l = make_kernel("tinyc::conv_s8_im2col", p, &conv_s8_im2col);
-    l.scratch_bytes = sizeof(int16_t) * static_cast<size_t>(g.in_ch * g.kernel[0] * g.kernel[1] * g.kernel[2]);
+    const size_t n = static_cast<size_t>(g.in_ch * g.kernel[0] * g.kernel[1] * g.kernel[2]);
+    l.scratch_bytes = sizeof(int16_t) * (((n + 1) & ~size_t(1)) + n);  // two patches
     if (conv_in_place(g)) l.in_place = 0, l.in_place_scratch = l.scratch_bytes;  // pointwise
   } else {
     l = make_kernel("tinyc::conv_s8", p, &conv_s8);

@@ -35,10 +35,11 @@ inline int32_t rounding_divide_by_pot(int32_t x, int32_t exponent) {
 inline int32_t multiply_by_quantized_multiplier(int32_t x, int32_t multiplier, int32_t shift) {
   const int32_t left = shift > 0 ? shift : 0, right = shift > 0 ? 0 : -shift;
   const int32_t a = int32_t(uint32_t(x) << left);
-  // The multiplier is positive, so the product never saturates: the doubling high multiply
-  // without its INT32_MIN * INT32_MIN case (the same result for every a).
-  const int64_t t = int64_t(a) * multiplier + (a >= 0 ? (int64_t(1) << 30) : (1 - (int64_t(1) << 30)));
-  return rounding_divide_by_pot(int32_t((t + (t < 0 ? (int64_t(1) << 31) - 1 : 0)) >> 31), right);
+  // The doubling high multiply: the multiplier is positive, so it never saturates, and
+  // floor((a * m + 2^30) / 2^31) equals gemmlowp's truncated (a * m +- nudge) / 2^31 for either sign
+  // (ceil(v / 2^31) = floor((v + 2^31 - 1) / 2^31)), in one multiply-accumulate and a shift.
+  const int32_t high = int32_t((int64_t(a) * multiplier + (int64_t(1) << 30)) >> 31);
+  return rounding_divide_by_pot(high, right);
 }
 
 inline int8_t clamp_s8(int32_t v, int32_t lo, int32_t hi) { return int8_t(v < lo ? lo : (v > hi ? hi : v)); }
@@ -184,6 +185,73 @@ inline void dot2_s8(const int16_t* a, const int8_t* w0, const int8_t* w1, int32_
   for (; k < n; ++k) acc0 += a[k] * w0[k], acc1 += a[k] * w1[k];
 }
 
+// The same for two patches (two output pixels) at once: acc[0] += a0.w0, acc[1] += a0.w1,
+// acc[2] += a1.w0, acc[3] += a1.w1; each weight load and SXTB16 serves both pixels.
+inline void dot2x2_s8(const int16_t* a0, const int16_t* a1, const int8_t* w0, const int8_t* w1, int32_t n,
+                      int32_t* acc) {
+  int32_t k = 0;
+#if defined(__ARM_FEATURE_SIMD32)
+  int32_t s00 = acc[0], s01 = acc[1], s10 = acc[2], s11 = acc[3];
+  for (; k + 4 <= n; k += 4) {
+    uint32_t u0, u1, x02, x13;
+    __builtin_memcpy(&u0, w0 + k, 4);
+    __builtin_memcpy(&u1, w1 + k, 4);
+    int32_t w0_13, w1_13;
+    __asm__("sxtb16 %0, %1, ror #8" : "=r"(w0_13) : "r"(u0));
+    __asm__("sxtb16 %0, %1, ror #8" : "=r"(w1_13) : "r"(u1));
+    const int32_t w0_02 = __sxtb16(int32_t(u0)), w1_02 = __sxtb16(int32_t(u1));
+    __builtin_memcpy(&x02, a0 + k, 4);
+    s00 = __smlad(w0_02, int32_t(x02), s00);
+    s01 = __smlad(w1_02, int32_t(x02), s01);
+    __builtin_memcpy(&x13, a0 + k + 2, 4);
+    s00 = __smlad(w0_13, int32_t(x13), s00);
+    s01 = __smlad(w1_13, int32_t(x13), s01);
+    __builtin_memcpy(&x02, a1 + k, 4);
+    s10 = __smlad(w0_02, int32_t(x02), s10);
+    s11 = __smlad(w1_02, int32_t(x02), s11);
+    __builtin_memcpy(&x13, a1 + k + 2, 4);
+    s10 = __smlad(w0_13, int32_t(x13), s10);
+    s11 = __smlad(w1_13, int32_t(x13), s11);
+  }
+  acc[0] = s00, acc[1] = s01, acc[2] = s10, acc[3] = s11;
+#else
+  for (; k + 4 <= n; k += 4) {
+    acc[0] += a0[k] * w0[k] + a0[k + 1] * w0[k + 2] + a0[k + 2] * w0[k + 1] + a0[k + 3] * w0[k + 3];
+    acc[1] += a0[k] * w1[k] + a0[k + 1] * w1[k + 2] + a0[k + 2] * w1[k + 1] + a0[k + 3] * w1[k + 3];
+    acc[2] += a1[k] * w0[k] + a1[k + 1] * w0[k + 2] + a1[k + 2] * w0[k + 1] + a1[k + 3] * w0[k + 3];
+    acc[3] += a1[k] * w1[k] + a1[k + 1] * w1[k + 2] + a1[k + 2] * w1[k + 1] + a1[k + 3] * w1[k + 3];
+  }
+#endif
+  for (; k < n; ++k) acc[0] += a0[k] * w0[k], acc[1] += a0[k] * w1[k], acc[2] += a1[k] * w0[k], acc[3] += a1[k] * w1[k];
+}
+
+// The output parameters of a layer, for the requantization of its sums.
+struct Requant {
+  const void* bias;
+  int32_t bias16;
+  const int32_t* mult;
+  const int8_t* shift;
+  const float* fscale;
+  int32_t zp, lo, hi;
+  int8_t at(int32_t acc, int32_t m) const {
+    return requantize(acc, mult[m], shift[m], fscale ? fscale + m : nullptr, zp, lo, hi);
+  }
+};
+
+// Outputs y0[m * stride] (patch a0) and y1[m * stride] (patch a1) for m in [0, units).
+inline void two_patches_times_rows(const int16_t* a0, const int16_t* a1, const int8_t* w, int32_t n, int32_t units,
+                                   const Requant& q, int8_t* y0, int8_t* y1, int32_t stride) {
+  for (int32_t m = 0; m < units; m += 2) {
+    const int32_t m1 = m + 1 < units ? m + 1 : m;  // an odd last row pairs with itself
+    const int32_t b0 = bias_at(q.bias, q.bias16, m), b1 = bias_at(q.bias, q.bias16, m1);
+    int32_t acc[4] = {b0, b1, b0, b1};
+    dot2x2_s8(a0, a1, w + m * n, w + m1 * n, n, acc);
+    y0[m * stride] = q.at(acc[0], m);
+    y1[m * stride] = q.at(acc[2], m);
+    if (m1 != m) y0[m1 * stride] = q.at(acc[1], m1), y1[m1 * stride] = q.at(acc[3], m1);
+  }
+}
+
 // y[m] for m in [0, units) of one patch: two rows of weights at a time.
 inline void patch_times_rows(const int16_t* a, const int8_t* w, int32_t n, int32_t units, const void* bias,
                              int32_t bias16, const int32_t* mult, const int8_t* shift, const float* fscale,
@@ -202,52 +270,71 @@ inline void patch_times_rows(const int16_t* a, const int8_t* w, int32_t n, int32
   }
 }
 
-// One group (groups = 1): for each output pixel, its receptive field gathered into scratch as a
-// patch of in_ch * kernel values (im2col, one pixel at a time), then one dot product per output
-// channel. A pointwise one reads its pixel before writing it, so y may be x.
+// One group (groups = 1): for two output pixels at a time, their receptive fields gathered into
+// scratch as patches of in_ch * kernel values (im2col), then dot products with every output
+// channel's weights. A pointwise one reads its pixels before writing them, so y may be x.
 inline void conv_s8_im2col(const ConvS8Params& p, const void* const* in, void* const* out) {
   const int8_t* x = static_cast<const int8_t*>(in[0]);
   const int8_t* w = static_cast<const int8_t*>(in[1]);
-  const int32_t* mult = static_cast<const int32_t*>(in[3]);
-  const int8_t* shift = static_cast<const int8_t*>(in[4]);
-  const float* fscale = p.float_requant ? static_cast<const float*>(in[5]) : nullptr;
+  const Requant q{in[2], p.bias16, static_cast<const int32_t*>(in[3]), static_cast<const int8_t*>(in[4]),
+                  p.float_requant ? static_cast<const float*>(in[5]) : nullptr, p.output_zero_point, p.act_min,
+                  p.act_max};
   int8_t* y = static_cast<int8_t*>(out[0]);
   int16_t* patch = static_cast<int16_t*>(out[kScratchSlot]);
   const int32_t in_size = p.in[0] * p.in[1] * p.in[2], out_size = p.out[0] * p.out[1] * p.out[2];
   const int32_t cs = p.channels_last ? 1 : in_size, ws = p.channels_last ? p.in_ch : 1;
   const int32_t n = p.in_ch * p.kernel[0] * p.kernel[1] * p.kernel[2], zx = p.input_zero_point;
+  const int32_t second = (n + 1) & ~1;  // where the second patch starts, 4-byte aligned
   const bool pointwise = n == p.in_ch && p.stride[0] == 1 && p.stride[1] == 1 && p.stride[2] == 1 && p.pad[0] == 0 &&
                          p.pad[1] == 0 && p.pad[2] == 0;
+  // The geometry in locals: the closure keeps them in registers, where reading p would be reads
+  // through a pointer after every store.
+  const int32_t in_ch = p.in_ch, in_d = p.in[0], in_h = p.in[1], in_w = p.in[2], out_h = p.out[1], out_w = p.out[2];
+  const int32_t kd_n = p.kernel[0], kh_n = p.kernel[1], kw_n = p.kernel[2];
+  const int32_t sd = p.stride[0], sh = p.stride[1], sw = p.stride[2], dd = p.dilation[0], dh = p.dilation[1],
+                dw = p.dilation[2], pd = p.pad[0], ph = p.pad[1], pw = p.pad[2];
+  // The patch of output pixel i of batch b, in natural order, then interleaved.
+  auto gather = [=](const int8_t* xb, int32_t i, int16_t* dst) {
+    int16_t* const start = dst;
+    if (pointwise) {
+      const int8_t* xp = xb + i * ws;
+      for (int32_t c = 0; c < in_ch; ++c) *dst++ = int16_t(xp[c * cs] - zx);
+    } else {
+      const int32_t ow = i % out_w, oh = i / out_w % out_h, od = i / (out_w * out_h);
+      const int32_t iw0 = ow * sw - pw, ih0 = oh * sh - ph, id0 = od * sd - pd;
+      const bool inside = iw0 >= 0 && iw0 + (kw_n - 1) * dw < in_w;  // no column check needed
+      const int32_t row_step = dh * in_w * ws, col_step = dw * ws;
+      for (int32_t c = 0; c < in_ch; ++c)
+        for (int32_t kd = 0, id = id0; kd < kd_n; ++kd, id += dd) {
+          const int8_t* xr = xb + c * cs + ((id * in_h + ih0) * in_w + iw0) * ws;
+          for (int32_t kh = 0, ih = ih0; kh < kh_n; ++kh, ih += dh, xr += row_step) {
+            if (id < 0 || id >= in_d || ih < 0 || ih >= in_h) {
+              for (int32_t kw = 0; kw < kw_n; ++kw) *dst++ = 0;
+            } else if (inside) {
+              for (int32_t kw = 0; kw < kw_n; ++kw) *dst++ = int16_t(xr[kw * col_step] - zx);
+            } else {
+              for (int32_t kw = 0, iw = iw0; kw < kw_n; ++kw, iw += dw)
+                *dst++ = iw >= 0 && iw < in_w ? int16_t(xr[kw * col_step] - zx) : int16_t(0);
+            }
+          }
+        }
+    }
+    interleave_pairs(start, n);
+  };
   for (int32_t b = 0; b < p.batch; ++b) {
     const int8_t* xb = x + b * p.in_ch * in_size;
-    for (int32_t od = 0; od < p.out[0]; ++od)
-      for (int32_t oh = 0; oh < p.out[1]; ++oh)
-        for (int32_t ow = 0; ow < p.out[2]; ++ow) {
-          const int32_t pixel = (od * p.out[1] + oh) * p.out[2] + ow;
-          int16_t* dst = patch;
-          if (pointwise) {
-            const int8_t* xp = xb + (od * p.in[1] * p.in[2] + oh * p.in[2] + ow) * ws;
-            for (int32_t c = 0; c < p.in_ch; ++c) *dst++ = int16_t(xp[c * cs] - zx);
-          } else {
-            for (int32_t c = 0; c < p.in_ch; ++c)
-              for (int32_t kd = 0; kd < p.kernel[0]; ++kd) {
-                const int32_t id = od * p.stride[0] + kd * p.dilation[0] - p.pad[0];
-                for (int32_t kh = 0; kh < p.kernel[1]; ++kh) {
-                  const int32_t ih = oh * p.stride[1] + kh * p.dilation[1] - p.pad[1];
-                  if (id < 0 || id >= p.in[0] || ih < 0 || ih >= p.in[1]) {
-                    for (int32_t kw = 0; kw < p.kernel[2]; ++kw) *dst++ = 0;
-                    continue;
-                  }
-                  const int8_t* xr = xb + c * cs + (id * p.in[1] + ih) * p.in[2] * ws;
-                  for (int32_t kw = 0, iw = ow * p.stride[2] - p.pad[2]; kw < p.kernel[2]; ++kw, iw += p.dilation[2])
-                    *dst++ = iw >= 0 && iw < p.in[2] ? int16_t(xr[iw * ws] - zx) : int16_t(0);
-                }
-              }
-          }
-          interleave_pairs(patch, n);
-          patch_times_rows(patch, w, n, p.out_ch, in[2], p.bias16, mult, shift, fscale, p.output_zero_point,
-                           p.act_min, p.act_max, y + b * p.out_ch * out_size + pixel, out_size);
-        }
+    int8_t* yb = y + b * p.out_ch * out_size;
+    int32_t i = 0;
+    for (; i + 2 <= out_size; i += 2) {
+      gather(xb, i, patch);
+      gather(xb, i + 1, patch + second);
+      two_patches_times_rows(patch, patch + second, w, n, p.out_ch, q, yb + i, yb + i + 1, out_size);
+    }
+    if (i < out_size) {
+      gather(xb, i, patch);
+      patch_times_rows(patch, w, n, p.out_ch, q.bias, q.bias16, q.mult, q.shift, q.fscale, q.zp, q.lo, q.hi, yb + i,
+                       out_size);
+    }
   }
 }
 

@@ -45,6 +45,27 @@ TEST_CASE("MultiplyByQuantizedMultiplier rounds as gemmlowp and saturates") {
   CHECK(multiply_by_quantized_multiplier(1 << 20, 1 << 30, 2) == (1 << 21));  // left shift: x * 2
 }
 
+TEST_CASE("the one-multiply requantization equals gemmlowp's nudged, truncated high multiply") {
+  // gemmlowp's SaturatingRoundingDoublingHighMul, written out with its nudge and truncation.
+  auto gemmlowp = [](int32_t a, int32_t b) {
+    const int64_t ab = int64_t(a) * b;
+    const int64_t nudge = ab >= 0 ? (int64_t(1) << 30) : 1 - (int64_t(1) << 30);
+    return int32_t((ab + nudge) / (int64_t(1) << 31));
+  };
+  std::mt19937 rng(3);
+  for (int i = 0; i < 200000; ++i) {
+    const int32_t x = i < 100 ? (i - 50) * (1 << 25) : int32_t(rng());
+    const int32_t m = int32_t((1u << 30) + rng() % (1u << 30));
+    const int32_t shift = i % 3 ? -int32_t(rng() % 32) : int32_t(rng() % 8);
+    const int32_t left = shift > 0 ? shift : 0, right = shift > 0 ? 0 : -shift;
+    const int32_t a = int32_t(uint32_t(x) << left);
+    const int32_t want = rounding_divide_by_pot(gemmlowp(a, m), right);
+    REQUIRE(multiply_by_quantized_multiplier(x, m, shift) == want);
+  }
+  for (int32_t a : {-3 << 29, -(1 << 29), (1 << 29), 3 << 29, -1, 1})  // exact ties of x * 0.5 and around
+    CHECK(multiply_by_quantized_multiplier(a, 1 << 30, 0) == gemmlowp(a, 1 << 30));
+}
+
 TEST_CASE("conv_s8, conv_s8_im2col and depthwise_s8 equal a straightforward loop on random shapes, also channels-last and written over their input") {
   std::mt19937 rng(7);
   auto uni = [&](int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(rng); };
