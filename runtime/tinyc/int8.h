@@ -377,6 +377,12 @@ void depthwise_s8(const ConvS8Params& p, const void* const* in, void* const* out
       const int32_t bc = bias_at(in[2], p.bias16, c);
       int8_t* yc = y + (b * p.out_ch + c) * out_size;
       const int32_t mc = mult[c], shc = shift[c];
+#if defined(__ARM_FEATURE_SIMD32)
+      // Taps 0 and 1 of each row of a 3x3 window as int16 pairs, for SMLAD.
+      auto pair = [](int8_t lo_tap, int8_t hi_tap) { return int32_t(uint32_t(uint16_t(lo_tap)) | (uint32_t(hi_tap) << 16)); };
+      const int32_t w01 = pair(wc[0], wc[1]), w34 = pair(wc[3], wc[4]), w67 = pair(wc[6], wc[7]);
+      (void)w01, (void)w34, (void)w67;
+#endif
       const float* fc = fscale ? fscale + c : nullptr;
       for (int32_t oh = 0; oh < out_h; ++oh)
         for (int32_t ow = 0; ow < out_w; ++ow) {
@@ -384,6 +390,19 @@ void depthwise_s8(const ConvS8Params& p, const void* const* in, void* const* out
           int32_t acc = bc;
           if constexpr (KH == 3 && KW == 3) {  // written out: GCC -O2 does not unroll it
             const int32_t r1 = dh * pw, r2 = 2 * dh * pw, c2 = 2 * dw;
+#if defined(__ARM_FEATURE_SIMD32)
+            if (dw == 1) {  // the first two taps of a row are adjacent: one load, one SMLAD
+              uint32_t x0, x1, x2;
+              __builtin_memcpy(&x0, win, 4);
+              __builtin_memcpy(&x1, win + r1, 4);
+              __builtin_memcpy(&x2, win + r2, 4);
+              acc = __smlad(int32_t(x0), w01, acc) + win[2] * wc[2];
+              acc = __smlad(int32_t(x1), w34, acc) + win[r1 + 2] * wc[5];
+              acc = __smlad(int32_t(x2), w67, acc) + win[r2 + 2] * wc[8];
+              yc[oh * out_w + ow] = requantize(acc, mc, shc, fc, zy, lo, hi);
+              continue;
+            }
+#endif
             acc += win[0] * wc[0] + win[dw] * wc[1] + win[c2] * wc[2] + win[r1] * wc[3] + win[r1 + dw] * wc[4] +
                    win[r1 + c2] * wc[5] + win[r2] * wc[6] + win[r2 + dw] * wc[7] + win[r2 + c2] * wc[8];
           } else {

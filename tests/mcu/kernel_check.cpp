@@ -1,0 +1,125 @@
+// The int8 kernels on the core itself: every fast kernel that applies (conv_s8_im2col,
+// depthwise_s8, fully_connected_s8, with the core's own ISA path: SMLAD where the DSP extension is
+// there, plain C elsewhere) against a straightforward loop, on random shapes, strides, paddings,
+// dilations and quantization parameters, from NCHW, channels-last and over its own input.
+// Prints "kernel_check: T trials, R kernel runs, M mismatches" and exits with 1 on any mismatch.
+#include <stdio.h>
+#include <string.h>
+
+#include <initializer_list>
+
+#include "tinyc/int8.h"
+#include "tinyc/nn.h"
+
+using namespace tinyc;
+
+static uint32_t state = 12345;
+static int32_t uni(int32_t lo, int32_t hi) {  // a fixed LCG: the same cases on every core
+  state = state * 1664525u + 1013904223u;
+  return lo + int32_t((state >> 8) % uint32_t(hi - lo + 1));
+}
+
+constexpr int kMax = 8 * 9 * 9;
+alignas(8) static int8_t x[kMax], nhwc[kMax], w[8 * 8 * 16], y[kMax], want[kMax], buffer[kMax];
+alignas(8) static int32_t bias[8], mult[8], scratch[2048];
+alignas(8) static int8_t shift[8];
+
+int main() {
+  int trials = 0, runs = 0, mismatches = 0;
+  for (int trial = 0; trial < 300; ++trial, ++trials) {
+    const int kind = trial % 3;  // any, pointwise, depthwise
+    ConvS8Params p{};
+    p.batch = 1;
+    p.groups = uni(0, 2) == 0 || kind == 1 ? 1 : uni(1, 4);
+    p.in_ch = p.groups * (kind == 2 ? 1 : uni(1, 2));
+    p.out_ch = p.groups * (kind == 2 ? 1 : uni(1, 2));
+    p.in[0] = p.kernel[0] = p.stride[0] = p.dilation[0] = p.out[0] = 1;
+    for (int a = 1; a < 3; ++a) {
+      p.in[a] = uni(1, 9), p.kernel[a] = uni(1, 4), p.stride[a] = uni(1, 3), p.dilation[a] = uni(1, 2);
+      p.pad[a] = uni(0, 2);
+      if (kind == 1) p.kernel[a] = p.stride[a] = 1, p.pad[a] = 0;
+      if (kind == 2 && trial % 2) p.kernel[a] = 3, p.dilation[a] = 1;
+      const int span = (p.kernel[a] - 1) * p.dilation[a] + 1;
+      if (p.in[a] + 2 * p.pad[a] < span) p.pad[a] = span;
+      p.out[a] = (p.in[a] + 2 * p.pad[a] - span) / p.stride[a] + 1;
+    }
+    p.input_zero_point = uni(-128, 127), p.output_zero_point = uni(-128, 127);
+    p.act_min = uni(-128, 0), p.act_max = uni(0, 127);
+    const int cg = p.in_ch / p.groups, mg = p.out_ch / p.groups, ks = p.kernel[1] * p.kernel[2];
+    const int in_size = p.in[1] * p.in[2], out_size = p.out[1] * p.out[2];
+    for (int i = 0; i < p.in_ch * in_size; ++i) x[i] = int8_t(uni(-128, 127));
+    for (int i = 0; i < p.out_ch * cg * ks; ++i) w[i] = int8_t(uni(-127, 127));
+    for (int m = 0; m < p.out_ch; ++m) {
+      bias[m] = uni(-5000, 5000);
+      mult[m] = int32_t((1u << 30) + uint32_t(uni(0, 1 << 29)) * 2u);
+      shift[m] = int8_t(-uni(6, 14));
+    }
+    for (int c = 0; c < p.in_ch; ++c)
+      for (int i = 0; i < in_size; ++i) nhwc[i * p.in_ch + c] = x[c * in_size + i];
+    for (int m = 0; m < p.out_ch; ++m)
+      for (int oh = 0; oh < p.out[1]; ++oh)
+        for (int ow = 0; ow < p.out[2]; ++ow) {
+          int32_t a = bias[m];
+          for (int c = 0; c < cg; ++c)
+            for (int kh = 0; kh < p.kernel[1]; ++kh)
+              for (int kw = 0; kw < p.kernel[2]; ++kw) {
+                const int ih = oh * p.stride[1] + kh * p.dilation[1] - p.pad[1];
+                const int iw = ow * p.stride[2] + kw * p.dilation[2] - p.pad[2];
+                if (ih < 0 || ih >= p.in[1] || iw < 0 || iw >= p.in[2]) continue;
+                a += (x[(m / mg * cg + c) * in_size + ih * p.in[2] + iw] - p.input_zero_point) *
+                     w[((m * cg + c) * p.kernel[1] + kh) * p.kernel[2] + kw];
+              }
+          want[m * out_size + oh * p.out[2] + ow] =
+              clamp_s8(multiply_by_quantized_multiplier(a, mult[m], shift[m]) + p.output_zero_point, p.act_min,
+                       p.act_max);
+        }
+    using Kernel = void (*)(const ConvS8Params&, const void* const*, void* const*);
+    auto check = [&](Kernel kernel, int mode) {  // 0 NCHW, 1 channels-last, 2 over its input
+      ConvS8Params q = p;
+      q.channels_last = mode == 1;
+      memcpy(buffer, x, size_t(p.in_ch * in_size));
+      const void* in[5] = {mode == 1 ? nhwc : x, w, bias, mult, shift};
+      void* out[10] = {y};
+      if (mode == 2) in[0] = out[0] = buffer;
+      out[kScratchSlot] = scratch;
+      kernel(q, in, out);
+      ++runs;
+      if (memcmp(mode == 2 ? buffer : y, want, size_t(p.out_ch * out_size)) != 0) {
+        ++mismatches;
+        printf("mismatch: trial %d mode %d groups %ld in %ldx%ld k %ldx%ld\n", trial, mode, (long)p.groups,
+               (long)p.in[1], (long)p.in[2], (long)p.kernel[1], (long)p.kernel[2]);
+      }
+    };
+    const bool depthwise = p.groups == p.in_ch && p.out_ch == p.in_ch;
+    for (int mode : {0, 1}) {
+      if (p.groups == 1) check(conv_s8_im2col, mode);
+      if (depthwise) check(depthwise_s8<0, 0>, mode);
+      if (depthwise && ks == 9) check(depthwise_s8<3, 3>, mode);
+    }
+    const bool pointwise = ks == 1 && p.stride[1] == 1 && p.stride[2] == 1 && p.pad[1] == 0 && p.pad[2] == 0;
+    if (p.groups == 1 && pointwise) check(conv_s8_im2col, 2);
+    if (depthwise && out_size <= in_size) check(depthwise_s8<0, 0>, 2);
+  }
+  for (int trial = 0; trial < 100; ++trial, ++trials) {  // fully connected
+    FullyConnectedS8Params p{1, uni(1, 70), uni(1, 8), uni(-128, 127), uni(-128, 127), uni(-128, 0), uni(0, 127), 0, 0};
+    for (int i = 0; i < p.depth; ++i) x[i] = int8_t(uni(-128, 127));
+    for (int i = 0; i < p.units * p.depth; ++i) w[i] = int8_t(uni(-127, 127));
+    for (int u = 0; u < p.units; ++u) {
+      bias[u] = uni(-5000, 5000);
+      mult[u] = int32_t((1u << 30) + uint32_t(uni(0, 1 << 29)) * 2u);
+      shift[u] = int8_t(-uni(6, 14));
+      int32_t a = bias[u];
+      for (int k = 0; k < p.depth; ++k) a += (x[k] - p.input_zero_point) * w[u * p.depth + k];
+      want[u] = clamp_s8(multiply_by_quantized_multiplier(a, mult[u], shift[u]) + p.output_zero_point, p.act_min,
+                         p.act_max);
+    }
+    const void* in[5] = {x, w, bias, mult, shift};
+    void* out[10] = {y};
+    out[kScratchSlot] = scratch;
+    fully_connected_s8(p, in, out);
+    ++runs;
+    if (memcmp(y, want, size_t(p.units)) != 0) ++mismatches, printf("mismatch: fully connected trial %d\n", trial);
+  }
+  printf("kernel_check: %d trials, %d kernel runs, %d mismatches\n", trials, runs, mismatches);
+  return mismatches != 0;
+}
