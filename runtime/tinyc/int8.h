@@ -225,7 +225,8 @@ inline void dot2x2_s8(const int16_t* a0, const int16_t* a1, const int8_t* w0, co
   for (; k < n; ++k) acc[0] += a0[k] * w0[k], acc[1] += a0[k] * w1[k], acc[2] += a1[k] * w0[k], acc[3] += a1[k] * w1[k];
 }
 
-// The output parameters of a layer, for the requantization of its sums.
+// The output side of a layer: bias, multiplier and shift (in[2..4]) and, with ONNX's rounding,
+// the float scale (in[5]); the output zero point and clamp.
 struct Requant {
   const void* bias;
   int32_t bias16;
@@ -233,6 +234,11 @@ struct Requant {
   const int8_t* shift;
   const float* fscale;
   int32_t zp, lo, hi;
+  Requant(const void* const* in, int32_t bias16_, int32_t float_requant, int32_t zp_, int32_t lo_, int32_t hi_)
+      : bias(in[2]), bias16(bias16_), mult(static_cast<const int32_t*>(in[3])),
+        shift(static_cast<const int8_t*>(in[4])), fscale(float_requant ? static_cast<const float*>(in[5]) : nullptr),
+        zp(zp_), lo(lo_), hi(hi_) {}
+  int32_t bias_of(int32_t m) const { return bias_at(bias, bias16, m); }
   int8_t at(int32_t acc, int32_t m) const {
     return requantize(acc, mult[m], shift[m], fscale ? fscale + m : nullptr, zp, lo, hi);
   }
@@ -243,7 +249,7 @@ inline void two_patches_times_rows(const int16_t* a0, const int16_t* a1, const i
                                    const Requant& q, int8_t* y0, int8_t* y1, int32_t stride) {
   for (int32_t m = 0; m < units; m += 2) {
     const int32_t m1 = m + 1 < units ? m + 1 : m;  // an odd last row pairs with itself
-    const int32_t b0 = bias_at(q.bias, q.bias16, m), b1 = bias_at(q.bias, q.bias16, m1);
+    const int32_t b0 = q.bias_of(m), b1 = q.bias_of(m1);
     int32_t acc[4] = {b0, b1, b0, b1};
     dot2x2_s8(a0, a1, w + m * n, w + m1 * n, n, acc);
     y0[m * stride] = q.at(acc[0], m);
@@ -252,21 +258,15 @@ inline void two_patches_times_rows(const int16_t* a0, const int16_t* a1, const i
   }
 }
 
-// y[m] for m in [0, units) of one patch: two rows of weights at a time.
-inline void patch_times_rows(const int16_t* a, const int8_t* w, int32_t n, int32_t units, const void* bias,
-                             int32_t bias16, const int32_t* mult, const int8_t* shift, const float* fscale,
-                             int32_t zp, int32_t lo, int32_t hi, int8_t* y, int32_t y_stride) {
-  int32_t m = 0;
-  for (; m + 2 <= units; m += 2) {
-    int32_t acc0 = bias_at(bias, bias16, m), acc1 = bias_at(bias, bias16, m + 1);
-    dot2_s8(a, w + m * n, w + (m + 1) * n, n, acc0, acc1);
-    y[m * y_stride] = requantize(acc0, mult[m], shift[m], fscale ? fscale + m : nullptr, zp, lo, hi);
-    y[(m + 1) * y_stride] = requantize(acc1, mult[m + 1], shift[m + 1], fscale ? fscale + m + 1 : nullptr, zp, lo, hi);
-  }
-  if (m < units) {
-    int32_t acc0 = bias_at(bias, bias16, m), unused = 0;
-    dot2_s8(a, w + m * n, w + m * n, n, acc0, unused);
-    y[m * y_stride] = requantize(acc0, mult[m], shift[m], fscale ? fscale + m : nullptr, zp, lo, hi);
+// y[m * y_stride] for m in [0, units) of one patch: two rows of weights at a time.
+inline void patch_times_rows(const int16_t* a, const int8_t* w, int32_t n, int32_t units, const Requant& q, int8_t* y,
+                             int32_t y_stride) {
+  for (int32_t m = 0; m < units; m += 2) {
+    const int32_t m1 = m + 1 < units ? m + 1 : m;  // an odd last row pairs with itself
+    int32_t acc0 = q.bias_of(m), acc1 = q.bias_of(m1);
+    dot2_s8(a, w + m * n, w + m1 * n, n, acc0, acc1);
+    y[m * y_stride] = q.at(acc0, m);
+    if (m1 != m) y[m1 * y_stride] = q.at(acc1, m1);
   }
 }
 
@@ -276,9 +276,7 @@ inline void patch_times_rows(const int16_t* a, const int8_t* w, int32_t n, int32
 inline void conv_s8_im2col(const ConvS8Params& p, const void* const* in, void* const* out) {
   const int8_t* x = static_cast<const int8_t*>(in[0]);
   const int8_t* w = static_cast<const int8_t*>(in[1]);
-  const Requant q{in[2], p.bias16, static_cast<const int32_t*>(in[3]), static_cast<const int8_t*>(in[4]),
-                  p.float_requant ? static_cast<const float*>(in[5]) : nullptr, p.output_zero_point, p.act_min,
-                  p.act_max};
+  const Requant q(in, p.bias16, p.float_requant, p.output_zero_point, p.act_min, p.act_max);
   int8_t* y = static_cast<int8_t*>(out[0]);
   int16_t* patch = static_cast<int16_t*>(out[kScratchSlot]);
   const int32_t in_size = p.in[0] * p.in[1] * p.in[2], out_size = p.out[0] * p.out[1] * p.out[2];
@@ -332,8 +330,7 @@ inline void conv_s8_im2col(const ConvS8Params& p, const void* const* in, void* c
     }
     if (i < out_size) {
       gather(xb, i, patch);
-      patch_times_rows(patch, w, n, p.out_ch, q.bias, q.bias16, q.mult, q.shift, q.fscale, q.zp, q.lo, q.hi, yb + i,
-                       out_size);
+      patch_times_rows(patch, w, n, p.out_ch, q, yb + i, out_size);
     }
   }
 }
@@ -345,9 +342,7 @@ template <int KH, int KW>
 void depthwise_s8(const ConvS8Params& p, const void* const* in, void* const* out) {
   const int8_t* x = static_cast<const int8_t*>(in[0]);
   const int8_t* w = static_cast<const int8_t*>(in[1]);
-  const int32_t* mult = static_cast<const int32_t*>(in[3]);
-  const int8_t* shift = static_cast<const int8_t*>(in[4]);
-  const float* fscale = p.float_requant ? static_cast<const float*>(in[5]) : nullptr;
+  const Requant q(in, p.bias16, p.float_requant, p.output_zero_point, p.act_min, p.act_max);
   int8_t* y = static_cast<int8_t*>(out[0]);
   int16_t* plane = static_cast<int16_t*>(out[kScratchSlot]);
   const int32_t kh_n = KH ? KH : p.kernel[1], kw_n = KW ? KW : p.kernel[2];
@@ -358,7 +353,7 @@ void depthwise_s8(const ConvS8Params& p, const void* const* in, void* const* out
   // Params in locals: the int8 stores to y may alias anything, p included, so the compiler would
   // load them again after every store.
   const int32_t in_h = p.in[1], in_w = p.in[2], out_h = p.out[1], out_w = p.out[2], pad_h = p.pad[1], pad_w = p.pad[2];
-  const int32_t zy = p.output_zero_point, lo = p.act_min, hi = p.act_max;
+  const int32_t zy = q.zp, lo = q.lo, hi = q.hi;
   for (int32_t b = 0; b < p.batch; ++b)
     for (int32_t c = 0; c < p.out_ch; ++c) {
       const int8_t* xc = x + b * p.in_ch * in_size + c * cs;
@@ -374,16 +369,16 @@ void depthwise_s8(const ConvS8Params& p, const void* const* in, void* const* out
         for (; q < pw; ++q) row[q] = 0;
       }
       const int8_t* wc = w + c * kh_n * kw_n;
-      const int32_t bc = bias_at(in[2], p.bias16, c);
+      const int32_t bc = q.bias_of(c);
       int8_t* yc = y + (b * p.out_ch + c) * out_size;
-      const int32_t mc = mult[c], shc = shift[c];
+      const int32_t mc = q.mult[c], shc = q.shift[c];
 #if defined(__ARM_FEATURE_SIMD32)
       // Taps 0 and 1 of each row of a 3x3 window as int16 pairs, for SMLAD.
       auto pair = [](int8_t lo_tap, int8_t hi_tap) { return int32_t(uint32_t(uint16_t(lo_tap)) | (uint32_t(hi_tap) << 16)); };
       const int32_t w01 = pair(wc[0], wc[1]), w34 = pair(wc[3], wc[4]), w67 = pair(wc[6], wc[7]);
       (void)w01, (void)w34, (void)w67;
 #endif
-      const float* fc = fscale ? fscale + c : nullptr;
+      const float* fc = q.fscale ? q.fscale + c : nullptr;
       for (int32_t oh = 0; oh < out_h; ++oh)
         for (int32_t ow = 0; ow < out_w; ++ow) {
           const int16_t* win = plane + oh * sh * pw + ow * sw;
@@ -429,17 +424,14 @@ struct FullyConnectedS8Params {
 inline void fully_connected_s8(const FullyConnectedS8Params& p, const void* const* in, void* const* out) {
   const int8_t* x = static_cast<const int8_t*>(in[0]);
   const int8_t* w = static_cast<const int8_t*>(in[1]);
-  const int32_t* mult = static_cast<const int32_t*>(in[3]);
-  const int8_t* shift = static_cast<const int8_t*>(in[4]);
-  const float* fscale = p.float_requant ? static_cast<const float*>(in[5]) : nullptr;
+  const Requant q(in, p.bias16, p.float_requant, p.output_zero_point, p.act_min, p.act_max);
   int8_t* y = static_cast<int8_t*>(out[0]);
   int16_t* patch = static_cast<int16_t*>(out[kScratchSlot]);
   for (int32_t r = 0; r < p.rows; ++r) {
     const int8_t* xr = x + r * p.depth;
     for (int32_t k = 0; k < p.depth; ++k) patch[k] = int16_t(xr[k] - p.input_zero_point);
     interleave_pairs(patch, p.depth);
-    patch_times_rows(patch, w, p.depth, p.units, in[2], p.bias16, mult, shift, fscale, p.output_zero_point,
-                     p.act_min, p.act_max, y + r * p.units, 1);
+    patch_times_rows(patch, w, p.depth, p.units, q, y + r * p.units, 1);
   }
 }
 
