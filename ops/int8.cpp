@@ -70,9 +70,7 @@ Lowered lower_fully_connected_s8(OpContext& c) {
   FullyConnectedS8Params p{i32(c, x[0]), i32(c, x[1]), i32(c, w[0]), attr32(c, "tinyc_input_zero_point"),
                            attr32(c, "tinyc_output_zero_point"), attr32(c, "tinyc_act_min"),
                            attr32(c, "tinyc_act_max"), c.has(5), c.input(2).dtype == DType::Int16};
-  Lowered l = make_kernel("tinyc::fully_connected_s8", p, &fully_connected_s8);
-  l.scratch_bytes = sizeof(int16_t) * static_cast<size_t>(x[1]);
-  return l;
+  return make_kernel("tinyc::fully_connected_s8", p, &fully_connected_s8);
 }
 
 Lowered lower_add_s8(OpContext& c) {

@@ -148,7 +148,7 @@ inline void conv_s8(const ConvS8Params& p, const void* const* in, void* const* o
 
 // Reorders a patch of n values written in natural order into that layout.
 inline void interleave_pairs(int16_t* a, int32_t n) {
-  for (int32_t k = 0; k + 4 <= n; k += 4) {
+  for (int32_t k = 0; k < (n & ~3); k += 4) {
     const int16_t t = a[k + 1];
     a[k + 1] = a[k + 2];
     a[k + 2] = t;
@@ -158,10 +158,11 @@ inline void interleave_pairs(int16_t* a, int32_t n) {
 // acc0 += a . w0, acc1 += a . w1 over n values (a a pair-interleaved patch).
 inline void dot2_s8(const int16_t* a, const int8_t* w0, const int8_t* w1, int32_t n, int32_t& acc0,
                     int32_t& acc1) {
+  const int32_t n4 = n & ~3;  // whole groups of four
   int32_t k = 0;
 #if defined(__ARM_FEATURE_SIMD32)
   int32_t s0 = acc0, s1 = acc1;
-  for (; k + 4 <= n; k += 4) {
+  for (; k < n4; k += 4) {
     uint32_t x02, x13, u0, u1;
     __builtin_memcpy(&x02, a + k, 4);
     __builtin_memcpy(&x13, a + k + 2, 4);
@@ -177,7 +178,7 @@ inline void dot2_s8(const int16_t* a, const int8_t* w0, const int8_t* w1, int32_
   }
   acc0 = s0, acc1 = s1;
 #else
-  for (; k + 4 <= n; k += 4) {
+  for (; k < n4; k += 4) {
     acc0 += a[k] * w0[k] + a[k + 1] * w0[k + 2] + a[k + 2] * w0[k + 1] + a[k + 3] * w0[k + 3];
     acc1 += a[k] * w1[k] + a[k + 1] * w1[k + 2] + a[k + 2] * w1[k + 1] + a[k + 3] * w1[k + 3];
   }
@@ -185,14 +186,45 @@ inline void dot2_s8(const int16_t* a, const int8_t* w0, const int8_t* w1, int32_
   for (; k < n; ++k) acc0 += a[k] * w0[k], acc1 += a[k] * w1[k];
 }
 
+// acc0 += (x - zx) . w0, acc1 += (x - zx) . w1 over n int8 values of x, read as they are (no
+// patch, no scratch): the fully connected layer's dot product.
+inline void dot2_x_s8(const int8_t* x, int32_t zx, const int8_t* w0, const int8_t* w1, int32_t n, int32_t& acc0,
+                      int32_t& acc1) {
+  int32_t k = 0;
+#if defined(__ARM_FEATURE_SIMD32)
+  const int32_t n4 = n & ~3;  // whole groups of four
+  const int32_t zz = int32_t((uint32_t(zx) & 0xffffu) | (uint32_t(zx) << 16));
+  int32_t s0 = acc0, s1 = acc1;
+  for (; k < n4; k += 4) {
+    uint32_t u, u0, u1;
+    __builtin_memcpy(&u, x + k, 4);
+    __builtin_memcpy(&u0, w0 + k, 4);
+    __builtin_memcpy(&u1, w1 + k, 4);
+    int32_t x13, w0_13, w1_13;
+    __asm__("sxtb16 %0, %1, ror #8" : "=r"(x13) : "r"(u));
+    __asm__("sxtb16 %0, %1, ror #8" : "=r"(w0_13) : "r"(u0));
+    __asm__("sxtb16 %0, %1, ror #8" : "=r"(w1_13) : "r"(u1));
+    const int32_t x02 = __ssub16(__sxtb16(int32_t(u)), zz);  // x - zx fits int16
+    x13 = __ssub16(x13, zz);
+    s0 = __smlad(__sxtb16(int32_t(u0)), x02, s0);
+    s1 = __smlad(__sxtb16(int32_t(u1)), x02, s1);
+    s0 = __smlad(w0_13, x13, s0);
+    s1 = __smlad(w1_13, x13, s1);
+  }
+  acc0 = s0, acc1 = s1;
+#endif
+  for (; k < n; ++k) acc0 += (x[k] - zx) * w0[k], acc1 += (x[k] - zx) * w1[k];
+}
+
 // The same for two patches (two output pixels) at once: acc[0] += a0.w0, acc[1] += a0.w1,
 // acc[2] += a1.w0, acc[3] += a1.w1; each weight load and SXTB16 serves both pixels.
 inline void dot2x2_s8(const int16_t* a0, const int16_t* a1, const int8_t* w0, const int8_t* w1, int32_t n,
                       int32_t* acc) {
+  const int32_t n4 = n & ~3;  // whole groups of four
   int32_t k = 0;
 #if defined(__ARM_FEATURE_SIMD32)
   int32_t s00 = acc[0], s01 = acc[1], s10 = acc[2], s11 = acc[3];
-  for (; k + 4 <= n; k += 4) {
+  for (; k < n4; k += 4) {
     uint32_t u0, u1, x02, x13;
     __builtin_memcpy(&u0, w0 + k, 4);
     __builtin_memcpy(&u1, w1 + k, 4);
@@ -215,7 +247,7 @@ inline void dot2x2_s8(const int16_t* a0, const int16_t* a1, const int8_t* w0, co
   }
   acc[0] = s00, acc[1] = s01, acc[2] = s10, acc[3] = s11;
 #else
-  for (; k + 4 <= n; k += 4) {
+  for (; k < n4; k += 4) {
     acc[0] += a0[k] * w0[k] + a0[k + 1] * w0[k + 2] + a0[k + 2] * w0[k + 1] + a0[k + 3] * w0[k + 3];
     acc[1] += a0[k] * w1[k] + a0[k + 1] * w1[k + 2] + a0[k + 2] * w1[k + 1] + a0[k + 3] * w1[k + 3];
     acc[2] += a1[k] * w0[k] + a1[k + 1] * w0[k + 2] + a1[k + 2] * w0[k + 1] + a1[k + 3] * w0[k + 3];
@@ -419,20 +451,22 @@ struct FullyConnectedS8Params {
                float_requant, bias16)
 };
 
-// in: x int8, w int8 [units, depth] (per unit), bias int32, multiplier int32, shift int8. Each row
-// of x is gathered into scratch as a patch of (x - zx), then multiplied by two rows of w at a time.
+// in: x int8, w int8 [units, depth] (per unit), bias int32, multiplier int32, shift int8. Two rows
+// of w at a time against each row of x, read in place (no scratch).
 inline void fully_connected_s8(const FullyConnectedS8Params& p, const void* const* in, void* const* out) {
   const int8_t* x = static_cast<const int8_t*>(in[0]);
   const int8_t* w = static_cast<const int8_t*>(in[1]);
   const Requant q(in, p.bias16, p.float_requant, p.output_zero_point, p.act_min, p.act_max);
   int8_t* y = static_cast<int8_t*>(out[0]);
-  int16_t* patch = static_cast<int16_t*>(out[kScratchSlot]);
-  for (int32_t r = 0; r < p.rows; ++r) {
-    const int8_t* xr = x + r * p.depth;
-    for (int32_t k = 0; k < p.depth; ++k) patch[k] = int16_t(xr[k] - p.input_zero_point);
-    interleave_pairs(patch, p.depth);
-    patch_times_rows(patch, w, p.depth, p.units, q, y + r * p.units, 1);
-  }
+  const int32_t n = p.depth;
+  for (int32_t r = 0; r < p.rows; ++r)
+    for (int32_t u = 0; u < p.units; u += 2) {
+      const int32_t u1 = u + 1 < p.units ? u + 1 : u;  // an odd last row pairs with itself
+      int32_t acc0 = q.bias_of(u), acc1 = q.bias_of(u1);
+      dot2_x_s8(x + r * n, p.input_zero_point, w + u * n, w + u1 * n, n, acc0, acc1);
+      y[r * p.units + u] = q.at(acc0, u);
+      if (u1 != u) y[r * p.units + u1] = q.at(acc1, u1);
+    }
 }
 
 struct AddS8Params {

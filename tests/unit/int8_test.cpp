@@ -62,7 +62,7 @@ TEST_CASE("the one-multiply requantization equals gemmlowp's nudged, truncated h
     const int32_t want = rounding_divide_by_pot(gemmlowp(a, m), right);
     REQUIRE(multiply_by_quantized_multiplier(x, m, shift) == want);
   }
-  for (int32_t a : {-3 << 29, -(1 << 29), (1 << 29), 3 << 29, -1, 1})  // exact ties of x * 0.5 and around
+  for (int32_t a : {-(3 << 29), -(1 << 29), (1 << 29), 3 << 29, -1, 1})  // exact ties of x * 0.5 and around
     CHECK(multiply_by_quantized_multiplier(a, 1 << 30, 0) == gemmlowp(a, 1 << 30));
 }
 
