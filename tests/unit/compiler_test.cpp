@@ -462,3 +462,19 @@ TEST_CASE("a Relu after a residual Add fuses into it; a Pad of -inf (or of 0 aft
     CHECK(optimized_ops(b) == Ops{"Relu", "MaxPool"});
   }
 }
+
+TEST_CASE("fold_constants evaluates what depends on constants and shapes only; dead nodes go") {
+  Builder b;
+  b.input("x", {2, 6});
+  b.node("Shape", {"x"}, "s");                           // [2, 6]: known from the shape alone
+  b.node("Gather", {"s", b.ints("one", {1})}, "six");    // [6]
+  b.node("Concat", {b.ints("minus_one", {-1}), "six"}, "shape", {{"axis", {0}}});
+  b.node("Reshape", {"x", "shape"}, "r");
+  b.node("Add", {b.constant("c1", {6}), b.constant("c2", {6}, 0.5f)}, "c");  // constant + constant
+  b.node("Mul", {"r", "c"}, "y");
+  b.node("Relu", {"x"}, "unused");                        // read by nothing
+  Graph opt;
+  CHECK(optimized_ops(b, &opt) == Ops{"Reshape", "Mul"});
+  CHECK(opt.is_const(opt.nodes[1].inputs[1]));            // the sum of the two constants
+  CHECK(opt.tensors.count("unused") == 0);
+}

@@ -439,3 +439,51 @@ TEST_CASE("Resize (nearest) after an int8 layer stays int8 with its input's para
   for (const Node& n : g.nodes) int8_resize = int8_resize || (n.op == "Resize" && g.tensor(n.inputs[0]).dtype == DType::Int8);
   CHECK(int8_resize);
 }
+
+TEST_CASE("Sigmoid, Tanh and HardSwish become table lookups within half an output step of the function") {
+  for (const char* op : {"Sigmoid", "Tanh", "HardSwish"}) {
+    Graph g;
+    for (const char* n : {"x", "y"}) {
+      Tensor t;
+      t.name = n, t.dtype = DType::Float, t.shape = {1, 64}, t.has_shape = true;
+      g.tensors[n] = t;
+    }
+    Node f;
+    f.op = op, f.name = "f", f.inputs = {"x"}, f.outputs = {"y"};
+    g.nodes = {f};
+    g.inputs = {"x"}, g.outputs = {"y"};
+    g.opset = 14;
+    std::vector<std::vector<Tensor>> samples;
+    for (int k = 0; k < 4; ++k) {
+      Tensor s = g.tensor("x");
+      s.data.resize(64 * 4);
+      for (int i = 0; i < 64; ++i) s.as<float>()[i] = 12.0f * float((i * 37 + k * 11) % 64) / 63.0f - 6.0f;
+      samples.push_back({s});
+    }
+    const QuantizeSummary q = quantize_int8(g, calibrate(g, samples));
+    bool lookup = false;
+    for (const Node& n : g.nodes) lookup = lookup || n.op == "LookupS8";
+    CHECK(lookup);
+    float sx = 0, sy = 0;
+    int32_t zx = 0, zy = 0;
+    for (const auto& a : q.activations) {
+      if (a.tensor == "x") sx = a.scale, zx = a.zero_point;
+      if (a.tensor == "y") sy = a.scale, zy = a.zero_point;
+    }
+    REQUIRE((sx > 0 && sy > 0));
+    auto fn = [&](double v) {
+      if (std::string(op) == "Sigmoid") return 1 / (1 + std::exp(-v));
+      if (std::string(op) == "Tanh") return std::tanh(v);
+      return v * std::min(1.0, std::max(0.0, v / 6 + 0.5));
+    };
+    for (const auto& s : samples) {
+      const auto got = evaluate(g, s);
+      for (int i = 0; i < 64; ++i) {  // the function of the int8 input, within half an output step
+        const double xq = std::min(127.0, std::max(-128.0, double(std::nearbyint(s[0].as<float>()[i] / sx)) + zx));
+        const double want = std::min(sy * (127.0 - zy), std::max(sy * (-128.0 - zy), fn(sx * (xq - zx))));  // saturated
+        INFO(op << " x " << s[0].as<float>()[i]);
+        CHECK(std::fabs(got[0].as<float>()[i] - want) <= 0.5 * sy + 1e-6);
+      }
+    }
+  }
+}
