@@ -11,6 +11,13 @@
 
 #if defined(__ARM_FEATURE_SIMD32)
 #include <arm_acle.h>
+
+// Bytes 1 and 3 of u, sign-extended to two int16 (GCC does not fold the rotation into SXTB16).
+static inline int32_t sxtb16_ror8(uint32_t u) {
+  int32_t r;
+  __asm__("sxtb16 %0, %1, ror #8" : "=r"(r) : "r"(u));
+  return r;
+}
 #endif
 
 namespace tinyc {
@@ -168,9 +175,7 @@ inline void dot2_s8(const int16_t* a, const int8_t* w0, const int8_t* w1, int32_
     __builtin_memcpy(&x13, a + k + 2, 4);
     __builtin_memcpy(&u0, w0 + k, 4);
     __builtin_memcpy(&u1, w1 + k, 4);
-    int32_t w0_13, w1_13;  // bytes 1 and 3 (GCC does not fold the rotation into SXTB16 itself)
-    __asm__("sxtb16 %0, %1, ror #8" : "=r"(w0_13) : "r"(u0));
-    __asm__("sxtb16 %0, %1, ror #8" : "=r"(w1_13) : "r"(u1));
+    const int32_t w0_13 = sxtb16_ror8(u0), w1_13 = sxtb16_ror8(u1);
     s0 = __smlad(__sxtb16(int32_t(u0)), int32_t(x02), s0);
     s1 = __smlad(__sxtb16(int32_t(u1)), int32_t(x02), s1);
     s0 = __smlad(w0_13, int32_t(x13), s0);
@@ -200,12 +205,8 @@ inline void dot2_x_s8(const int8_t* x, int32_t zx, const int8_t* w0, const int8_
     __builtin_memcpy(&u, x + k, 4);
     __builtin_memcpy(&u0, w0 + k, 4);
     __builtin_memcpy(&u1, w1 + k, 4);
-    int32_t x13, w0_13, w1_13;
-    __asm__("sxtb16 %0, %1, ror #8" : "=r"(x13) : "r"(u));
-    __asm__("sxtb16 %0, %1, ror #8" : "=r"(w0_13) : "r"(u0));
-    __asm__("sxtb16 %0, %1, ror #8" : "=r"(w1_13) : "r"(u1));
-    const int32_t x02 = __ssub16(__sxtb16(int32_t(u)), zz);  // x - zx fits int16
-    x13 = __ssub16(x13, zz);
+    const int32_t w0_13 = sxtb16_ror8(u0), w1_13 = sxtb16_ror8(u1);
+    const int32_t x02 = __ssub16(__sxtb16(int32_t(u)), zz), x13 = __ssub16(sxtb16_ror8(u), zz);  // x - zx fits int16
     s0 = __smlad(__sxtb16(int32_t(u0)), x02, s0);
     s1 = __smlad(__sxtb16(int32_t(u1)), x02, s1);
     s0 = __smlad(w0_13, x13, s0);
@@ -228,9 +229,7 @@ inline void dot2x2_s8(const int16_t* a0, const int16_t* a1, const int8_t* w0, co
     uint32_t u0, u1, x02, x13;
     __builtin_memcpy(&u0, w0 + k, 4);
     __builtin_memcpy(&u1, w1 + k, 4);
-    int32_t w0_13, w1_13;
-    __asm__("sxtb16 %0, %1, ror #8" : "=r"(w0_13) : "r"(u0));
-    __asm__("sxtb16 %0, %1, ror #8" : "=r"(w1_13) : "r"(u1));
+    const int32_t w0_13 = sxtb16_ror8(u0), w1_13 = sxtb16_ror8(u1);
     const int32_t w0_02 = __sxtb16(int32_t(u0)), w1_02 = __sxtb16(int32_t(u1));
     __builtin_memcpy(&x02, a0 + k, 4);
     s00 = __smlad(w0_02, int32_t(x02), s00);
