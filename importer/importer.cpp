@@ -12,6 +12,12 @@
 #include <set>
 #include <sstream>
 
+// libonnx 1.12 exports this overload but its header does not declare it; it is the one that lets
+// the checker find external data beside the model instead of in the working folder.
+namespace onnx::checker {
+void check_model(const ModelProto& model, CheckerContext& ctx);
+}
+
 namespace tinyc {
 namespace fs = std::filesystem;
 
@@ -291,7 +297,9 @@ Graph import_model(const std::string& path, const ImportOptions& opts) {
   check_nodes_before_onnx(m, opset);
   fix_input_shapes(m, opts, initializers);
   try {
-    onnx::checker::check_model(m);
+    onnx::checker::CheckerContext ctx;
+    ctx.set_model_dir(dir.string());
+    onnx::checker::check_model(m, ctx);
   } catch (const std::exception& e) {
     std::string msg = e.what();
     msg = msg.substr(0, msg.find('\n'));
