@@ -206,6 +206,9 @@ def main():
     add("external_is_directory", ext_model("d"), code=4, expect=["d"])
     os.makedirs(os.path.join(out, "external_is_directory", "d"), exist_ok=True)
 
+    good_ext = ext_model("w.bin")  # legitimate: found beside the model, whatever the working folder
+    add("external_data_beside_model", good_ext, code=0, files={"w.bin": weights}, valid=True)
+
     # Weights over tinyc's cap (1 GiB in all): declared, never stored.
     big = [bare_tensor(f"W{i}", [1 << 14, 1 << 14]) for i in range(2)]
     for t in big:  # 2 x 1 GiB, as external data so the file stays small
