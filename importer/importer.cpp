@@ -238,7 +238,7 @@ void check_nodes_before_onnx(const onnx::ModelProto& m, int opset) {
   for (int i = 0; i < m.graph().node_size(); ++i) {
     const auto& n = m.graph().node(i);
     const std::string label =
-        fmt::format("'{}' ({})", n.name().empty() ? fmt::format("{}_{}", n.op_type(), i) : n.name(), n.op_type());
+        fmt::format("node '{}' ({})", n.name().empty() ? fmt::format("{}_{}", n.op_type(), i) : n.name(), n.op_type());
     const bool onnx_domain = n.domain().empty() || n.domain() == "ai.onnx";
     if (onnx_domain && !onnx::OpSchemaRegistry::Schema(n.op_type(), opset, ""))
       throw ModelError(fmt::format("{}: operator {} is not supported (no such ONNX operator at opset {})", label,
@@ -270,6 +270,8 @@ Graph import_model(const std::string& path, const ImportOptions& opts) {
   if (opset == kMaxOpset + 1) downgrade_opset18(m);
   for (const auto& o : m.opset_import())
     if (o.domain().empty() || o.domain() == "ai.onnx") opset = static_cast<int>(o.version());
+  if (opset < 1)
+    throw ModelError(fmt::format("opset {} is not an ONNX opset (tinyc supports {} to {})", opset, kMinOpset, kMaxOpset));
   if (opset > kMaxOpset)
     throw ModelError(fmt::format("opset {} is newer than tinyc supports ({} to {})", opset, kMinOpset, kMaxOpset));
   if (opset < kMinOpset) {

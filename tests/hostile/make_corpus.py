@@ -177,8 +177,8 @@ def main():
     add("unknown_operator", model([n], [vi("X", [2])], [vi("Y", [2])]), expect=["foo", "FooBar"])
     relu = helper.make_node("Relu", ["X"], ["Y"], name="relu")
     add("opset_999", model([relu], [vi("X", [2])], [vi("Y", [2])], opset=999), expect=["999"])
-    add("opset_0", model([relu], [vi("X", [2])], [vi("Y", [2])], opset=0), expect=["0"])
-    add("opset_negative", model([relu], [vi("X", [2])], [vi("Y", [2])], opset=-3), expect=["-3"])
+    add("opset_0", model([relu], [vi("X", [2])], [vi("Y", [2])], opset=0), expect=["opset 0 is not"])
+    add("opset_negative", model([relu], [vi("X", [2])], [vi("Y", [2])], opset=-3), expect=["opset -3 is not"])
 
     # External data.
     weights = rng.standard_normal(16).astype(np.float32).tobytes()
