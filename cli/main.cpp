@@ -40,7 +40,13 @@ struct BudgetError : std::runtime_error {
 // "64K", "1M", "1000" -> bytes.
 size_t parse_size(const std::string& s) {
   size_t pos = 0;
-  const unsigned long long v = std::stoull(s, &pos);
+  unsigned long long v = 0;
+  try {
+    if (s.empty() || !std::isdigit(static_cast<unsigned char>(s[0]))) throw std::invalid_argument(s);
+    v = std::stoull(s, &pos);
+  } catch (const std::exception&) {
+    throw CLI::ValidationError("size", "'" + s + "' is not a size like 64K, 1M or 1000");
+  }
   std::string unit = s.substr(pos);
   for (auto& ch : unit) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
   if (unit.empty() || unit == "B") return v;
@@ -64,8 +70,21 @@ std::pair<std::string, Shape> parse_input_shape(const std::string& s) {
   return {s.substr(0, eq), shape};
 }
 
+// A C and C++ identifier that is not a keyword of either (the name prefixes symbols and files).
 bool is_identifier(const std::string& s) {
-  if (s.empty() || std::isdigit(static_cast<unsigned char>(s[0]))) return false;
+  static const std::set<std::string> keywords = {
+      "alignas", "alignof", "and", "and_eq", "asm", "auto", "bitand", "bitor", "bool", "break", "case", "catch",
+      "char", "char16_t", "char32_t", "char8_t", "class", "compl", "concept", "const", "consteval", "constexpr",
+      "constinit", "const_cast", "continue", "co_await", "co_return", "co_yield", "decltype", "default", "delete",
+      "do", "double", "dynamic_cast", "else", "enum", "explicit", "export", "extern", "false", "float", "for",
+      "friend", "goto", "if", "inline", "int", "long", "mutable", "namespace", "new", "noexcept", "not", "not_eq",
+      "nullptr", "operator", "or", "or_eq", "private", "protected", "public", "register", "reinterpret_cast",
+      "requires", "restrict", "return", "short", "signed", "sizeof", "static", "static_assert", "static_cast",
+      "struct", "switch", "template", "this", "thread_local", "throw", "true", "try", "typedef", "typeid",
+      "typename", "union", "unsigned", "using", "virtual", "void", "volatile", "wchar_t", "while", "xor",
+      "xor_eq", "_Alignas", "_Alignof", "_Atomic", "_Bool", "_Complex", "_Generic", "_Imaginary", "_Noreturn",
+      "_Static_assert", "_Thread_local"};
+  if (s.empty() || std::isdigit(static_cast<unsigned char>(s[0])) || keywords.count(s)) return false;
   for (unsigned char c : s)
     if (!(std::isalnum(c) || c == '_') || c >= 128) return false;
   return true;
@@ -177,7 +196,7 @@ int cmd_compile(const CompileArgs& a) {
   if (!target) throw CLI::ValidationError("--target", "unknown target '" + a.target + "' (see `tinyc targets`)");
   std::string name = a.name;
   if (name.empty()) name = c_identifier(std::filesystem::path(a.model).stem().string());
-  else if (!is_identifier(name)) throw CLI::ValidationError("--name", "'" + a.name + "' is not a C identifier");
+  else if (!is_identifier(name)) throw CLI::ValidationError("--name", "'" + a.name + "' is not a C identifier (or is a keyword)");
   for (const auto& p : a.disabled_passes) {
     bool known = false;
     for (const Pass& q : passes()) known = known || p == q.name;

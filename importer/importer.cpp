@@ -12,6 +12,12 @@
 #include <set>
 #include <sstream>
 
+// libonnx 1.12 exports this overload but its header does not declare it; it is the one that lets
+// the checker find external data beside the model instead of in the working folder.
+namespace onnx::checker {
+void check_model(const ModelProto& model, CheckerContext& ctx);
+}
+
 namespace tinyc {
 namespace fs = std::filesystem;
 
@@ -21,6 +27,8 @@ constexpr int kMinOpset = 7, kMaxOpset = 17;
 constexpr uint64_t kMaxTensorBytes = uint64_t(1) << 30;  // refuse larger tensors
 
 std::string read_file(const std::string& path) {
+  std::error_code ec;
+  if (fs::is_directory(path, ec)) throw IoError(fmt::format("cannot read '{}': it is a folder", path));
   std::ifstream f(path, std::ios::binary);
   if (!f) throw IoError(fmt::format("cannot read '{}'", path));
   std::ostringstream ss;
@@ -41,10 +49,15 @@ Shape dims_of(const onnx::TensorProto& t) {
 std::string external_bytes(const onnx::TensorProto& t, const fs::path& dir) {
   std::string location;
   uint64_t offset = 0, length = UINT64_MAX;
+  auto number = [&](const std::string& v) -> uint64_t {
+    if (v.empty() || v.find_first_not_of("0123456789") != std::string::npos || v.size() > 19)
+      throw ModelError(fmt::format("tensor '{}': external data offset or length '{}' is not a number", t.name(), v));
+    return std::stoull(v);
+  };
   for (const auto& e : t.external_data()) {
     if (e.key() == "location") location = e.value();
-    else if (e.key() == "offset") offset = std::stoull(e.value());
-    else if (e.key() == "length") length = std::stoull(e.value());
+    else if (e.key() == "offset") offset = number(e.value());
+    else if (e.key() == "length") length = number(e.value());
   }
   const fs::path rel(location);
   if (location.empty() || rel.is_absolute() || rel.lexically_normal().string().rfind("..", 0) == 0)
@@ -62,6 +75,24 @@ std::string external_bytes(const onnx::TensorProto& t, const fs::path& dir) {
   return all.substr(offset, length == UINT64_MAX ? std::string::npos : length);
 }
 
+// Bytes a tensor declares (shape x element size), checked against tinyc's cap before anything is
+// allocated: a hostile shape must not make tinyc ask for terabytes.
+uint64_t declared_bytes(const onnx::TensorProto& p) {
+  const size_t es = dtype_size(static_cast<DType>(p.data_type()));
+  if (es == 0)
+    throw ModelError(fmt::format("tensor '{}': element type {} is not supported", p.name(),
+                                 dtype_name(static_cast<DType>(p.data_type()))));
+  uint64_t n = 1;
+  for (int64_t d : dims_of(p)) {
+    if (d != 0 && n > kMaxTensorBytes / static_cast<uint64_t>(d))
+      throw ModelError(fmt::format("tensor '{}' is larger than tinyc accepts (1 GiB)", p.name()));
+    n *= static_cast<uint64_t>(d);
+  }
+  if (n * es > kMaxTensorBytes)
+    throw ModelError(fmt::format("tensor '{}' is larger than tinyc accepts (1 GiB)", p.name()));
+  return n * es;
+}
+
 Tensor tensor_from_proto(const onnx::TensorProto& p, const fs::path& dir) {
   Tensor t;
   t.name = p.name();
@@ -69,39 +100,29 @@ Tensor tensor_from_proto(const onnx::TensorProto& p, const fs::path& dir) {
   t.shape = dims_of(p);
   t.has_shape = true;
   t.is_const = true;
-  const size_t es = dtype_size(t.dtype);
-  if (es == 0)
-    throw ModelError(fmt::format("tensor '{}': element type {} is not supported", t.name,
-                                 dtype_name(t.dtype)));
-  uint64_t n = 1;
-  for (int64_t d : t.shape) {
-    if (d != 0 && n > kMaxTensorBytes / static_cast<uint64_t>(d))
-      throw ModelError(fmt::format("tensor '{}' is larger than tinyc accepts (1 GiB)", t.name));
-    n *= static_cast<uint64_t>(d);
-  }
-  if (n * es > kMaxTensorBytes)
-    throw ModelError(fmt::format("tensor '{}' is larger than tinyc accepts (1 GiB)", t.name));
-  const size_t bytes = n * es;
+  const size_t bytes = declared_bytes(p), es = dtype_size(t.dtype), n = bytes / es;
   auto check_count = [&](size_t have) {
     if (have != n)
       throw ModelError(fmt::format("tensor '{}': {} values for shape {}", t.name, have, shape_str(t.shape)));
   };
-  t.data.resize(bytes);
   if (p.data_location() == onnx::TensorProto::EXTERNAL) {
     const std::string raw = external_bytes(p, dir);
     if (raw.size() != bytes)
       throw ModelError(fmt::format("tensor '{}': {} bytes of external data for shape {}", t.name,
                                    raw.size(), shape_str(t.shape)));
+    t.data.resize(bytes);
     std::memcpy(t.data.data(), raw.data(), bytes);
   } else if (p.has_raw_data()) {
     if (p.raw_data().size() != bytes)
       throw ModelError(fmt::format("tensor '{}': {} bytes of data for shape {} of {}", t.name,
                                    p.raw_data().size(), shape_str(t.shape), dtype_name(t.dtype)));
+    t.data.resize(bytes);
     std::memcpy(t.data.data(), p.raw_data().data(), bytes);
   } else {
     auto store = [&](const auto& field, auto tag) {
       using T = decltype(tag);
       check_count(static_cast<size_t>(field.size()));
+      t.data.resize(bytes);
       for (size_t i = 0; i < n; ++i) {
         const T v = static_cast<T>(field.Get(static_cast<int>(i)));
         std::memcpy(t.data.data() + i * es, &v, es);
@@ -210,6 +231,29 @@ void downgrade_opset18(onnx::ModelProto& m) {
   spdlog::info("opset 18 model uses no operator changed since opset 17: compiled as opset 17");
 }
 
+// What ONNX's checker and shape inference do not survive or name well: an operator without a schema
+// (the checker's message omits the node) and window attributes that ONNX's shape inference divides
+// by. Names the node.
+void check_nodes_before_onnx(const onnx::ModelProto& m, int opset) {
+  for (int i = 0; i < m.graph().node_size(); ++i) {
+    const auto& n = m.graph().node(i);
+    const std::string label =
+        fmt::format("node '{}' ({})", n.name().empty() ? fmt::format("{}_{}", n.op_type(), i) : n.name(), n.op_type());
+    const bool onnx_domain = n.domain().empty() || n.domain() == "ai.onnx";
+    if (onnx_domain && !onnx::OpSchemaRegistry::Schema(n.op_type(), opset, ""))
+      throw ModelError(fmt::format("{}: operator {} is not supported (no such ONNX operator at opset {})", label,
+                                   n.op_type(), opset));
+    for (const auto& a : n.attribute()) {
+      const bool positive_ints = a.name() == "strides" || a.name() == "dilations" || a.name() == "kernel_shape";
+      for (int64_t v : a.ints())
+        if (positive_ints && v < 1)
+          throw ModelError(fmt::format("{}: {} must be positive, not {}", label, a.name(), v));
+      if (a.name() == "group" && a.i() < 1)
+        throw ModelError(fmt::format("{}: group must be positive, not {}", label, a.i()));
+    }
+  }
+}
+
 }  // namespace
 
 Graph import_model(const std::string& path, const ImportOptions& opts) {
@@ -226,6 +270,8 @@ Graph import_model(const std::string& path, const ImportOptions& opts) {
   if (opset == kMaxOpset + 1) downgrade_opset18(m);
   for (const auto& o : m.opset_import())
     if (o.domain().empty() || o.domain() == "ai.onnx") opset = static_cast<int>(o.version());
+  if (opset < 1)
+    throw ModelError(fmt::format("opset {} is not an ONNX opset (tinyc supports {} to {})", opset, kMinOpset, kMaxOpset));
   if (opset > kMaxOpset)
     throw ModelError(fmt::format("opset {} is newer than tinyc supports ({} to {})", opset, kMinOpset, kMaxOpset));
   if (opset < kMinOpset) {
@@ -236,11 +282,26 @@ Graph import_model(const std::string& path, const ImportOptions& opts) {
     }
     opset = kMinOpset;
   }
+  // Initializers first: their sizes, data and external files are tinyc's to check, before the
+  // ONNX checker (which resolves external data against the working folder) sees them.
+  const fs::path dir = fs::path(path).parent_path();
   std::set<std::string> initializers;
-  for (const auto& t : m.graph().initializer()) initializers.insert(t.name());
+  uint64_t total = 0;
+  for (const auto& t : m.graph().initializer()) {
+    total += declared_bytes(t);
+    if (total > kMaxTensorBytes)
+      throw ModelError(fmt::format("tensor '{}': the initializers together are larger than tinyc accepts (1 GiB)",
+                                   t.name()));
+    initializers.insert(t.name());
+  }
+  std::vector<Tensor> weights;
+  for (const auto& t : m.graph().initializer()) weights.push_back(tensor_from_proto(t, dir));
+  check_nodes_before_onnx(m, opset);
   fix_input_shapes(m, opts, initializers);
   try {
-    onnx::checker::check_model(m);
+    onnx::checker::CheckerContext ctx;
+    ctx.set_model_dir(dir.string());
+    onnx::checker::check_model(m, ctx);
   } catch (const std::exception& e) {
     std::string msg = e.what();
     msg = msg.substr(0, msg.find('\n'));
@@ -254,12 +315,11 @@ Graph import_model(const std::string& path, const ImportOptions& opts) {
     throw ModelError(fmt::format("ONNX shape inference fails: {}", msg.substr(0, msg.find('\n'))));
   }
 
-  const fs::path dir = fs::path(path).parent_path();
   const auto& gp = m.graph();
   Graph g;
   g.name = gp.name();
   g.opset = opset;
-  for (const auto& t : gp.initializer()) g.tensors[t.name()] = tensor_from_proto(t, dir);
+  for (auto& t : weights) g.tensors[t.name] = std::move(t);
   auto declare = [&](const std::string& name) -> Tensor& {
     Tensor& t = g.tensors[name];
     t.name = name;
@@ -270,6 +330,12 @@ Graph import_model(const std::string& path, const ImportOptions& opts) {
     Tensor& t = declare(v.name());
     apply_value_info(t, v);
     if (!t.has_shape) throw ModelError(fmt::format("input '{}' has no static shape", v.name()));
+    uint64_t n = std::max<size_t>(dtype_size(t.dtype), 1);
+    for (int64_t d : t.shape) {
+      if (d != 0 && n > kMaxTensorBytes / static_cast<uint64_t>(d))
+        throw ModelError(fmt::format("input '{}' is larger than tinyc accepts (1 GiB)", v.name()));
+      n *= static_cast<uint64_t>(d);
+    }
     g.inputs.push_back(v.name());
   }
   for (const auto& v : gp.value_info()) apply_value_info(declare(v.name()), v);
@@ -277,7 +343,8 @@ Graph import_model(const std::string& path, const ImportOptions& opts) {
     apply_value_info(declare(v.name()), v);
     g.outputs.push_back(v.name());
   }
-  std::set<std::string> names;
+  std::set<std::string> names, produced(initializers.begin(), initializers.end());
+  produced.insert(g.inputs.begin(), g.inputs.end());
   for (int i = 0; i < gp.node_size(); ++i) {
     const auto& np = gp.node(i);
     Node n;
@@ -291,11 +358,12 @@ Graph import_model(const std::string& path, const ImportOptions& opts) {
     while (!n.outputs.empty() && n.outputs.back().empty()) n.outputs.pop_back();
     for (const auto& a : np.attribute()) n.attrs[a.name()] = attr_from_proto(a, dir);
     for (const auto& o : n.outputs)
-      if (!o.empty()) declare(o);
+      if (!o.empty()) declare(o), produced.insert(o);
     g.nodes.push_back(std::move(n));
   }
+  if (g.outputs.empty()) throw ModelError(fmt::format("'{}' has no graph output", path));
   for (const auto& o : g.outputs)
-    if (!g.tensors.count(o)) throw ModelError(fmt::format("output '{}' is never produced", o));
+    if (!produced.count(o)) throw ModelError(fmt::format("output '{}' is never produced", o));
   return g;
 }
 
