@@ -41,13 +41,11 @@ def main():
     subprocess.run([sys.executable, os.path.join(HERE, "make_layers.py"), models], check=True)
     print("| layer (int8, cortex-m4) | MACs | tinyc instructions | CMSIS-NN instructions | ratio |")
     print("| --- | ---: | ---: | ---: | ---: |")
-    for name, (x, w, attrs, cmsis) in LAYERS.items():
+    for name, (_, _, _, macs, cmsis) in LAYERS.items():
         d = os.path.join(models, name)
         calib = os.path.join(d, "data", "calib.npy")
         rows = profile(args.tinyc, d, os.path.join(args.work, "run", name), ["--quantize", "int8", "--calibration", calib])
         layer = [r for r in rows if "quantize" not in r[2]][0][1]  # the layer, not the boundary Q/DQ
-        macs = (w[0] * w[1] * w[2] * w[3] * ((x[2] + 1) // 2) * ((x[3] + 1) // 2) if attrs and attrs.get("strides")
-                else (w[0] * w[1] * (w[2] * w[3] * x[2] * x[3] if attrs is not None else 1)))
         print(f"| {name} | {macs:,} | {layer:,} | {cmsis:,} | {layer / cmsis:.2f} |")
     kws = [("kws-dscnn (quantized by tinyc)", "kws-dscnn", True), ("mlperf-tiny-kws-dscnn-int8 (pre-quantized)",
                                                                      "mlperf-tiny-kws-dscnn-int8", False)]

@@ -158,6 +158,7 @@ ArenaPlan plan_in_order(const Graph& g, const std::vector<size_t>& order, size_t
   }
   // In place: the output takes over the buffer of an input that dies at this step (the buffer
   // then holds the larger of the two at that step), when that does not raise the peak.
+  size_t current_peak = peak(live, steps);
   for (size_t s = 0; s < steps; ++s) {
     const Node& n = g.nodes[order[s]];
     const NodeMemory m = memory(order[s]);
@@ -176,11 +177,13 @@ ArenaPlan plan_in_order(const Graph& g, const std::vector<size_t>& order, size_t
     trial.erase(out);
     trial.erase(scratch_name(s));
     if (m.in_place_scratch) trial[scratch_name(s)] = make_buffer(m.in_place_scratch, s);
-    if (peak(trial, steps) > peak(live, steps)) continue;
+    const size_t trial_peak = peak(trial, steps);
+    if (trial_peak > current_peak) continue;
+    current_peak = trial_peak;
     live = std::move(trial);
     plan.in_place[out] = r;
   }
-  auto [offset, size] = place(live, alignment, peak(live, steps));
+  auto [offset, size] = place(live, alignment, current_peak);
   for (size_t s = 0; s < steps; ++s) {
     auto it = offset.find(scratch_name(s));
     if (it == offset.end()) continue;

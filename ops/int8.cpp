@@ -42,14 +42,11 @@ Lowered lower_conv_s8(OpContext& c) {
     const bool k3 = g.kernel[1] == 3 && g.kernel[2] == 3;
     l = k3 ? make_kernel("tinyc::depthwise_s8<3, 3>", p, &depthwise_s8<3, 3>)
            : make_kernel("tinyc::depthwise_s8<0, 0>", p, &depthwise_s8<0, 0>);
-    const int64_t ph = int64_t(g.out[1] - 1) * g.stride[1] + int64_t(g.kernel[1] - 1) * g.dilation[1] + 1;
-    const int64_t pw = int64_t(g.out[2] - 1) * g.stride[2] + int64_t(g.kernel[2] - 1) * g.dilation[2] + 1;
-    l.scratch_bytes = sizeof(int16_t) * static_cast<size_t>(ph * pw);
+    l.scratch_bytes = sizeof(int16_t) * size_t(depthwise_plane_rows(p)) * size_t(depthwise_plane_cols(p));
     if (conv_in_place(g)) l.in_place = 0, l.in_place_scratch = l.scratch_bytes;
   } else if (g.groups == 1) {
     l = make_kernel("tinyc::conv_s8_im2col", p, &conv_s8_im2col);
-    const size_t n = static_cast<size_t>(g.in_ch * g.kernel[0] * g.kernel[1] * g.kernel[2]);
-    l.scratch_bytes = sizeof(int16_t) * (((n + 1) & ~size_t(1)) + n);  // two patches
+    l.scratch_bytes = conv_s8_im2col_scratch(p);
     if (conv_in_place(g)) l.in_place = 0, l.in_place_scratch = l.scratch_bytes;  // pointwise
   } else {
     l = make_kernel("tinyc::conv_s8", p, &conv_s8);

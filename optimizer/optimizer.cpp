@@ -97,29 +97,23 @@ void merge_into(Graph& g, Node& first, size_t second_index) {
   g.tensors.erase(old);
 }
 
-// A new constant tensor derived from `like`, under a fresh name.
-std::string add_constant(Graph& g, const std::string& base, DType t, const Shape& s, std::vector<float> v) {
+// A new constant tensor of type t (values of the matching C++ type) under a fresh name.
+template <class V>
+std::string add_constant(Graph& g, const std::string& base, DType t, const Shape& s, const std::vector<V>& v) {
   std::string name = base;
   for (int i = 0; g.tensors.count(name); ++i) name = fmt::format("{}_{}", base, i);
   Tensor c;
   c.name = name, c.dtype = t, c.shape = s, c.has_shape = true, c.is_const = true;
-  c.data.resize(v.size() * sizeof(float));
+  c.data.resize(v.size() * sizeof(V));
   std::memcpy(c.data.data(), v.data(), c.data.size());
   g.tensors[name] = c;
   return name;
 }
 
-std::vector<float> float_values(const Tensor& t);
-
-std::string add_ints_constant(Graph& g, const std::string& base, const std::vector<int64_t>& v) {
-  std::string name = base;
-  for (int i = 0; g.tensors.count(name); ++i) name = fmt::format("{}_{}", base, i);
-  Tensor c;
-  c.name = name, c.dtype = DType::Int64, c.shape = {static_cast<int64_t>(v.size())}, c.has_shape = true, c.is_const = true;
-  c.data.resize(v.size() * sizeof(int64_t));
-  std::memcpy(c.data.data(), v.data(), c.data.size());
-  g.tensors[name] = c;
-  return name;
+std::vector<float> float_values(const Tensor& t) {
+  std::vector<float> v(static_cast<size_t>(num_elements(t.shape)));
+  std::memcpy(v.data(), t.data.data(), v.size() * sizeof(float));
+  return v;
 }
 
 // The nodes that read t.
@@ -157,12 +151,6 @@ std::vector<float> per_channel(const Tensor& c, const Shape& out) {
   if (!ok) return {};
   const std::vector<float> v = float_values(c);
   return aligned[1] == 1 ? std::vector<float>(static_cast<size_t>(out[1]), v[0]) : v;
-}
-
-std::vector<float> float_values(const Tensor& t) {
-  std::vector<float> v(static_cast<size_t>(num_elements(t.shape)));
-  std::memcpy(v.data(), t.data.data(), v.size() * sizeof(float));
-  return v;
 }
 
 }  // namespace
@@ -336,7 +324,7 @@ void fold_transposes(Graph& g) {
       const Shape out = g.tensor(t.outputs[0]).shape;
       t.op = "Reshape";
       t.attrs.clear();
-      t.inputs = {t.inputs[0], add_ints_constant(g, t.name + "_shape", out)};
+      t.inputs = {t.inputs[0], add_constant(g, t.name + "_shape", DType::Int64, {static_cast<int64_t>(out.size())}, out)};
       continue;
     }
     std::vector<int64_t> to_nchw{0, static_cast<int64_t>(r) - 1};
@@ -488,26 +476,17 @@ void fold_add_into_bias(Graph& g) {
         !(prev->op == "Conv" || prev->op == "ConvTranspose" || prev->op == "Gemm"))
       continue;
     if (prev->op == "Gemm" && (prev->get_float("beta", 1) != 1 || g.tensor(x).shape.size() != 2)) continue;
-    const Tensor& c = g.tensor(add.inputs[k]);
-    const Shape& out = g.tensor(x).shape;
-    if (c.dtype != DType::Float || g.tensor(x).dtype != DType::Float || out.size() < 2) continue;
-    // The constant must hold one value per output channel (axis 1) or a single value, once
-    // aligned to the output's shape as numpy broadcasting aligns it (from the right).
-    const int64_t ch = out[1];
-    if (c.shape.size() > out.size()) continue;
-    Shape aligned(out.size() - c.shape.size(), 1);
-    aligned.insert(aligned.end(), c.shape.begin(), c.shape.end());
-    bool ok = aligned[1] == ch || aligned[1] == 1;
-    for (size_t j = 0; j < aligned.size(); ++j) ok = ok && (j == 1 || aligned[j] == 1);
-    if (!ok) continue;
-    const bool scalar = aligned[1] == 1;
+    // The constant must hold one value per output channel (axis 1) or a single value.
+    const std::vector<float> v = g.tensor(x).dtype == DType::Float ? per_channel(g.tensor(add.inputs[k]), g.tensor(x).shape)
+                                                                   : std::vector<float>{};
+    if (v.empty()) continue;
+    const int64_t ch = static_cast<int64_t>(v.size());
     std::vector<float> bias(static_cast<size_t>(ch), 0.0f);
     if (prev->inputs.size() > 2 && !prev->inputs[2].empty()) {
       if (!g.is_const(prev->inputs[2]) || num_elements(g.tensor(prev->inputs[2]).shape) != ch) continue;
       bias = float_values(g.tensor(prev->inputs[2]));
     }
-    const std::vector<float> v = float_values(c);
-    for (int64_t m = 0; m < ch; ++m) bias[m] += v[scalar ? 0 : m];
+    for (int64_t m = 0; m < ch; ++m) bias[m] += v[m];
     prev->inputs.resize(3);
     prev->inputs[2] = add_constant(g, add.name + "_bias", DType::Float, {ch}, bias);
     merge_into(g, *prev, i);

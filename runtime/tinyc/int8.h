@@ -7,6 +7,7 @@
 
 #include "elementwise.h"
 #include "movement.h"
+#include "nn.h"
 #include "tinyc.h"
 
 #if defined(__ARM_FEATURE_SIMD32)
@@ -80,6 +81,25 @@ inline int8_t requantize(int32_t acc, int32_t mult, int32_t shift, const float* 
   return clamp_s8(multiply_by_quantized_multiplier(acc, mult, shift) + zp, lo, hi);
 }
 
+// The output side of a layer: bias, multiplier and shift (in[2..4]) and, with ONNX's rounding,
+// the float scale (in[5]); the output zero point and clamp.
+struct Requant {
+  const void* bias;
+  int32_t bias16;
+  const int32_t* mult;
+  const int8_t* shift;
+  const float* fscale;
+  int32_t zp, lo, hi;
+  Requant(const void* const* in, int32_t bias16_, int32_t float_requant, int32_t zp_, int32_t lo_, int32_t hi_)
+      : bias(in[2]), bias16(bias16_), mult(static_cast<const int32_t*>(in[3])),
+        shift(static_cast<const int8_t*>(in[4])), fscale(float_requant ? static_cast<const float*>(in[5]) : nullptr),
+        zp(zp_), lo(lo_), hi(hi_) {}
+  int32_t bias_of(int32_t m) const { return bias_at(bias, bias16, m); }
+  int8_t at(int32_t acc, int32_t m) const {
+    return requantize(acc, mult[m], shift[m], fscale ? fscale + m : nullptr, zp, lo, hi);
+  }
+};
+
 // in: x int8, w int8 [M, C/g, k...] (symmetric, per output channel), bias int32 (or int16) [M],
 // multiplier int32 [M], shift int8 [M] (or float_requant: float scale [M] in in[5]).
 // acc = bias + sum (x - zx) * w, then requantized. Padding contributes nothing (x = zx there).
@@ -91,9 +111,7 @@ inline int8_t requantize(int32_t acc, int32_t mult, int32_t shift, const float* 
 inline void conv_s8(const ConvS8Params& p, const void* const* in, void* const* out) {
   const int8_t* x = static_cast<const int8_t*>(in[0]);
   const int8_t* w = static_cast<const int8_t*>(in[1]);
-  const int32_t* mult = static_cast<const int32_t*>(in[3]);
-  const int8_t* shift = static_cast<const int8_t*>(in[4]);
-  const float* fscale = p.float_requant ? static_cast<const float*>(in[5]) : nullptr;
+  const Requant q(in, p.bias16, p.float_requant, p.output_zero_point, p.act_min, p.act_max);
   int8_t* y = static_cast<int8_t*>(out[0]);
   const int32_t cg = p.in_ch / p.groups, mg = p.out_ch / p.groups;
   const int32_t in_size = p.in[0] * p.in[1] * p.in[2];
@@ -108,7 +126,7 @@ inline void conv_s8(const ConvS8Params& p, const void* const* in, void* const* o
   for (int32_t n = 0; n < p.batch; ++n)
     for (int32_t m = 0; m < p.out_ch; ++m) {
       const int32_t g = m / mg;
-      const int32_t b = bias_at(in[2], p.bias16, m);
+      const int32_t b = q.bias_of(m);
       if (in_place)
         for (int32_t i = 0; i < in_size; ++i) plane[i] = x[(n * p.in_ch + m) * in_size + i];
       for (int32_t od = 0; od < p.out[0]; ++od)
@@ -139,9 +157,7 @@ inline void conv_s8(const ConvS8Params& p, const void* const* in, void* const* o
             }
           }
           int8_t* yr = y + ((n * p.out_ch + m) * p.out[0] + od) * p.out[1] * ow_n + oh * ow_n;
-          for (int32_t ow = 0; ow < ow_n; ++ow)
-            yr[ow] = requantize(acc[ow], mult[m], shift[m], fscale ? fscale + m : nullptr, p.output_zero_point,
-                                p.act_min, p.act_max);
+          for (int32_t ow = 0; ow < ow_n; ++ow) yr[ow] = q.at(acc[ow], m);
         }
     }
 }
@@ -256,24 +272,17 @@ inline void dot2x2_s8(const int16_t* a0, const int16_t* a1, const int8_t* w0, co
   for (; k < n; ++k) acc[0] += a0[k] * w0[k], acc[1] += a0[k] * w1[k], acc[2] += a1[k] * w0[k], acc[3] += a1[k] * w1[k];
 }
 
-// The output side of a layer: bias, multiplier and shift (in[2..4]) and, with ONNX's rounding,
-// the float scale (in[5]); the output zero point and clamp.
-struct Requant {
-  const void* bias;
-  int32_t bias16;
-  const int32_t* mult;
-  const int8_t* shift;
-  const float* fscale;
-  int32_t zp, lo, hi;
-  Requant(const void* const* in, int32_t bias16_, int32_t float_requant, int32_t zp_, int32_t lo_, int32_t hi_)
-      : bias(in[2]), bias16(bias16_), mult(static_cast<const int32_t*>(in[3])),
-        shift(static_cast<const int8_t*>(in[4])), fscale(float_requant ? static_cast<const float*>(in[5]) : nullptr),
-        zp(zp_), lo(lo_), hi(hi_) {}
-  int32_t bias_of(int32_t m) const { return bias_at(bias, bias16, m); }
-  int8_t at(int32_t acc, int32_t m) const {
-    return requantize(acc, mult[m], shift[m], fscale ? fscale + m : nullptr, zp, lo, hi);
+// y[m * y_stride] for m in [0, units) of one patch: two rows of weights at a time.
+inline void patch_times_rows(const int16_t* a, const int8_t* w, int32_t n, int32_t units, const Requant& q, int8_t* y,
+                             int32_t y_stride) {
+  for (int32_t m = 0; m < units; m += 2) {
+    const int32_t m1 = m + 1 < units ? m + 1 : m;  // an odd last row pairs with itself
+    int32_t acc0 = q.bias_of(m), acc1 = q.bias_of(m1);
+    dot2_s8(a, w + m * n, w + m1 * n, n, acc0, acc1);
+    y[m * y_stride] = q.at(acc0, m);
+    if (m1 != m) y[m1 * y_stride] = q.at(acc1, m1);
   }
-};
+}
 
 // Outputs y0[m * stride] (patch a0) and y1[m * stride] (patch a1) for m in [0, units).
 inline void two_patches_times_rows(const int16_t* a0, const int16_t* a1, const int8_t* w, int32_t n, int32_t units,
@@ -289,16 +298,12 @@ inline void two_patches_times_rows(const int16_t* a0, const int16_t* a1, const i
   }
 }
 
-// y[m * y_stride] for m in [0, units) of one patch: two rows of weights at a time.
-inline void patch_times_rows(const int16_t* a, const int8_t* w, int32_t n, int32_t units, const Requant& q, int8_t* y,
-                             int32_t y_stride) {
-  for (int32_t m = 0; m < units; m += 2) {
-    const int32_t m1 = m + 1 < units ? m + 1 : m;  // an odd last row pairs with itself
-    int32_t acc0 = q.bias_of(m), acc1 = q.bias_of(m1);
-    dot2_s8(a, w + m * n, w + m1 * n, n, acc0, acc1);
-    y[m * y_stride] = q.at(acc0, m);
-    if (m1 != m) y[m1 * y_stride] = q.at(acc1, m1);
-  }
+// Scratch of conv_s8_im2col: two patches of in_ch * kernel int16, the second 4-byte aligned.
+inline int32_t im2col_patch_stride(const ConvS8Params& p) {
+  return (p.in_ch * p.kernel[0] * p.kernel[1] * p.kernel[2] + 1) & ~1;
+}
+inline size_t conv_s8_im2col_scratch(const ConvS8Params& p) {
+  return sizeof(int16_t) * size_t(im2col_patch_stride(p) + p.in_ch * p.kernel[0] * p.kernel[1] * p.kernel[2]);
 }
 
 // One group (groups = 1): for two output pixels at a time, their receptive fields gathered into
@@ -313,9 +318,8 @@ inline void conv_s8_im2col(const ConvS8Params& p, const void* const* in, void* c
   const int32_t in_size = p.in[0] * p.in[1] * p.in[2], out_size = p.out[0] * p.out[1] * p.out[2];
   const int32_t cs = p.channels_last ? 1 : in_size, ws = p.channels_last ? p.in_ch : 1;
   const int32_t n = p.in_ch * p.kernel[0] * p.kernel[1] * p.kernel[2], zx = p.input_zero_point;
-  const int32_t second = (n + 1) & ~1;  // where the second patch starts, 4-byte aligned
-  const bool pointwise = n == p.in_ch && p.stride[0] == 1 && p.stride[1] == 1 && p.stride[2] == 1 && p.pad[0] == 0 &&
-                         p.pad[1] == 0 && p.pad[2] == 0;
+  const int32_t second = im2col_patch_stride(p);  // where the second patch starts
+  const bool pointwise = is_pointwise(p);
   // The geometry in locals: the closure keeps them in registers, where reading p would be reads
   // through a pointer after every store.
   const int32_t in_ch = p.in_ch, in_d = p.in[0], in_h = p.in[1], in_w = p.in[2], out_h = p.out[1], out_w = p.out[2];
@@ -366,6 +370,14 @@ inline void conv_s8_im2col(const ConvS8Params& p, const void* const* in, void* c
   }
 }
 
+// The padded plane of depthwise_s8: the rows and columns the output's windows reach.
+inline int32_t depthwise_plane_rows(const ConvS8Params& p) {
+  return (p.out[1] - 1) * p.stride[1] + (p.kernel[1] - 1) * p.dilation[1] + 1;
+}
+inline int32_t depthwise_plane_cols(const ConvS8Params& p) {
+  return (p.out[2] - 1) * p.stride[2] + (p.kernel[2] - 1) * p.dilation[2] + 1;
+}
+
 // Depthwise (groups = in_ch = out_ch), 2-D: each input plane is copied into scratch as int16
 // (x - zx) with a border of zeros for the padding, so the window needs no bounds checks; KH x KW
 // known at compile time (0: taken from the params). y may be x.
@@ -378,7 +390,7 @@ void depthwise_s8(const ConvS8Params& p, const void* const* in, void* const* out
   int16_t* plane = static_cast<int16_t*>(out[kScratchSlot]);
   const int32_t kh_n = KH ? KH : p.kernel[1], kw_n = KW ? KW : p.kernel[2];
   const int32_t sh = p.stride[1], sw = p.stride[2], dh = p.dilation[1], dw = p.dilation[2];
-  const int32_t ph = (p.out[1] - 1) * sh + (kh_n - 1) * dh + 1, pw = (p.out[2] - 1) * sw + (kw_n - 1) * dw + 1;
+  const int32_t ph = depthwise_plane_rows(p), pw = depthwise_plane_cols(p);
   const int32_t in_size = p.in[1] * p.in[2], out_size = p.out[1] * p.out[2], zx = p.input_zero_point;
   const int32_t cs = p.channels_last ? 1 : in_size, ws = p.channels_last ? p.in_ch : 1;
   // Params in locals: the int8 stores to y may alias anything, p included, so the compiler would
@@ -512,29 +524,12 @@ struct AvgPoolS8Params {
 // Average with the same scale and zero point in and out: the int32 sum divided by the count,
 // rounded half away from zero (as TFLite).
 inline void avg_pool_s8(const AvgPoolS8Params& p, const void* const* in, void* const* out) {
-  const int8_t* x = static_cast<const int8_t*>(in[0]);
   int8_t* y = static_cast<int8_t*>(out[0]);
-  const int32_t in_size = p.in[0] * p.in[1] * p.in[2];
-  for (int32_t c = 0; c < p.planes; ++c, x += in_size)
-    for (int32_t od = 0; od < p.out[0]; ++od)
-      for (int32_t oh = 0; oh < p.out[1]; ++oh)
-        for (int32_t ow = 0; ow < p.out[2]; ++ow) {
-          const int32_t o[3] = {od, oh, ow};
-          int32_t lo[3], hi[3], window = 1;
-          for (int a = 0; a < 3; ++a) {
-            lo[a] = o[a] * p.stride[a] - p.pad[a];
-            hi[a] = lo[a] + p.kernel[a];
-            window *= p.kernel[a];
-          }
-          int32_t sum = 0, count = 0;
-          for (int32_t id = lo[0] < 0 ? 0 : lo[0]; id < hi[0] && id < p.in[0]; ++id)
-            for (int32_t ih = lo[1] < 0 ? 0 : lo[1]; ih < hi[1] && ih < p.in[1]; ++ih)
-              for (int32_t iw = lo[2] < 0 ? 0 : lo[2]; iw < hi[2] && iw < p.in[2]; ++iw, ++count)
-                sum += x[(id * p.in[1] + ih) * p.in[2] + iw];
-          const int32_t d = p.count_include_pad ? window : count;
-          const int32_t q = sum >= 0 ? (sum + d / 2) / d : (sum - d / 2) / d;
-          *y++ = clamp_s8(q, -128, 127);
-        }
+  int_avg_pool(static_cast<const int8_t*>(in[0]), p.planes, p.in, p.out, p.kernel, p.stride, p.pad, nullptr, 0,
+               [&](int32_t sum, int32_t count, int32_t window) {
+                 const int32_t d = p.count_include_pad ? window : count;
+                 *y++ = clamp_s8(sum >= 0 ? (sum + d / 2) / d : (sum - d / 2) / d, -128, 127);
+               });
 }
 
 struct ConcatS8Params {

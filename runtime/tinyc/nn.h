@@ -55,8 +55,10 @@ struct ConvParams {
                act_b, channels_last)
 };
 
-// Whether a convolution is pointwise: 1x1 kernel, unit stride, no padding, one group.
-inline bool is_pointwise(const ConvParams& p) {
+// Whether a convolution is pointwise: 1x1 kernel, unit stride, no padding, one group (for the
+// float and the int8 params alike).
+template <class P>
+inline bool is_pointwise(const P& p) {
   return p.groups == 1 && p.kernel[0] * p.kernel[1] * p.kernel[2] == 1 && p.stride[0] == 1 && p.stride[1] == 1 &&
          p.stride[2] == 1 && p.pad[0] == 0 && p.pad[1] == 0 && p.pad[2] == 0;
 }

@@ -231,29 +231,12 @@ struct QLinearPoolParams {
 // y = saturate(round_half_even(sum * scale / count) + y_zero_point).
 template <class T>
 void qlinear_avg_pool(const QLinearPoolParams& p, const void* const* in, void* const* out) {
-  const T* x = static_cast<const T*>(in[0]);
   T* y = static_cast<T*>(out[0]);
-  const int32_t in_size = p.in[0] * p.in[1] * p.in[2];
-  for (int32_t c = 0; c < p.planes; ++c, x += in_size)
-    for (int32_t od = 0; od < p.out[0]; ++od)
-      for (int32_t oh = 0; oh < p.out[1]; ++oh)
-        for (int32_t ow = 0; ow < p.out[2]; ++ow) {
-          const int32_t o[3] = {od, oh, ow};
-          int32_t lo[3], hi[3], count_pad = 1;
-          for (int a = 0; a < 3; ++a) {
-            lo[a] = o[a] * p.stride[a] - p.pad[a];
-            hi[a] = lo[a] + p.kernel[a];
-            const int32_t end = p.in[a] + p.pad_end[a];
-            count_pad *= (hi[a] < end ? hi[a] : end) - lo[a];
-          }
-          int32_t sum = 0, count = 0;
-          for (int32_t id = lo[0] < 0 ? 0 : lo[0]; id < hi[0] && id < p.in[0]; ++id)
-            for (int32_t ih = lo[1] < 0 ? 0 : lo[1]; ih < hi[1] && ih < p.in[1]; ++ih)
-              for (int32_t iw = lo[2] < 0 ? 0 : lo[2]; iw < hi[2] && iw < p.in[2]; ++iw, ++count)
-                sum += int32_t(x[(id * p.in[1] + ih) * p.in[2] + iw]) - p.x_zero_point;
-          const float d = float(p.count_include_pad ? count_pad : count);
-          *y++ = saturate<T>(round_half_even(float(sum) * p.scale / d) + float(p.y_zero_point));
-        }
+  int_avg_pool(static_cast<const T*>(in[0]), p.planes, p.in, p.out, p.kernel, p.stride, p.pad, p.pad_end,
+               p.x_zero_point, [&](int32_t sum, int32_t count, int32_t count_pad) {
+                 const float d = float(p.count_include_pad ? count_pad : count);
+                 *y++ = saturate<T>(round_half_even(float(sum) * p.scale / d) + float(p.y_zero_point));
+               });
 }
 
 struct QLinearLeakyReluParams {

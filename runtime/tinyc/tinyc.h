@@ -38,6 +38,39 @@ inline float round_half_even(float v) {
   return std::nearbyint(v);
 }
 
+// Average pooling (no dilation) of integer planes: for each output element in order, y(sum,
+// count, count_pad) with the int32 sum of x - zero_point over the window, the number of window
+// elements inside the input, and the number inside the input padded up to in + pad_end
+// (pad_end nullptr: the whole window).
+template <class T, class Y>
+inline void int_avg_pool(const T* x, int32_t planes, const int32_t in[3], const int32_t out[3], const int32_t kernel[3],
+                         const int32_t stride[3], const int32_t pad[3], const int32_t* pad_end, int32_t zero_point,
+                         Y y) {
+  const int32_t in_size = in[0] * in[1] * in[2];
+  for (int32_t c = 0; c < planes; ++c, x += in_size)
+    for (int32_t od = 0; od < out[0]; ++od)
+      for (int32_t oh = 0; oh < out[1]; ++oh)
+        for (int32_t ow = 0; ow < out[2]; ++ow) {
+          const int32_t o[3] = {od, oh, ow};
+          int32_t b[3], e[3], count = 1, count_pad = 1;  // the window inside the input: [b, e)
+          for (int a = 0; a < 3; ++a) {
+            const int32_t lo = o[a] * stride[a] - pad[a], hi = lo + kernel[a];
+            const int32_t end = pad_end ? in[a] + pad_end[a] : hi;
+            count_pad *= (hi < end ? hi : end) - lo;
+            b[a] = lo < 0 ? 0 : lo, e[a] = hi < in[a] ? hi : in[a];
+            count *= e[a] - b[a];
+          }
+          int32_t sum = 0;
+          for (int32_t id = b[0]; id < e[0]; ++id)
+            for (int32_t ih = b[1]; ih < e[1]; ++ih) {
+              const T* row = x + (id * in[1] + ih) * in[2];
+              for (int32_t iw = b[2]; iw < e[2]; ++iw) sum += row[iw];
+            }
+          sum -= zero_point * count;
+          y(sum, count, count_pad);
+        }
+}
+
 template <class T>
 inline T clamp_to(T x, T lo, T hi) { return x < lo ? lo : (x > hi ? hi : x); }
 

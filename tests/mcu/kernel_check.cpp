@@ -8,8 +8,7 @@
 
 #include <initializer_list>
 
-#include "tinyc/int8.h"
-#include "tinyc/nn.h"
+#include "tests/common/int8_reference.h"
 
 using namespace tinyc;
 
@@ -45,7 +44,7 @@ int main() {
     }
     p.input_zero_point = uni(-128, 127), p.output_zero_point = uni(-128, 127);
     p.act_min = uni(-128, 0), p.act_max = uni(0, 127);
-    const int cg = p.in_ch / p.groups, mg = p.out_ch / p.groups, ks = p.kernel[1] * p.kernel[2];
+    const int cg = p.in_ch / p.groups, ks = p.kernel[1] * p.kernel[2];
     const int in_size = p.in[1] * p.in[2], out_size = p.out[1] * p.out[2];
     for (int i = 0; i < p.in_ch * in_size; ++i) x[i] = int8_t(uni(-128, 127));
     for (int i = 0; i < p.out_ch * cg * ks; ++i) w[i] = int8_t(uni(-127, 127));
@@ -56,23 +55,7 @@ int main() {
     }
     for (int c = 0; c < p.in_ch; ++c)
       for (int i = 0; i < in_size; ++i) nhwc[i * p.in_ch + c] = x[c * in_size + i];
-    for (int m = 0; m < p.out_ch; ++m)
-      for (int oh = 0; oh < p.out[1]; ++oh)
-        for (int ow = 0; ow < p.out[2]; ++ow) {
-          int32_t a = bias[m];
-          for (int c = 0; c < cg; ++c)
-            for (int kh = 0; kh < p.kernel[1]; ++kh)
-              for (int kw = 0; kw < p.kernel[2]; ++kw) {
-                const int ih = oh * p.stride[1] + kh * p.dilation[1] - p.pad[1];
-                const int iw = ow * p.stride[2] + kw * p.dilation[2] - p.pad[2];
-                if (ih < 0 || ih >= p.in[1] || iw < 0 || iw >= p.in[2]) continue;
-                a += (x[(m / mg * cg + c) * in_size + ih * p.in[2] + iw] - p.input_zero_point) *
-                     w[((m * cg + c) * p.kernel[1] + kh) * p.kernel[2] + kw];
-              }
-          want[m * out_size + oh * p.out[2] + ow] =
-              clamp_s8(multiply_by_quantized_multiplier(a, mult[m], shift[m]) + p.output_zero_point, p.act_min,
-                       p.act_max);
-        }
+    reference_conv_s8(p, x, w, bias, mult, shift, want);
     using Kernel = void (*)(const ConvS8Params&, const void* const*, void* const*);
     auto check = [&](Kernel kernel, int mode) {  // 0 NCHW, 1 channels-last, 2 over its input
       ConvS8Params q = p;
@@ -96,8 +79,7 @@ int main() {
       if (depthwise) check(depthwise_s8<0, 0>, mode);
       if (depthwise && ks == 9) check(depthwise_s8<3, 3>, mode);
     }
-    const bool pointwise = ks == 1 && p.stride[1] == 1 && p.stride[2] == 1 && p.pad[1] == 0 && p.pad[2] == 0;
-    if (p.groups == 1 && pointwise) check(conv_s8_im2col, 2);
+    if (is_pointwise(p)) check(conv_s8_im2col, 2);
     if (depthwise && out_size <= in_size) check(depthwise_s8<0, 0>, 2);
   }
   for (int trial = 0; trial < 100; ++trial, ++trials) {  // fully connected
@@ -108,11 +90,8 @@ int main() {
       bias[u] = uni(-5000, 5000);
       mult[u] = int32_t((1u << 30) + uint32_t(uni(0, 1 << 29)) * 2u);
       shift[u] = int8_t(-uni(6, 14));
-      int32_t a = bias[u];
-      for (int k = 0; k < p.depth; ++k) a += (x[k] - p.input_zero_point) * w[u * p.depth + k];
-      want[u] = clamp_s8(multiply_by_quantized_multiplier(a, mult[u], shift[u]) + p.output_zero_point, p.act_min,
-                         p.act_max);
     }
+    reference_fully_connected_s8(p, x, w, bias, mult, shift, want);
     const void* in[5] = {x, w, bias, mult, shift};
     void* out[10] = {y};
     out[kScratchSlot] = scratch;

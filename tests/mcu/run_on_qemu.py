@@ -177,12 +177,16 @@ class Builder:
                      [*CXXFLAGS, *self.defines, "-I", gen, f'-DMODEL_HEADER="{name}.h"', f"-DMODEL_NAME={name}",
                       f"-DMODEL_UPPER={name.upper()}", *self.counter])
         elf = os.path.join(out_dir, "fw.elf")
+        self.link([main_o, *objs], elf, [f"-Wl,-Map={out_dir}/fw.map"])
+        return elf, objs, warnings
+
+    def link(self, objs, elf, flags=()):
+        """The ELF of the start-up code and objs for this machine."""
         r = run([self.cxx, *self.cpu, *LINKFLAGS, "-L", os.path.join(HERE, "ld"), "-T", f"{self.machine}.ld",
-                 f"-Wl,-Map={out_dir}/fw.map", self.startup, main_o, *objs, "-o", elf])
+                 *flags, self.startup, *objs, "-o", elf])
         if r.returncode != 0:
             msgs = [l.split("ld: ", 1)[-1].replace(elf + " ", "") for l in r.stderr.splitlines() if "ld: " in l]
             raise Fail(f"link ({self.machine}): {'; '.join(msgs)[:400] or first_error(r.stderr)}")
-        return elf, objs, warnings
 
 
 def first_error(stderr, word="error"):
@@ -218,6 +222,7 @@ def run_qemu(machine, elf, cwd, timeout):
     if r.returncode != 0:
         msg = (r.stdout + r.stderr).strip().replace("\n", " | ")
         raise Fail(f"qemu exit {r.returncode}: {msg[:300]}")
+    return r.stdout
 
 
 def read_stats(path):

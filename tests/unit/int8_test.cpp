@@ -7,6 +7,7 @@
 #include "ops/evaluate.h"
 #include "quantizer/quantize.h"
 #include "runtime/tinyc/int8.h"
+#include "tests/common/int8_reference.h"
 #include "runtime/tinyc/resize.h"
 
 using namespace tinyc;
@@ -90,7 +91,7 @@ TEST_CASE("conv_s8, conv_s8_im2col and depthwise_s8 equal a straightforward loop
     p.output_zero_point = uni(-128, 127);
     p.act_min = uni(-128, 0);
     p.act_max = uni(0, 127);
-    const int cg = p.in_ch / p.groups, mg = p.out_ch / p.groups;
+    const int cg = p.in_ch / p.groups;
     const int ksize = p.kernel[1] * p.kernel[2], in_size = p.in[1] * p.in[2], out_size = p.out[1] * p.out[2];
     std::vector<int8_t> x(p.in_ch * in_size), w(p.out_ch * cg * ksize), y(p.out_ch * out_size);
     std::vector<int32_t> bias(p.out_ch), mult(p.out_ch), scratch(4096);
@@ -104,23 +105,7 @@ TEST_CASE("conv_s8, conv_s8_im2col and depthwise_s8 equal a straightforward loop
       shift[m] = int8_t(s);
     }
     std::vector<int8_t> want(y.size());
-    for (int m = 0; m < p.out_ch; ++m)
-      for (int oh = 0; oh < p.out[1]; ++oh)
-        for (int ow = 0; ow < p.out[2]; ++ow) {
-          int32_t a = bias[m];
-          const int g = m / mg;
-          for (int c = 0; c < cg; ++c)
-            for (int kh = 0; kh < p.kernel[1]; ++kh)
-              for (int kw = 0; kw < p.kernel[2]; ++kw) {
-                const int ih = oh * p.stride[1] + kh * p.dilation[1] - p.pad[1];
-                const int iw = ow * p.stride[2] + kw * p.dilation[2] - p.pad[2];
-                if (ih < 0 || ih >= p.in[1] || iw < 0 || iw >= p.in[2]) continue;
-                a += (x[(g * cg + c) * in_size + ih * p.in[2] + iw] - p.input_zero_point) *
-                     w[((m * cg + c) * p.kernel[1] + kh) * p.kernel[2] + kw];
-              }
-          want[m * out_size + oh * p.out[2] + ow] = clamp_s8(
-              multiply_by_quantized_multiplier(a, mult[m], shift[m]) + p.output_zero_point, p.act_min, p.act_max);
-        }
+    reference_conv_s8(p, x.data(), w.data(), bias.data(), mult.data(), shift.data(), want.data());
     ConvParams geometry{};
     geometry.batch = p.batch, geometry.in_ch = p.in_ch, geometry.out_ch = p.out_ch, geometry.groups = p.groups;
     for (int a = 0; a < 3; ++a) {
@@ -219,18 +204,11 @@ TEST_CASE("fully_connected_s8 equals a straightforward loop on random shapes") {
       shift[u] = int8_t(s);
     }
     const void* in[5] = {x.data(), w.data(), bias.data(), mult.data(), shift.data()};
-    std::vector<int16_t> patch(p.depth);
     void* out[10] = {y.data()};
-    out[kScratchSlot] = patch.data();
     fully_connected_s8(p, in, out);
-    for (int r = 0; r < p.rows; ++r)
-      for (int u = 0; u < p.units; ++u) {
-        int32_t a = bias[u];
-        for (int k = 0; k < p.depth; ++k) a += (x[r * p.depth + k] - p.input_zero_point) * w[u * p.depth + k];
-        const int32_t want =
-            clamp_s8(multiply_by_quantized_multiplier(a, mult[u], shift[u]) + p.output_zero_point, p.act_min, p.act_max);
-        REQUIRE(int32_t(y[r * p.units + u]) == want);
-      }
+    std::vector<int8_t> want(y.size());
+    reference_fully_connected_s8(p, x.data(), w.data(), bias.data(), mult.data(), shift.data(), want.data());
+    REQUIRE(y == want);
   }
 }
 

@@ -1,0 +1,44 @@
+// The int8 convolution and fully connected layer as straightforward loops: the reference every
+// int8 kernel is compared with, on the host (tests/unit/int8_test.cpp) and on each emulated core
+// (tests/mcu/kernel_check.cpp). Straight from the definition: acc = bias + sum (x - zx) * w over
+// the window inside the input, then TFLite's requantization and the clamp.
+#ifndef TINYC_TESTS_INT8_REFERENCE_H
+#define TINYC_TESTS_INT8_REFERENCE_H
+
+#include "tinyc/int8.h"
+
+// 2-D, batch 1, NCHW.
+inline void reference_conv_s8(const tinyc::ConvS8Params& p, const int8_t* x, const int8_t* w, const int32_t* bias,
+                              const int32_t* mult, const int8_t* shift, int8_t* want) {
+  const int cg = p.in_ch / p.groups, mg = p.out_ch / p.groups;
+  const int in_size = p.in[1] * p.in[2], out_size = p.out[1] * p.out[2];
+  for (int m = 0; m < p.out_ch; ++m)
+    for (int oh = 0; oh < p.out[1]; ++oh)
+      for (int ow = 0; ow < p.out[2]; ++ow) {
+        int32_t a = bias[m];
+        for (int c = 0; c < cg; ++c)
+          for (int kh = 0; kh < p.kernel[1]; ++kh)
+            for (int kw = 0; kw < p.kernel[2]; ++kw) {
+              const int ih = oh * p.stride[1] + kh * p.dilation[1] - p.pad[1];
+              const int iw = ow * p.stride[2] + kw * p.dilation[2] - p.pad[2];
+              if (ih < 0 || ih >= p.in[1] || iw < 0 || iw >= p.in[2]) continue;
+              a += (x[(m / mg * cg + c) * in_size + ih * p.in[2] + iw] - p.input_zero_point) *
+                   w[((m * cg + c) * p.kernel[1] + kh) * p.kernel[2] + kw];
+            }
+        want[m * out_size + oh * p.out[2] + ow] = tinyc::clamp_s8(
+            tinyc::multiply_by_quantized_multiplier(a, mult[m], shift[m]) + p.output_zero_point, p.act_min, p.act_max);
+      }
+}
+
+inline void reference_fully_connected_s8(const tinyc::FullyConnectedS8Params& p, const int8_t* x, const int8_t* w,
+                                         const int32_t* bias, const int32_t* mult, const int8_t* shift, int8_t* want) {
+  for (int r = 0; r < p.rows; ++r)
+    for (int u = 0; u < p.units; ++u) {
+      int32_t a = bias[u];
+      for (int k = 0; k < p.depth; ++k) a += (x[r * p.depth + k] - p.input_zero_point) * w[u * p.depth + k];
+      want[r * p.units + u] = tinyc::clamp_s8(
+          tinyc::multiply_by_quantized_multiplier(a, mult[u], shift[u]) + p.output_zero_point, p.act_min, p.act_max);
+    }
+}
+
+#endif
