@@ -8,6 +8,8 @@
 
 #include <unistd.h>
 
+#include <nlohmann/json.hpp>
+
 #include "codegen/codegen.h"
 #include "codegen/plan.h"
 #include "importer/importer.h"
@@ -477,4 +479,21 @@ TEST_CASE("fold_constants evaluates what depends on constants and shapes only; d
   CHECK(optimized_ops(b, &opt) == Ops{"Reshape", "Mul"});
   CHECK(opt.is_const(opt.nodes[1].inputs[1]));            // the sum of the two constants
   CHECK(opt.tensors.count("unused") == 0);
+}
+
+TEST_CASE("the report counts the MACs of int8 layers as of the float layers they replace") {
+  // dscnn: 1x1x49x10 input, conv 10x4 stride 2 to 8 channels, then 3x3 depthwise + pointwise pairs;
+  // the totals of the float and the int8 compile must agree (and not be zero).
+  const fs::path dir = scratch("macs");
+  const std::string model = kModels + "/dscnn/model.onnx";
+  REQUIRE(run(fmt::format("compile {} --target host -o {}/f --report {}/f.json -q", model, dir.string(), dir.string())) == 0);
+  REQUIRE(run(fmt::format("compile {} --target host -o {}/q --report {}/q.json -q --quantize int8 --calibration {}",
+                          model, dir.string(), dir.string(), kModels + "/dscnn/data/calib.npy")) == 0);
+  auto macs = [&](const char* f) {
+    std::ifstream in(dir / f);
+    return nlohmann::json::parse(in)["totals"]["macs"].get<int64_t>();
+  };
+  CHECK(macs("f.json") > 0);
+  CHECK(macs("q.json") == macs("f.json"));
+  fs::remove_all(dir);
 }

@@ -206,3 +206,13 @@ TEST_CASE("quantize rounds half to even and saturates") {
   CHECK(y[3] == -128);
   CHECK(y[4] == 1);    // -0.5 -> -0, + 1
 }
+
+TEST_CASE("round_half_even is std::nearbyint: ties to even, large values, both signs") {
+  for (float v : {0.5f, 1.5f, 2.5f, -0.5f, -1.5f, -2.5f, 0.49999997f, 4194303.5f, 4194304.5f, 8388607.5f,
+                  -8388607.5f, 16777216.0f, 1e9f, -1e9f, 0.0f, -0.0f})
+    CHECK(round_half_even(v) == std::nearbyint(v));
+  for (int i = -200000; i <= 200000; ++i) {
+    const float v = float(i) * 0.25f + 0.125f * float(i % 3);
+    REQUIRE(round_half_even(v) == std::nearbyint(v));
+  }
+}
