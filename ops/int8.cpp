@@ -38,14 +38,20 @@ Lowered lower_conv_s8(OpContext& c) {
   const size_t in_plane = static_cast<size_t>(g.in[0] * g.in[1] * g.in[2]);
   const bool depthwise = g.groups == g.in_ch && g.out_ch == g.in_ch && g.in[0] == 1 && g.kernel[0] == 1;
   Lowered l;
+  const bool f = p.float_requant;  // ONNX's float rounding, compiled in or out of the kernel
   if (depthwise) {
     const bool k3 = g.kernel[1] == 3 && g.kernel[2] == 3;
-    l = k3 ? make_kernel("tinyc::depthwise_s8<3, 3>", p, &depthwise_s8<3, 3>)
-           : make_kernel("tinyc::depthwise_s8<0, 0>", p, &depthwise_s8<0, 0>);
+    if (k3)
+      l = f ? make_kernel("tinyc::depthwise_s8<3, 3, true>", p, &depthwise_s8<3, 3, true>)
+            : make_kernel("tinyc::depthwise_s8<3, 3, false>", p, &depthwise_s8<3, 3, false>);
+    else
+      l = f ? make_kernel("tinyc::depthwise_s8<0, 0, true>", p, &depthwise_s8<0, 0, true>)
+            : make_kernel("tinyc::depthwise_s8<0, 0, false>", p, &depthwise_s8<0, 0, false>);
     l.scratch_bytes = sizeof(int16_t) * size_t(depthwise_plane_rows(p)) * size_t(depthwise_plane_cols(p));
     if (conv_in_place(g)) l.in_place = 0, l.in_place_scratch = l.scratch_bytes;
   } else if (g.groups == 1) {
-    l = make_kernel("tinyc::conv_s8_im2col", p, &conv_s8_im2col);
+    l = f ? make_kernel("tinyc::conv_s8_im2col<true>", p, &conv_s8_im2col<true>)
+          : make_kernel("tinyc::conv_s8_im2col<false>", p, &conv_s8_im2col<false>);
     l.scratch_bytes = conv_s8_im2col_scratch(p);
     if (conv_in_place(g)) l.in_place = 0, l.in_place_scratch = l.scratch_bytes;  // pointwise
   } else {
@@ -67,7 +73,8 @@ Lowered lower_fully_connected_s8(OpContext& c) {
   FullyConnectedS8Params p{i32(c, x[0]), i32(c, x[1]), i32(c, w[0]), attr32(c, "tinyc_input_zero_point"),
                            attr32(c, "tinyc_output_zero_point"), attr32(c, "tinyc_act_min"),
                            attr32(c, "tinyc_act_max"), c.has(5), c.input(2).dtype == DType::Int16};
-  return make_kernel("tinyc::fully_connected_s8", p, &fully_connected_s8);
+  return p.float_requant ? make_kernel("tinyc::fully_connected_s8<true>", p, &fully_connected_s8<true>)
+                         : make_kernel("tinyc::fully_connected_s8<false>", p, &fully_connected_s8<false>);
 }
 
 Lowered lower_add_s8(OpContext& c) {

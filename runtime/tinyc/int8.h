@@ -13,6 +13,14 @@
 #if defined(__ARM_FEATURE_SIMD32)
 #include <arm_acle.h>
 
+// The two words at p + I (p 4-byte aligned) in one instruction.
+template <int I>
+static inline void ldrd_s32(const uint32_t* p, uint32_t& a, uint32_t& b) {
+  __asm__("ldrd %0, %1, [%2, %3]"
+          : "=r"(a), "=r"(b)
+          : "r"(p), "i"(4 * I), "m"(*reinterpret_cast<const uint32_t(*)[2]>(p + I)));
+}
+
 // Bytes 1 and 3 of u, sign-extended to two int16 (GCC does not fold the rotation into SXTB16).
 static inline int32_t sxtb16_ror8(uint32_t u) {
   int32_t r;
@@ -23,31 +31,30 @@ static inline int32_t sxtb16_ror8(uint32_t u) {
 
 namespace tinyc {
 
-// (a * b * 2) >> 32, rounded to nearest, saturated for INT32_MIN * INT32_MIN.
-inline int32_t saturating_rounding_doubling_high_mul(int32_t a, int32_t b) {
-  if (a == INT32_MIN && b == INT32_MIN) return INT32_MAX;
-  const int64_t ab = int64_t(a) * int64_t(b);
-  const int64_t nudge = ab >= 0 ? (int64_t(1) << 30) : (1 - (int64_t(1) << 30));
-  return int32_t((ab + nudge) / (int64_t(1) << 31));  // division truncates toward zero
-}
+// x * multiplier * 2^shift / 2^31 (multiplier in [0, 2^31), shift in [-31, 30]) as TFLite's
+// MultiplyByQuantizedMultiplier: x << shift, gemmlowp's rounding doubling high multiply, then a
+// right shift by -shift rounded half away from zero. Here in one multiply-accumulate:
+// - The high multiply floor((a * m + 2^30) / 2^31) equals gemmlowp's truncated
+//   (a * m +- nudge) / 2^31 for either sign (ceil(v / 2^31) = floor((v + 2^31 - 1) / 2^31)).
+// - Rounding h / 2^e (e >= 1) half away from zero is floor((h + 2^(e-1) - [h < 0]) / 2^e), and
+//   floor((floor(v / 2^31) + c) / 2^e) = floor((v + c * 2^31) / 2^(31+e)) for an integer c: both
+//   steps are one sum shifted right by 31 + e, whose high word shifted by e - 1 is the result.
+//   [h < 0] may be read as [x < 0]: they differ only when h = 0, where both give 0.
+struct QuantizedMultiplier {
+  int32_t mult, left, right;   // right: -shift - 1 when shifting right
+  uint32_t nudge_lo, nudge_hi;  // 2^30 + 2^(30 - shift) when shifting right
+  QuantizedMultiplier(int32_t multiplier, int32_t shift)
+      : mult(multiplier), left(shift > 0 ? shift : 0), right(shift < 0 ? -shift - 1 : -1),
+        nudge_lo(shift < 0 ? (1u << 30) + ((1u << -shift) << 30) : 0), nudge_hi(shift < 0 ? (1u << -shift) >> 2 : 0) {}
+  int32_t apply(int32_t x) const {
+    if (right < 0) return int32_t((int64_t(int32_t(uint32_t(x) << left)) * mult + (int64_t(1) << 30)) >> 31);
+    const int64_t k = int64_t((uint64_t(nudge_hi) << 32) | nudge_lo) - (x < 0 ? (int64_t(1) << 31) : 0);
+    return int32_t(uint64_t(int64_t(x) * mult + k) >> 32) >> right;
+  }
+};
 
-// x / 2^exponent (exponent in [0, 31]), rounded to nearest with ties away from zero.
-inline int32_t rounding_divide_by_pot(int32_t x, int32_t exponent) {
-  const int32_t mask = int32_t((uint32_t(1) << exponent) - 1u);
-  const int32_t remainder = x & mask;
-  const int32_t threshold = (mask >> 1) + (x < 0 ? 1 : 0);
-  return (x >> exponent) + (remainder > threshold ? 1 : 0);
-}
-
-// x * multiplier * 2^shift / 2^31 (multiplier in [2^30, 2^31), shift in [-31, 30]).
 inline int32_t multiply_by_quantized_multiplier(int32_t x, int32_t multiplier, int32_t shift) {
-  const int32_t left = shift > 0 ? shift : 0, right = shift > 0 ? 0 : -shift;
-  const int32_t a = int32_t(uint32_t(x) << left);
-  // The doubling high multiply: the multiplier is positive, so it never saturates, and
-  // floor((a * m + 2^30) / 2^31) equals gemmlowp's truncated (a * m +- nudge) / 2^31 for either sign
-  // (ceil(v / 2^31) = floor((v + 2^31 - 1) / 2^31)), in one multiply-accumulate and a shift.
-  const int32_t high = int32_t((int64_t(a) * multiplier + (int64_t(1) << 30)) >> 31);
-  return rounding_divide_by_pot(high, right);
+  return QuantizedMultiplier(multiplier, shift).apply(x);
 }
 
 inline int8_t clamp_s8(int32_t v, int32_t lo, int32_t hi) { return int8_t(v < lo ? lo : (v > hi ? hi : v)); }
@@ -97,6 +104,24 @@ struct Requant {
   int32_t bias_of(int32_t m) const { return bias_at(bias, bias16, m); }
   int8_t at(int32_t acc, int32_t m) const {
     return requantize(acc, mult[m], shift[m], fscale ? fscale + m : nullptr, zp, lo, hi);
+  }
+};
+
+// One output channel of a Requant, read once and kept in registers by the fast kernels:
+// scaled(acc) + zero point, clamped, gives requantize()'s integers; ONNX's float rounding is
+// chosen at compile time (F).
+template <bool F>
+struct ChannelRequant {
+  int32_t bias;
+  QuantizedMultiplier q;
+  float scale;
+  ChannelRequant(const Requant& r, int32_t m)
+      : bias(r.bias_of(m)), q(F ? 0 : r.mult[m], F ? 0 : r.shift[m]), scale(F ? r.fscale[m] : 0.0f) {}
+  int32_t scaled(int32_t acc) const {
+    if (!F) return q.apply(acc);
+    float f = float(acc) * scale;  // beyond +-512 the clamp decides: no need to round there
+    f = f < -512.0f ? -512.0f : (f > 512.0f ? 512.0f : f);
+    return int32_t((f + 12582912.0f) - 12582912.0f);  // round half even: |f| < 2^22
   }
 };
 
@@ -164,48 +189,9 @@ inline void conv_s8(const ConvS8Params& p, const void* const* in, void* const* o
 
 // ---- fast kernels: the same integers as conv_s8 and fully_connected_s8 ----
 //
-// They multiply int16 patches of (x - zx) by int8 weight rows. A patch is stored pair-interleaved:
-// in each whole group of four, x0 x2 x1 x3, so that one 32-bit load gives the two values that
-// SXTB16 pairs with bytes 0 and 2 of four weights, and the next the two for bytes 1 and 3 (the
-// DSP extension's dual 16-bit multiply-accumulate, SMLAD, then does two MACs at once).
-
-// Reorders a patch of n values written in natural order into that layout.
-inline void interleave_pairs(int16_t* a, int32_t n) {
-  for (int32_t k = 0; k < (n & ~3); k += 4) {
-    const int16_t t = a[k + 1];
-    a[k + 1] = a[k + 2];
-    a[k + 2] = t;
-  }
-}
-
-// acc0 += a . w0, acc1 += a . w1 over n values (a a pair-interleaved patch).
-inline void dot2_s8(const int16_t* a, const int8_t* w0, const int8_t* w1, int32_t n, int32_t& acc0,
-                    int32_t& acc1) {
-  const int32_t n4 = n & ~3;  // whole groups of four
-  int32_t k = 0;
-#if defined(__ARM_FEATURE_SIMD32)
-  int32_t s0 = acc0, s1 = acc1;
-  for (; k < n4; k += 4) {
-    uint32_t x02, x13, u0, u1;
-    __builtin_memcpy(&x02, a + k, 4);
-    __builtin_memcpy(&x13, a + k + 2, 4);
-    __builtin_memcpy(&u0, w0 + k, 4);
-    __builtin_memcpy(&u1, w1 + k, 4);
-    const int32_t w0_13 = sxtb16_ror8(u0), w1_13 = sxtb16_ror8(u1);
-    s0 = __smlad(__sxtb16(int32_t(u0)), int32_t(x02), s0);
-    s1 = __smlad(__sxtb16(int32_t(u1)), int32_t(x02), s1);
-    s0 = __smlad(w0_13, int32_t(x13), s0);
-    s1 = __smlad(w1_13, int32_t(x13), s1);
-  }
-  acc0 = s0, acc1 = s1;
-#else
-  for (; k < n4; k += 4) {
-    acc0 += a[k] * w0[k] + a[k + 1] * w0[k + 2] + a[k + 2] * w0[k + 1] + a[k + 3] * w0[k + 3];
-    acc1 += a[k] * w1[k] + a[k + 1] * w1[k + 2] + a[k + 2] * w1[k + 1] + a[k + 3] * w1[k + 3];
-  }
-#endif
-  for (; k < n; ++k) acc0 += a[k] * w0[k], acc1 += a[k] * w1[k];
-}
+// With the DSP extension, SMLAD does two 16-bit multiply-accumulates at once. SXTB16 widens bytes 0
+// and 2 of a 32-bit word of weights to two int16 (and, rotated, bytes 1 and 3), so the inputs they
+// multiply are stored pair-interleaved: x0 x2, then x1 x3, in each group of four.
 
 // acc0 += (x - zx) . w0, acc1 += (x - zx) . w1 over n int8 values of x, read as they are (no
 // patch, no scratch): the fully connected layer's dot product.
@@ -233,92 +219,92 @@ inline void dot2_x_s8(const int8_t* x, int32_t zx, const int8_t* w0, const int8_
   for (; k < n; ++k) acc0 += (x[k] - zx) * w0[k], acc1 += (x[k] - zx) * w1[k];
 }
 
-// The same for two patches (two output pixels) at once: acc[0] += a0.w0, acc[1] += a0.w1,
-// acc[2] += a1.w0, acc[3] += a1.w1; each weight load and SXTB16 serves both pixels.
-inline void dot2x2_s8(const int16_t* a0, const int16_t* a1, const int8_t* w0, const int8_t* w1, int32_t n,
-                      int32_t* acc) {
-  const int32_t n4 = n & ~3;  // whole groups of four
+// A quad: the patches of four output pixels (n values each, in natural order in `natural`, patch j
+// at natural + j * n) rewritten as 32-bit words that the dot products read in one stream: for each
+// whole group of four values g, the int16 pairs (x[4g], x[4g+2]) and (x[4g+1], x[4g+3]) of patch 0,
+// then of patches 1, 2 and 3; then the n % 4 last values, one word each, as [k][j].
+inline int32_t quad_words(int32_t n) { return 2 * (n & ~3) + 4 * (n & 3); }
+inline void interleave_quad(const int16_t* natural, int32_t n, uint32_t* quad) {
+  const int32_t n4 = n & ~3;
+  auto pair = [](int16_t lo, int16_t hi) { return uint32_t(uint16_t(lo)) | (uint32_t(uint16_t(hi)) << 16); };
+  for (int32_t k = 0; k < n4; k += 4)
+    for (int32_t j = 0; j < 4; ++j, quad += 2) {
+      const int16_t* x = natural + j * n + k;
+      quad[0] = pair(x[0], x[2]), quad[1] = pair(x[1], x[3]);
+    }
+  for (int32_t k = n4; k < n; ++k)
+    for (int32_t j = 0; j < 4; ++j) *quad++ = uint32_t(int32_t(natural[j * n + k]));
+}
+
+// acc[j] += patch j . w over n values, for the four patches of a quad: each load of four weights
+// and its two SXTB16 serve four pixels.
+inline void dot4_s8(const uint32_t* quad, const int8_t* w, int32_t n, int32_t* acc) {
+  const int32_t n4 = n & ~3;
+  int32_t s0 = acc[0], s1 = acc[1], s2 = acc[2], s3 = acc[3];
   int32_t k = 0;
+  for (; k < n4; k += 4, quad += 8) {
 #if defined(__ARM_FEATURE_SIMD32)
-  int32_t s00 = acc[0], s01 = acc[1], s10 = acc[2], s11 = acc[3];
-  for (; k < n4; k += 4) {
-    uint32_t u0, u1, x02, x13;
-    __builtin_memcpy(&u0, w0 + k, 4);
-    __builtin_memcpy(&u1, w1 + k, 4);
-    const int32_t w0_13 = sxtb16_ror8(u0), w1_13 = sxtb16_ror8(u1);
-    const int32_t w0_02 = __sxtb16(int32_t(u0)), w1_02 = __sxtb16(int32_t(u1));
-    __builtin_memcpy(&x02, a0 + k, 4);
-    s00 = __smlad(w0_02, int32_t(x02), s00);
-    s01 = __smlad(w1_02, int32_t(x02), s01);
-    __builtin_memcpy(&x13, a0 + k + 2, 4);
-    s00 = __smlad(w0_13, int32_t(x13), s00);
-    s01 = __smlad(w1_13, int32_t(x13), s01);
-    __builtin_memcpy(&x02, a1 + k, 4);
-    s10 = __smlad(w0_02, int32_t(x02), s10);
-    s11 = __smlad(w1_02, int32_t(x02), s11);
-    __builtin_memcpy(&x13, a1 + k + 2, 4);
-    s10 = __smlad(w0_13, int32_t(x13), s10);
-    s11 = __smlad(w1_13, int32_t(x13), s11);
-  }
-  acc[0] = s00, acc[1] = s01, acc[2] = s10, acc[3] = s11;
+    uint32_t u;
+    __builtin_memcpy(&u, w + k, 4);
+    const int32_t w02 = __sxtb16(int32_t(u)), w13 = sxtb16_ror8(u);
+    uint32_t a, b;
+    ldrd_s32<0>(quad, a, b);  // GCC would load the eight words one by one
+    s0 = __smlad(w13, int32_t(b), __smlad(w02, int32_t(a), s0));
+    ldrd_s32<2>(quad, a, b);
+    s1 = __smlad(w13, int32_t(b), __smlad(w02, int32_t(a), s1));
+    ldrd_s32<4>(quad, a, b);
+    s2 = __smlad(w13, int32_t(b), __smlad(w02, int32_t(a), s2));
+    ldrd_s32<6>(quad, a, b);
+    s3 = __smlad(w13, int32_t(b), __smlad(w02, int32_t(a), s3));
 #else
-  for (; k < n4; k += 4) {
-    acc[0] += a0[k] * w0[k] + a0[k + 1] * w0[k + 2] + a0[k + 2] * w0[k + 1] + a0[k + 3] * w0[k + 3];
-    acc[1] += a0[k] * w1[k] + a0[k + 1] * w1[k + 2] + a0[k + 2] * w1[k + 1] + a0[k + 3] * w1[k + 3];
-    acc[2] += a1[k] * w0[k] + a1[k + 1] * w0[k + 2] + a1[k + 2] * w0[k + 1] + a1[k + 3] * w0[k + 3];
-    acc[3] += a1[k] * w1[k] + a1[k + 1] * w1[k + 2] + a1[k + 2] * w1[k + 1] + a1[k + 3] * w1[k + 3];
-  }
+    auto dot = [&](uint32_t x02, uint32_t x13) {
+      return int16_t(x02) * w[k] + int16_t(x02 >> 16) * w[k + 2] + int16_t(x13) * w[k + 1] + int16_t(x13 >> 16) * w[k + 3];
+    };
+    s0 += dot(quad[0], quad[1]), s1 += dot(quad[2], quad[3]), s2 += dot(quad[4], quad[5]), s3 += dot(quad[6], quad[7]);
 #endif
-  for (; k < n; ++k) acc[0] += a0[k] * w0[k], acc[1] += a0[k] * w1[k], acc[2] += a1[k] * w0[k], acc[3] += a1[k] * w1[k];
+  }
+  for (; k < n; ++k, quad += 4) {
+    s0 += int32_t(quad[0]) * w[k], s1 += int32_t(quad[1]) * w[k];
+    s2 += int32_t(quad[2]) * w[k], s3 += int32_t(quad[3]) * w[k];
+  }
+  acc[0] = s0, acc[1] = s1, acc[2] = s2, acc[3] = s3;
 }
 
-// y[m * y_stride] for m in [0, units) of one patch: two rows of weights at a time.
-inline void patch_times_rows(const int16_t* a, const int8_t* w, int32_t n, int32_t units, const Requant& q, int8_t* y,
-                             int32_t y_stride) {
-  for (int32_t m = 0; m < units; m += 2) {
-    const int32_t m1 = m + 1 < units ? m + 1 : m;  // an odd last row pairs with itself
-    int32_t acc0 = q.bias_of(m), acc1 = q.bias_of(m1);
-    dot2_s8(a, w + m * n, w + m1 * n, n, acc0, acc1);
-    y[m * y_stride] = q.at(acc0, m);
-    if (m1 != m) y[m1 * y_stride] = q.at(acc1, m1);
+// The first nb (1 to 4) pixels of a quad times every row of w: y[m * y_stride + j]. Each row's
+// requantization is read once per quad.
+template <bool F>
+void quad_times_rows(const uint32_t* quad, int32_t nb, const int8_t* w, int32_t n, int32_t units, const Requant q,
+                     int8_t* y, int32_t y_stride) {
+  const int32_t zp = q.zp, lo = q.lo, hi = q.hi;
+  for (int32_t m = 0; m < units; ++m, w += n, y += y_stride) {
+    const ChannelRequant<F> r(q, m);
+    int32_t acc[4] = {r.bias, r.bias, r.bias, r.bias};
+    dot4_s8(quad, w, n, acc);
+    for (int32_t j = 0; j < nb; ++j) y[j] = clamp_s8(r.scaled(acc[j]) + zp, lo, hi);
   }
 }
 
-// Outputs y0[m * stride] (patch a0) and y1[m * stride] (patch a1) for m in [0, units).
-inline void two_patches_times_rows(const int16_t* a0, const int16_t* a1, const int8_t* w, int32_t n, int32_t units,
-                                   const Requant& q, int8_t* y0, int8_t* y1, int32_t stride) {
-  for (int32_t m = 0; m < units; m += 2) {
-    const int32_t m1 = m + 1 < units ? m + 1 : m;  // an odd last row pairs with itself
-    const int32_t b0 = q.bias_of(m), b1 = q.bias_of(m1);
-    int32_t acc[4] = {b0, b1, b0, b1};
-    dot2x2_s8(a0, a1, w + m * n, w + m1 * n, n, acc);
-    y0[m * stride] = q.at(acc[0], m);
-    y1[m * stride] = q.at(acc[2], m);
-    if (m1 != m) y0[m1 * stride] = q.at(acc[1], m1), y1[m1 * stride] = q.at(acc[3], m1);
-  }
-}
-
-// Scratch of conv_s8_im2col: two patches of in_ch * kernel int16, the second 4-byte aligned.
-inline int32_t im2col_patch_stride(const ConvS8Params& p) {
-  return (p.in_ch * p.kernel[0] * p.kernel[1] * p.kernel[2] + 1) & ~1;
-}
+// Scratch of conv_s8_im2col: the quad, then four patches of in_ch * kernel int16 in natural order.
 inline size_t conv_s8_im2col_scratch(const ConvS8Params& p) {
-  return sizeof(int16_t) * size_t(im2col_patch_stride(p) + p.in_ch * p.kernel[0] * p.kernel[1] * p.kernel[2]);
+  const int32_t n = p.in_ch * p.kernel[0] * p.kernel[1] * p.kernel[2];
+  return sizeof(uint32_t) * size_t(quad_words(n)) + 4 * sizeof(int16_t) * size_t(n);
 }
 
-// One group (groups = 1): for two output pixels at a time, their receptive fields gathered into
+// One group (groups = 1): for four output pixels at a time, their receptive fields gathered into
 // scratch as patches of in_ch * kernel values (im2col), then dot products with every output
 // channel's weights. A pointwise one reads its pixels before writing them, so y may be x.
-inline void conv_s8_im2col(const ConvS8Params& p, const void* const* in, void* const* out) {
+// F: ONNX's float requantization (pre-quantized models), chosen at compile time.
+template <bool F>
+void conv_s8_im2col(const ConvS8Params& p, const void* const* in, void* const* out) {
   const int8_t* x = static_cast<const int8_t*>(in[0]);
   const int8_t* w = static_cast<const int8_t*>(in[1]);
   const Requant q(in, p.bias16, p.float_requant, p.output_zero_point, p.act_min, p.act_max);
   int8_t* y = static_cast<int8_t*>(out[0]);
-  int16_t* patch = static_cast<int16_t*>(out[kScratchSlot]);
   const int32_t in_size = p.in[0] * p.in[1] * p.in[2], out_size = p.out[0] * p.out[1] * p.out[2];
   const int32_t cs = p.channels_last ? 1 : in_size, ws = p.channels_last ? p.in_ch : 1;
   const int32_t n = p.in_ch * p.kernel[0] * p.kernel[1] * p.kernel[2], zx = p.input_zero_point;
-  const int32_t second = im2col_patch_stride(p);  // where the second patch starts
+  uint32_t* quad = static_cast<uint32_t*>(out[kScratchSlot]);
+  int16_t* natural = reinterpret_cast<int16_t*>(quad + quad_words(n));
   const bool pointwise = is_pointwise(p);
   // The geometry in locals: the closure keeps them in registers, where reading p would be reads
   // through a pointer after every store.
@@ -326,9 +312,8 @@ inline void conv_s8_im2col(const ConvS8Params& p, const void* const* in, void* c
   const int32_t kd_n = p.kernel[0], kh_n = p.kernel[1], kw_n = p.kernel[2];
   const int32_t sd = p.stride[0], sh = p.stride[1], sw = p.stride[2], dd = p.dilation[0], dh = p.dilation[1],
                 dw = p.dilation[2], pd = p.pad[0], ph = p.pad[1], pw = p.pad[2];
-  // The patch of output pixel i of batch b, in natural order, then interleaved.
+  // The patch of output pixel i of batch b, in natural order.
   auto gather = [=](const int8_t* xb, int32_t i, int16_t* dst) {
-    int16_t* const start = dst;
     if (pointwise) {
       const int8_t* xp = xb + i * ws;
       for (int32_t c = 0; c < in_ch; ++c) *dst++ = int16_t(xp[c * cs] - zx);
@@ -352,20 +337,18 @@ inline void conv_s8_im2col(const ConvS8Params& p, const void* const* in, void* c
           }
         }
     }
-    interleave_pairs(start, n);
   };
   for (int32_t b = 0; b < p.batch; ++b) {
     const int8_t* xb = x + b * p.in_ch * in_size;
     int8_t* yb = y + b * p.out_ch * out_size;
-    int32_t i = 0;
-    for (; i + 2 <= out_size; i += 2) {
-      gather(xb, i, patch);
-      gather(xb, i + 1, patch + second);
-      two_patches_times_rows(patch, patch + second, w, n, p.out_ch, q, yb + i, yb + i + 1, out_size);
-    }
-    if (i < out_size) {
-      gather(xb, i, patch);
-      patch_times_rows(patch, w, n, p.out_ch, q, yb + i, out_size);
+    for (int32_t i = 0; i < out_size; i += 4) {
+      const int32_t nb = out_size - i < 4 ? out_size - i : 4;
+      for (int32_t j = 0; j < 4; ++j) {
+        if (j < nb) gather(xb, i + j, natural + j * n);
+        else for (int32_t k = 0; k < n; ++k) natural[j * n + k] = 0;  // past the last pixel
+      }
+      interleave_quad(natural, n, quad);
+      quad_times_rows<F>(quad, nb, w, n, p.out_ch, q, yb + i, out_size);
     }
   }
 }
@@ -378,10 +361,46 @@ inline int32_t depthwise_plane_cols(const ConvS8Params& p) {
   return (p.out[2] - 1) * p.stride[2] + (p.kernel[2] - 1) * p.dilation[2] + 1;
 }
 
+// dst[j] = x[j * step] - zx for j in [0, n), as int16; four at a time where x is contiguous.
+inline void widen_s8(const int8_t* x, int32_t step, int32_t zx, int16_t* dst, int32_t n) {
+  int32_t j = 0;
+#if defined(__ARM_FEATURE_SIMD32)
+  if (step == 1) {
+    const int32_t zz = int32_t((uint32_t(zx) & 0xffffu) | (uint32_t(zx) << 16));
+    for (; j + 4 <= n; j += 4) {
+      uint32_t u;
+      __builtin_memcpy(&u, x + j, 4);
+      const int32_t x02 = __ssub16(__sxtb16(int32_t(u)), zz), x13 = __ssub16(sxtb16_ror8(u), zz);
+      const uint32_t x01 = (uint32_t(x02) & 0xffffu) | (uint32_t(x13) << 16);  // PKHBT
+      const uint32_t x23 = (uint32_t(x13) & 0xffff0000u) | (uint32_t(x02) >> 16);  // PKHTB
+      __builtin_memcpy(dst + j, &x01, 4);
+      __builtin_memcpy(dst + j + 2, &x23, 4);
+    }
+  }
+#endif
+  for (; j < n; ++j) dst[j] = int16_t(x[j * step] - zx);
+}
+
+// Two adjacent outputs of a 3x3 window with unit dilation and stride along the row (DSP): from
+// row r's taps x0 x1 x2 x3 and weights a b c, y0 += a x0 + b x1 + c x2 and y1 += a x1 + b x2 + c x3
+// in two loads and four multiply-accumulates; wp holds each row's pairs (a,b), (b,c), (a,c).
+#if defined(__ARM_FEATURE_DSP)
+inline void depthwise3x3_pair(const int16_t* win, int32_t pw, const int32_t* wp, int32_t& y0, int32_t& y1) {
+#pragma GCC unroll 3
+  for (int32_t r = 0; r < 3; ++r, win += pw, wp += 3) {
+    uint32_t x01, x23;
+    __builtin_memcpy(&x01, win, 4);
+    __builtin_memcpy(&x23, win + 2, 4);
+    y0 = __smlabt(int32_t(x23), wp[2], __smlad(int32_t(x01), wp[0], y0));
+    y1 = __smlatb(int32_t(x01), wp[2], __smlad(int32_t(x23), wp[1], y1));
+  }
+}
+#endif
+
 // Depthwise (groups = in_ch = out_ch), 2-D: each input plane is copied into scratch as int16
 // (x - zx) with a border of zeros for the padding, so the window needs no bounds checks; KH x KW
-// known at compile time (0: taken from the params). y may be x.
-template <int KH, int KW>
+// known at compile time (0: taken from the params), F as in conv_s8_im2col. y may be x.
+template <int KH, int KW, bool F>
 void depthwise_s8(const ConvS8Params& p, const void* const* in, void* const* out) {
   const int8_t* x = static_cast<const int8_t*>(in[0]);
   const int8_t* w = static_cast<const int8_t*>(in[1]);
@@ -396,58 +415,56 @@ void depthwise_s8(const ConvS8Params& p, const void* const* in, void* const* out
   // Params in locals: the int8 stores to y may alias anything, p included, so the compiler would
   // load them again after every store.
   const int32_t in_h = p.in[1], in_w = p.in[2], out_h = p.out[1], out_w = p.out[2], pad_h = p.pad[1], pad_w = p.pad[2];
-  const int32_t zy = q.zp, lo = q.lo, hi = q.hi;
-  for (int32_t b = 0; b < p.batch; ++b)
-    for (int32_t c = 0; c < p.out_ch; ++c) {
-      const int8_t* xc = x + b * p.in_ch * in_size + c * cs;
-      for (int32_t r = 0; r < ph; ++r) {  // zeros left, the row, zeros right
-        const int32_t ih = r - pad_h;
-        int16_t* row = plane + r * pw;
-        int32_t q = 0;
-        if (ih >= 0 && ih < in_h) {
-          const int8_t* xr = xc + ih * in_w * ws - pad_w * ws;
-          for (; q < pw && q < pad_w; ++q) row[q] = 0;
-          for (; q < pw && q - pad_w < in_w; ++q) row[q] = int16_t(xr[q * ws] - zx);
-        }
-        for (; q < pw; ++q) row[q] = 0;
-      }
+  const int32_t batch = p.batch, channels = p.out_ch, in_ch = p.in_ch, zy = q.zp, lo = q.lo, hi = q.hi;
+  // The border of zeros is the same for every channel: zeroed once, then only the rows and
+  // columns that hold the input are written.
+  for (int32_t i = 0; i < ph * pw; ++i) plane[i] = 0;
+  const int32_t r0 = pad_h < ph ? pad_h : ph, r1 = pad_h + in_h < ph ? pad_h + in_h : ph;
+  const int32_t left = pad_w < pw ? pad_w : pw, n = in_w < pw - left ? in_w : pw - left;
+  for (int32_t b = 0; b < batch; ++b)
+    for (int32_t c = 0; c < channels; ++c) {
+      const int8_t* xc = x + b * in_ch * in_size + c * cs;
+      for (int32_t r = r0; r < r1; ++r) widen_s8(xc + (r - pad_h) * in_w * ws, ws, zx, plane + r * pw + left, n);
       const int8_t* wc = w + c * kh_n * kw_n;
-      const int32_t bc = q.bias_of(c);
-      int8_t* yc = y + (b * p.out_ch + c) * out_size;
-      const int32_t mc = q.mult[c], shc = q.shift[c];
-#if defined(__ARM_FEATURE_SIMD32)
-      // Taps 0 and 1 of each row of a 3x3 window as int16 pairs, for SMLAD.
-      auto pair = [](int8_t lo_tap, int8_t hi_tap) { return int32_t(uint32_t(uint16_t(lo_tap)) | (uint32_t(hi_tap) << 16)); };
-      const int32_t w01 = pair(wc[0], wc[1]), w34 = pair(wc[3], wc[4]), w67 = pair(wc[6], wc[7]);
-      (void)w01, (void)w34, (void)w67;
+      const ChannelRequant<F> rq(q, c);
+      int8_t* yc = y + (b * channels + c) * out_size;
+      if constexpr (KH == 3 && KW == 3) {
+#if defined(__ARM_FEATURE_DSP)
+        if (dh == 1 && dw == 1 && sw == 1) {  // two outputs at a time
+          auto pair = [](int8_t lo_tap, int8_t hi_tap) {
+            return int32_t(uint32_t(uint16_t(lo_tap)) | (uint32_t(hi_tap) << 16));
+          };
+          int32_t wp[9];
+          for (int32_t i = 0; i < 3; ++i)
+            wp[3 * i] = pair(wc[3 * i], wc[3 * i + 1]), wp[3 * i + 1] = pair(wc[3 * i + 1], wc[3 * i + 2]),
+                   wp[3 * i + 2] = pair(wc[3 * i], wc[3 * i + 2]);
+          for (int32_t oh = 0; oh < out_h; ++oh) {
+            const int16_t* win = plane + oh * sh * pw;
+            int8_t* yr = yc + oh * out_w;
+            int32_t ow = 0;
+            for (; ow + 2 <= out_w; ow += 2) {
+              int32_t y0 = rq.bias, y1 = rq.bias;
+              depthwise3x3_pair(win + ow, pw, wp, y0, y1);
+              yr[ow] = clamp_s8(rq.scaled(y0) + zy, lo, hi), yr[ow + 1] = clamp_s8(rq.scaled(y1) + zy, lo, hi);
+            }
+            if (ow < out_w) {
+              const int16_t* v = win + ow;
+              int32_t acc = rq.bias;
+              for (int32_t i = 0; i < 3; ++i, v += pw) acc += v[0] * wc[3 * i] + v[1] * wc[3 * i + 1] + v[2] * wc[3 * i + 2];
+              yr[ow] = clamp_s8(rq.scaled(acc) + zy, lo, hi);
+            }
+          }
+          continue;
+        }
 #endif
-      const float* fc = q.fscale ? q.fscale + c : nullptr;
+      }
       for (int32_t oh = 0; oh < out_h; ++oh)
         for (int32_t ow = 0; ow < out_w; ++ow) {
           const int16_t* win = plane + oh * sh * pw + ow * sw;
-          int32_t acc = bc;
-          if constexpr (KH == 3 && KW == 3) {  // written out: GCC -O2 does not unroll it
-            const int32_t r1 = dh * pw, r2 = 2 * dh * pw, c2 = 2 * dw;
-#if defined(__ARM_FEATURE_SIMD32)
-            if (dw == 1) {  // the first two taps of a row are adjacent: one load, one SMLAD
-              uint32_t x0, x1, x2;
-              __builtin_memcpy(&x0, win, 4);
-              __builtin_memcpy(&x1, win + r1, 4);
-              __builtin_memcpy(&x2, win + r2, 4);
-              acc = __smlad(int32_t(x0), w01, acc) + win[2] * wc[2];
-              acc = __smlad(int32_t(x1), w34, acc) + win[r1 + 2] * wc[5];
-              acc = __smlad(int32_t(x2), w67, acc) + win[r2 + 2] * wc[8];
-              yc[oh * out_w + ow] = requantize(acc, mc, shc, fc, zy, lo, hi);
-              continue;
-            }
-#endif
-            acc += win[0] * wc[0] + win[dw] * wc[1] + win[c2] * wc[2] + win[r1] * wc[3] + win[r1 + dw] * wc[4] +
-                   win[r1 + c2] * wc[5] + win[r2] * wc[6] + win[r2 + dw] * wc[7] + win[r2 + c2] * wc[8];
-          } else {
-            for (int32_t i = 0; i < kh_n; ++i)
-              for (int32_t j = 0; j < kw_n; ++j) acc += win[i * dh * pw + j * dw] * wc[i * kw_n + j];
-          }
-          yc[oh * out_w + ow] = requantize(acc, mc, shc, fc, zy, lo, hi);
+          int32_t acc = rq.bias;
+          for (int32_t i = 0; i < kh_n; ++i)
+            for (int32_t j = 0; j < kw_n; ++j) acc += win[i * dh * pw + j * dw] * wc[i * kw_n + j];
+          yc[oh * out_w + ow] = clamp_s8(rq.scaled(acc) + zy, lo, hi);
         }
     }
 }
@@ -463,8 +480,9 @@ struct FullyConnectedS8Params {
 };
 
 // in: x int8, w int8 [units, depth] (per unit), bias int32, multiplier int32, shift int8. Two rows
-// of w at a time against each row of x, read in place (no scratch).
-inline void fully_connected_s8(const FullyConnectedS8Params& p, const void* const* in, void* const* out) {
+// of w at a time against each row of x, read in place (no scratch). F as in conv_s8_im2col.
+template <bool F>
+void fully_connected_s8(const FullyConnectedS8Params& p, const void* const* in, void* const* out) {
   const int8_t* x = static_cast<const int8_t*>(in[0]);
   const int8_t* w = static_cast<const int8_t*>(in[1]);
   const Requant q(in, p.bias16, p.float_requant, p.output_zero_point, p.act_min, p.act_max);
@@ -473,10 +491,11 @@ inline void fully_connected_s8(const FullyConnectedS8Params& p, const void* cons
   for (int32_t r = 0; r < p.rows; ++r)
     for (int32_t u = 0; u < p.units; u += 2) {
       const int32_t u1 = u + 1 < p.units ? u + 1 : u;  // an odd last row pairs with itself
-      int32_t acc0 = q.bias_of(u), acc1 = q.bias_of(u1);
+      const ChannelRequant<F> r0(q, u), r1(q, u1);
+      int32_t acc0 = r0.bias, acc1 = r1.bias;
       dot2_x_s8(x + r * n, p.input_zero_point, w + u * n, w + u1 * n, n, acc0, acc1);
-      y[r * p.units + u] = q.at(acc0, u);
-      if (u1 != u) y[r * p.units + u1] = q.at(acc1, u1);
+      y[r * p.units + u] = clamp_s8(r0.scaled(acc0) + q.zp, q.lo, q.hi);
+      if (u1 != u) y[r * p.units + u1] = clamp_s8(r1.scaled(acc1) + q.zp, q.lo, q.hi);
     }
 }
 

@@ -75,12 +75,12 @@ int main() {
     };
     const bool depthwise = p.groups == p.in_ch && p.out_ch == p.in_ch;
     for (int mode : {0, 1}) {
-      if (p.groups == 1) check(conv_s8_im2col, mode);
-      if (depthwise) check(depthwise_s8<0, 0>, mode);
-      if (depthwise && ks == 9) check(depthwise_s8<3, 3>, mode);
+      if (p.groups == 1) check(conv_s8_im2col<false>, mode);
+      if (depthwise) check(depthwise_s8<0, 0, false>, mode);
+      if (depthwise && ks == 9) check(depthwise_s8<3, 3, false>, mode);
     }
-    if (is_pointwise(p)) check(conv_s8_im2col, 2);
-    if (depthwise && out_size <= in_size) check(depthwise_s8<0, 0>, 2);
+    if (is_pointwise(p)) check(conv_s8_im2col<false>, 2);
+    if (depthwise && out_size <= in_size) check(depthwise_s8<0, 0, false>, 2);
   }
   for (int trial = 0; trial < 100; ++trial, ++trials) {  // fully connected
     FullyConnectedS8Params p{1, uni(1, 70), uni(1, 8), uni(-128, 127), uni(-128, 127), uni(-128, 0), uni(0, 127), 0, 0};
@@ -95,7 +95,7 @@ int main() {
     const void* in[5] = {x, w, bias, mult, shift};
     void* out[10] = {y};
     out[kScratchSlot] = scratch;
-    fully_connected_s8(p, in, out);
+    fully_connected_s8<false>(p, in, out);
     ++runs;
     if (memcmp(y, want, size_t(p.units)) != 0) ++mismatches, printf("mismatch: fully connected trial %d\n", trial);
   }

@@ -31,40 +31,55 @@ TEST_CASE("QuantizeMultiplier: real = m * 2^shift / 2^31") {
   CHECK(s == 0);
 }
 
-TEST_CASE("MultiplyByQuantizedMultiplier rounds as gemmlowp and saturates") {
+// gemmlowp's SaturatingRoundingDoublingHighMul and RoundingDivideByPOT as TFLite writes them: the
+// reference for tinyc's one-multiply multiply_by_quantized_multiplier.
+static int32_t gemmlowp_high_mul(int32_t a, int32_t b) {
+  if (a == INT32_MIN && b == INT32_MIN) return INT32_MAX;
+  const int64_t ab = int64_t(a) * b;
+  const int64_t nudge = ab >= 0 ? (int64_t(1) << 30) : 1 - (int64_t(1) << 30);
+  return int32_t((ab + nudge) / (int64_t(1) << 31));  // division truncates toward zero
+}
+static int32_t gemmlowp_divide_by_pot(int32_t x, int32_t exponent) {
+  const int32_t mask = int32_t((uint32_t(1) << exponent) - 1u);
+  const int32_t remainder = x & mask;
+  const int32_t threshold = (mask >> 1) + (x < 0 ? 1 : 0);
+  return (x >> exponent) + (remainder > threshold ? 1 : 0);
+}
+static int32_t tflite_multiply(int32_t x, int32_t m, int32_t shift) {
+  const int32_t left = shift > 0 ? shift : 0, right = shift > 0 ? 0 : -shift;
+  return gemmlowp_divide_by_pot(gemmlowp_high_mul(int32_t(uint32_t(x) << left), m), right);
+}
+
+TEST_CASE("MultiplyByQuantizedMultiplier rounds as gemmlowp") {
   // x * 0.5: ties round up (toward +infinity) in the doubling high multiply.
   CHECK(multiply_by_quantized_multiplier(100, 1 << 30, 0) == 50);
   CHECK(multiply_by_quantized_multiplier(3, 1 << 30, 0) == 2);    // 1.5 -> 2
   CHECK(multiply_by_quantized_multiplier(-3, 1 << 30, 0) == -1);  // -1.5 -> -1
   // The right shift rounds half away from zero.
-  CHECK(rounding_divide_by_pot(5, 1) == 3);
-  CHECK(rounding_divide_by_pot(-5, 1) == -3);
-  CHECK(rounding_divide_by_pot(-4, 1) == -2);
+  CHECK(multiply_by_quantized_multiplier(5, 1 << 30, -1) == 2);    // 5 * 0.25: 2.5 -> 3, then 1.5 -> 2 (TFLite rounds twice)
+  CHECK(multiply_by_quantized_multiplier(9, 1 << 30, -2) == 1);    // 9 / 8: 4.5 -> 5, then 1.25 -> 1
+  CHECK(multiply_by_quantized_multiplier(6, 1 << 30, -1) == 2);    // 1.5 -> 2
+  CHECK(multiply_by_quantized_multiplier(-6, 1 << 30, -1) == -2);  // -1.5 -> -2
   CHECK(multiply_by_quantized_multiplier(-3, 1 << 30, -1) == -1);  // -0.75 -> -1
   CHECK(multiply_by_quantized_multiplier(1000, 1717986918, -3) == 100);  // 1000 * 0.1
-  CHECK(saturating_rounding_doubling_high_mul(INT32_MIN, INT32_MIN) == INT32_MAX);
   CHECK(multiply_by_quantized_multiplier(1 << 20, 1 << 30, 2) == (1 << 21));  // left shift: x * 2
 }
 
-TEST_CASE("the one-multiply requantization equals gemmlowp's nudged, truncated high multiply") {
-  // gemmlowp's SaturatingRoundingDoublingHighMul, written out with its nudge and truncation.
-  auto gemmlowp = [](int32_t a, int32_t b) {
-    const int64_t ab = int64_t(a) * b;
-    const int64_t nudge = ab >= 0 ? (int64_t(1) << 30) : 1 - (int64_t(1) << 30);
-    return int32_t((ab + nudge) / (int64_t(1) << 31));
-  };
+TEST_CASE("the one-multiply requantization equals TFLite's high multiply and rounding shift") {
   std::mt19937 rng(3);
-  for (int i = 0; i < 200000; ++i) {
+  for (int i = 0; i < 300000; ++i) {
     const int32_t x = i < 100 ? (i - 50) * (1 << 25) : int32_t(rng());
-    const int32_t m = int32_t((1u << 30) + rng() % (1u << 30));
+    const int32_t m = i % 7 ? int32_t((1u << 30) + rng() % (1u << 30)) : int32_t(rng() % (1u << 31));
     const int32_t shift = i % 3 ? -int32_t(rng() % 32) : int32_t(rng() % 8);
-    const int32_t left = shift > 0 ? shift : 0, right = shift > 0 ? 0 : -shift;
-    const int32_t a = int32_t(uint32_t(x) << left);
-    const int32_t want = rounding_divide_by_pot(gemmlowp(a, m), right);
-    REQUIRE(multiply_by_quantized_multiplier(x, m, shift) == want);
+    REQUIRE(multiply_by_quantized_multiplier(x, m, shift) == tflite_multiply(x, m, shift));
   }
-  for (int32_t a : {-(3 << 29), -(1 << 29), (1 << 29), 3 << 29, -1, 1})  // exact ties of x * 0.5 and around
-    CHECK(multiply_by_quantized_multiplier(a, 1 << 30, 0) == gemmlowp(a, 1 << 30));
+  // Every x of a dense range, where the ties of both roundings lie, for every right shift.
+  for (int32_t shift = -31; shift <= 0; ++shift)
+    for (int32_t m : {1 << 30, (1 << 30) + 1, 1431655765, INT32_MAX, 0})
+      for (int32_t x = -5000; x <= 5000; ++x) REQUIRE(multiply_by_quantized_multiplier(x, m, shift) == tflite_multiply(x, m, shift));
+  for (int32_t x : {INT32_MIN, INT32_MIN + 1, INT32_MAX, INT32_MAX - 1})
+    for (int32_t shift = -31; shift <= 0; ++shift)
+      CHECK(multiply_by_quantized_multiplier(x, INT32_MAX, shift) == tflite_multiply(x, INT32_MAX, shift));
 }
 
 TEST_CASE("conv_s8, conv_s8_im2col and depthwise_s8 equal a straightforward loop on random shapes, also channels-last and written over their input") {
@@ -134,14 +149,14 @@ TEST_CASE("conv_s8, conv_s8_im2col and depthwise_s8 equal a straightforward loop
     const bool in_place = conv_in_place(geometry), depthwise = p.groups == p.in_ch && p.out_ch == p.in_ch;
     for (int mode : {0, 1}) {
       check(conv_s8, "conv_s8", mode);
-      if (p.groups == 1) check(conv_s8_im2col, "conv_s8_im2col", mode);  // also where depthwise_s8 runs
-      if (depthwise) check(depthwise_s8<0, 0>, "depthwise_s8<0, 0>", mode);
-      if (depthwise && p.kernel[1] == 3 && p.kernel[2] == 3) check(depthwise_s8<3, 3>, "depthwise_s8<3, 3>", mode);
+      if (p.groups == 1) check(conv_s8_im2col<false>, "conv_s8_im2col", mode);  // also where depthwise_s8 runs
+      if (depthwise) check(depthwise_s8<0, 0, false>, "depthwise_s8<0, 0>", mode);
+      if (depthwise && p.kernel[1] == 3 && p.kernel[2] == 3) check(depthwise_s8<3, 3, false>, "depthwise_s8<3, 3>", mode);
     }
     if (!in_place) continue;
     ++in_place_runs;
-    if (p.groups == 1 && is_pointwise(geometry)) check(conv_s8_im2col, "conv_s8_im2col", 2);
-    if (depthwise) check(conv_s8, "conv_s8", 2), check(depthwise_s8<0, 0>, "depthwise_s8<0, 0>", 2);
+    if (p.groups == 1 && is_pointwise(geometry)) check(conv_s8_im2col<false>, "conv_s8_im2col", 2);
+    if (depthwise) check(conv_s8, "conv_s8", 2), check(depthwise_s8<0, 0, false>, "depthwise_s8<0, 0>", 2);
   }
   CHECK(in_place_runs >= 40);
 }
@@ -205,7 +220,7 @@ TEST_CASE("fully_connected_s8 equals a straightforward loop on random shapes") {
     }
     const void* in[5] = {x.data(), w.data(), bias.data(), mult.data(), shift.data()};
     void* out[10] = {y.data()};
-    fully_connected_s8(p, in, out);
+    fully_connected_s8<false>(p, in, out);
     std::vector<int8_t> want(y.size());
     reference_fully_connected_s8(p, x.data(), w.data(), bias.data(), mult.data(), shift.data(), want.data());
     REQUIRE(y == want);
