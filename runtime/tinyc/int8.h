@@ -236,6 +236,43 @@ inline void interleave_quad(const int16_t* natural, int32_t n, uint32_t* quad) {
     for (int32_t j = 0; j < 4; ++j) *quad++ = uint32_t(int32_t(natural[j * n + k]));
 }
 
+// The quad of four adjacent pixels of an NCHW input (x: the first, channel c at x + c * cs), read
+// a word (four pixels) per channel and transposed in registers with the DSP extension.
+inline void pointwise_quad(const int8_t* x, int32_t cs, int32_t n, int32_t zx, uint32_t* quad) {
+  int32_t c = 0;
+#if defined(__ARM_FEATURE_SIMD32)
+  const int32_t zz = int32_t((uint32_t(zx) & 0xffffu) | (uint32_t(zx) << 16));
+  for (; c + 4 <= n; c += 4, x += 4 * cs, quad += 8) {
+    uint32_t a, b, d, e;  // channels c, c+1, c+2, c+3; byte j is pixel j
+    __builtin_memcpy(&a, x, 4);
+    __builtin_memcpy(&b, x + cs, 4);
+    __builtin_memcpy(&d, x + 2 * cs, 4);
+    __builtin_memcpy(&e, x + 3 * cs, 4);
+    // Pixels 0 and 2 (and, rotated, 1 and 3) of each channel, minus the zero point.
+    const uint32_t a02 = __ssub16(__sxtb16(int32_t(a)), zz), a13 = __ssub16(sxtb16_ror8(a), zz);
+    const uint32_t b02 = __ssub16(__sxtb16(int32_t(b)), zz), b13 = __ssub16(sxtb16_ror8(b), zz);
+    const uint32_t d02 = __ssub16(__sxtb16(int32_t(d)), zz), d13 = __ssub16(sxtb16_ror8(d), zz);
+    const uint32_t e02 = __ssub16(__sxtb16(int32_t(e)), zz), e13 = __ssub16(sxtb16_ror8(e), zz);
+    auto low = [](uint32_t u, uint32_t v) { return (u & 0xffffu) | (v << 16); };        // PKHBT
+    auto high = [](uint32_t u, uint32_t v) { return (u >> 16) | (v & 0xffff0000u); };  // PKHTB
+    // Pixel j: (x[c], x[c+2]) and (x[c+1], x[c+3]).
+    quad[0] = low(a02, d02), quad[1] = low(b02, e02);
+    quad[2] = low(a13, d13), quad[3] = low(b13, e13);
+    quad[4] = high(a02, d02), quad[5] = high(b02, e02);
+    quad[6] = high(a13, d13), quad[7] = high(b13, e13);
+  }
+#else
+  auto pair = [](int32_t lo, int32_t hi) { return uint32_t(uint16_t(lo)) | (uint32_t(uint16_t(hi)) << 16); };
+  for (; c + 4 <= n; c += 4, x += 4 * cs)
+    for (int32_t j = 0; j < 4; ++j, quad += 2) {
+      quad[0] = pair(x[j] - zx, x[2 * cs + j] - zx);
+      quad[1] = pair(x[cs + j] - zx, x[3 * cs + j] - zx);
+    }
+#endif
+  for (; c < n; ++c, x += cs)
+    for (int32_t j = 0; j < 4; ++j) *quad++ = uint32_t(int32_t(x[j]) - zx);
+}
+
 // acc[j] += patch j . w over n values, for the four patches of a quad: each load of four weights
 // and its two SXTB16 serve four pixels.
 inline void dot4_s8(const uint32_t* quad, const int8_t* w, int32_t n, int32_t* acc) {
@@ -280,7 +317,12 @@ void quad_times_rows(const uint32_t* quad, int32_t nb, const int8_t* w, int32_t 
     const ChannelRequant<F> r(q, m);
     int32_t acc[4] = {r.bias, r.bias, r.bias, r.bias};
     dot4_s8(quad, w, n, acc);
-    for (int32_t j = 0; j < nb; ++j) y[j] = clamp_s8(r.scaled(acc[j]) + zp, lo, hi);
+    if (nb == 4) {  // written out: no loop, the accumulators stay in registers
+      y[0] = clamp_s8(r.scaled(acc[0]) + zp, lo, hi), y[1] = clamp_s8(r.scaled(acc[1]) + zp, lo, hi);
+      y[2] = clamp_s8(r.scaled(acc[2]) + zp, lo, hi), y[3] = clamp_s8(r.scaled(acc[3]) + zp, lo, hi);
+    } else {
+      for (int32_t j = 0; j < nb; ++j) y[j] = clamp_s8(r.scaled(acc[j]) + zp, lo, hi);
+    }
   }
 }
 
@@ -343,6 +385,11 @@ void conv_s8_im2col(const ConvS8Params& p, const void* const* in, void* const* o
     int8_t* yb = y + b * p.out_ch * out_size;
     for (int32_t i = 0; i < out_size; i += 4) {
       const int32_t nb = out_size - i < 4 ? out_size - i : 4;
+      if (pointwise && cs != 1 && nb == 4) {  // NCHW: four pixels of a channel are one word
+        pointwise_quad(xb + i, cs, n, zx, quad);
+        quad_times_rows<F>(quad, 4, w, n, p.out_ch, q, yb + i, out_size);
+        continue;
+      }
       for (int32_t j = 0; j < 4; ++j) {
         if (j < nb) gather(xb, i + j, natural + j * n);
         else for (int32_t k = 0; k < n; ++k) natural[j * n + k] = 0;  // past the last pixel
@@ -395,6 +442,7 @@ inline void depthwise3x3_pair(const int16_t* win, int32_t pw, const int32_t* wp,
     y1 = __smlatb(int32_t(x01), wp[2], __smlad(int32_t(x23), wp[1], y1));
   }
 }
+
 #endif
 
 // Depthwise (groups = in_ch = out_ch), 2-D: each input plane is copied into scratch as int16
