@@ -317,12 +317,7 @@ void quad_times_rows(const uint32_t* quad, int32_t nb, const int8_t* w, int32_t 
     const ChannelRequant<F> r(q, m);
     int32_t acc[4] = {r.bias, r.bias, r.bias, r.bias};
     dot4_s8(quad, w, n, acc);
-    if (nb == 4) {  // written out: no loop, the accumulators stay in registers
-      y[0] = clamp_s8(r.scaled(acc[0]) + zp, lo, hi), y[1] = clamp_s8(r.scaled(acc[1]) + zp, lo, hi);
-      y[2] = clamp_s8(r.scaled(acc[2]) + zp, lo, hi), y[3] = clamp_s8(r.scaled(acc[3]) + zp, lo, hi);
-    } else {
-      for (int32_t j = 0; j < nb; ++j) y[j] = clamp_s8(r.scaled(acc[j]) + zp, lo, hi);
-    }
+    for (int32_t j = 0; j < nb; ++j) y[j] = clamp_s8(r.scaled(acc[j]) + zp, lo, hi);
   }
 }
 
