@@ -48,6 +48,9 @@ struct QuantizedMultiplier {
         nudge_lo(shift < 0 ? (1u << 30) + ((1u << -shift) << 30) : 0), nudge_hi(shift < 0 ? (1u << -shift) >> 2 : 0) {}
   int32_t apply(int32_t x) const {
     if (right < 0) return int32_t((int64_t(int32_t(uint32_t(x) << left)) * mult + (int64_t(1) << 30)) >> 31);
+    return apply_right(x);
+  }
+  int32_t apply_right(int32_t x) const {  // right >= 0
     const int64_t k = int64_t((uint64_t(nudge_hi) << 32) | nudge_lo) - (x < 0 ? (int64_t(1) << 31) : 0);
     return int32_t(uint64_t(int64_t(x) * mult + k) >> 32) >> right;
   }
@@ -58,6 +61,15 @@ inline int32_t multiply_by_quantized_multiplier(int32_t x, int32_t multiplier, i
 }
 
 inline int8_t clamp_s8(int32_t v, int32_t lo, int32_t hi) { return int8_t(v < lo ? lo : (v > hi ? hi : v)); }
+
+// v clamped to [-128, 127]: one SSAT with the DSP extension.
+inline int8_t saturate_s8(int32_t v) {
+#if defined(__ARM_FEATURE_DSP)
+  return int8_t(__ssat(v, 8));
+#else
+  return clamp_s8(v, -128, 127);
+#endif
+}
 
 struct ConvS8Params {
   int32_t batch, in_ch, out_ch, groups;
@@ -117,6 +129,9 @@ struct ChannelRequant {
   float scale;
   ChannelRequant(const Requant& r, int32_t m)
       : bias(r.bias_of(m)), q(F ? 0 : r.mult[m], F ? 0 : r.shift[m]), scale(F ? r.fscale[m] : 0.0f) {}
+  // Whether scaled_plain() and saturate_s8() serve: no left shift, no clamp but int8's own.
+  bool plain(int32_t lo, int32_t hi) const { return (F || q.right >= 0) && lo == -128 && hi == 127; }
+  int32_t scaled_plain(int32_t acc) const { return F ? scaled(acc) : q.apply_right(acc); }
   int32_t scaled(int32_t acc) const {
     if (!F) return q.apply(acc);
     float f = float(acc) * scale;  // beyond +-512 the clamp decides: no need to round there
@@ -317,7 +332,11 @@ void quad_times_rows(const uint32_t* quad, int32_t nb, const int8_t* w, int32_t 
     const ChannelRequant<F> r(q, m);
     int32_t acc[4] = {r.bias, r.bias, r.bias, r.bias};
     dot4_s8(quad, w, n, acc);
-    for (int32_t j = 0; j < nb; ++j) y[j] = clamp_s8(r.scaled(acc[j]) + zp, lo, hi);
+    if (r.plain(lo, hi)) {  // the common case, without branches
+      for (int32_t j = 0; j < nb; ++j) y[j] = saturate_s8(r.scaled_plain(acc[j]) + zp);
+    } else {
+      for (int32_t j = 0; j < nb; ++j) y[j] = clamp_s8(r.scaled(acc[j]) + zp, lo, hi);
+    }
   }
 }
 
@@ -481,6 +500,7 @@ void depthwise_s8(const ConvS8Params& p, const void* const* in, void* const* out
           for (int32_t i = 0; i < 3; ++i)
             wp[3 * i] = pair(wc[3 * i], wc[3 * i + 1]), wp[3 * i + 1] = pair(wc[3 * i + 1], wc[3 * i + 2]),
                    wp[3 * i + 2] = pair(wc[3 * i], wc[3 * i + 2]);
+          const bool plain = rq.plain(lo, hi);
           for (int32_t oh = 0; oh < out_h; ++oh) {
             const int16_t* win = plane + oh * sh * pw;
             int8_t* yr = yc + oh * out_w;
@@ -488,13 +508,17 @@ void depthwise_s8(const ConvS8Params& p, const void* const* in, void* const* out
             for (; ow + 2 <= out_w; ow += 2) {
               int32_t y0 = rq.bias, y1 = rq.bias;
               depthwise3x3_pair(win + ow, pw, wp, y0, y1);
-              yr[ow] = clamp_s8(rq.scaled(y0) + zy, lo, hi), yr[ow + 1] = clamp_s8(rq.scaled(y1) + zy, lo, hi);
+              if (plain) {
+                yr[ow] = saturate_s8(rq.scaled_plain(y0) + zy), yr[ow + 1] = saturate_s8(rq.scaled_plain(y1) + zy);
+              } else {
+                yr[ow] = clamp_s8(rq.scaled(y0) + zy, lo, hi), yr[ow + 1] = clamp_s8(rq.scaled(y1) + zy, lo, hi);
+              }
             }
             if (ow < out_w) {
               const int16_t* v = win + ow;
               int32_t acc = rq.bias;
               for (int32_t i = 0; i < 3; ++i, v += pw) acc += v[0] * wc[3 * i] + v[1] * wc[3 * i + 1] + v[2] * wc[3 * i + 2];
-              yr[ow] = clamp_s8(rq.scaled(acc) + zy, lo, hi);
+              yr[ow] = plain ? saturate_s8(rq.scaled_plain(acc) + zy) : clamp_s8(rq.scaled(acc) + zy, lo, hi);
             }
           }
           continue;
@@ -587,6 +611,17 @@ struct AvgPoolS8Params {
 // rounded half away from zero (as TFLite).
 inline void avg_pool_s8(const AvgPoolS8Params& p, const void* const* in, void* const* out) {
   int8_t* y = static_cast<int8_t*>(out[0]);
+  const int32_t size = p.in[0] * p.in[1] * p.in[2];
+  if (p.out[0] * p.out[1] * p.out[2] == 1 && p.kernel[0] * p.kernel[1] * p.kernel[2] == size &&
+      p.pad[0] + p.pad[1] + p.pad[2] == 0) {  // global: one plain sum per plane
+    const int8_t* x = static_cast<const int8_t*>(in[0]);
+    for (int32_t c = 0; c < p.planes; ++c, x += size) {
+      int32_t sum = 0;
+      for (int32_t i = 0; i < size; ++i) sum += x[i];
+      y[c] = clamp_s8(sum >= 0 ? (sum + size / 2) / size : (sum - size / 2) / size, -128, 127);
+    }
+    return;
+  }
   int_avg_pool(static_cast<const int8_t*>(in[0]), p.planes, p.in, p.out, p.kernel, p.stride, p.pad, nullptr, 0,
                [&](int32_t sum, int32_t count, int32_t window) {
                  const int32_t d = p.count_include_pad ? window : count;
