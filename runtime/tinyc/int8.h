@@ -234,21 +234,16 @@ inline void dot2_x_s8(const int8_t* x, int32_t zx, const int8_t* w0, const int8_
   for (; k < n; ++k) acc0 += (x[k] - zx) * w0[k], acc1 += (x[k] - zx) * w1[k];
 }
 
-// A quad: the patches of four output pixels (n values each, in natural order in `natural`, patch j
-// at natural + j * n) rewritten as 32-bit words that the dot products read in one stream: for each
-// whole group of four values g, the int16 pairs (x[4g], x[4g+2]) and (x[4g+1], x[4g+3]) of patch 0,
-// then of patches 1, 2 and 3; then the n % 4 last values, one word each, as [k][j].
+// A quad: the patches of four output pixels (n values each) as 32-bit words that the dot products
+// read in one stream: for each whole group of four values g, the int16 pairs (x[4g], x[4g+2]) and
+// (x[4g+1], x[4g+3]) of patch 0, then of patches 1, 2 and 3; then the n % 4 last values, one word
+// each, as [k][j]. interleave_patch writes patch j, given in natural order.
 inline int32_t quad_words(int32_t n) { return 2 * (n & ~3) + 4 * (n & 3); }
-inline void interleave_quad(const int16_t* natural, int32_t n, uint32_t* quad) {
+inline void interleave_patch(const int16_t* x, int32_t n, int32_t j, uint32_t* quad) {
   const int32_t n4 = n & ~3;
   auto pair = [](int16_t lo, int16_t hi) { return uint32_t(uint16_t(lo)) | (uint32_t(uint16_t(hi)) << 16); };
-  for (int32_t k = 0; k < n4; k += 4)
-    for (int32_t j = 0; j < 4; ++j, quad += 2) {
-      const int16_t* x = natural + j * n + k;
-      quad[0] = pair(x[0], x[2]), quad[1] = pair(x[1], x[3]);
-    }
-  for (int32_t k = n4; k < n; ++k)
-    for (int32_t j = 0; j < 4; ++j) *quad++ = uint32_t(int32_t(natural[j * n + k]));
+  for (int32_t k = 0; k < n4; k += 4, x += 4) quad[2 * k + 2 * j] = pair(x[0], x[2]), quad[2 * k + 2 * j + 1] = pair(x[1], x[3]);
+  for (int32_t k = n4; k < n; ++k, ++x) quad[2 * n4 + 4 * (k - n4) + j] = uint32_t(int32_t(*x));
 }
 
 // The quad of four adjacent pixels of an NCHW input (x: the first, channel c at x + c * cs), read
@@ -340,10 +335,10 @@ void quad_times_rows(const uint32_t* quad, int32_t nb, const int8_t* w, int32_t 
   }
 }
 
-// Scratch of conv_s8_im2col: the quad, then four patches of in_ch * kernel int16 in natural order.
+// Scratch of conv_s8_im2col: the quad, then one patch of in_ch * kernel int16 in natural order.
 inline size_t conv_s8_im2col_scratch(const ConvS8Params& p) {
   const int32_t n = p.in_ch * p.kernel[0] * p.kernel[1] * p.kernel[2];
-  return sizeof(uint32_t) * size_t(quad_words(n)) + 4 * sizeof(int16_t) * size_t(n);
+  return sizeof(uint32_t) * size_t(quad_words(n)) + sizeof(int16_t) * size_t(n);
 }
 
 // One group (groups = 1): for four output pixels at a time, their receptive fields gathered into
@@ -405,10 +400,10 @@ void conv_s8_im2col(const ConvS8Params& p, const void* const* in, void* const* o
         continue;
       }
       for (int32_t j = 0; j < 4; ++j) {
-        if (j < nb) gather(xb, i + j, natural + j * n);
-        else for (int32_t k = 0; k < n; ++k) natural[j * n + k] = 0;  // past the last pixel
+        if (j < nb) gather(xb, i + j, natural);
+        else for (int32_t k = 0; k < n; ++k) natural[k] = 0;  // past the last pixel
+        interleave_patch(natural, n, j, quad);
       }
-      interleave_quad(natural, n, quad);
       quad_times_rows<F>(quad, nb, w, n, p.out_ch, q, yb + i, out_size);
     }
   }
