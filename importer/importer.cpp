@@ -257,7 +257,10 @@ void check_nodes_before_onnx(const onnx::ModelProto& m, int opset) {
 }  // namespace
 
 Graph import_model(const std::string& path, const ImportOptions& opts) {
-  const std::string bytes = read_file(path);
+  return import_model_bytes(read_file(path), path, opts);
+}
+
+Graph import_model_bytes(const std::string& bytes, const std::string& path, const ImportOptions& opts) {
   onnx::ModelProto m;
   if (bytes.empty() || !m.ParseFromString(bytes))
     throw ModelError(fmt::format("'{}' is not a valid ONNX model (cannot parse the protobuf)", path));

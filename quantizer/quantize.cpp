@@ -46,14 +46,15 @@ Ranges calibrate(Graph& g, const std::vector<std::vector<Tensor>>& samples, Cali
     evaluate(g, samples[k], observe);
     if (progress) progress(k + 1, samples.size());
   }
-  for (auto& [name, all] : values) {
+  for (auto& entry : values) {
+    std::vector<float>& all = entry.second;  // a plain reference: C++17 lambdas cannot capture bindings
     if (all.empty()) continue;
     auto at = [&](double q) {
       const size_t i = std::min(all.size() - 1, static_cast<size_t>(q * static_cast<double>(all.size() - 1)));
       std::nth_element(all.begin(), all.begin() + static_cast<long>(i), all.end());
       return all[i];
     };
-    r[name] = {at(0.0001), at(0.9999)};
+    r[entry.first] = {at(0.0001), at(0.9999)};
   }
   return r;
 }
