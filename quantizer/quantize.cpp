@@ -173,7 +173,10 @@ class Quantizer {
                            std::find(g_.outputs.begin(), g_.outputs.end(), n.outputs[0]) == g_.outputs.end();
       bool done = false;
       if (pattern && linear_layer_ok(n)) {
-        done = emit_linear_s8(n, dq->inputs[0], qx, nodes[users[0]].outputs[0], qy, true);
+        int32_t lo, hi;
+        LinearS8 c;
+        done = activation_range(n, qy, &lo, &hi) && linear_s8(n, qx, qy, true, &c);
+        if (done) emit_linear_s8(n, c, dq->inputs[0], qx, nodes[users[0]].outputs[0], qy, lo, hi, true);
       } else if (pattern && (n.op == "AveragePool" || n.op == "GlobalAveragePool") && qx.scale == qy.scale &&
                  qx.zero_point == qy.zero_point && n.get_int("ceil_mode", 0) == 0 && !n.has("dilations") &&
                  n.get_string("auto_pad", "NOTSET") == "NOTSET" && n.get_int("count_include_pad", 0) == 0) {
@@ -403,30 +406,54 @@ class Quantizer {
     return constant(layer + "/bias_int16", DType::Int16, per, std::vector<int16_t>(bias.begin(), bias.end()));
   }
 
-  // Emits the int8 form of Conv/Gemm n reading int8 tensor x and writing int8 tensor y. With
-  // onnx_rounding the requantization is ONNX Runtime's (float scale, round half to even).
-  bool emit_linear_s8(const Node& n, const std::string& x, QParams qx, const std::string& y, QParams qy,
-                      bool onnx_rounding) {
-    int32_t lo, hi;
-    if (!activation_range(n, qy, &lo, &hi)) return false;
-    const bool conv = n.op == "Conv", has_bias = n.inputs.size() > 2 && !n.inputs[2].empty();
+  // The int8 constants of Conv/Gemm n: weights, int32 biases, multipliers and shifts, and
+  // (ONNX's rounding) the float scales.
+  struct LinearS8 {
+    std::vector<int8_t> weights, shift;
+    std::vector<int32_t> bias, mult;
+    std::vector<float> fscale;
+  };
+
+  // False when the kernels' int32 arithmetic cannot hold some output channel: its largest possible
+  // sum |bias| + sum |w_q| |x_q - zx|, shifted left by the multiplier's positive exponent before the
+  // high multiply, must stay below 2^30 (room for the zero point). Extreme weights against a small
+  // output range break that (the fuzzer's model: one weight of -6e16 before a Relu); such a layer
+  // stays in float rather than overflow.
+  bool linear_s8(const Node& n, QParams qx, QParams qy, bool onnx_rounding, LinearS8* c) {
+    const bool has_bias = n.inputs.size() > 2 && !n.inputs[2].empty();
+    const Tensor& w = g_.tensor(n.inputs[1]);
+    const bool transposed = n.op == "Gemm" && !n.get_int("transB", 0);
+    const int64_t units = transposed ? w.shape[1] : w.shape[0];
+    std::vector<float> sw;
+    c->weights = quantize_weights(w, transposed, &sw, onnx_rounding);
+    c->bias.assign(units, 0), c->mult.resize(units), c->shift.resize(units), c->fscale.resize(units);
+    const std::vector<double> b = has_bias ? g_.tensor(n.inputs[2]).floats() : std::vector<double>();
+    const int64_t max_dx = std::max(128 + qx.zero_point, 127 - qx.zero_point);
+    const size_t per_unit = units ? c->weights.size() / units : 0;
+    for (int64_t m = 0; m < units; ++m) {
+      const double s = double(qx.scale) * sw[m];
+      if (has_bias) c->bias[m] = static_cast<int32_t>(std::clamp<double>(std::round(b[m] / s), INT32_MIN, INT32_MAX));
+      int32_t sh;
+      quantize_multiplier(s / qy.scale, &c->mult[m], &sh);
+      c->shift[m] = static_cast<int8_t>(sh);
+      c->fscale[m] = qx.scale * sw[m] / qy.scale;  // in float, as ONNX Runtime computes it
+      int64_t largest = std::abs(int64_t(c->bias[m]));
+      for (size_t j = 0; j < per_unit; ++j) largest += std::abs(int64_t(c->weights[m * per_unit + j])) * max_dx;
+      const int left = onnx_rounding ? 0 : std::max(sh, 0);
+      if (largest >= (int64_t(1) << (30 - left))) return false;
+    }
+    return true;
+  }
+
+  // Emits the int8 form of Conv/Gemm n reading int8 tensor x and writing int8 tensor y, with the
+  // constants c and the output clamp [lo, hi]. With onnx_rounding the requantization is ONNX
+  // Runtime's (float scale, round half to even).
+  void emit_linear_s8(const Node& n, const LinearS8& c, const std::string& x, QParams qx, const std::string& y,
+                      QParams qy, int32_t lo, int32_t hi, bool onnx_rounding) {
+    const bool conv = n.op == "Conv";
     const Tensor& w = g_.tensor(n.inputs[1]);
     const bool transposed = !conv && !n.get_int("transB", 0);
     const int64_t units = transposed ? w.shape[1] : w.shape[0];
-    std::vector<float> sw;
-    const std::vector<int8_t> wq = quantize_weights(w, transposed, &sw, onnx_rounding);
-    std::vector<int32_t> bias(units, 0), mult(units);
-    std::vector<int8_t> shift(units);
-    std::vector<float> fscale(units);
-    const std::vector<double> b = has_bias ? g_.tensor(n.inputs[2]).floats() : std::vector<double>();
-    for (int64_t m = 0; m < units; ++m) {
-      const double s = double(qx.scale) * sw[m];
-      if (has_bias) bias[m] = static_cast<int32_t>(std::clamp<double>(std::round(b[m] / s), INT32_MIN, INT32_MAX));
-      int32_t sh;
-      quantize_multiplier(s / qy.scale, &mult[m], &sh);
-      shift[m] = static_cast<int8_t>(sh);
-      fscale[m] = qx.scale * sw[m] / qy.scale;  // in float, as ONNX Runtime computes it
-    }
     Shape wshape = w.shape;
     if (transposed) std::swap(wshape[0], wshape[1]);
     Node q;
@@ -441,14 +468,13 @@ class Quantizer {
     set_int(q, "tinyc_act_min", lo);
     set_int(q, "tinyc_act_max", hi);
     const Shape per{units};
-    q.inputs = {x, constant(n.name + "/weights_int8", DType::Int8, wshape, wq),
-                compact_bias(n.name, bias),
-                constant(n.name + "/multiplier", DType::Int32, per, mult),
-                constant(n.name + "/shift", DType::Int8, per, shift)};
-    if (onnx_rounding) q.inputs.push_back(constant(n.name + "/scale", DType::Float, per, fscale));
+    q.inputs = {x, constant(n.name + "/weights_int8", DType::Int8, wshape, c.weights),
+                compact_bias(n.name, c.bias),
+                constant(n.name + "/multiplier", DType::Int32, per, c.mult),
+                constant(n.name + "/shift", DType::Int8, per, c.shift)};
+    if (onnx_rounding) q.inputs.push_back(constant(n.name + "/scale", DType::Float, per, c.fscale));
     q.outputs = {y};
     g_.nodes.push_back(q);
-    return true;
   }
 
   // Conv or Gemm -> ConvS8 / FullyConnectedS8, with calibrated ranges.
@@ -457,8 +483,13 @@ class Quantizer {
     const QParams y = activation_qparams(ranges_.at(n.outputs[0]));
     int32_t lo, hi;
     if (!activation_range(n, y, &lo, &hi)) return false;
+    const auto known = int8_.find(n.inputs[0]);
+    const QParams qx = known != int8_.end() ? qparams_.at(known->second) : activation_qparams(ranges_.at(n.inputs[0]));
+    LinearS8 c;
+    if (!linear_s8(n, qx, y, false, &c)) return false;
     const std::string x = as_int8(n.inputs[0]);
-    return emit_linear_s8(n, x, qparams_.at(x), int8_output(n.outputs[0], y), y, false);
+    emit_linear_s8(n, c, x, qparams_.at(x), int8_output(n.outputs[0], y), y, lo, hi, false);
+    return true;
   }
 
   bool quantize_add(Node& n) {
