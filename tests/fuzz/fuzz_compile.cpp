@@ -62,7 +62,7 @@ void generate_all(tinyc::Graph& g, const tinyc::ReportInputs& extra = {}) {
   tinyc::Generated gen = tinyc::generate(g, co);
   const nlohmann::json report = tinyc::make_report(g, gen, *tinyc::find_target("cortex-m4"), extra);
   (void)tinyc::report_html(report);
-  (void)report.dump(2);
+  (void)report.dump(2, ' ', false, nlohmann::json::error_handler_t::replace);  // as the command line does
 }
 
 void compile(const std::string& bytes) {
