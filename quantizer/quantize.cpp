@@ -419,15 +419,22 @@ class Quantizer {
   // high multiply, must stay below 2^30 (room for the zero point). Extreme weights against a small
   // output range break that (the fuzzer's model: one weight of -6e16 before a Relu); such a layer
   // stays in float rather than overflow.
+  // So does a layer with NaN or infinite weights or biases, or (a pre-quantized model) scales that
+  // are not positive and finite: they have no int8 form.
   bool linear_s8(const Node& n, QParams qx, QParams qy, bool onnx_rounding, LinearS8* c) {
     const bool has_bias = n.inputs.size() > 2 && !n.inputs[2].empty();
     const Tensor& w = g_.tensor(n.inputs[1]);
     const bool transposed = n.op == "Gemm" && !n.get_int("transB", 0);
     const int64_t units = transposed ? w.shape[1] : w.shape[0];
+    const std::vector<double> b = has_bias ? g_.tensor(n.inputs[2]).floats() : std::vector<double>();
+    auto usable_scale = [](float v) { return std::isfinite(v) && v > 0; };
+    if (units <= 0 || !usable_scale(qx.scale) || !usable_scale(qy.scale)) return false;
+    for (const std::vector<double>& values : {w.floats(), b})
+      for (double v : values)
+        if (!std::isfinite(v)) return false;
     std::vector<float> sw;
     c->weights = quantize_weights(w, transposed, &sw, onnx_rounding);
     c->bias.assign(units, 0), c->mult.resize(units), c->shift.resize(units), c->fscale.resize(units);
-    const std::vector<double> b = has_bias ? g_.tensor(n.inputs[2]).floats() : std::vector<double>();
     const int64_t max_dx = std::max(128 + qx.zero_point, 127 - qx.zero_point);
     const size_t per_unit = units ? c->weights.size() / units : 0;
     for (int64_t m = 0; m < units; ++m) {
@@ -437,6 +444,7 @@ class Quantizer {
       quantize_multiplier(s / qy.scale, &c->mult[m], &sh);
       c->shift[m] = static_cast<int8_t>(sh);
       c->fscale[m] = qx.scale * sw[m] / qy.scale;  // in float, as ONNX Runtime computes it
+      if (!std::isfinite(c->fscale[m])) return false;
       int64_t largest = std::abs(int64_t(c->bias[m]));
       for (size_t j = 0; j < per_unit; ++j) largest += std::abs(int64_t(c->weights[m * per_unit + j])) * max_dx;
       const int left = onnx_rounding ? 0 : std::max(sh, 0);
