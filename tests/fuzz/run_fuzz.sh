@@ -27,8 +27,12 @@ done
 
 # -max_len: the largest seed is 26 KB (resnet); -timeout: seconds for one input (the test models
 # take well under one); -rss_limit_mb: tinyc's own caps (1 GiB a tensor) must keep it below.
+# -fork=1 with -ignore_*: one worker process at a time that is restarted after a finding, so the
+# run goes on for the whole time and collects every finding.
 $B/tests/fuzz_compile $B/corpus $B/seeds tests/fuzz/regressions \
   -max_total_time="$SECONDS_TO_RUN" -max_len=65536 -timeout=20 -rss_limit_mb=4096 \
+  -fork=1 -ignore_crashes=1 -ignore_timeouts=1 -ignore_ooms=1 \
   -artifact_prefix=$B/artifacts/ -print_final_stats=1 2>&1 | tee $B/fuzz.log | \
-  grep -E '^#[0-9]+.*(pulse|DONE|INITED)|ERROR|SUMMARY|stat::' || true
+  grep -E '^#[0-9]+|INFO: fuzzed|CRASH|ERROR|SUMMARY|stat::' || true
+echo "findings in $B/artifacts:"
 ls $B/artifacts
