@@ -278,6 +278,12 @@ class Quantizer {
     return out;
   }
 
+  // The quantization parameters as_int8(t) gives, without making anything yet.
+  QParams input_qparams(const std::string& t) const {
+    const auto known = int8_.find(t);
+    return known != int8_.end() ? qparams_.at(known->second) : activation_qparams(ranges_.at(t));
+  }
+
   // The float tensor t, dequantized from its int8 version if only that exists.
   std::string as_float(const std::string& t) {
     if (float_.count(t) || g_.is_const(t)) return t;
@@ -491,8 +497,7 @@ class Quantizer {
     const QParams y = activation_qparams(ranges_.at(n.outputs[0]));
     int32_t lo, hi;
     if (!activation_range(n, y, &lo, &hi)) return false;
-    const auto known = int8_.find(n.inputs[0]);
-    const QParams qx = known != int8_.end() ? qparams_.at(known->second) : activation_qparams(ranges_.at(n.inputs[0]));
+    const QParams qx = input_qparams(n.inputs[0]);
     LinearS8 c;
     if (!linear_s8(n, qx, y, false, &c)) return false;
     const std::string x = as_int8(n.inputs[0]);
@@ -507,13 +512,19 @@ class Quantizer {
     const QParams y = activation_qparams(ranges_.at(n.outputs[0]));
     int32_t lo, hi;
     if (!activation_range(n, y, &lo, &hi)) return false;
-    const std::string a = as_int8(n.inputs[0]), b = as_int8(n.inputs[1]);
-    const QParams qa = qparams_.at(a), qb = qparams_.at(b);
+    const QParams qa = input_qparams(n.inputs[0]), qb = input_qparams(n.inputs[1]);
     const double twice_max = 2.0 * std::max(qa.scale, qb.scale);
     int32_t m[3], s[3];
     quantize_multiplier(qa.scale / twice_max, &m[0], &s[0]);
     quantize_multiplier(qb.scale / twice_max, &m[1], &s[1]);
     quantize_multiplier(twice_max / ((1 << 20) * double(y.scale)), &m[2], &s[2]);
+    // The sum of the two rescaled inputs is shifted left by the output multiplier's positive
+    // exponent: an output scale millions of times below the inputs' (a fuzzed model) would
+    // overflow int32 there, so such an Add stays in float.
+    auto largest = [](QParams q) { return double(std::max(128 + q.zero_point, 127 - q.zero_point)); };
+    const double sum = (largest(qa) * qa.scale + largest(qb) * qb.scale) / twice_max * (1 << 20) + 2;
+    if (sum * std::ldexp(1.0, std::max(s[2], 0)) >= std::ldexp(1.0, 30)) return false;
+    const std::string a = as_int8(n.inputs[0]), b = as_int8(n.inputs[1]);
     Node q;
     q.name = n.name, q.domain = "tinyc", q.op = "AddS8";
     Attr zp, mult, shift;
