@@ -150,6 +150,12 @@ nlohmann::json quantize(Graph& g, const std::string& data, bool per_tensor, cons
   return q;
 }
 
+// ONNX names are bytes: one that is not UTF-8 is written with U+FFFD in its place rather than
+// make the JSON writer throw.
+std::string dump_json(const nlohmann::json& j) {
+  return j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
 // The report's format, by the file's extension: .html / .htm, else JSON.
 bool is_html(const std::string& path) {
   std::string ext = std::filesystem::path(path).extension().string();
@@ -237,7 +243,7 @@ int cmd_compile(const CompileArgs& a) {
   for (const auto& path : a.reports) {
     std::ofstream f(path, std::ios::binary);
     if (is_html(path)) f << report_html(report);
-    else f << report.dump(2) << "\n";
+    else f << dump_json(report) << "\n";
     if (!f) throw IoError(fmt::format("cannot write '{}'", path));
   }
   spdlog::info("{}: {} layers, {} B weights, {} B arena -> {}", name, g.nodes.size(), gen.weight_bytes,
@@ -265,7 +271,7 @@ int cmd_inspect(const std::string& model, const std::vector<std::string>& shapes
   }
   r["unsupported_operators"] = missing;
   if (json) {
-    std::cout << r.dump(2) << "\n";
+    std::cout << dump_json(r) << "\n";
   } else {
     std::cout << format_report_text(r);
   }

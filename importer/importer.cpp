@@ -257,7 +257,10 @@ void check_nodes_before_onnx(const onnx::ModelProto& m, int opset) {
 }  // namespace
 
 Graph import_model(const std::string& path, const ImportOptions& opts) {
-  const std::string bytes = read_file(path);
+  return import_model_bytes(read_file(path), path, opts);
+}
+
+Graph import_model_bytes(const std::string& bytes, const std::string& path, const ImportOptions& opts) {
   onnx::ModelProto m;
   if (bytes.empty() || !m.ParseFromString(bytes))
     throw ModelError(fmt::format("'{}' is not a valid ONNX model (cannot parse the protobuf)", path));
@@ -274,7 +277,20 @@ Graph import_model(const std::string& path, const ImportOptions& opts) {
     throw ModelError(fmt::format("opset {} is not an ONNX opset (tinyc supports {} to {})", opset, kMinOpset, kMaxOpset));
   if (opset > kMaxOpset)
     throw ModelError(fmt::format("opset {} is newer than tinyc supports ({} to {})", opset, kMinOpset, kMaxOpset));
+  const fs::path dir = fs::path(path).parent_path();
+  auto check = [&] {
+    try {
+      onnx::checker::CheckerContext ctx;
+      ctx.set_model_dir(dir.string());
+      onnx::checker::check_model(m, ctx);
+    } catch (const std::exception& e) {
+      std::string msg = e.what();
+      msg = msg.substr(0, msg.find('\n'));
+      throw ModelError(fmt::format("the ONNX checker rejects the model: {}", msg));
+    }
+  };
   if (opset < kMinOpset) {
+    check();  // the version converter trusts its input: a cycle or a missing opset crashes it
     try {
       m = onnx::version_conversion::ConvertVersion(m, kMinOpset);
     } catch (const std::exception& e) {
@@ -284,7 +300,6 @@ Graph import_model(const std::string& path, const ImportOptions& opts) {
   }
   // Initializers first: their sizes, data and external files are tinyc's to check, before the
   // ONNX checker (which resolves external data against the working folder) sees them.
-  const fs::path dir = fs::path(path).parent_path();
   std::set<std::string> initializers;
   uint64_t total = 0;
   for (const auto& t : m.graph().initializer()) {
@@ -298,15 +313,7 @@ Graph import_model(const std::string& path, const ImportOptions& opts) {
   for (const auto& t : m.graph().initializer()) weights.push_back(tensor_from_proto(t, dir));
   check_nodes_before_onnx(m, opset);
   fix_input_shapes(m, opts, initializers);
-  try {
-    onnx::checker::CheckerContext ctx;
-    ctx.set_model_dir(dir.string());
-    onnx::checker::check_model(m, ctx);
-  } catch (const std::exception& e) {
-    std::string msg = e.what();
-    msg = msg.substr(0, msg.find('\n'));
-    throw ModelError(fmt::format("the ONNX checker rejects the model: {}", msg));
-  }
+  check();
   try {
     onnx::ShapeInferenceOptions so(false, 0, true);
     onnx::shape_inference::InferShapes(m, onnx::OpSchemaRegistry::Instance(), so);

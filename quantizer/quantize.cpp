@@ -46,14 +46,15 @@ Ranges calibrate(Graph& g, const std::vector<std::vector<Tensor>>& samples, Cali
     evaluate(g, samples[k], observe);
     if (progress) progress(k + 1, samples.size());
   }
-  for (auto& [name, all] : values) {
+  for (auto& entry : values) {
+    std::vector<float>& all = entry.second;  // a plain reference: C++17 lambdas cannot capture bindings
     if (all.empty()) continue;
     auto at = [&](double q) {
       const size_t i = std::min(all.size() - 1, static_cast<size_t>(q * static_cast<double>(all.size() - 1)));
       std::nth_element(all.begin(), all.begin() + static_cast<long>(i), all.end());
       return all[i];
     };
-    r[name] = {at(0.0001), at(0.9999)};
+    r[entry.first] = {at(0.0001), at(0.9999)};
   }
   return r;
 }
@@ -172,7 +173,10 @@ class Quantizer {
                            std::find(g_.outputs.begin(), g_.outputs.end(), n.outputs[0]) == g_.outputs.end();
       bool done = false;
       if (pattern && linear_layer_ok(n)) {
-        done = emit_linear_s8(n, dq->inputs[0], qx, nodes[users[0]].outputs[0], qy, true);
+        int32_t lo, hi;
+        LinearS8 c;
+        done = activation_range(n, qy, &lo, &hi) && linear_s8(n, qx, qy, true, &c);
+        if (done) emit_linear_s8(n, c, dq->inputs[0], qx, nodes[users[0]].outputs[0], qy, lo, hi, true);
       } else if (pattern && (n.op == "AveragePool" || n.op == "GlobalAveragePool") && qx.scale == qy.scale &&
                  qx.zero_point == qy.zero_point && n.get_int("ceil_mode", 0) == 0 && !n.has("dilations") &&
                  n.get_string("auto_pad", "NOTSET") == "NOTSET" && n.get_int("count_include_pad", 0) == 0) {
@@ -272,6 +276,12 @@ class Quantizer {
     qparams_[out] = q;
     summary_.activations.push_back({t, q.scale, q.zero_point, out});
     return out;
+  }
+
+  // The quantization parameters as_int8(t) gives, without making anything yet.
+  QParams input_qparams(const std::string& t) const {
+    const auto known = int8_.find(t);
+    return known != int8_.end() ? qparams_.at(known->second) : activation_qparams(ranges_.at(t));
   }
 
   // The float tensor t, dequantized from its int8 version if only that exists.
@@ -402,30 +412,62 @@ class Quantizer {
     return constant(layer + "/bias_int16", DType::Int16, per, std::vector<int16_t>(bias.begin(), bias.end()));
   }
 
-  // Emits the int8 form of Conv/Gemm n reading int8 tensor x and writing int8 tensor y. With
-  // onnx_rounding the requantization is ONNX Runtime's (float scale, round half to even).
-  bool emit_linear_s8(const Node& n, const std::string& x, QParams qx, const std::string& y, QParams qy,
-                      bool onnx_rounding) {
-    int32_t lo, hi;
-    if (!activation_range(n, qy, &lo, &hi)) return false;
-    const bool conv = n.op == "Conv", has_bias = n.inputs.size() > 2 && !n.inputs[2].empty();
+  // The int8 constants of Conv/Gemm n: weights, int32 biases, multipliers and shifts, and
+  // (ONNX's rounding) the float scales.
+  struct LinearS8 {
+    std::vector<int8_t> weights, shift;
+    std::vector<int32_t> bias, mult;
+    std::vector<float> fscale;
+  };
+
+  // False when the kernels' int32 arithmetic cannot hold some output channel: its largest possible
+  // sum |bias| + sum |w_q| |x_q - zx|, shifted left by the multiplier's positive exponent before the
+  // high multiply, must stay below 2^30 (room for the zero point). Extreme weights against a small
+  // output range break that (the fuzzer's model: one weight of -6e16 before a Relu); such a layer
+  // stays in float rather than overflow.
+  // So does a layer with NaN or infinite weights or biases, or (a pre-quantized model) scales that
+  // are not positive and finite: they have no int8 form.
+  bool linear_s8(const Node& n, QParams qx, QParams qy, bool onnx_rounding, LinearS8* c) {
+    const bool has_bias = n.inputs.size() > 2 && !n.inputs[2].empty();
+    const Tensor& w = g_.tensor(n.inputs[1]);
+    const bool transposed = n.op == "Gemm" && !n.get_int("transB", 0);
+    const int64_t units = transposed ? w.shape[1] : w.shape[0];
+    const std::vector<double> b = has_bias ? g_.tensor(n.inputs[2]).floats() : std::vector<double>();
+    auto usable_scale = [](float v) { return std::isfinite(v) && v > 0; };
+    if (units <= 0 || !usable_scale(qx.scale) || !usable_scale(qy.scale)) return false;
+    for (const std::vector<double>& values : {w.floats(), b})
+      for (double v : values)
+        if (!std::isfinite(v)) return false;
+    std::vector<float> sw;
+    c->weights = quantize_weights(w, transposed, &sw, onnx_rounding);
+    c->bias.assign(units, 0), c->mult.resize(units), c->shift.resize(units), c->fscale.resize(units);
+    const int64_t max_dx = std::max(128 + qx.zero_point, 127 - qx.zero_point);
+    const size_t per_unit = units ? c->weights.size() / units : 0;
+    for (int64_t m = 0; m < units; ++m) {
+      const double s = double(qx.scale) * sw[m];
+      if (has_bias) c->bias[m] = static_cast<int32_t>(std::clamp<double>(std::round(b[m] / s), INT32_MIN, INT32_MAX));
+      int32_t sh;
+      quantize_multiplier(s / qy.scale, &c->mult[m], &sh);
+      c->shift[m] = static_cast<int8_t>(sh);
+      c->fscale[m] = qx.scale * sw[m] / qy.scale;  // in float, as ONNX Runtime computes it
+      if (!std::isfinite(c->fscale[m])) return false;
+      int64_t largest = std::abs(int64_t(c->bias[m]));
+      for (size_t j = 0; j < per_unit; ++j) largest += std::abs(int64_t(c->weights[m * per_unit + j])) * max_dx;
+      const int left = onnx_rounding ? 0 : std::max(sh, 0);
+      if (largest >= (int64_t(1) << (30 - left))) return false;
+    }
+    return true;
+  }
+
+  // Emits the int8 form of Conv/Gemm n reading int8 tensor x and writing int8 tensor y, with the
+  // constants c and the output clamp [lo, hi]. With onnx_rounding the requantization is ONNX
+  // Runtime's (float scale, round half to even).
+  void emit_linear_s8(const Node& n, const LinearS8& c, const std::string& x, QParams qx, const std::string& y,
+                      QParams qy, int32_t lo, int32_t hi, bool onnx_rounding) {
+    const bool conv = n.op == "Conv";
     const Tensor& w = g_.tensor(n.inputs[1]);
     const bool transposed = !conv && !n.get_int("transB", 0);
     const int64_t units = transposed ? w.shape[1] : w.shape[0];
-    std::vector<float> sw;
-    const std::vector<int8_t> wq = quantize_weights(w, transposed, &sw, onnx_rounding);
-    std::vector<int32_t> bias(units, 0), mult(units);
-    std::vector<int8_t> shift(units);
-    std::vector<float> fscale(units);
-    const std::vector<double> b = has_bias ? g_.tensor(n.inputs[2]).floats() : std::vector<double>();
-    for (int64_t m = 0; m < units; ++m) {
-      const double s = double(qx.scale) * sw[m];
-      if (has_bias) bias[m] = static_cast<int32_t>(std::clamp<double>(std::round(b[m] / s), INT32_MIN, INT32_MAX));
-      int32_t sh;
-      quantize_multiplier(s / qy.scale, &mult[m], &sh);
-      shift[m] = static_cast<int8_t>(sh);
-      fscale[m] = qx.scale * sw[m] / qy.scale;  // in float, as ONNX Runtime computes it
-    }
     Shape wshape = w.shape;
     if (transposed) std::swap(wshape[0], wshape[1]);
     Node q;
@@ -440,14 +482,13 @@ class Quantizer {
     set_int(q, "tinyc_act_min", lo);
     set_int(q, "tinyc_act_max", hi);
     const Shape per{units};
-    q.inputs = {x, constant(n.name + "/weights_int8", DType::Int8, wshape, wq),
-                compact_bias(n.name, bias),
-                constant(n.name + "/multiplier", DType::Int32, per, mult),
-                constant(n.name + "/shift", DType::Int8, per, shift)};
-    if (onnx_rounding) q.inputs.push_back(constant(n.name + "/scale", DType::Float, per, fscale));
+    q.inputs = {x, constant(n.name + "/weights_int8", DType::Int8, wshape, c.weights),
+                compact_bias(n.name, c.bias),
+                constant(n.name + "/multiplier", DType::Int32, per, c.mult),
+                constant(n.name + "/shift", DType::Int8, per, c.shift)};
+    if (onnx_rounding) q.inputs.push_back(constant(n.name + "/scale", DType::Float, per, c.fscale));
     q.outputs = {y};
     g_.nodes.push_back(q);
-    return true;
   }
 
   // Conv or Gemm -> ConvS8 / FullyConnectedS8, with calibrated ranges.
@@ -456,8 +497,12 @@ class Quantizer {
     const QParams y = activation_qparams(ranges_.at(n.outputs[0]));
     int32_t lo, hi;
     if (!activation_range(n, y, &lo, &hi)) return false;
+    const QParams qx = input_qparams(n.inputs[0]);
+    LinearS8 c;
+    if (!linear_s8(n, qx, y, false, &c)) return false;
     const std::string x = as_int8(n.inputs[0]);
-    return emit_linear_s8(n, x, qparams_.at(x), int8_output(n.outputs[0], y), y, false);
+    emit_linear_s8(n, c, x, qparams_.at(x), int8_output(n.outputs[0], y), y, lo, hi, false);
+    return true;
   }
 
   bool quantize_add(Node& n) {
@@ -467,13 +512,19 @@ class Quantizer {
     const QParams y = activation_qparams(ranges_.at(n.outputs[0]));
     int32_t lo, hi;
     if (!activation_range(n, y, &lo, &hi)) return false;
-    const std::string a = as_int8(n.inputs[0]), b = as_int8(n.inputs[1]);
-    const QParams qa = qparams_.at(a), qb = qparams_.at(b);
+    const QParams qa = input_qparams(n.inputs[0]), qb = input_qparams(n.inputs[1]);
     const double twice_max = 2.0 * std::max(qa.scale, qb.scale);
     int32_t m[3], s[3];
     quantize_multiplier(qa.scale / twice_max, &m[0], &s[0]);
     quantize_multiplier(qb.scale / twice_max, &m[1], &s[1]);
     quantize_multiplier(twice_max / ((1 << 20) * double(y.scale)), &m[2], &s[2]);
+    // The sum of the two rescaled inputs is shifted left by the output multiplier's positive
+    // exponent: an output scale millions of times below the inputs' (a fuzzed model) would
+    // overflow int32 there, so such an Add stays in float.
+    auto largest = [](QParams q) { return double(std::max(128 + q.zero_point, 127 - q.zero_point)); };
+    const double sum = (largest(qa) * qa.scale + largest(qb) * qb.scale) / twice_max * (1 << 20) + 2;
+    if (sum * std::ldexp(1.0, std::max(s[2], 0)) >= std::ldexp(1.0, 30)) return false;
+    const std::string a = as_int8(n.inputs[0]), b = as_int8(n.inputs[1]);
     Node q;
     q.name = n.name, q.domain = "tinyc", q.op = "AddS8";
     Attr zp, mult, shift;

@@ -11,6 +11,7 @@ PACKAGES=(
   gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm
   python3-onnx python3-torch python3-numpy
   chromium
+  clang-14 libfuzzer-14-dev
 )
 missing=()
 for p in "${PACKAGES[@]}"; do

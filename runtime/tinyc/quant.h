@@ -13,15 +13,18 @@
 
 namespace tinyc {
 
+// NaN (a zero scale, a NaN input) gives 0: converting it to an integer is undefined behaviour.
 template <class T>
 inline T saturate(float v);
 template <>
-inline int8_t saturate<int8_t>(float v) { return int8_t(v < -128.f ? -128.f : (v > 127.f ? 127.f : v)); }
+inline int8_t saturate<int8_t>(float v) {
+  return v != v ? 0 : int8_t(v < -128.f ? -128.f : (v > 127.f ? 127.f : v));
+}
 template <>
-inline uint8_t saturate<uint8_t>(float v) { return uint8_t(v < 0.f ? 0.f : (v > 255.f ? 255.f : v)); }
+inline uint8_t saturate<uint8_t>(float v) { return v != v ? 0 : uint8_t(v < 0.f ? 0.f : (v > 255.f ? 255.f : v)); }
 template <>
 inline int32_t saturate<int32_t>(float v) {
-  return v < -2147483648.f ? INT32_MIN : (v >= 2147483648.f ? INT32_MAX : int32_t(v));
+  return v != v ? 0 : v < -2147483648.f ? INT32_MIN : (v >= 2147483648.f ? INT32_MAX : int32_t(v));
 }
 
 struct QuantizeParams {

@@ -100,7 +100,7 @@ def driver_for(name, n_in, n_out):
     return s
 
 
-def build_batch(batch, work, cxx, idx):
+def build_batch(batch, work, cxx, idx, cxxflags=()):
     """One executable for the batch: main(name, dir) calls that model."""
     src = os.path.join(work, f"batch_{idx}.cpp")
     with open(src, "w") as f:
@@ -114,7 +114,7 @@ def build_batch(batch, work, cxx, idx):
             f.write(f'  if (!strcmp(argv[1], "{t["name"]}")) return run_{t["name"]}(argv[2]);\n')
         f.write("  return 2;\n}\n")
     exe = os.path.join(work, f"batch_{idx}")
-    r = subprocess.run([cxx, "-std=c++17", "-O1", "-w", src, "-o", exe, "-lm"],
+    r = subprocess.run([cxx, "-std=c++17", "-O1", "-w", *cxxflags, src, "-o", exe, "-lm"],
                        capture_output=True, text=True)
     return exe if r.returncode == 0 else None, r.stderr
 
@@ -179,6 +179,8 @@ def main():
     ap.add_argument("--write-expected", action="store_true")
     ap.add_argument("--filter", default="")
     ap.add_argument("--cxx", default="g++")
+    ap.add_argument("--cxxflags", default="", help="extra flags for building the generated code and driver, "
+                    "e.g. \"-fsanitize=address,undefined\"")
     ap.add_argument("--jobs", type=int, default=os.cpu_count() or 2)
     ap.add_argument("--batch", type=int, default=40)
     ap.add_argument("--models", help="folder of models to test instead of ONNX's node tests")
@@ -237,11 +239,11 @@ def main():
     def run_batch(idx_batch):
         idx, batch = idx_batch
         infos = [b[1] for b in batch]
-        exe, _ = build_batch(infos, build, args.cxx, idx)
+        exe, _ = build_batch(infos, build, args.cxx, idx, args.cxxflags.split())
         res = {}
         if exe is None:  # find the culprits one by one
             for j, (test, info) in enumerate(batch):
-                e, err = build_batch([info], build, args.cxx, f"{idx}_{j}")
+                e, err = build_batch([info], build, args.cxx, f"{idx}_{j}", args.cxxflags.split())
                 if e is None:
                     first = next((l for l in err.splitlines() if "error" in l), "build failed")
                     res[test] = "build: " + first.split("error:")[-1].strip()[:120]

@@ -2,7 +2,7 @@
 # NAME_run_int8 of a model quantized by tinyc: from C11, on the int8 form of an input, it must give
 # exactly the int8 values whose dequantization NAME_run returns for the float input.
 set -euo pipefail
-TINYC=$1 MODELS=$2 WORK=$3
+TINYC=$1 MODELS=$2 WORK=$3 EXTRA_FLAGS=${4:-}  # e.g. "-fsanitize=address,undefined"
 rm -rf "$WORK" && mkdir -p "$WORK"
 for m in mlp dscnn; do
   out="$WORK/$m"
@@ -32,8 +32,9 @@ int main(void) {
   return bad != 0;
 }
 C
-  gcc -std=c11 -Wall -Wextra -Werror -I "$out" -c "$out/check.c" -o "$out/check.o"
-  g++ -std=c++17 -O2 -Wall -Wextra -Werror -I "$out" "$out/check.o" "$out"/net.cpp "$out"/net_weights.cpp -o "$out/check"
+  gcc -std=c11 -Wall -Wextra -Werror $EXTRA_FLAGS -I "$out" -c "$out/check.c" -o "$out/check.o"
+  g++ -std=c++17 -O2 -Wall -Wextra -Werror $EXTRA_FLAGS -I "$out" "$out/check.o" "$out"/net.cpp "$out"/net_weights.cpp \
+    -o "$out/check"
   echo -n "$m: "
   "$out/check"
 done

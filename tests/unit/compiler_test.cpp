@@ -163,6 +163,25 @@ TEST_CASE("exit codes follow the contract and failures leave no output") {
   fs::remove_all(dir);
 }
 
+// ONNX names are bytes; one that is not UTF-8 (found by the fuzzer) must not make the JSON report
+// throw: it is written with U+FFFD in place of the bad byte.
+TEST_CASE("a name that is not UTF-8 compiles with a JSON report") {
+  const fs::path dir = scratch("utf8");
+  std::ifstream f(kModels + "/mlp/model.onnx", std::ios::binary);
+  std::string bytes((std::istreambuf_iterator<char>(f)), {});
+  size_t replaced = 0;
+  for (size_t at = bytes.find("fc1"); at != std::string::npos; at = bytes.find("fc1", at)) bytes[at + 1] = '\xff', ++replaced;
+  REQUIRE(replaced > 0);  // same length: the protobuf stays valid
+  std::ofstream(dir / "bad.onnx", std::ios::binary) << bytes;
+  const fs::path report = dir / "r.json";
+  REQUIRE(run(fmt::format("compile {}/bad.onnx --target host -o {}/out --report {}", dir.string(), dir.string(),
+                          report.string())) == 0);
+  std::ifstream r(report);
+  const nlohmann::json j = nlohmann::json::parse(r);
+  CHECK(j.dump().find("f\xEF\xBF\xBD" "1") != std::string::npos);
+  fs::remove_all(dir);
+}
+
 // Runs `model` with only constant folding and with all passes; both must agree.
 static void check_passes_keep_outputs(const std::string& model) {
   Graph plain = import_model(kModels + "/" + model + "/model.onnx");
