@@ -134,9 +134,18 @@ struct ChannelRequant {
   int32_t scaled_plain(int32_t acc) const { return F ? scaled(acc) : q.apply_right(acc); }
   int32_t scaled(int32_t acc) const {
     if (!F) return q.apply(acc);
-    float f = float(acc) * scale;  // beyond +-512 the clamp decides: no need to round there
-    f = f < -512.0f ? -512.0f : (f > 512.0f ? 512.0f : f);
-    return int32_t((f + 12582912.0f) - 12582912.0f);  // round half even: |f| < 2^22
+    float f = float(acc) * scale;
+#if defined(__ARM_FP) && (__ARM_FP & 4) && defined(__ARM_FEATURE_DSP)
+    // VCVTR rounds half to even (the FPSCR's default mode) and saturates; beyond +-32767 the
+    // clamp decides.
+    __asm__("vcvtr.s32.f32 %0, %0" : "+t"(f));
+    int32_t v;
+    __builtin_memcpy(&v, &f, 4);
+    return __ssat(v, 16);
+#else
+    f = f < -512.0f ? -512.0f : (f > 512.0f ? 512.0f : f);  // beyond +-512 the clamp decides
+    return int32_t((f + 12582912.0f) - 12582912.0f);        // round half even: |f| < 2^22
+#endif
   }
 };
 
@@ -208,30 +217,33 @@ inline void conv_s8(const ConvS8Params& p, const void* const* in, void* const* o
 // and 2 of a 32-bit word of weights to two int16 (and, rotated, bytes 1 and 3), so the inputs they
 // multiply are stored pair-interleaved: x0 x2, then x1 x3, in each group of four.
 
-// acc0 += (x - zx) . w0, acc1 += (x - zx) . w1 over n int8 values of x, read as they are (no
-// patch, no scratch): the fully connected layer's dot product.
-inline void dot2_x_s8(const int8_t* x, int32_t zx, const int8_t* w0, const int8_t* w1, int32_t n, int32_t& acc0,
-                      int32_t& acc1) {
+// acc[i] += (x - zx) . w[i] over n int8 values of x, for four rows of weights, read as they are
+// (no patch, no scratch): the fully connected layer's dot products. Each load of x, its widening
+// and its zero point serve four rows.
+inline void dot4_x_s8(const int8_t* x, int32_t zx, const int8_t* const w[4], int32_t n, int32_t* acc) {
   int32_t k = 0;
+  int32_t s0 = acc[0], s1 = acc[1], s2 = acc[2], s3 = acc[3];
 #if defined(__ARM_FEATURE_SIMD32)
   const int32_t n4 = n & ~3;  // whole groups of four
   const int32_t zz = int32_t((uint32_t(zx) & 0xffffu) | (uint32_t(zx) << 16));
-  int32_t s0 = acc0, s1 = acc1;
+  const int8_t *w0 = w[0], *w1 = w[1], *w2 = w[2], *w3 = w[3];
   for (; k < n4; k += 4) {
-    uint32_t u, u0, u1;
+    uint32_t u;
     __builtin_memcpy(&u, x + k, 4);
-    __builtin_memcpy(&u0, w0 + k, 4);
-    __builtin_memcpy(&u1, w1 + k, 4);
-    const int32_t w0_13 = sxtb16_ror8(u0), w1_13 = sxtb16_ror8(u1);
     const int32_t x02 = __ssub16(__sxtb16(int32_t(u)), zz), x13 = __ssub16(sxtb16_ror8(u), zz);  // x - zx fits int16
-    s0 = __smlad(__sxtb16(int32_t(u0)), x02, s0);
-    s1 = __smlad(__sxtb16(int32_t(u1)), x02, s1);
-    s0 = __smlad(w0_13, x13, s0);
-    s1 = __smlad(w1_13, x13, s1);
+    auto dot = [&](const int8_t* wr, int32_t s) {
+      uint32_t v;
+      __builtin_memcpy(&v, wr + k, 4);
+      return __smlad(sxtb16_ror8(v), x13, __smlad(__sxtb16(int32_t(v)), x02, s));
+    };
+    s0 = dot(w0, s0), s1 = dot(w1, s1), s2 = dot(w2, s2), s3 = dot(w3, s3);
   }
-  acc0 = s0, acc1 = s1;
 #endif
-  for (; k < n; ++k) acc0 += (x[k] - zx) * w0[k], acc1 += (x[k] - zx) * w1[k];
+  for (; k < n; ++k) {
+    const int32_t v = x[k] - zx;
+    s0 += v * w[0][k], s1 += v * w[1][k], s2 += v * w[2][k], s3 += v * w[3][k];
+  }
+  acc[0] = s0, acc[1] = s1, acc[2] = s2, acc[3] = s3;
 }
 
 // A quad: the patches of four output pixels (n values each) as 32-bit words that the dot products
@@ -541,7 +553,7 @@ struct FullyConnectedS8Params {
                float_requant, bias16)
 };
 
-// in: x int8, w int8 [units, depth] (per unit), bias int32, multiplier int32, shift int8. Two rows
+// in: x int8, w int8 [units, depth] (per unit), bias int32, multiplier int32, shift int8. Four rows
 // of w at a time against each row of x, read in place (no scratch). F as in conv_s8_im2col.
 template <bool F>
 void fully_connected_s8(const FullyConnectedS8Params& p, const void* const* in, void* const* out) {
@@ -549,15 +561,21 @@ void fully_connected_s8(const FullyConnectedS8Params& p, const void* const* in, 
   const int8_t* w = static_cast<const int8_t*>(in[1]);
   const Requant q(in, p.bias16, p.float_requant, p.output_zero_point, p.act_min, p.act_max);
   int8_t* y = static_cast<int8_t*>(out[0]);
-  const int32_t n = p.depth;
-  for (int32_t r = 0; r < p.rows; ++r)
-    for (int32_t u = 0; u < p.units; u += 2) {
-      const int32_t u1 = u + 1 < p.units ? u + 1 : u;  // an odd last row pairs with itself
-      const ChannelRequant<F> r0(q, u), r1(q, u1);
-      int32_t acc0 = r0.bias, acc1 = r1.bias;
-      dot2_x_s8(x + r * n, p.input_zero_point, w + u * n, w + u1 * n, n, acc0, acc1);
-      y[r * p.units + u] = clamp_s8(r0.scaled(acc0) + q.zp, q.lo, q.hi);
-      if (u1 != u) y[r * p.units + u1] = clamp_s8(r1.scaled(acc1) + q.zp, q.lo, q.hi);
+  const int32_t n = p.depth, units = p.units, zx = p.input_zero_point, zp = q.zp, lo = q.lo, hi = q.hi;
+  for (int32_t r = 0; r < p.rows; ++r, x += n, y += units)
+    for (int32_t u = 0; u < units; u += 4) {
+      const int32_t nu = units - u < 4 ? units - u : 4;  // past the last row: the last row again
+      const int8_t* rows[4];
+      int32_t acc[4];
+      for (int32_t i = 0; i < 4; ++i) {
+        const int32_t ui = u + (i < nu ? i : nu - 1);
+        rows[i] = w + ui * n, acc[i] = q.bias_of(ui);
+      }
+      dot4_x_s8(x, zx, rows, n, acc);
+      for (int32_t i = 0; i < nu; ++i) {
+        const ChannelRequant<F> c(q, u + i);
+        y[u + i] = c.plain(lo, hi) ? saturate_s8(c.scaled_plain(acc[i]) + zp) : clamp_s8(c.scaled(acc[i]) + zp, lo, hi);
+      }
     }
 }
 

@@ -5,11 +5,23 @@
 #ifndef TINYC_TESTS_INT8_REFERENCE_H
 #define TINYC_TESTS_INT8_REFERENCE_H
 
+#include <math.h>
+
 #include "tinyc/int8.h"
 
 // 2-D, batch 1, NCHW.
+// fscale: ONNX's float requantization (round half even of acc * scale) instead of the multiplier.
+inline int8_t reference_requantize(int32_t a, int32_t m, const int32_t* mult, const int8_t* shift, const float* fscale,
+                                   int32_t zp, int32_t lo, int32_t hi) {
+  if (fscale) {
+    const double v = nearbyint(double(float(a) * fscale[m])) + zp;
+    return int8_t(v < lo ? lo : (v > hi ? hi : v));
+  }
+  return tinyc::clamp_s8(tinyc::multiply_by_quantized_multiplier(a, mult[m], shift[m]) + zp, lo, hi);
+}
+
 inline void reference_conv_s8(const tinyc::ConvS8Params& p, const int8_t* x, const int8_t* w, const int32_t* bias,
-                              const int32_t* mult, const int8_t* shift, int8_t* want) {
+                              const int32_t* mult, const int8_t* shift, int8_t* want, const float* fscale = nullptr) {
   const int cg = p.in_ch / p.groups, mg = p.out_ch / p.groups;
   const int in_size = p.in[1] * p.in[2], out_size = p.out[1] * p.out[2];
   for (int m = 0; m < p.out_ch; ++m)
@@ -25,19 +37,19 @@ inline void reference_conv_s8(const tinyc::ConvS8Params& p, const int8_t* x, con
               a += (x[(m / mg * cg + c) * in_size + ih * p.in[2] + iw] - p.input_zero_point) *
                    w[((m * cg + c) * p.kernel[1] + kh) * p.kernel[2] + kw];
             }
-        want[m * out_size + oh * p.out[2] + ow] = tinyc::clamp_s8(
-            tinyc::multiply_by_quantized_multiplier(a, mult[m], shift[m]) + p.output_zero_point, p.act_min, p.act_max);
+        want[m * out_size + oh * p.out[2] + ow] =
+            reference_requantize(a, m, mult, shift, fscale, p.output_zero_point, p.act_min, p.act_max);
       }
 }
 
 inline void reference_fully_connected_s8(const tinyc::FullyConnectedS8Params& p, const int8_t* x, const int8_t* w,
-                                         const int32_t* bias, const int32_t* mult, const int8_t* shift, int8_t* want) {
+                                         const int32_t* bias, const int32_t* mult, const int8_t* shift, int8_t* want,
+                                         const float* fscale = nullptr) {
   for (int r = 0; r < p.rows; ++r)
     for (int u = 0; u < p.units; ++u) {
       int32_t a = bias[u];
       for (int k = 0; k < p.depth; ++k) a += (x[r * p.depth + k] - p.input_zero_point) * w[u * p.depth + k];
-      want[r * p.units + u] = tinyc::clamp_s8(
-          tinyc::multiply_by_quantized_multiplier(a, mult[u], shift[u]) + p.output_zero_point, p.act_min, p.act_max);
+      want[r * p.units + u] = reference_requantize(a, u, mult, shift, fscale, p.output_zero_point, p.act_min, p.act_max);
     }
 }
 

@@ -22,6 +22,7 @@ constexpr int kMax = 8 * 9 * 9;
 alignas(8) static int8_t x[kMax], nhwc[kMax], w[8 * 8 * 16], y[kMax], want[kMax], buffer[kMax];
 alignas(8) static int32_t bias[8], mult[8], scratch[2048];
 alignas(8) static int8_t shift[8];
+alignas(8) static float fscale[8];
 
 int main() {
   int trials = 0, runs = 0, mismatches = 0;
@@ -44,6 +45,9 @@ int main() {
     }
     p.input_zero_point = uni(-128, 127), p.output_zero_point = uni(-128, 127);
     p.act_min = uni(-128, 0), p.act_max = uni(0, 127);
+    if (trial % 2) p.act_min = -128, p.act_max = 127;  // int8's own range: the kernels' SSAT path
+    const bool fl = trial % 4 == 3;                     // ONNX's float rounding (pre-quantized models)
+    p.float_requant = fl;
     const int cg = p.in_ch / p.groups, ks = p.kernel[1] * p.kernel[2];
     const int in_size = p.in[1] * p.in[2], out_size = p.out[1] * p.out[2];
     for (int i = 0; i < p.in_ch * in_size; ++i) x[i] = int8_t(uni(-128, 127));
@@ -51,17 +55,18 @@ int main() {
     for (int m = 0; m < p.out_ch; ++m) {
       bias[m] = uni(-5000, 5000);
       mult[m] = int32_t((1u << 30) + uint32_t(uni(0, 1 << 29)) * 2u);
-      shift[m] = int8_t(-uni(6, 14));
+      shift[m] = int8_t(uni(0, 9) ? -uni(6, 14) : uni(0, 1));  // now and then a left shift
+      fscale[m] = float(uni(1, 1000)) / float(1 << uni(12, 20));
     }
     for (int c = 0; c < p.in_ch; ++c)
       for (int i = 0; i < in_size; ++i) nhwc[i * p.in_ch + c] = x[c * in_size + i];
-    reference_conv_s8(p, x, w, bias, mult, shift, want);
+    reference_conv_s8(p, x, w, bias, mult, shift, want, fl ? fscale : nullptr);
     using Kernel = void (*)(const ConvS8Params&, const void* const*, void* const*);
     auto check = [&](Kernel kernel, int mode) {  // 0 NCHW, 1 channels-last, 2 over its input
       ConvS8Params q = p;
       q.channels_last = mode == 1;
       memcpy(buffer, x, size_t(p.in_ch * in_size));
-      const void* in[5] = {mode == 1 ? nhwc : x, w, bias, mult, shift};
+      const void* in[6] = {mode == 1 ? nhwc : x, w, bias, mult, shift, fscale};
       void* out[10] = {y};
       if (mode == 2) in[0] = out[0] = buffer;
       out[kScratchSlot] = scratch;
@@ -74,28 +79,34 @@ int main() {
       }
     };
     const bool depthwise = p.groups == p.in_ch && p.out_ch == p.in_ch;
+    const Kernel im2col = fl ? conv_s8_im2col<true> : conv_s8_im2col<false>;
+    const Kernel dw = fl ? depthwise_s8<0, 0, true> : depthwise_s8<0, 0, false>;
+    const Kernel dw3 = fl ? depthwise_s8<3, 3, true> : depthwise_s8<3, 3, false>;
     for (int mode : {0, 1}) {
-      if (p.groups == 1) check(conv_s8_im2col<false>, mode);
-      if (depthwise) check(depthwise_s8<0, 0, false>, mode);
-      if (depthwise && ks == 9) check(depthwise_s8<3, 3, false>, mode);
+      if (p.groups == 1) check(im2col, mode);
+      if (depthwise) check(dw, mode);
+      if (depthwise && ks == 9) check(dw3, mode);
     }
-    if (is_pointwise(p)) check(conv_s8_im2col<false>, 2);
-    if (depthwise && out_size <= in_size) check(depthwise_s8<0, 0, false>, 2);
+    if (is_pointwise(p)) check(im2col, 2);
+    if (depthwise && out_size <= in_size) check(dw, 2);
   }
   for (int trial = 0; trial < 100; ++trial, ++trials) {  // fully connected
-    FullyConnectedS8Params p{1, uni(1, 70), uni(1, 8), uni(-128, 127), uni(-128, 127), uni(-128, 0), uni(0, 127), 0, 0};
+    const bool fl = trial % 4 == 3;
+    FullyConnectedS8Params p{1, uni(1, 70), uni(1, 8), uni(-128, 127), uni(-128, 127), uni(-128, 0), uni(0, 127), fl, 0};
+    if (trial % 2) p.act_min = -128, p.act_max = 127;
     for (int i = 0; i < p.depth; ++i) x[i] = int8_t(uni(-128, 127));
     for (int i = 0; i < p.units * p.depth; ++i) w[i] = int8_t(uni(-127, 127));
     for (int u = 0; u < p.units; ++u) {
       bias[u] = uni(-5000, 5000);
       mult[u] = int32_t((1u << 30) + uint32_t(uni(0, 1 << 29)) * 2u);
-      shift[u] = int8_t(-uni(6, 14));
+      shift[u] = int8_t(uni(0, 9) ? -uni(6, 14) : uni(0, 1));
+      fscale[u] = float(uni(1, 1000)) / float(1 << uni(12, 20));
     }
-    reference_fully_connected_s8(p, x, w, bias, mult, shift, want);
-    const void* in[5] = {x, w, bias, mult, shift};
+    reference_fully_connected_s8(p, x, w, bias, mult, shift, want, fl ? fscale : nullptr);
+    const void* in[6] = {x, w, bias, mult, shift, fscale};
     void* out[10] = {y};
     out[kScratchSlot] = scratch;
-    fully_connected_s8<false>(p, in, out);
+    (fl ? fully_connected_s8<true> : fully_connected_s8<false>)(p, in, out);
     ++runs;
     if (memcmp(y, want, size_t(p.units)) != 0) ++mismatches, printf("mismatch: fully connected trial %d\n", trial);
   }

@@ -106,11 +106,15 @@ TEST_CASE("conv_s8, conv_s8_im2col and depthwise_s8 equal a straightforward loop
     p.output_zero_point = uni(-128, 127);
     p.act_min = uni(-128, 0);
     p.act_max = uni(0, 127);
+    if (trial % 2) p.act_min = -128, p.act_max = 127;  // int8's own range: the kernels' saturating path
+    const bool fl = trial % 4 == 3;                     // ONNX's float rounding (pre-quantized models)
+    p.float_requant = fl;
     const int cg = p.in_ch / p.groups;
     const int ksize = p.kernel[1] * p.kernel[2], in_size = p.in[1] * p.in[2], out_size = p.out[1] * p.out[2];
     std::vector<int8_t> x(p.in_ch * in_size), w(p.out_ch * cg * ksize), y(p.out_ch * out_size);
     std::vector<int32_t> bias(p.out_ch), mult(p.out_ch), scratch(4096);
     std::vector<int8_t> shift(p.out_ch);
+    std::vector<float> fscale(p.out_ch);
     for (auto& v : x) v = int8_t(uni(-128, 127));
     for (auto& v : w) v = int8_t(uni(-127, 127));
     for (int m = 0; m < p.out_ch; ++m) {
@@ -118,9 +122,11 @@ TEST_CASE("conv_s8, conv_s8_im2col and depthwise_s8 equal a straightforward loop
       int32_t s;
       quantize_multiplier(std::ldexp(uni(1, 1000), -uni(8, 20)), &mult[m], &s);
       shift[m] = int8_t(s);
+      fscale[m] = std::ldexp(float(uni(1, 1000)), -uni(12, 20));
     }
     std::vector<int8_t> want(y.size());
-    reference_conv_s8(p, x.data(), w.data(), bias.data(), mult.data(), shift.data(), want.data());
+    reference_conv_s8(p, x.data(), w.data(), bias.data(), mult.data(), shift.data(), want.data(),
+                      fl ? fscale.data() : nullptr);
     ConvParams geometry{};
     geometry.batch = p.batch, geometry.in_ch = p.in_ch, geometry.out_ch = p.out_ch, geometry.groups = p.groups;
     for (int a = 0; a < 3; ++a) {
@@ -138,7 +144,8 @@ TEST_CASE("conv_s8, conv_s8_im2col and depthwise_s8 equal a straightforward loop
       std::copy(x.begin(), x.end(), buffer.begin());
       ConvS8Params q = p;
       q.channels_last = mode == 1;
-      const void* in[5] = {mode == 1 ? nhwc.data() : x.data(), w.data(), bias.data(), mult.data(), shift.data()};
+      const void* in[6] = {mode == 1 ? nhwc.data() : x.data(), w.data(), bias.data(), mult.data(), shift.data(),
+                           fscale.data()};
       void* out[10] = {y.data()};
       if (mode == 2) in[0] = out[0] = buffer.data();
       out[kScratchSlot] = scratch.data();
@@ -147,16 +154,19 @@ TEST_CASE("conv_s8, conv_s8_im2col and depthwise_s8 equal a straightforward loop
       REQUIRE(std::vector<int8_t>(got, got + y.size()) == want);
     };
     const bool in_place = conv_in_place(geometry), depthwise = p.groups == p.in_ch && p.out_ch == p.in_ch;
+    const Kernel im2col = fl ? conv_s8_im2col<true> : conv_s8_im2col<false>;
+    const Kernel dw = fl ? depthwise_s8<0, 0, true> : depthwise_s8<0, 0, false>;
+    const Kernel dw3 = fl ? depthwise_s8<3, 3, true> : depthwise_s8<3, 3, false>;
     for (int mode : {0, 1}) {
       check(conv_s8, "conv_s8", mode);
-      if (p.groups == 1) check(conv_s8_im2col<false>, "conv_s8_im2col", mode);  // also where depthwise_s8 runs
-      if (depthwise) check(depthwise_s8<0, 0, false>, "depthwise_s8<0, 0>", mode);
-      if (depthwise && p.kernel[1] == 3 && p.kernel[2] == 3) check(depthwise_s8<3, 3, false>, "depthwise_s8<3, 3>", mode);
+      if (p.groups == 1) check(im2col, "conv_s8_im2col", mode);  // also where depthwise_s8 runs
+      if (depthwise) check(dw, "depthwise_s8<0, 0>", mode);
+      if (depthwise && p.kernel[1] == 3 && p.kernel[2] == 3) check(dw3, "depthwise_s8<3, 3>", mode);
     }
     if (!in_place) continue;
     ++in_place_runs;
-    if (p.groups == 1 && is_pointwise(geometry)) check(conv_s8_im2col<false>, "conv_s8_im2col", 2);
-    if (depthwise) check(conv_s8, "conv_s8", 2), check(depthwise_s8<0, 0, false>, "depthwise_s8<0, 0>", 2);
+    if (p.groups == 1 && is_pointwise(geometry)) check(im2col, "conv_s8_im2col", 2);
+    if (depthwise) check(conv_s8, "conv_s8", 2), check(dw, "depthwise_s8<0, 0>", 2);
   }
   CHECK(in_place_runs >= 40);
 }
@@ -206,23 +216,28 @@ TEST_CASE("fully_connected_s8 equals a straightforward loop on random shapes") {
   std::mt19937 rng(11);
   auto uni = [&](int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(rng); };
   for (int trial = 0; trial < 40; ++trial) {
+    const bool fl = trial % 4 == 3;  // ONNX's float rounding
     FullyConnectedS8Params p{uni(1, 3), uni(1, 40), uni(1, 20), uni(-128, 127), uni(-128, 127), uni(-128, 0),
-                             uni(0, 127), 0, 0};
+                             uni(0, 127), fl, 0};
+    if (trial % 2) p.act_min = -128, p.act_max = 127;
     std::vector<int8_t> x(p.rows * p.depth), w(p.units * p.depth), y(p.rows * p.units), shift(p.units);
     std::vector<int32_t> bias(p.units), mult(p.units);
+    std::vector<float> fscale(p.units);
     for (auto& v : x) v = int8_t(uni(-128, 127));
     for (auto& v : w) v = int8_t(uni(-127, 127));
     for (int u = 0; u < p.units; ++u) {
       bias[u] = uni(-3000, 3000);
       int32_t s;
-      quantize_multiplier(std::ldexp(uni(1, 1000), -uni(8, 18)), &mult[u], &s);
+      quantize_multiplier(std::ldexp(uni(1, 1000), -uni(trial % 5 ? 8 : 0, 18)), &mult[u], &s);  // some left shifts
       shift[u] = int8_t(s);
+      fscale[u] = std::ldexp(float(uni(1, 1000)), -uni(12, 18));
     }
-    const void* in[5] = {x.data(), w.data(), bias.data(), mult.data(), shift.data()};
+    const void* in[6] = {x.data(), w.data(), bias.data(), mult.data(), shift.data(), fscale.data()};
     void* out[10] = {y.data()};
-    fully_connected_s8<false>(p, in, out);
+    (fl ? fully_connected_s8<true> : fully_connected_s8<false>)(p, in, out);
     std::vector<int8_t> want(y.size());
-    reference_fully_connected_s8(p, x.data(), w.data(), bias.data(), mult.data(), shift.data(), want.data());
+    reference_fully_connected_s8(p, x.data(), w.data(), bias.data(), mult.data(), shift.data(), want.data(),
+                                 fl ? fscale.data() : nullptr);
     REQUIRE(y == want);
   }
 }
