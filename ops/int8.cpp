@@ -50,8 +50,12 @@ Lowered lower_conv_s8(OpContext& c) {
     l.scratch_bytes = sizeof(int16_t) * size_t(depthwise_plane_rows(p)) * size_t(depthwise_plane_cols(p));
     if (conv_in_place(g)) l.in_place = 0, l.in_place_scratch = l.scratch_bytes;
   } else if (g.groups == 1) {
-    l = f ? make_kernel("tinyc::conv_s8_im2col<true>", p, &conv_s8_im2col<true>)
-          : make_kernel("tinyc::conv_s8_im2col<false>", p, &conv_s8_im2col<false>);
+    if (g.kernel[2] == 3)  // the commonest width, its gather written out
+      l = f ? make_kernel("tinyc::conv_s8_im2col<true, 3>", p, &conv_s8_im2col<true, 3>)
+            : make_kernel("tinyc::conv_s8_im2col<false, 3>", p, &conv_s8_im2col<false, 3>);
+    else
+      l = f ? make_kernel("tinyc::conv_s8_im2col<true>", p, &conv_s8_im2col<true>)
+            : make_kernel("tinyc::conv_s8_im2col<false>", p, &conv_s8_im2col<false>);
     l.scratch_bytes = conv_s8_im2col_scratch(p);
     if (conv_in_place(g)) l.in_place = 0, l.in_place_scratch = l.scratch_bytes;  // pointwise
   } else {

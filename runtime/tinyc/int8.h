@@ -357,7 +357,8 @@ inline size_t conv_s8_im2col_scratch(const ConvS8Params& p) {
 // scratch as patches of in_ch * kernel values (im2col), then dot products with every output
 // channel's weights. A pointwise one reads its pixels before writing them, so y may be x.
 // F: ONNX's float requantization (pre-quantized models), chosen at compile time.
-template <bool F>
+// KW: the kernel width, known at compile time (0: taken from the params).
+template <bool F, int KW = 0>
 void conv_s8_im2col(const ConvS8Params& p, const void* const* in, void* const* out) {
   const int8_t* x = static_cast<const int8_t*>(in[0]);
   const int8_t* w = static_cast<const int8_t*>(in[1]);
@@ -385,6 +386,19 @@ void conv_s8_im2col(const ConvS8Params& p, const void* const* in, void* const* o
       const int32_t iw0 = ow * sw - pw, ih0 = oh * sh - ph, id0 = od * sd - pd;
       const bool inside = iw0 >= 0 && iw0 + (kw_n - 1) * dw < in_w;  // no column check needed
       const int32_t row_step = dh * in_w * ws, col_step = dw * ws;
+      if (inside && ih0 >= 0 && ih0 + (kh_n - 1) * dh < in_h && id0 >= 0 && id0 + (kd_n - 1) * dd < in_d) {
+        // The whole window inside the input: no checks, a row of KW values at a time.
+        const int32_t kw_run = KW ? KW : kw_n, plane_step = dd * in_h * in_w * ws;
+        for (int32_t c = 0; c < in_ch; ++c) {
+          const int8_t* xd = xb + c * cs + ((id0 * in_h + ih0) * in_w + iw0) * ws;
+          for (int32_t kd = 0; kd < kd_n; ++kd, xd += plane_step) {
+            const int8_t* xr = xd;
+            for (int32_t kh = 0; kh < kh_n; ++kh, xr += row_step)
+              for (int32_t kw = 0; kw < kw_run; ++kw) *dst++ = int16_t(xr[kw * col_step] - zx);
+          }
+        }
+        return;
+      }
       for (int32_t c = 0; c < in_ch; ++c)
         for (int32_t kd = 0, id = id0; kd < kd_n; ++kd, id += dd) {
           const int8_t* xr = xb + c * cs + ((id * in_h + ih0) * in_w + iw0) * ws;

@@ -154,7 +154,9 @@ TEST_CASE("conv_s8, conv_s8_im2col and depthwise_s8 equal a straightforward loop
       REQUIRE(std::vector<int8_t>(got, got + y.size()) == want);
     };
     const bool in_place = conv_in_place(geometry), depthwise = p.groups == p.in_ch && p.out_ch == p.in_ch;
-    const Kernel im2col = fl ? conv_s8_im2col<true> : conv_s8_im2col<false>;
+    const bool w3 = p.kernel[2] == 3;  // the kernel width written out
+    const Kernel im2col = fl ? (w3 ? conv_s8_im2col<true, 3> : conv_s8_im2col<true>)
+                             : (w3 ? conv_s8_im2col<false, 3> : conv_s8_im2col<false>);
     const Kernel dw = fl ? depthwise_s8<0, 0, true> : depthwise_s8<0, 0, false>;
     const Kernel dw3 = fl ? depthwise_s8<3, 3, true> : depthwise_s8<3, 3, false>;
     for (int mode : {0, 1}) {
