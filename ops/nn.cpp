@@ -97,6 +97,9 @@ ConvParams conv_params(OpContext& c, const Tensor& x, const Tensor& w, const Ten
   const int64_t groups = c.node.get_int("group", 1);
   std::vector<int64_t> kernel = c.node.get_ints("kernel_shape");
   if (kernel.empty()) kernel.assign(w.shape.begin() + 2, w.shape.end());
+  // The kernels walk the weights by kernel_shape: it must be the weights' own (found by the fuzzer).
+  if (!std::equal(kernel.begin(), kernel.end(), w.shape.begin() + 2, w.shape.end()))
+    c.fail(fmt::format("kernel_shape [{}] differs from the weights' {}", fmt::join(kernel, ", "), shape_str(w.shape)));
   const Window win = window_of(c, xs, kernel, false);
   const int64_t m = w.shape[0];
   if (groups < 1 || xs[1] % groups || m % groups || w.shape[1] * groups != xs[1])
@@ -209,6 +212,9 @@ Lowered lower_conv_transpose(OpContext& c) {
   if (w.shape[0] != x.shape[1] || x.shape[1] % groups) c.fail("channels do not match the weights");
   std::vector<int64_t> kernel = c.node.get_ints("kernel_shape");
   if (kernel.empty()) kernel.assign(w.shape.begin() + 2, w.shape.end());
+  // The kernels walk the weights by kernel_shape: it must be the weights' own (found by the fuzzer).
+  if (!std::equal(kernel.begin(), kernel.end(), w.shape.begin() + 2, w.shape.end()))
+    c.fail(fmt::format("kernel_shape [{}] differs from the weights' {}", fmt::join(kernel, ", "), shape_str(w.shape)));
   auto stride = c.node.get_ints("strides", std::vector<int64_t>(nsp, 1));
   auto dil = c.node.get_ints("dilations", std::vector<int64_t>(nsp, 1));
   auto pads = c.node.get_ints("pads", std::vector<int64_t>(2 * nsp, 0));
