@@ -393,8 +393,15 @@ void conv_s8_im2col(const ConvS8Params& p, const void* const* in, void* const* o
           const int8_t* xd = xb + c * cs + ((id0 * in_h + ih0) * in_w + iw0) * ws;
           for (int32_t kd = 0; kd < kd_n; ++kd, xd += plane_step) {
             const int8_t* xr = xd;
-            for (int32_t kh = 0; kh < kh_n; ++kh, xr += row_step)
-              for (int32_t kw = 0; kw < kw_run; ++kw) *dst++ = int16_t(xr[kw * col_step] - zx);
+            for (int32_t kh = 0; kh < kh_n; ++kh, xr += row_step) {
+              if (KW && col_step == 1) {  // NCHW, no dilation: KW adjacent values, written out
+#pragma GCC unroll 8
+                for (int32_t kw = 0; kw < KW; ++kw) dst[kw] = int16_t(xr[kw] - zx);
+                dst += KW;
+              } else {
+                for (int32_t kw = 0; kw < kw_run; ++kw) *dst++ = int16_t(xr[kw * col_step] - zx);
+              }
+            }
           }
         }
         return;
