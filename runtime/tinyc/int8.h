@@ -60,6 +60,10 @@ inline int32_t multiply_by_quantized_multiplier(int32_t x, int32_t multiplier, i
   return QuantizedMultiplier(multiplier, shift).apply(x);
 }
 
+// lo in the low half of a word, hi in the high half (each as int16): the operands of SMLAD and
+// its kin.
+inline uint32_t pack16(int32_t lo, int32_t hi) { return uint32_t(uint16_t(lo)) | (uint32_t(uint16_t(hi)) << 16); }
+
 inline int8_t clamp_s8(int32_t v, int32_t lo, int32_t hi) { return int8_t(v < lo ? lo : (v > hi ? hi : v)); }
 
 // v clamped to [-128, 127]: one SSAT with the DSP extension.
@@ -132,6 +136,10 @@ struct ChannelRequant {
   // Whether scaled_plain() and saturate_s8() serve: no left shift, no clamp but int8's own.
   bool plain(int32_t lo, int32_t hi) const { return (F || q.right >= 0) && lo == -128 && hi == 127; }
   int32_t scaled_plain(int32_t acc) const { return F ? scaled(acc) : q.apply_right(acc); }
+  // acc as int8 with zero point zp and clamp [lo, hi]; plain: plain(lo, hi), read once per channel.
+  int8_t out(int32_t acc, int32_t zp, int32_t lo, int32_t hi, bool plain) const {
+    return plain ? saturate_s8(scaled_plain(acc) + zp) : clamp_s8(scaled(acc) + zp, lo, hi);
+  }
   int32_t scaled(int32_t acc) const {
     if (!F) return q.apply(acc);
     float f = float(acc) * scale;
@@ -225,7 +233,7 @@ inline void dot4_x_s8(const int8_t* x, int32_t zx, const int8_t* const w[4], int
   int32_t s0 = acc[0], s1 = acc[1], s2 = acc[2], s3 = acc[3];
 #if defined(__ARM_FEATURE_SIMD32)
   const int32_t n4 = n & ~3;  // whole groups of four
-  const int32_t zz = int32_t((uint32_t(zx) & 0xffffu) | (uint32_t(zx) << 16));
+  const int32_t zz = int32_t(pack16(zx, zx));
   const int8_t *w0 = w[0], *w1 = w[1], *w2 = w[2], *w3 = w[3];
   for (; k < n4; k += 4) {
     uint32_t u;
@@ -253,17 +261,20 @@ inline void dot4_x_s8(const int8_t* x, int32_t zx, const int8_t* const w[4], int
 inline int32_t quad_words(int32_t n) { return 2 * (n & ~3) + 4 * (n & 3); }
 inline void interleave_patch(const int16_t* x, int32_t n, int32_t j, uint32_t* quad) {
   const int32_t n4 = n & ~3;
-  auto pair = [](int16_t lo, int16_t hi) { return uint32_t(uint16_t(lo)) | (uint32_t(uint16_t(hi)) << 16); };
-  for (int32_t k = 0; k < n4; k += 4, x += 4) quad[2 * k + 2 * j] = pair(x[0], x[2]), quad[2 * k + 2 * j + 1] = pair(x[1], x[3]);
+  for (int32_t k = 0; k < n4; k += 4, x += 4) quad[2 * k + 2 * j] = pack16(x[0], x[2]), quad[2 * k + 2 * j + 1] = pack16(x[1], x[3]);
   for (int32_t k = n4; k < n; ++k, ++x) quad[2 * n4 + 4 * (k - n4) + j] = uint32_t(int32_t(*x));
 }
+
+// The low halves of u and v as one word (PKHBT), and their high halves (PKHTB).
+inline uint32_t low_halves(uint32_t u, uint32_t v) { return (u & 0xffffu) | (v << 16); }
+inline uint32_t high_halves(uint32_t u, uint32_t v) { return (u >> 16) | (v & 0xffff0000u); }
 
 // The quad of four adjacent pixels of an NCHW input (x: the first, channel c at x + c * cs), read
 // a word (four pixels) per channel and transposed in registers with the DSP extension.
 inline void pointwise_quad(const int8_t* x, int32_t cs, int32_t n, int32_t zx, uint32_t* quad) {
   int32_t c = 0;
 #if defined(__ARM_FEATURE_SIMD32)
-  const int32_t zz = int32_t((uint32_t(zx) & 0xffffu) | (uint32_t(zx) << 16));
+  const int32_t zz = int32_t(pack16(zx, zx));
   for (; c + 4 <= n; c += 4, x += 4 * cs, quad += 8) {
     uint32_t a, b, d, e;  // channels c, c+1, c+2, c+3; byte j is pixel j
     __builtin_memcpy(&a, x, 4);
@@ -275,20 +286,17 @@ inline void pointwise_quad(const int8_t* x, int32_t cs, int32_t n, int32_t zx, u
     const uint32_t b02 = __ssub16(__sxtb16(int32_t(b)), zz), b13 = __ssub16(sxtb16_ror8(b), zz);
     const uint32_t d02 = __ssub16(__sxtb16(int32_t(d)), zz), d13 = __ssub16(sxtb16_ror8(d), zz);
     const uint32_t e02 = __ssub16(__sxtb16(int32_t(e)), zz), e13 = __ssub16(sxtb16_ror8(e), zz);
-    auto low = [](uint32_t u, uint32_t v) { return (u & 0xffffu) | (v << 16); };        // PKHBT
-    auto high = [](uint32_t u, uint32_t v) { return (u >> 16) | (v & 0xffff0000u); };  // PKHTB
     // Pixel j: (x[c], x[c+2]) and (x[c+1], x[c+3]).
-    quad[0] = low(a02, d02), quad[1] = low(b02, e02);
-    quad[2] = low(a13, d13), quad[3] = low(b13, e13);
-    quad[4] = high(a02, d02), quad[5] = high(b02, e02);
-    quad[6] = high(a13, d13), quad[7] = high(b13, e13);
+    quad[0] = low_halves(a02, d02), quad[1] = low_halves(b02, e02);
+    quad[2] = low_halves(a13, d13), quad[3] = low_halves(b13, e13);
+    quad[4] = high_halves(a02, d02), quad[5] = high_halves(b02, e02);
+    quad[6] = high_halves(a13, d13), quad[7] = high_halves(b13, e13);
   }
 #else
-  auto pair = [](int32_t lo, int32_t hi) { return uint32_t(uint16_t(lo)) | (uint32_t(uint16_t(hi)) << 16); };
   for (; c + 4 <= n; c += 4, x += 4 * cs)
     for (int32_t j = 0; j < 4; ++j, quad += 2) {
-      quad[0] = pair(x[j] - zx, x[2 * cs + j] - zx);
-      quad[1] = pair(x[cs + j] - zx, x[3 * cs + j] - zx);
+      quad[0] = pack16(x[j] - zx, x[2 * cs + j] - zx);
+      quad[1] = pack16(x[cs + j] - zx, x[3 * cs + j] - zx);
     }
 #endif
   for (; c < n; ++c, x += cs)
@@ -339,10 +347,10 @@ void quad_times_rows(const uint32_t* quad, int32_t nb, const int8_t* w, int32_t 
     const ChannelRequant<F> r(q, m);
     int32_t acc[4] = {r.bias, r.bias, r.bias, r.bias};
     dot4_s8(quad, w, n, acc);
-    if (r.plain(lo, hi)) {  // the common case, without branches
-      for (int32_t j = 0; j < nb; ++j) y[j] = saturate_s8(r.scaled_plain(acc[j]) + zp);
+    if (r.plain(lo, hi)) {  // the common case, without branches in the loop
+      for (int32_t j = 0; j < nb; ++j) y[j] = r.out(acc[j], zp, lo, hi, true);
     } else {
-      for (int32_t j = 0; j < nb; ++j) y[j] = clamp_s8(r.scaled(acc[j]) + zp, lo, hi);
+      for (int32_t j = 0; j < nb; ++j) y[j] = r.out(acc[j], zp, lo, hi, false);
     }
   }
 }
@@ -455,13 +463,12 @@ inline void widen_s8(const int8_t* x, int32_t step, int32_t zx, int16_t* dst, in
   int32_t j = 0;
 #if defined(__ARM_FEATURE_SIMD32)
   if (step == 1) {
-    const int32_t zz = int32_t((uint32_t(zx) & 0xffffu) | (uint32_t(zx) << 16));
+    const int32_t zz = int32_t(pack16(zx, zx));
     for (; j + 4 <= n; j += 4) {
       uint32_t u;
       __builtin_memcpy(&u, x + j, 4);
       const int32_t x02 = __ssub16(__sxtb16(int32_t(u)), zz), x13 = __ssub16(sxtb16_ror8(u), zz);
-      const uint32_t x01 = (uint32_t(x02) & 0xffffu) | (uint32_t(x13) << 16);  // PKHBT
-      const uint32_t x23 = (uint32_t(x13) & 0xffff0000u) | (uint32_t(x02) >> 16);  // PKHTB
+      const uint32_t x01 = low_halves(uint32_t(x02), uint32_t(x13)), x23 = high_halves(uint32_t(x02), uint32_t(x13));
       __builtin_memcpy(dst + j, &x01, 4);
       __builtin_memcpy(dst + j + 2, &x23, 4);
     }
@@ -521,13 +528,12 @@ void depthwise_s8(const ConvS8Params& p, const void* const* in, void* const* out
       if constexpr (KH == 3 && KW == 3) {
 #if defined(__ARM_FEATURE_DSP)
         if (dh == 1 && dw == 1 && sw == 1) {  // two outputs at a time
-          auto pair = [](int8_t lo_tap, int8_t hi_tap) {
-            return int32_t(uint32_t(uint16_t(lo_tap)) | (uint32_t(hi_tap) << 16));
-          };
           int32_t wp[9];
-          for (int32_t i = 0; i < 3; ++i)
-            wp[3 * i] = pair(wc[3 * i], wc[3 * i + 1]), wp[3 * i + 1] = pair(wc[3 * i + 1], wc[3 * i + 2]),
-                   wp[3 * i + 2] = pair(wc[3 * i], wc[3 * i + 2]);
+          for (int32_t i = 0; i < 3; ++i) {
+            const int8_t* t = wc + 3 * i;
+            wp[3 * i] = int32_t(pack16(t[0], t[1])), wp[3 * i + 1] = int32_t(pack16(t[1], t[2]));
+            wp[3 * i + 2] = int32_t(pack16(t[0], t[2]));
+          }
           const bool plain = rq.plain(lo, hi);
           for (int32_t oh = 0; oh < out_h; ++oh) {
             const int16_t* win = plane + oh * sh * pw;
@@ -536,17 +542,16 @@ void depthwise_s8(const ConvS8Params& p, const void* const* in, void* const* out
             for (; ow + 2 <= out_w; ow += 2) {
               int32_t y0 = rq.bias, y1 = rq.bias;
               depthwise3x3_pair(win + ow, pw, wp, y0, y1);
-              if (plain) {
-                yr[ow] = saturate_s8(rq.scaled_plain(y0) + zy), yr[ow + 1] = saturate_s8(rq.scaled_plain(y1) + zy);
-              } else {
-                yr[ow] = clamp_s8(rq.scaled(y0) + zy, lo, hi), yr[ow + 1] = clamp_s8(rq.scaled(y1) + zy, lo, hi);
-              }
+              if (plain)
+                yr[ow] = rq.out(y0, zy, lo, hi, true), yr[ow + 1] = rq.out(y1, zy, lo, hi, true);
+              else
+                yr[ow] = rq.out(y0, zy, lo, hi, false), yr[ow + 1] = rq.out(y1, zy, lo, hi, false);
             }
             if (ow < out_w) {
               const int16_t* v = win + ow;
               int32_t acc = rq.bias;
               for (int32_t i = 0; i < 3; ++i, v += pw) acc += v[0] * wc[3 * i] + v[1] * wc[3 * i + 1] + v[2] * wc[3 * i + 2];
-              yr[ow] = plain ? saturate_s8(rq.scaled_plain(acc) + zy) : clamp_s8(rq.scaled(acc) + zy, lo, hi);
+              yr[ow] = rq.out(acc, zy, lo, hi, plain);
             }
           }
           continue;
@@ -595,7 +600,7 @@ void fully_connected_s8(const FullyConnectedS8Params& p, const void* const* in, 
       dot4_x_s8(x, zx, rows, n, acc);
       for (int32_t i = 0; i < nu; ++i) {
         const ChannelRequant<F> c(q, u + i);
-        y[u + i] = c.plain(lo, hi) ? saturate_s8(c.scaled_plain(acc[i]) + zp) : clamp_s8(c.scaled(acc[i]) + zp, lo, hi);
+        y[u + i] = c.out(acc[i], zp, lo, hi, c.plain(lo, hi));
       }
     }
 }

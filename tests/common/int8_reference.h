@@ -10,6 +10,34 @@
 #include "tinyc/int8.h"
 
 // 2-D, batch 1, NCHW.
+// A random 2-D convolution (batch 1) for the kernel tests, from uni(lo, hi), a uniform integer:
+// trial % 3 picks any grouping, pointwise or depthwise (3x3 on odd trials); odd trials clamp to
+// int8's own range, and every fourth uses ONNX's float requantization.
+template <class Uni>
+tinyc::ConvS8Params random_conv_s8(Uni& uni, int trial, int max_groups, int max_per_group) {
+  const int kind = trial % 3;  // any, pointwise, depthwise
+  tinyc::ConvS8Params p{};
+  p.batch = 1;
+  p.groups = uni(0, 2) == 0 || kind == 1 ? 1 : uni(1, max_groups);
+  p.in_ch = p.groups * (kind == 2 ? 1 : uni(1, max_per_group));
+  p.out_ch = p.groups * (kind == 2 ? 1 : uni(1, max_per_group));
+  p.in[0] = p.kernel[0] = p.stride[0] = p.dilation[0] = p.out[0] = 1;
+  for (int a = 1; a < 3; ++a) {
+    p.in[a] = uni(1, 9), p.kernel[a] = uni(1, 4), p.stride[a] = uni(1, 3), p.dilation[a] = uni(1, 2);
+    p.pad[a] = uni(0, 2);
+    if (kind == 1) p.kernel[a] = p.stride[a] = 1, p.pad[a] = 0;
+    if (kind == 2 && trial % 2) p.kernel[a] = 3, p.dilation[a] = 1;
+    const int span = (p.kernel[a] - 1) * p.dilation[a] + 1;
+    if (p.in[a] + 2 * p.pad[a] < span) p.pad[a] = span;
+    p.out[a] = (p.in[a] + 2 * p.pad[a] - span) / p.stride[a] + 1;
+  }
+  p.input_zero_point = uni(-128, 127), p.output_zero_point = uni(-128, 127);
+  p.act_min = uni(-128, 0), p.act_max = uni(0, 127);
+  if (trial % 2) p.act_min = -128, p.act_max = 127;  // int8's own range: the kernels' saturating path
+  p.float_requant = trial % 4 == 3;                 // ONNX's float rounding (pre-quantized models)
+  return p;
+}
+
 // fscale: ONNX's float requantization (round half even of acc * scale) instead of the multiplier.
 inline int8_t reference_requantize(int32_t a, int32_t m, const int32_t* mult, const int8_t* shift, const float* fscale,
                                    int32_t zp, int32_t lo, int32_t hi) {

@@ -27,27 +27,8 @@ alignas(8) static float fscale[8];
 int main() {
   int trials = 0, runs = 0, mismatches = 0;
   for (int trial = 0; trial < 300; ++trial, ++trials) {
-    const int kind = trial % 3;  // any, pointwise, depthwise
-    ConvS8Params p{};
-    p.batch = 1;
-    p.groups = uni(0, 2) == 0 || kind == 1 ? 1 : uni(1, 4);
-    p.in_ch = p.groups * (kind == 2 ? 1 : uni(1, 2));
-    p.out_ch = p.groups * (kind == 2 ? 1 : uni(1, 2));
-    p.in[0] = p.kernel[0] = p.stride[0] = p.dilation[0] = p.out[0] = 1;
-    for (int a = 1; a < 3; ++a) {
-      p.in[a] = uni(1, 9), p.kernel[a] = uni(1, 4), p.stride[a] = uni(1, 3), p.dilation[a] = uni(1, 2);
-      p.pad[a] = uni(0, 2);
-      if (kind == 1) p.kernel[a] = p.stride[a] = 1, p.pad[a] = 0;
-      if (kind == 2 && trial % 2) p.kernel[a] = 3, p.dilation[a] = 1;
-      const int span = (p.kernel[a] - 1) * p.dilation[a] + 1;
-      if (p.in[a] + 2 * p.pad[a] < span) p.pad[a] = span;
-      p.out[a] = (p.in[a] + 2 * p.pad[a] - span) / p.stride[a] + 1;
-    }
-    p.input_zero_point = uni(-128, 127), p.output_zero_point = uni(-128, 127);
-    p.act_min = uni(-128, 0), p.act_max = uni(0, 127);
-    if (trial % 2) p.act_min = -128, p.act_max = 127;  // int8's own range: the kernels' SSAT path
-    const bool fl = trial % 4 == 3;                     // ONNX's float rounding (pre-quantized models)
-    p.float_requant = fl;
+    const ConvS8Params p = random_conv_s8(uni, trial, 4, 2);
+    const bool fl = p.float_requant;
     const int cg = p.in_ch / p.groups, ks = p.kernel[1] * p.kernel[2];
     const int in_size = p.in[1] * p.in[2], out_size = p.out[1] * p.out[2];
     for (int i = 0; i < p.in_ch * in_size; ++i) x[i] = int8_t(uni(-128, 127));
