@@ -8,7 +8,7 @@ PACKAGES=(
   build-essential cmake ninja-build git
   libonnx-dev libprotobuf-dev protobuf-compiler libcli11-dev libspdlog-dev libfmt-dev libeigen3-dev
   catch2 nlohmann-json3-dev
-  gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm
+  gcc-arm-none-eabi libnewlib-arm-none-eabi libstdc++-arm-none-eabi-newlib qemu-system-arm
   python3-onnx python3-torch python3-numpy
   chromium
   clang-14 libfuzzer-14-dev
