@@ -20,9 +20,9 @@ static int32_t uni(int32_t lo, int32_t hi) {  // a fixed LCG: the same cases on 
 
 constexpr int kMax = 8 * 9 * 9;
 alignas(8) static int8_t x[kMax], nhwc[kMax], w[8 * 8 * 16], y[kMax], want[kMax], buffer[kMax];
-alignas(8) static int32_t bias[8], mult[8], scratch[2048];
-alignas(8) static int8_t shift[8];
-alignas(8) static float fscale[8];
+alignas(8) static int32_t bias[9], folded[9], mult[9], scratch[2048];
+alignas(8) static int8_t shift[9];
+alignas(8) static float fscale[9];
 
 int main() {
   int trials = 0, runs = 0, mismatches = 0;
@@ -75,7 +75,8 @@ int main() {
   }
   for (int trial = 0; trial < 100; ++trial, ++trials) {  // fully connected
     const bool fl = trial % 4 == 3;
-    FullyConnectedS8Params p{1, uni(1, 70), uni(1, 8), uni(-128, 127), uni(-128, 127), uni(-128, 0), uni(0, 127), fl, 0};
+    const int32_t zx = uni(-128, 127);
+    FullyConnectedS8Params p{1, uni(1, 70), uni(1, 9), uni(-128, 127), uni(-128, 0), uni(0, 127), fl, 0};
     if (trial % 2) p.act_min = -128, p.act_max = 127;
     for (int i = 0; i < p.depth; ++i) x[i] = int8_t(uni(-128, 127));
     for (int i = 0; i < p.units * p.depth; ++i) w[i] = int8_t(uni(-127, 127));
@@ -85,8 +86,10 @@ int main() {
       shift[u] = int8_t(uni(0, 9) ? -uni(6, 14) : uni(0, 1));
       fscale[u] = float(uni(1, 1000)) / float(1 << uni(12, 20));
     }
-    reference_fully_connected_s8(p, x, w, bias, mult, shift, want, fl ? fscale : nullptr);
-    const void* in[6] = {x, w, bias, mult, shift, fscale};
+    reference_fully_connected_s8(p, zx, x, w, bias, mult, shift, want, fl ? fscale : nullptr);
+    int8_t* packed = buffer;  // 9 x 70 fits
+    fully_connected_s8_constants(p, zx, w, bias, packed, folded);
+    const void* in[6] = {x, packed, folded, mult, shift, fscale};
     void* out[10] = {y};
     out[kScratchSlot] = scratch;
     (fl ? fully_connected_s8<true> : fully_connected_s8<false>)(p, in, out);

@@ -199,11 +199,11 @@ TEST_CASE("fully_connected_s8 equals a straightforward loop on random shapes") {
   auto uni = [&](int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(rng); };
   for (int trial = 0; trial < 40; ++trial) {
     const bool fl = trial % 4 == 3;  // ONNX's float rounding
-    FullyConnectedS8Params p{uni(1, 3), uni(1, 40), uni(1, 20), uni(-128, 127), uni(-128, 127), uni(-128, 0),
-                             uni(0, 127), fl, 0};
+    const int32_t zx = uni(-128, 127);
+    FullyConnectedS8Params p{uni(1, 3), uni(1, 70), uni(1, 20), uni(-128, 127), uni(-128, 0), uni(0, 127), fl, 0};
     if (trial % 2) p.act_min = -128, p.act_max = 127;
-    std::vector<int8_t> x(p.rows * p.depth), w(p.units * p.depth), y(p.rows * p.units), shift(p.units);
-    std::vector<int32_t> bias(p.units), mult(p.units);
+    std::vector<int8_t> x(p.rows * p.depth), w(p.units * p.depth), packed(w.size()), y(p.rows * p.units), shift(p.units);
+    std::vector<int32_t> bias(p.units), folded(p.units), mult(p.units);
     std::vector<float> fscale(p.units);
     for (auto& v : x) v = int8_t(uni(-128, 127));
     for (auto& v : w) v = int8_t(uni(-127, 127));
@@ -214,11 +214,12 @@ TEST_CASE("fully_connected_s8 equals a straightforward loop on random shapes") {
       shift[u] = int8_t(s);
       fscale[u] = std::ldexp(float(uni(1, 1000)), -uni(12, 18));
     }
-    const void* in[6] = {x.data(), w.data(), bias.data(), mult.data(), shift.data(), fscale.data()};
+    fully_connected_s8_constants(p, zx, w.data(), bias.data(), packed.data(), folded.data());
+    const void* in[6] = {x.data(), packed.data(), folded.data(), mult.data(), shift.data(), fscale.data()};
     void* out[10] = {y.data()};
     (fl ? fully_connected_s8<true> : fully_connected_s8<false>)(p, in, out);
     std::vector<int8_t> want(y.size());
-    reference_fully_connected_s8(p, x.data(), w.data(), bias.data(), mult.data(), shift.data(), want.data(),
+    reference_fully_connected_s8(p, zx, x.data(), w.data(), bias.data(), mult.data(), shift.data(), want.data(),
                                  fl ? fscale.data() : nullptr);
     REQUIRE(y == want);
   }
