@@ -712,8 +712,24 @@ struct AddS8Params {
                act_min, act_max)
 };
 
+// One row of add_s8: n values of a and b (element strides sa, sb) into y. Right: every
+// multiplier scales down (the usual case), so each takes one SMLAL and no shift check.
+template <bool Right>
+inline void add_s8_row(const AddS8Params& p, const QuantizedMultiplier* q, const int8_t* a, int32_t sa,
+                       const int8_t* b, int32_t sb, int32_t n, int8_t* y) {
+  auto scaled = [](const QuantizedMultiplier& m, int32_t v) { return Right ? m.apply_right(v) : m.apply(v); };
+  const int32_t za = p.zero_point[0], zb = p.zero_point[1], zy = p.output_zero_point;
+  const int32_t lo = p.act_min, hi = p.act_max;
+  const bool own_clamp = lo == -128 && hi == 127;
+  for (int32_t j = 0; j < n; ++j, a += sa, b += sb) {
+    const int32_t sum = scaled(q[0], (int32_t(*a) - za) * (1 << 20)) + scaled(q[1], (int32_t(*b) - zb) * (1 << 20));
+    const int32_t v = scaled(q[2], sum) + zy;
+    y[j] = own_clamp ? saturate_s8(v) : clamp_s8(v, lo, hi);
+  }
+}
+
 // TFLite's quantized Add: both inputs are shifted left by 20 bits, rescaled to twice the larger
-// input scale, summed and rescaled to the output.
+// input scale, summed and rescaled to the output. The three multipliers are set up once per call.
 inline void add_s8(const AddS8Params& p, const void* const* in, void* const* out) {
   const int8_t* a = static_cast<const int8_t*>(in[0]);
   const int8_t* b = static_cast<const int8_t*>(in[1]);
@@ -723,17 +739,80 @@ inline void add_s8(const AddS8Params& p, const void* const* in, void* const* out
   int32_t off[2] = {0, 0};
   const int32_t last = s.dims[s.rank - 1], sa = s.strides[0][s.rank - 1], sb = s.strides[1][s.rank - 1];
   if (s.n == 0) return;
+  const QuantizedMultiplier q[3] = {{p.multiplier[0], p.shift[0]}, {p.multiplier[1], p.shift[1]},
+                                    {p.output_multiplier, p.output_shift}};
+  const bool right = q[0].right >= 0 && q[1].right >= 0 && q[2].right >= 0;
   do {
-    for (int32_t j = 0; j < last; ++j) {
-      const int32_t va = (int32_t(a[off[0] + j * sa]) - p.zero_point[0]) * (1 << 20);
-      const int32_t vb = (int32_t(b[off[1] + j * sb]) - p.zero_point[1]) * (1 << 20);
-      const int32_t sum = multiply_by_quantized_multiplier(va, p.multiplier[0], p.shift[0]) +
-                          multiply_by_quantized_multiplier(vb, p.multiplier[1], p.shift[1]);
-      *y++ = clamp_s8(multiply_by_quantized_multiplier(sum, p.output_multiplier, p.output_shift) +
-                          p.output_zero_point,
-                      p.act_min, p.act_max);
-    }
+    if (right) add_s8_row<true>(p, q, a + off[0], sa, b + off[1], sb, last, y);
+    else add_s8_row<false>(p, q, a + off[0], sa, b + off[1], sb, last, y);
+    y += last;
   } while (next_row<2>(s.rank, s.dims, idx, s.strides, off));
+}
+
+// Max pooling of int8 planes, 2-D or 1-D (p.in[0] = 1): for each output row, the maximum of its
+// window's rows column by column into scratch (p.in[2] bytes), four columns at a time with the DSP
+// extension (SSUB8 sets a flag per byte, SEL keeps the larger), then the maximum of each window
+// along that row. Padding never wins; a window wholly in the padding gives 0, as pool<int8_t>.
+// y may be x when there is no leading padding: a row is written after the rows it reads.
+inline void max_pool_s8(const PoolParams& p, const void* const* in, void* const* out) {
+  const int8_t* x = static_cast<const int8_t*>(in[0]);
+  int8_t* y = static_cast<int8_t*>(out[0]);
+  int8_t* cols = static_cast<int8_t*>(out[kScratchSlot]);
+  const int32_t in_h = p.in[1], in_w = p.in[2], out_h = p.out[1], out_w = p.out[2], in_size = in_h * in_w;
+  const int32_t kh = p.kernel[1], kw = p.kernel[2], sh = p.stride[1], sw = p.stride[2];
+  const int32_t dh = p.dilation[1], dw = p.dilation[2], ph = p.pad[1], pw = p.pad[2];
+  for (int32_t c = 0; c < p.planes; ++c, x += in_size)
+    for (int32_t oh = 0; oh < out_h; ++oh) {
+      int32_t rows = 0;
+      for (int32_t i = 0, ih = oh * sh - ph; i < kh; ++i, ih += dh) {
+        if (ih < 0 || ih >= in_h) continue;
+        const int8_t* xr = x + ih * in_w;
+        if (rows++ == 0) {
+          for (int32_t j = 0; j < in_w; ++j) cols[j] = xr[j];
+          continue;
+        }
+        int32_t j = 0;
+#if defined(__ARM_FEATURE_SIMD32)
+        for (; j + 4 <= in_w; j += 4) {
+          uint32_t v, m;
+          __builtin_memcpy(&v, xr + j, 4);
+          __builtin_memcpy(&m, cols + j, 4);
+          __ssub8(int32_t(v), int32_t(m));  // GE per byte: v >= m
+          m = uint32_t(__sel(int32_t(v), int32_t(m)));
+          __builtin_memcpy(cols + j, &m, 4);
+        }
+#endif
+        for (; j < in_w; ++j) cols[j] = xr[j] > cols[j] ? xr[j] : cols[j];
+      }
+      for (int32_t ow = 0; ow < out_w; ++ow) {
+        int32_t best = 0;
+        bool any = false;
+        if (rows)
+          for (int32_t i = 0, iw = ow * sw - pw; i < kw; ++i, iw += dw)
+            if (iw >= 0 && iw < in_w && (!any || cols[iw] > best)) best = cols[iw], any = true;
+        *y++ = int8_t(best);
+      }
+    }
+}
+
+// The sum of n int8 values; with the DSP extension four per word in two pairs of 16-bit lanes
+// (SXTAB16), emptied into the int32 sum every 128 words, before a lane could overflow.
+inline int32_t sum_s8(const int8_t* x, int32_t n) {
+  int32_t sum = 0, i = 0;
+#if defined(__ARM_FEATURE_SIMD32)
+  while (i + 4 <= n) {
+    uint32_t even = 0, odd = 0;  // bytes 0 and 2, 1 and 3 of each word
+    for (int32_t words = 0; words < 128 && i + 4 <= n; ++words, i += 4) {
+      uint32_t u;
+      __builtin_memcpy(&u, x + i, 4);
+      even = uint32_t(__sxtab16(int32_t(even), int32_t(u)));
+      __asm__("sxtab16 %0, %0, %1, ror #8" : "+r"(odd) : "r"(u));
+    }
+    sum += int16_t(even) + int16_t(even >> 16) + int16_t(odd) + int16_t(odd >> 16);
+  }
+#endif
+  for (; i < n; ++i) sum += x[i];
+  return sum;
 }
 
 struct AvgPoolS8Params {
@@ -752,8 +831,7 @@ inline void avg_pool_s8(const AvgPoolS8Params& p, const void* const* in, void* c
       p.pad[0] + p.pad[1] + p.pad[2] == 0) {  // global: one plain sum per plane
     const int8_t* x = static_cast<const int8_t*>(in[0]);
     for (int32_t c = 0; c < p.planes; ++c, x += size) {
-      int32_t sum = 0;
-      for (int32_t i = 0; i < size; ++i) sum += x[i];
+      const int32_t sum = sum_s8(x, size);
       y[c] = clamp_s8(sum >= 0 ? (sum + size / 2) / size : (sum - size / 2) / size, -128, 127);
     }
     return;
