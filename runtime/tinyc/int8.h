@@ -159,6 +159,27 @@ struct ChannelRequant {
   }
 };
 
+#if defined(__ARM_FEATURE_MVE)
+// Channels m..m+3 of a Requant at once (Helium): the integers of ChannelRequant<F>::out. VQRDMULH
+// is the high multiply, floor((a m + 2^30) / 2^31), as gemmlowp's; VRSHL rounds half up, so a
+// negative value is first lowered by one to round half away from zero. With ONNX's rounding VCVTN
+// rounds half to even, as VCVTR does in ChannelRequant.
+template <bool F>
+inline int32x4_t requantize4(int32x4_t acc, const Requant& q, int32_t m) {
+  int32x4_t v;
+  if (F) {
+    v = vcvtnq_s32_f32(vmulq_f32(vcvtq_f32_s32(acc), vldrwq_f32(q.fscale + m)));
+  } else {
+    const int32x4_t shift = vldrbq_s32(q.shift + m), zero = vdupq_n_s32(0);
+    const int32x4_t right = vminq_s32(shift, zero);  // minus the right shift
+    v = vqrdmulhq_s32(vshlq_s32(acc, vmaxq_s32(shift, zero)), vldrwq_s32(q.mult + m));
+    v = vrshlq_s32(vqaddq_s32(v, vshrq_n_s32(vandq_s32(v, right), 31)), right);
+  }
+  v = vqaddq_s32(v, vdupq_n_s32(q.zp));
+  return vminq_s32(vmaxq_s32(v, vdupq_n_s32(q.lo)), vdupq_n_s32(q.hi));
+}
+#endif
+
 // in: x int8, w int8 [M, C/g, k...] (symmetric, per output channel), bias int32 (or int16) [M],
 // multiplier int32 [M], shift int8 [M] (or float_requant: float scale [M] in in[5]).
 // acc = bias + sum (x - zx) * w, then requantized. Padding contributes nothing (x = zx there).
@@ -706,6 +727,13 @@ void fully_connected_s8(const FullyConnectedS8Params& p, const void* const* in, 
       for (int32_t i = 0; i < nu; ++i) acc[i] = q.bias_of(u + i);
       if (nu == 4) dot_block_s8<4>(x, wb, n, acc);
       else dot_block_s8<1>(x, wb, n, acc);
+#if defined(__ARM_FEATURE_MVE)
+      if (nu == 4) {
+        vstrbq_s32(y + u, requantize4<F>(vldrwq_s32(acc), q, u));
+        u += 4, wb += 4 * n;
+        continue;
+      }
+#endif
       for (int32_t i = 0; i < nu; ++i) {
         const ChannelRequant<F> c(q, u + i);
         y[u + i] = c.out(acc[i], zp, lo, hi, own_clamp && c.plain(-128, 127));

@@ -165,6 +165,32 @@ int main() {
     ++runs;
     if (memcmp(y, want, size_t(p.planes)) != 0) ++mismatches, printf("mismatch: global average pool trial %d\n", trial);
   }
+#if defined(__ARM_FEATURE_MVE)
+  // requantize4 against ChannelRequant on every accumulator in a range, with multipliers of 2^30
+  // (one half: every other value a tie) and random ones, left and right shifts, both roundings.
+  for (int trial = 0; trial < 40; ++trial, ++trials) {
+    for (int m = 0; m < 4; ++m) {
+      mult[m] = trial % 2 ? int32_t(1u << 30) : int32_t((1u << 30) + uint32_t(uni(0, 1 << 29)) * 2u);
+      shift[m] = int8_t(trial % 5 == 4 ? uni(0, 2) : -uni(1, 12));
+      fscale[m] = trial % 2 ? 0.5f : float(uni(1, 1000)) / float(1 << uni(8, 16));
+      bias[m] = 0;
+    }
+    const bool fl = trial % 4 >= 2;
+    const int32_t lo = trial % 3 ? -128 : uni(-128, 0), hi = trial % 3 ? 127 : uni(0, 127), zp = uni(-128, 127);
+    const void* in[6] = {x, w, bias, mult, shift, fscale};
+    const Requant q(in, 0, fl, zp, lo, hi);
+    for (int32_t a = -3000; a < 3000; a += 4) {
+      alignas(8) int32_t acc[4] = {a, a + 1, a + 2, a + 3}, got[4];
+      vstrwq_s32(got, fl ? requantize4<true>(vldrwq_s32(acc), q, 0) : requantize4<false>(vldrwq_s32(acc), q, 0));
+      for (int i = 0; i < 4; ++i) {
+        const int8_t want_i = fl ? ChannelRequant<true>(q, i).out(acc[i], zp, lo, hi, false)
+                                 : ChannelRequant<false>(q, i).out(acc[i], zp, lo, hi, false);
+        if (got[i] != want_i) ++mismatches, printf("mismatch: requantize4 trial %d acc %ld\n", trial, (long)acc[i]);
+      }
+    }
+    ++runs;
+  }
+#endif
   printf("kernel_check: %d trials, %d kernel runs, %d mismatches\n", trials, runs, mismatches);
   return mismatches != 0;
 }
