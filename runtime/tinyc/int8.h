@@ -10,6 +10,10 @@
 #include "nn.h"
 #include "tinyc.h"
 
+#if defined(__ARM_FEATURE_MVE)
+#include <arm_mve.h>
+#endif
+
 #if defined(__ARM_FEATURE_SIMD32)
 #include <arm_acle.h>
 
@@ -156,6 +160,46 @@ struct ChannelRequant {
 #endif
   }
 };
+
+#if defined(__ARM_FEATURE_MVE)
+// ChannelRequant<F>'s integers for four accumulators at once (Helium). The fixed-point path is
+// MultiplyByQuantizedMultiplier as CMSIS-NN's arm_requantize_mve computes it: VQRDMULH is the
+// rounding doubling high multiply, saturation included; VRSHL by -e rounds half up, and 1 taken
+// from a negative h first makes that half away from zero: floor((h - 1 + 2^(e-1)) / 2^e). VQADD
+// saturating at INT32_MIN changes nothing there, as -2^31 + 2^(e-1) is no multiple of 2^e. The
+// float path rounds as the scalar one does: int to float and the product to nearest (a product
+// small enough to be flushed to zero rounds to 0 either way), then VCVTN half to even.
+template <bool F>
+struct ChannelRequant4 {
+  int32_t bias, mult, left, right;  // right: minus the right shift, as VRSHL takes it
+  float scale;
+  ChannelRequant4(const Requant& r, int32_t m)
+      : bias(r.bias_of(m)), mult(F ? 0 : r.mult[m]), left(F || r.shift[m] < 0 ? 0 : r.shift[m]),
+        right(F || r.shift[m] > 0 ? 0 : r.shift[m]), scale(F ? r.fscale[m] : 0.0f) {}
+  int32x4_t out(int32x4_t acc, int32_t zp, int32_t lo, int32_t hi) const {
+    int32x4_t v;
+    if (F) {
+#if __ARM_FEATURE_MVE & 2
+      v = vqaddq_n_s32(vcvtnq_s32_f32(vmulq_n_f32(vcvtq_f32_s32(acc), scale)), zp);  // saturated: the clamp decides
+#else
+      int32_t a[4];
+      vstrwq_s32(a, acc);
+      for (int32_t& e : a) {  // as ChannelRequant<true>::scaled without the FPU's rounding
+        float f = float(e) * scale;
+        f = f < -512.0f ? -512.0f : (f > 512.0f ? 512.0f : f);
+        e = int32_t((f + 12582912.0f) - 12582912.0f);
+      }
+      v = vaddq_n_s32(vldrwq_s32(a), zp);
+#endif
+    } else {
+      v = vqrdmulhq_n_s32(vshlq_r_s32(acc, left), mult);
+      v = vrshlq_n_s32(vqaddq_s32(v, vshrq_n_s32(vandq_s32(v, vdupq_n_s32(right)), 31)), right);
+      v = vaddq_n_s32(v, zp);
+    }
+    return vminq_s32(vmaxq_s32(v, vdupq_n_s32(lo)), vdupq_n_s32(hi));
+  }
+};
+#endif
 
 // in: x int8, w int8 [M, C/g, k...] (symmetric, per output channel), bias int32 (or int16) [M],
 // multiplier int32 [M], shift int8 [M] (or float_requant: float scale [M] in in[5]).
@@ -355,6 +399,48 @@ void quad_times_rows(const uint32_t* quad, int32_t nb, const int8_t* w, int32_t 
   }
 }
 
+#if defined(__ARM_FEATURE_MVE)
+// Helium: the four patches at x (n int8 values each, patch j at x + j * n, not offset by the
+// zero point) times every row of w, requantized into y[m * y_stride + j] for the first nb
+// pixels. VMLADAVA takes sixteen int8 products at once, so the sums are x . w - zx sum w, with
+// sum w from VADDVA on the same loads of w.
+template <bool F>
+void patches_times_rows(const int8_t* x, int32_t nb, const int8_t* w, int32_t n, int32_t units, const Requant& q,
+                        int32_t zx, int8_t* y, int32_t y_stride) {
+  const int32_t zp = q.zp, lo = q.lo, hi = q.hi, chunks = n >> 4, rest = n & 15;
+  const mve_pred16_t tail = vctp8q(uint32_t(rest)), store = vctp32q(uint32_t(nb));
+  for (int32_t m = 0; m < units; ++m, y += y_stride) {
+    const int8_t *x0 = x, *x1 = x + n, *x2 = x + 2 * n, *x3 = x + 3 * n;
+    int32_t s0 = 0, s1 = 0, s2 = 0, s3 = 0, sw = 0;
+    for (int32_t k = 0; k < chunks; ++k, w += 16, x0 += 16, x1 += 16, x2 += 16, x3 += 16) {
+      const int8x16_t v = vldrbq_s8(w);
+      sw = vaddvaq_s8(sw, v);
+      s0 = vmladavaq_s8(s0, vldrbq_s8(x0), v), s1 = vmladavaq_s8(s1, vldrbq_s8(x1), v);
+      s2 = vmladavaq_s8(s2, vldrbq_s8(x2), v), s3 = vmladavaq_s8(s3, vldrbq_s8(x3), v);
+    }
+    if (rest) {
+      const int8x16_t v = vldrbq_z_s8(w, tail);
+      sw = vaddvaq_s8(sw, v);
+      s0 = vmladavaq_s8(s0, vldrbq_z_s8(x0, tail), v), s1 = vmladavaq_s8(s1, vldrbq_z_s8(x1, tail), v);
+      s2 = vmladavaq_s8(s2, vldrbq_z_s8(x2, tail), v), s3 = vmladavaq_s8(s3, vldrbq_z_s8(x3, tail), v);
+      w += rest;
+    }
+    int32x4_t acc = vsetq_lane_s32(s3, vsetq_lane_s32(s2, vsetq_lane_s32(s1, vdupq_n_s32(s0), 1), 2), 3);
+    const ChannelRequant4<F> r(q, m);
+    vstrbq_p_s32(y, r.out(vaddq_n_s32(acc, r.bias - zx * sw), zp, lo, hi), store);
+  }
+}
+
+// dst[c] = x[c * cs] for c in [0, n): a pixel's channels, four to a gather.
+inline void gather_s8(const int8_t* x, int32_t cs, int32_t n, int8_t* dst) {
+  const uint32x4_t offsets = vmulq_n_u32(vidupq_n_u32(0, 1), uint32_t(cs));
+  for (int32_t c = 0; c < n; c += 4, x += 4 * cs) {
+    const mve_pred16_t p = vctp32q(uint32_t(n - c));
+    vstrbq_p_s32(dst + c, vldrbq_gather_offset_z_s32(x, offsets, p), p);
+  }
+}
+#endif
+
 // Scratch of conv_s8_im2col: the quad, then one patch of in_ch * kernel int16 in natural order.
 inline size_t conv_s8_im2col_scratch(const ConvS8Params& p) {
   const int32_t n = p.in_ch * p.kernel[0] * p.kernel[1] * p.kernel[2];
@@ -376,7 +462,6 @@ void conv_s8_im2col(const ConvS8Params& p, const void* const* in, void* const* o
   const int32_t cs = p.channels_last ? 1 : in_size, ws = p.channels_last ? p.in_ch : 1;
   const int32_t n = p.in_ch * p.kernel[0] * p.kernel[1] * p.kernel[2], zx = p.input_zero_point;
   uint32_t* quad = static_cast<uint32_t*>(out[kScratchSlot]);
-  int16_t* natural = reinterpret_cast<int16_t*>(quad + quad_words(n));
   const bool pointwise = is_pointwise(p);
   // The geometry in locals: the closure keeps them in registers, where reading p would be reads
   // through a pointer after every store.
@@ -384,11 +469,25 @@ void conv_s8_im2col(const ConvS8Params& p, const void* const* in, void* const* o
   const int32_t kd_n = p.kernel[0], kh_n = p.kernel[1], kw_n = p.kernel[2];
   const int32_t sd = p.stride[0], sh = p.stride[1], sw = p.stride[2], dd = p.dilation[0], dh = p.dilation[1],
                 dw = p.dilation[2], pd = p.pad[0], ph = p.pad[1], pw = p.pad[2];
+#if defined(__ARM_FEATURE_MVE)
+  // Patches of x itself (padding: zx), as patches_times_rows reads them: four in the quad's room.
+  using Patch = int8_t;
+  int8_t* const patches = reinterpret_cast<int8_t*>(quad);
+  const int32_t sub = 0, pad = zx;
+#else
+  using Patch = int16_t;  // x - zx (padding: 0), interleaved into the quad from natural
+  int16_t* natural = reinterpret_cast<int16_t*>(quad + quad_words(n));
+  const int32_t sub = zx, pad = 0;
+#endif
   // The patch of output pixel i of batch b, in natural order.
-  auto gather = [=](const int8_t* xb, int32_t i, int16_t* dst) {
+  auto gather = [=](const int8_t* xb, int32_t i, Patch* dst) {
     if (pointwise) {
       const int8_t* xp = xb + i * ws;
-      for (int32_t c = 0; c < in_ch; ++c) *dst++ = int16_t(xp[c * cs] - zx);
+#if defined(__ARM_FEATURE_MVE)
+      gather_s8(xp, cs, in_ch, dst);
+#else
+      for (int32_t c = 0; c < in_ch; ++c) *dst++ = Patch(xp[c * cs] - sub);
+#endif
     } else {
       const int32_t ow = i % out_w, oh = i / out_w % out_h, od = i / (out_w * out_h);
       const int32_t iw0 = ow * sw - pw, ih0 = oh * sh - ph, id0 = od * sd - pd;
@@ -404,10 +503,10 @@ void conv_s8_im2col(const ConvS8Params& p, const void* const* in, void* const* o
             for (int32_t kh = 0; kh < kh_n; ++kh, xr += row_step) {
               if (KW && col_step == 1) {  // NCHW, no dilation: KW adjacent values, written out
 #pragma GCC unroll 8
-                for (int32_t kw = 0; kw < KW; ++kw) dst[kw] = int16_t(xr[kw] - zx);
+                for (int32_t kw = 0; kw < KW; ++kw) dst[kw] = Patch(xr[kw] - sub);
                 dst += KW;
               } else {
-                for (int32_t kw = 0; kw < kw_run; ++kw) *dst++ = int16_t(xr[kw * col_step] - zx);
+                for (int32_t kw = 0; kw < kw_run; ++kw) *dst++ = Patch(xr[kw * col_step] - sub);
               }
             }
           }
@@ -419,12 +518,12 @@ void conv_s8_im2col(const ConvS8Params& p, const void* const* in, void* const* o
           const int8_t* xr = xb + c * cs + ((id * in_h + ih0) * in_w + iw0) * ws;
           for (int32_t kh = 0, ih = ih0; kh < kh_n; ++kh, ih += dh, xr += row_step) {
             if (id < 0 || id >= in_d || ih < 0 || ih >= in_h) {
-              for (int32_t kw = 0; kw < kw_n; ++kw) *dst++ = 0;
+              for (int32_t kw = 0; kw < kw_n; ++kw) *dst++ = Patch(pad);
             } else if (inside) {
-              for (int32_t kw = 0; kw < kw_n; ++kw) *dst++ = int16_t(xr[kw * col_step] - zx);
+              for (int32_t kw = 0; kw < kw_n; ++kw) *dst++ = Patch(xr[kw * col_step] - sub);
             } else {
               for (int32_t kw = 0, iw = iw0; kw < kw_n; ++kw, iw += dw)
-                *dst++ = iw >= 0 && iw < in_w ? int16_t(xr[kw * col_step] - zx) : int16_t(0);
+                *dst++ = iw >= 0 && iw < in_w ? Patch(xr[kw * col_step] - sub) : Patch(pad);
             }
           }
         }
@@ -435,6 +534,10 @@ void conv_s8_im2col(const ConvS8Params& p, const void* const* in, void* const* o
     int8_t* yb = y + b * p.out_ch * out_size;
     for (int32_t i = 0; i < out_size; i += 4) {
       const int32_t nb = out_size - i < 4 ? out_size - i : 4;
+#if defined(__ARM_FEATURE_MVE)
+      for (int32_t j = 0; j < nb; ++j) gather(xb, i + j, patches + j * n);  // past nb: sums not stored
+      patches_times_rows<F>(patches, nb, w, n, p.out_ch, q, zx, yb + i, out_size);
+#else
       if (pointwise && cs != 1 && nb == 4) {  // NCHW: four pixels of a channel are one word
         pointwise_quad(xb + i, cs, n, zx, quad);
         quad_times_rows<F>(quad, 4, w, n, p.out_ch, q, yb + i, out_size);
@@ -446,6 +549,7 @@ void conv_s8_im2col(const ConvS8Params& p, const void* const* in, void* const* o
         interleave_patch(natural, n, j, quad);
       }
       quad_times_rows<F>(quad, nb, w, n, p.out_ch, q, yb + i, out_size);
+#endif
     }
   }
 }
