@@ -400,43 +400,106 @@ void quad_times_rows(const uint32_t* quad, int32_t nb, const int8_t* w, int32_t 
 }
 
 #if defined(__ARM_FEATURE_MVE)
-// Helium: the four patches at x (n int8 values each, patch j at x + j * n, not offset by the
-// zero point) times every row of w, requantized into y[m * y_stride + j] for the first nb
-// pixels. VMLADAVA takes sixteen int8 products at once, so the sums are x . w - zx sum w, with
-// sum w from VADDVA on the same loads of w.
+// Helium: the patches of six pixels (n int8 values each: x itself, padding zx) times every row of
+// w, requantized into y[m * y_stride + j] for the first nb pixels. VMLADAVA takes sixteen int8
+// products at once, so the sums are x . w - zx sum w, sum w from VADDVA on the same loads of w.
+// Six, as VMLADAVA accumulates in even registers only: six sums and sum w take all seven. The
+// patches are laid out for one pointer: the whole groups of sixteen values as
+// [group][pixel][16], then the n % 16 last values as [pixel][n % 16] (patch_at).
+constexpr int32_t kPatchPixels = 6;
+inline int8_t* patch_at(int8_t* patches, int32_t n, int32_t j, int32_t k) {
+  return k < (n & ~15) ? patches + kPatchPixels * (k & ~15) + 16 * j + (k & 15)
+                       : patches + kPatchPixels * (n & ~15) + (n & 15) * j + (k & 15);
+}
+
 template <bool F>
 void patches_times_rows(const int8_t* x, int32_t nb, const int8_t* w, int32_t n, int32_t units, const Requant& q,
                         int32_t zx, int8_t* y, int32_t y_stride) {
-  const int32_t zp = q.zp, lo = q.lo, hi = q.hi, chunks = n >> 4, rest = n & 15;
-  const mve_pred16_t tail = vctp8q(uint32_t(rest)), store = vctp32q(uint32_t(nb));
+  const int32_t zp = q.zp, lo = q.lo, hi = q.hi, groups = n >> 4, rest = n & 15;
+  const int8_t* xt = x + kPatchPixels * 16 * groups;
+  const mve_pred16_t tail = vctp8q(uint32_t(rest));
+  const mve_pred16_t first = vctp32q(uint32_t(nb < 4 ? nb : 4)), second = vctp32q(uint32_t(nb > 4 ? nb - 4 : 0));
   for (int32_t m = 0; m < units; ++m, y += y_stride) {
-    const int8_t *x0 = x, *x1 = x + n, *x2 = x + 2 * n, *x3 = x + 3 * n;
-    int32_t s0 = 0, s1 = 0, s2 = 0, s3 = 0, sw = 0;
-    for (int32_t k = 0; k < chunks; ++k, w += 16, x0 += 16, x1 += 16, x2 += 16, x3 += 16) {
-      const int8x16_t v = vldrbq_s8(w);
-      sw = vaddvaq_s8(sw, v);
-      s0 = vmladavaq_s8(s0, vldrbq_s8(x0), v), s1 = vmladavaq_s8(s1, vldrbq_s8(x1), v);
-      s2 = vmladavaq_s8(s2, vldrbq_s8(x2), v), s3 = vmladavaq_s8(s3, vldrbq_s8(x3), v);
+    int32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0, a4 = 0, a5 = 0, sw = 0;
+    if (groups) {
+      // In assembly: GCC moves the sums between registers around each VMLADAVA.
+      const int8_t* xk = x;
+      register int32_t loops __asm__("lr") = groups;
+      __asm__ volatile(
+          "dls lr, lr\n"
+          "1:\n"
+          "vldrb.8 q0, [%[w]], #16\n"
+          "vldrb.8 q1, [%[x]], #96\n"
+          "vldrb.8 q2, [%[x], #-80]\n"
+          "vaddva.s8 %[sw], q0\n"
+          "vmlava.s8 %[a0], q1, q0\n"
+          "vldrb.8 q1, [%[x], #-64]\n"
+          "vmlava.s8 %[a1], q2, q0\n"
+          "vldrb.8 q2, [%[x], #-48]\n"
+          "vmlava.s8 %[a2], q1, q0\n"
+          "vldrb.8 q1, [%[x], #-32]\n"
+          "vmlava.s8 %[a3], q2, q0\n"
+          "vldrb.8 q2, [%[x], #-16]\n"
+          "vmlava.s8 %[a4], q1, q0\n"
+          "vmlava.s8 %[a5], q2, q0\n"
+          "le lr, 1b\n"
+          : [a0] "+Te"(a0), [a1] "+Te"(a1), [a2] "+Te"(a2), [a3] "+Te"(a3), [a4] "+Te"(a4), [a5] "+Te"(a5),
+            [sw] "+Te"(sw), [w] "+r"(w), [x] "+r"(xk), "+r"(loops)
+          :
+          : "q0", "q1", "q2", "memory");
     }
     if (rest) {
       const int8x16_t v = vldrbq_z_s8(w, tail);
       sw = vaddvaq_s8(sw, v);
-      s0 = vmladavaq_s8(s0, vldrbq_z_s8(x0, tail), v), s1 = vmladavaq_s8(s1, vldrbq_z_s8(x1, tail), v);
-      s2 = vmladavaq_s8(s2, vldrbq_z_s8(x2, tail), v), s3 = vmladavaq_s8(s3, vldrbq_z_s8(x3, tail), v);
+      a0 = vmladavaq_s8(a0, vldrbq_z_s8(xt, tail), v), a1 = vmladavaq_s8(a1, vldrbq_z_s8(xt + rest, tail), v);
+      a2 = vmladavaq_s8(a2, vldrbq_z_s8(xt + 2 * rest, tail), v), a3 = vmladavaq_s8(a3, vldrbq_z_s8(xt + 3 * rest, tail), v);
+      a4 = vmladavaq_s8(a4, vldrbq_z_s8(xt + 4 * rest, tail), v), a5 = vmladavaq_s8(a5, vldrbq_z_s8(xt + 5 * rest, tail), v);
       w += rest;
     }
-    int32x4_t acc = vsetq_lane_s32(s3, vsetq_lane_s32(s2, vsetq_lane_s32(s1, vdupq_n_s32(s0), 1), 2), 3);
     const ChannelRequant4<F> r(q, m);
-    vstrbq_p_s32(y, r.out(vaddq_n_s32(acc, r.bias - zx * sw), zp, lo, hi), store);
+    const int32_t b = r.bias - zx * sw;
+    const int32x4_t v0 = vsetq_lane_s32(a3, vsetq_lane_s32(a2, vsetq_lane_s32(a1, vdupq_n_s32(a0), 1), 2), 3);
+    vstrbq_p_s32(y, r.out(vaddq_n_s32(v0, b), zp, lo, hi), first);
+    if (nb > 4) vstrbq_p_s32(y + 4, r.out(vaddq_n_s32(vsetq_lane_s32(a5, vdupq_n_s32(a4), 1), b), zp, lo, hi), second);
   }
 }
 
-// dst[c] = x[c * cs] for c in [0, n): a pixel's channels, four to a gather.
-inline void gather_s8(const int8_t* x, int32_t cs, int32_t n, int8_t* dst) {
-  const uint32x4_t offsets = vmulq_n_u32(vidupq_n_u32(0, 1), uint32_t(cs));
-  for (int32_t c = 0; c < n; c += 4, x += 4 * cs) {
-    const mve_pred16_t p = vctp32q(uint32_t(n - c));
-    vstrbq_p_s32(dst + c, vldrbq_gather_offset_z_s32(x, offsets, p), p);
+// Pixel j's patch, its value k at x + offsets[k] (k in [0, n)), written where patch_at puts it:
+// eight values to a gather.
+inline void gather_window_s8(const int8_t* x, const uint16_t* offsets, int32_t n, int8_t* patches, int32_t j) {
+  int8_t* dst = patches + 16 * j;
+  for (int32_t g = n >> 4; g > 0; --g, offsets += 16, dst += 16 * kPatchPixels) {
+    vstrbq_s16(dst, vldrbq_gather_offset_s16(x, vldrhq_u16(offsets)));
+    vstrbq_s16(dst + 8, vldrbq_gather_offset_s16(x, vldrhq_u16(offsets + 8)));
+  }
+  dst = patch_at(patches, n, j, n & ~15);
+  for (int32_t k = 0; k < (n & 15); k += 8) {
+    const mve_pred16_t p = vctp16q(uint32_t((n & 15) - k));
+    vstrbq_p_s16(dst + k, vldrbq_gather_offset_z_s16(x, vldrhq_z_u16(offsets + k, p), p), p);
+  }
+}
+
+// The same for a window that crosses the input's border: value k (at row[k], col[k] of the
+// window) is there only if r0 <= row[k] < r1 and c0 <= col[k] < c1, else it is padding, zx; the
+// padding's addresses are not read.
+inline void gather_border_s8(const int8_t* x, const uint16_t* offsets, const int8_t* row, const int8_t* col, int32_t n,
+                             int32_t r0, int32_t r1, int32_t c0, int32_t c1, int32_t zx, int8_t* patches, int32_t j) {
+  const int16x8_t pad = vdupq_n_s16(int16_t(zx));
+  for (int32_t k = 0; k < n; k += 8) {
+    const mve_pred16_t tail = vctp16q(uint32_t(n - k));
+    const int16x8_t r = vldrbq_z_s16(row + k, tail), c = vldrbq_z_s16(col + k, tail);
+    mve_pred16_t in = vcmpgeq_m_n_s16(r, int16_t(r0), tail);
+    in = vcmpltq_m_n_s16(r, int16_t(r1), in), in = vcmpgeq_m_n_s16(c, int16_t(c0), in), in = vcmpltq_m_n_s16(c, int16_t(c1), in);
+    const int16x8_t v = vldrbq_gather_offset_z_s16(x, vldrhq_z_u16(offsets + k, tail), in);
+    vstrbq_p_s16(patch_at(patches, n, j, k), vpselq_s16(v, pad, in), tail);
+  }
+}
+
+// Pixel j's patch from its values in natural order.
+inline void place_patch_s8(const int8_t* natural, int32_t n, int8_t* patches, int32_t j) {
+  for (int32_t k = 0; k < n; k += 16) {
+    const mve_pred16_t p = vctp8q(uint32_t(n - k));
+    vstrbq_p_s8(patch_at(patches, n, j, k), vldrbq_z_s8(natural + k, p), p);
   }
 }
 #endif
@@ -470,9 +533,10 @@ void conv_s8_im2col(const ConvS8Params& p, const void* const* in, void* const* o
   const int32_t sd = p.stride[0], sh = p.stride[1], sw = p.stride[2], dd = p.dilation[0], dh = p.dilation[1],
                 dw = p.dilation[2], pd = p.pad[0], ph = p.pad[1], pw = p.pad[2];
 #if defined(__ARM_FEATURE_MVE)
-  // Patches of x itself (padding: zx), as patches_times_rows reads them: four in the quad's room.
+  // Patches of x itself (padding: zx), as patches_times_rows reads them, in the quad's room.
   using Patch = int8_t;
   int8_t* const patches = reinterpret_cast<int8_t*>(quad);
+  int8_t* const natural = patches + kPatchPixels * n;  // for gather, where there are no tables
   const int32_t sub = 0, pad = zx;
 #else
   using Patch = int16_t;  // x - zx (padding: 0), interleaved into the quad from natural
@@ -483,11 +547,7 @@ void conv_s8_im2col(const ConvS8Params& p, const void* const* in, void* const* o
   auto gather = [=](const int8_t* xb, int32_t i, Patch* dst) {
     if (pointwise) {
       const int8_t* xp = xb + i * ws;
-#if defined(__ARM_FEATURE_MVE)
-      gather_s8(xp, cs, in_ch, dst);
-#else
       for (int32_t c = 0; c < in_ch; ++c) *dst++ = Patch(xp[c * cs] - sub);
-#endif
     } else {
       const int32_t ow = i % out_w, oh = i / out_w % out_h, od = i / (out_w * out_h);
       const int32_t iw0 = ow * sw - pw, ih0 = oh * sh - ph, id0 = od * sd - pd;
@@ -529,15 +589,51 @@ void conv_s8_im2col(const ConvS8Params& p, const void* const* in, void* const* o
         }
     }
   };
+#if defined(__ARM_FEATURE_MVE)
+  // After the patches (6n bytes), in the rest of the quad's and natural's room (10n): each
+  // value's offset in x from the window's first (2n bytes), its row and its column in the window
+  // (n each), for the gathers, when the window spans less than 64 KiB of x and 128 rows and
+  // columns, and never crosses the input's depth.
+  uint16_t* offsets = reinterpret_cast<uint16_t*>(patches + kPatchPixels * n);
+  int8_t *rows = patches + (kPatchPixels + 2) * n, *cols = rows + n;
+  const int32_t span = (in_ch - 1) * cs + (((kd_n - 1) * dd * in_h + (kh_n - 1) * dh) * in_w + (kw_n - 1) * dw) * ws;
+  const bool table = span < 65536 && (kh_n - 1) * dh < 128 && (kw_n - 1) * dw < 128 && kd_n == 1 && pd == 0;
+  if (table)
+    for (int32_t c = 0, k = 0; c < in_ch; ++c)
+      for (int32_t kd = 0; kd < kd_n; ++kd)
+        for (int32_t kh = 0; kh < kh_n; ++kh)
+          for (int32_t kw = 0; kw < kw_n; ++kw, ++k) {
+            offsets[k] = uint16_t(c * cs + ((kd * dd * in_h + kh * dh) * in_w + kw * dw) * ws);
+            rows[k] = int8_t(kh * dh), cols[k] = int8_t(kw * dw);
+          }
+#endif
   for (int32_t b = 0; b < p.batch; ++b) {
     const int8_t* xb = x + b * p.in_ch * in_size;
     int8_t* yb = y + b * p.out_ch * out_size;
+#if defined(__ARM_FEATURE_MVE)
+    for (int32_t i = 0; i < out_size; i += kPatchPixels) {
+      const int32_t nb = out_size - i < kPatchPixels ? out_size - i : kPatchPixels;
+      for (int32_t j = 0; j < nb; ++j) {  // past nb: sums not stored
+        const int32_t o = i + j;
+        if (!table) {
+          gather(xb, o, natural);
+          place_patch_s8(natural, n, patches, j);
+          continue;
+        }
+        const int32_t ow = o % out_w, oh = o / out_w % out_h, od = o / (out_w * out_h);
+        const int32_t iw0 = ow * sw - pw, ih0 = oh * sh - ph, id0 = od * sd;
+        const int8_t* first = xb + ((id0 * in_h + ih0) * in_w + iw0) * ws;
+        if (ih0 >= 0 && ih0 + (kh_n - 1) * dh < in_h && iw0 >= 0 && iw0 + (kw_n - 1) * dw < in_w)
+          gather_window_s8(first, offsets, n, patches, j);
+        else  // rows and columns of the window inside the input, clamped to the int16 compares
+          gather_border_s8(first, offsets, rows, cols, n, ih0 < 0 ? -ih0 : 0, in_h - ih0 < 128 ? in_h - ih0 : 128,
+                           iw0 < 0 ? -iw0 : 0, in_w - iw0 < 128 ? in_w - iw0 : 128, zx, patches, j);
+      }
+      patches_times_rows<F>(patches, nb, w, n, p.out_ch, q, zx, yb + i, out_size);
+    }
+#else
     for (int32_t i = 0; i < out_size; i += 4) {
       const int32_t nb = out_size - i < 4 ? out_size - i : 4;
-#if defined(__ARM_FEATURE_MVE)
-      for (int32_t j = 0; j < nb; ++j) gather(xb, i + j, patches + j * n);  // past nb: sums not stored
-      patches_times_rows<F>(patches, nb, w, n, p.out_ch, q, zx, yb + i, out_size);
-#else
       if (pointwise && cs != 1 && nb == 4) {  // NCHW: four pixels of a channel are one word
         pointwise_quad(xb + i, cs, n, zx, quad);
         quad_times_rows<F>(quad, 4, w, n, p.out_ch, q, yb + i, out_size);
@@ -549,8 +645,8 @@ void conv_s8_im2col(const ConvS8Params& p, const void* const* in, void* const* o
         interleave_patch(natural, n, j, quad);
       }
       quad_times_rows<F>(quad, nb, w, n, p.out_ch, q, yb + i, out_size);
-#endif
     }
+#endif
   }
 }
 
