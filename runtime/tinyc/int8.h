@@ -479,20 +479,38 @@ inline void gather_window_s8(const int8_t* x, const uint16_t* offsets, int32_t n
   }
 }
 
-// The same for a window that crosses the input's border: value k (at row[k], col[k] of the
-// window) is there only if r0 <= row[k] < r1 and c0 <= col[k] < c1, else it is padding, zx; the
-// padding's addresses are not read.
-inline void gather_border_s8(const int8_t* x, const uint16_t* offsets, const int8_t* row, const int8_t* col, int32_t n,
-                             int32_t r0, int32_t r1, int32_t c0, int32_t c1, int32_t zx, int8_t* patches, int32_t j) {
+// The same for a window that crosses the input's border: value k is there if inside[tap[k]] (tap:
+// its place in the window, kh * KW + kw), else it is padding, zx; the padding's addresses are not
+// read. In assembly, for the predicate to stay in VPR (GCC moves it through a core register
+// around each use).
+inline void gather_border_s8(const int8_t* x, const uint16_t* offsets, const uint8_t* tap, const uint8_t* inside,
+                             int32_t n, int32_t zx, int8_t* patches, int32_t j) {
   const int16x8_t pad = vdupq_n_s16(int16_t(zx));
-  for (int32_t k = 0; k < n; k += 8) {
-    const mve_pred16_t tail = vctp16q(uint32_t(n - k));
-    const int16x8_t r = vldrbq_z_s16(row + k, tail), c = vldrbq_z_s16(col + k, tail);
-    mve_pred16_t in = vcmpgeq_m_n_s16(r, int16_t(r0), tail);
-    in = vcmpltq_m_n_s16(r, int16_t(r1), in), in = vcmpgeq_m_n_s16(c, int16_t(c0), in), in = vcmpltq_m_n_s16(c, int16_t(c1), in);
-    const int16x8_t v = vldrbq_gather_offset_z_s16(x, vldrhq_z_u16(offsets + k, tail), in);
-    vstrbq_p_s16(patch_at(patches, n, j, k), vpselq_s16(v, pad, in), tail);
-  }
+  auto eight = [&](int32_t k, int8_t* dst) {  // values k to k + 7 (those below n)
+    int16x8_t v;
+    __asm__ volatile(
+        "vctp.16 %[rem]\n"
+        "vpstt\n"
+        "vldrbt.u16 q0, [%[tap]]\n"
+        "vldrht.u16 q1, [%[off]]\n"
+        "vpst\n"
+        "vldrbt.u16 q2, [%[inside], q0]\n"
+        "vpt.i16 ne, q2, %[zero]\n"
+        "vldrbt.s16 q0, [%[x], q1]\n"
+        "vpsel %q[v], q0, %q[pad]\n"
+        "vctp.16 %[rem]\n"
+        "vpst\n"
+        "vstrbt.16 %q[v], [%[dst]]\n"
+        : [v] "=&w"(v)
+        : [rem] "r"(n - k), [tap] "l"(tap + k), [off] "r"(offsets + k), [inside] "l"(inside), [zero] "r"(0),
+          [x] "l"(x), [pad] "w"(pad), [dst] "l"(dst)
+        : "q0", "q1", "q2", "memory");
+  };
+  const int32_t whole = n & ~15;
+  int8_t* dst = patches + 16 * j;
+  int32_t k = 0;
+  for (; k < whole; k += 16, dst += 16 * kPatchPixels) eight(k, dst), eight(k + 8, dst + 8);
+  for (dst = patch_at(patches, n, j, whole); k < n; k += 8, dst += 8) eight(k, dst);
 }
 
 // Pixel j's patch from its values in natural order.
@@ -591,21 +609,20 @@ void conv_s8_im2col(const ConvS8Params& p, const void* const* in, void* const* o
   };
 #if defined(__ARM_FEATURE_MVE)
   // After the patches (6n bytes), in the rest of the quad's and natural's room (10n): each
-  // value's offset in x from the window's first (2n bytes), its row and its column in the window
-  // (n each), for the gathers, when the window spans less than 64 KiB of x and 128 rows and
-  // columns, and never crosses the input's depth.
+  // value's offset in x from the window's first (2n bytes) and its place in the window (n), for
+  // the gathers, then which places of a window on the border are inside the input (KH * KW <= n):
+  // when the window spans less than 64 KiB of x and at most 256 places, and never crosses the
+  // input's depth.
   uint16_t* offsets = reinterpret_cast<uint16_t*>(patches + kPatchPixels * n);
-  int8_t *rows = patches + (kPatchPixels + 2) * n, *cols = rows + n;
+  uint8_t* taps = reinterpret_cast<uint8_t*>(patches + (kPatchPixels + 2) * n);
+  uint8_t* inside = taps + n;
   const int32_t span = (in_ch - 1) * cs + (((kd_n - 1) * dd * in_h + (kh_n - 1) * dh) * in_w + (kw_n - 1) * dw) * ws;
-  const bool table = span < 65536 && (kh_n - 1) * dh < 128 && (kw_n - 1) * dw < 128 && kd_n == 1 && pd == 0;
+  const bool table = span < 65536 && kh_n * kw_n <= 256 && kd_n == 1 && pd == 0;
   if (table)
     for (int32_t c = 0, k = 0; c < in_ch; ++c)
-      for (int32_t kd = 0; kd < kd_n; ++kd)
-        for (int32_t kh = 0; kh < kh_n; ++kh)
-          for (int32_t kw = 0; kw < kw_n; ++kw, ++k) {
-            offsets[k] = uint16_t(c * cs + ((kd * dd * in_h + kh * dh) * in_w + kw * dw) * ws);
-            rows[k] = int8_t(kh * dh), cols[k] = int8_t(kw * dw);
-          }
+      for (int32_t kh = 0; kh < kh_n; ++kh)
+        for (int32_t kw = 0; kw < kw_n; ++kw, ++k)
+          offsets[k] = uint16_t(c * cs + (kh * dh * in_w + kw * dw) * ws), taps[k] = uint8_t(kh * kw_n + kw);
 #endif
   for (int32_t b = 0; b < p.batch; ++b) {
     const int8_t* xb = x + b * p.in_ch * in_size;
@@ -623,11 +640,15 @@ void conv_s8_im2col(const ConvS8Params& p, const void* const* in, void* const* o
         const int32_t ow = o % out_w, oh = o / out_w % out_h, od = o / (out_w * out_h);
         const int32_t iw0 = ow * sw - pw, ih0 = oh * sh - ph, id0 = od * sd;
         const int8_t* first = xb + ((id0 * in_h + ih0) * in_w + iw0) * ws;
-        if (ih0 >= 0 && ih0 + (kh_n - 1) * dh < in_h && iw0 >= 0 && iw0 + (kw_n - 1) * dw < in_w)
+        if (ih0 >= 0 && ih0 + (kh_n - 1) * dh < in_h && iw0 >= 0 && iw0 + (kw_n - 1) * dw < in_w) {
           gather_window_s8(first, offsets, n, patches, j);
-        else  // rows and columns of the window inside the input, clamped to the int16 compares
-          gather_border_s8(first, offsets, rows, cols, n, ih0 < 0 ? -ih0 : 0, in_h - ih0 < 128 ? in_h - ih0 : 128,
-                           iw0 < 0 ? -iw0 : 0, in_w - iw0 < 128 ? in_w - iw0 : 128, zx, patches, j);
+          continue;
+        }
+        for (int32_t kh = 0, k = 0; kh < kh_n; ++kh) {
+          const bool row = unsigned(ih0 + kh * dh) < unsigned(in_h);
+          for (int32_t kw = 0; kw < kw_n; ++kw, ++k) inside[k] = row && unsigned(iw0 + kw * dw) < unsigned(in_w);
+        }
+        gather_border_s8(first, offsets, taps, inside, n, zx, patches, j);
       }
       patches_times_rows<F>(patches, nb, w, n, p.out_ch, q, zx, yb + i, out_size);
     }
