@@ -413,20 +413,38 @@ inline int8_t* patch_at(int8_t* patches, int32_t n, int32_t j, int32_t k) {
 }
 
 template <bool F>
-void patches_times_rows(const int8_t* x, int32_t nb, const int8_t* w, int32_t n, int32_t units, const Requant& q,
+void patches_times_rows(const int8_t* x, int32_t nb, const int8_t* w, int32_t n, int32_t units, const Requant q,
                         int32_t zx, int8_t* y, int32_t y_stride) {
   const int32_t zp = q.zp, lo = q.lo, hi = q.hi, groups = n >> 4, rest = n & 15;
-  const int8_t* xt = x + kPatchPixels * 16 * groups;
   const mve_pred16_t tail = vctp8q(uint32_t(rest));
   const mve_pred16_t first = vctp32q(uint32_t(nb < 4 ? nb : 4)), second = vctp32q(uint32_t(nb > 4 ? nb - 4 : 0));
   for (int32_t m = 0; m < units; ++m, y += y_stride) {
-    int32_t a0 = 0, a1 = 0, a2 = 0, a3 = 0, a4 = 0, a5 = 0, sw = 0;
+    int32x4_t v0, v1;  // pixels 0 to 3, then 4 and 5
+    int32_t sw;
     if (groups) {
-      // In assembly: GCC moves the sums between registers around each VMLADAVA.
+      // In assembly: VMLADAVA accumulates in even registers only, and GCC moved the sums between
+      // registers around each. The first group starts the sums (VMLADAV), the others add to them;
+      // the last n % 16 values read sixteen bytes of x each, but w's are zero past them (and x's
+      // stay in the scratch: n >= 16).
       const int8_t* xk = x;
-      register int32_t loops __asm__("lr") = groups;
+      int32_t a0, a1, a2, a3, a4, a5;
+      register int32_t loops __asm__("lr") = groups - 1;
       __asm__ volatile(
-          "dls lr, lr\n"
+          "vldrb.8 q0, [%[w]], #16\n"
+          "vldrb.8 q1, [%[x]], #96\n"
+          "vldrb.8 q2, [%[x], #-80]\n"
+          "vaddv.s8 %[sw], q0\n"
+          "vmladav.s8 %[a0], q1, q0\n"
+          "vldrb.8 q1, [%[x], #-64]\n"
+          "vmladav.s8 %[a1], q2, q0\n"
+          "vldrb.8 q2, [%[x], #-48]\n"
+          "vmladav.s8 %[a2], q1, q0\n"
+          "vldrb.8 q1, [%[x], #-32]\n"
+          "vmladav.s8 %[a3], q2, q0\n"
+          "vldrb.8 q2, [%[x], #-16]\n"
+          "vmladav.s8 %[a4], q1, q0\n"
+          "vmladav.s8 %[a5], q2, q0\n"
+          "wls lr, lr, 2f\n"
           "1:\n"
           "vldrb.8 q0, [%[w]], #16\n"
           "vldrb.8 q1, [%[x]], #96\n"
@@ -443,24 +461,53 @@ void patches_times_rows(const int8_t* x, int32_t nb, const int8_t* w, int32_t n,
           "vmlava.s8 %[a4], q1, q0\n"
           "vmlava.s8 %[a5], q2, q0\n"
           "le lr, 1b\n"
-          : [a0] "+Te"(a0), [a1] "+Te"(a1), [a2] "+Te"(a2), [a3] "+Te"(a3), [a4] "+Te"(a4), [a5] "+Te"(a5),
-            [sw] "+Te"(sw), [w] "+r"(w), [x] "+r"(xk), "+r"(loops)
-          :
+          "2:\n"
+          "cbz %[rest], 3f\n"
+          "vctp.8 %[rest]\n"
+          "vpst\n"
+          "vldrbt.8 q0, [%[w]]\n"
+          "vldrb.8 q1, [%[x]]\n"
+          "add %[x], %[rest]\n"
+          "vaddva.s8 %[sw], q0\n"
+          "vldrb.8 q2, [%[x]]\n"
+          "add %[x], %[rest]\n"
+          "vmlava.s8 %[a0], q1, q0\n"
+          "vldrb.8 q1, [%[x]]\n"
+          "add %[x], %[rest]\n"
+          "vmlava.s8 %[a1], q2, q0\n"
+          "vldrb.8 q2, [%[x]]\n"
+          "add %[x], %[rest]\n"
+          "vmlava.s8 %[a2], q1, q0\n"
+          "vldrb.8 q1, [%[x]]\n"
+          "add %[x], %[rest]\n"
+          "vmlava.s8 %[a3], q2, q0\n"
+          "vldrb.8 q2, [%[x]]\n"
+          "add %[w], %[rest]\n"
+          "vmlava.s8 %[a4], q1, q0\n"
+          "vmlava.s8 %[a5], q2, q0\n"
+          "3:\n"
+          "vmov %q[v0][2], %q[v0][0], %[a0], %[a2]\n"
+          "vmov %q[v0][3], %q[v0][1], %[a1], %[a3]\n"
+          "vdup.32 %q[v1], %[a4]\n"
+          "vmov.32 %q[v1][1], %[a5]\n"
+          : [v0] "=&w"(v0), [v1] "=&w"(v1), [a0] "=&Te"(a0), [a1] "=&Te"(a1), [a2] "=&Te"(a2), [a3] "=&Te"(a3),
+            [a4] "=&Te"(a4), [a5] "=&Te"(a5), [sw] "=&Te"(sw), [w] "+r"(w), [x] "+r"(xk), "+r"(loops)
+          : [rest] "l"(rest)
           : "q0", "q1", "q2", "memory");
-    }
-    if (rest) {
+    } else {
       const int8x16_t v = vldrbq_z_s8(w, tail);
-      sw = vaddvaq_s8(sw, v);
-      a0 = vmladavaq_s8(a0, vldrbq_z_s8(xt, tail), v), a1 = vmladavaq_s8(a1, vldrbq_z_s8(xt + rest, tail), v);
-      a2 = vmladavaq_s8(a2, vldrbq_z_s8(xt + 2 * rest, tail), v), a3 = vmladavaq_s8(a3, vldrbq_z_s8(xt + 3 * rest, tail), v);
-      a4 = vmladavaq_s8(a4, vldrbq_z_s8(xt + 4 * rest, tail), v), a5 = vmladavaq_s8(a5, vldrbq_z_s8(xt + 5 * rest, tail), v);
+      sw = vaddvq_s8(v);
+      const int32_t a0 = vmladavq_s8(vldrbq_z_s8(x, tail), v), a1 = vmladavq_s8(vldrbq_z_s8(x + rest, tail), v);
+      const int32_t a2 = vmladavq_s8(vldrbq_z_s8(x + 2 * rest, tail), v), a3 = vmladavq_s8(vldrbq_z_s8(x + 3 * rest, tail), v);
+      const int32_t a4 = vmladavq_s8(vldrbq_z_s8(x + 4 * rest, tail), v), a5 = vmladavq_s8(vldrbq_z_s8(x + 5 * rest, tail), v);
+      v0 = vsetq_lane_s32(a3, vsetq_lane_s32(a2, vsetq_lane_s32(a1, vdupq_n_s32(a0), 1), 2), 3);
+      v1 = vsetq_lane_s32(a5, vdupq_n_s32(a4), 1);
       w += rest;
     }
     const ChannelRequant4<F> r(q, m);
     const int32_t b = r.bias - zx * sw;
-    const int32x4_t v0 = vsetq_lane_s32(a3, vsetq_lane_s32(a2, vsetq_lane_s32(a1, vdupq_n_s32(a0), 1), 2), 3);
     vstrbq_p_s32(y, r.out(vaddq_n_s32(v0, b), zp, lo, hi), first);
-    if (nb > 4) vstrbq_p_s32(y + 4, r.out(vaddq_n_s32(vsetq_lane_s32(a5, vdupq_n_s32(a4), 1), b), zp, lo, hi), second);
+    if (nb > 4) vstrbq_p_s32(y + 4, r.out(vaddq_n_s32(v1, b), zp, lo, hi), second);
   }
 }
 
