@@ -836,8 +836,9 @@ void depthwise_s8(const ConvS8Params& p, const void* const* in, void* const* out
           vstrbq_p_s32(yr + ow, rq4.out(vaddq_n_s32(acc, rq4.bias), zy, lo, hi), p);
         }
       };
+      constexpr bool float_mve = __ARM_FEATURE_MVE & 2;
       if (KH == 3 && KW == 3 && sh == 1 && sw == 1 && dh == 1 && dw == 1 && out_w >= 4 &&
-          (F || (rq4.left == 0 && rq4.right < 0))) {
+          (F ? float_mve : rq4.left == 0 && rq4.right < 0)) {
         // Down a column of four outputs (the last column overlapping the one before, so none is
         // partial): each plane row's three loads serve three output rows, whose sums s2, s1, s0
         // (rows r - 2, r - 1, r) take their tap rows 2, 1, 0 from it. In assembly: GCC kept the
@@ -846,7 +847,9 @@ void depthwise_s8(const ConvS8Params& p, const void* const* in, void* const* out
         // and a right shift of at least 1, so the fixup needs no mask).
         alignas(8) const int32_t taps[9] = {wc[6], wc[3], wc[0], wc[7], wc[4], wc[1], wc[8], wc[5], wc[2]};
         const int32x4_t bias = vdupq_n_s32(rq4.bias), vlo = vdupq_n_s32(lo), vhi = vdupq_n_s32(hi);
-        const int32x4_t scale = F ? vreinterpretq_s32_f32(vdupq_n_f32(rq4.scale)) : vdupq_n_s32(rq4.mult);
+        int32_t scale_bits;
+        __builtin_memcpy(&scale_bits, &rq4.scale, 4);
+        const int32x4_t scale = vdupq_n_s32(F ? scale_bits : rq4.mult);
         for (int32_t ow = 0; ow < out_w; ow += 4) {
           if (ow + 4 > out_w) ow = out_w - 4;
           const int16_t* pr = plane + ow;
@@ -902,7 +905,7 @@ void depthwise_s8(const ConvS8Params& p, const void* const* in, void* const* out
               "le lr, 1b\n"
               : [s1] "+w"(s1), [s0] "+w"(s0), [pr] "+l"(pr), [y] "+l"(yr), "+r"(rows)
               : [taps] "r"(taps), [pw2] "r"(2 * pw), [out_w] "r"(out_w), [bias] "w"(bias), [lo] "w"(vlo),
-                [hi] "w"(vhi), [scale] "w"(scale), [rs] "r"(rq4.right), [zp] "r"(zy), [fl] "i"(F ? 1 : 0)
+                [hi] "w"(vhi), [scale] "w"(scale), [rs] "r"(rq4.right), [zp] "r"(zy), [fl] "i"(F && float_mve ? 1 : 0)
               : "r4", "r5", "q2", "q3", "memory");
         }
         continue;
