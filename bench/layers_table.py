@@ -1,15 +1,16 @@
 #!/usr/bin/python3
-"""Issue #6's yardstick: instructions per int8 layer on an emulated Cortex-M4 against CMSIS-NN.
+"""Issue #6's yardstick: instructions per int8 layer on an emulated core against CMSIS-NN.
 
 Makes the five single-layer models (bench/make_layers.py, seeded), quantizes each with its
 calibration data, runs it under qemu with the per-layer profile and prints the layer's
-instructions next to CMSIS-NN's figure, then the whole int8 keyword-spotting models. Not a test:
-figures, not asserts.
+instructions next to CMSIS-NN's figure for that core, then the whole int8 keyword-spotting and
+digits models. Not a test: figures, not asserts.
 
-  /usr/bin/python3 bench/layers_table.py --tinyc build/tinyc [--shared ../shared/models]
+  /usr/bin/python3 bench/layers_table.py --tinyc build/tinyc [--target cortex-m55] [--shared ../shared/models]
 """
 import argparse
 import csv
+import json
 import os
 import subprocess
 import sys
@@ -18,45 +19,65 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 from make_layers import LAYERS  # noqa: E402
 
+# CMSIS-NN's instructions for the five layers (../shared/anchors.md; M4 is the DSP build, M55 MVE)
+CMSIS = {"cortex-m4": [1111186, 599625, 1068935, 2181, 5487506],
+         "cortex-m7": [1120503, 594185, 1051009, 2185, 5505056],
+         "cortex-m55": [289052, 166887, 202886, 680, 914865]}
 
-def profile(tinyc, model, work, extra):
+
+def profile(tinyc, model, work, extra, target):
     args = ["--tinyc-args", " ".join(extra), "--run-args", " ".join(extra)] if extra else []
     r = subprocess.run([sys.executable, os.path.join(HERE, "..", "tests", "mcu", "run_on_qemu.py"), "--tinyc", tinyc,
-                        "--target", "cortex-m4", "--sets", "1", "--work", work, "--profile", "--model", model, *args],
+                        "--target", target, "--sets", "1", "--work", work, "--profile", "--model", model, *args],
                        capture_output=True, text=True)
     if not r.stdout.startswith("PASS"):
         raise RuntimeError(r.stdout + r.stderr)
-    name = [d for d in os.listdir(os.path.join(work, "cortex-m4"))][0]
-    with open(os.path.join(work, "cortex-m4", name, "profile.csv")) as f:
+    name = [d for d in os.listdir(os.path.join(work, target))][0]
+    with open(os.path.join(work, target, name, "profile.csv")) as f:
         return [(int(row[0]), int(row[1]), row[2] if len(row) > 2 else "") for row in csv.reader(f) if row[0].isdigit()]
+
+
+def macs(tinyc, model):
+    r = subprocess.run([tinyc, "inspect", os.path.join(model, "model.onnx"), "--json"], capture_output=True, text=True,
+                       check=True)
+    return json.loads(r.stdout)["totals"]["macs"]
+
+
+# Whole models from ../shared/models: (label, folder, quantized by tinyc with its calib.npy)
+MODELS = [("kws-dscnn (quantized by tinyc)", "kws-dscnn", True),
+          ("mlperf-tiny-kws-dscnn-int8 (pre-quantized)", "mlperf-tiny-kws-dscnn-int8", False),
+          ("digits-cnn (quantized by tinyc)", "digits-cnn", True),
+          ("digits-mlp (quantized by tinyc)", "digits-mlp", True)]
 
 
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--tinyc", required=True)
+    ap.add_argument("--target", default="cortex-m4", choices=sorted(CMSIS), help="the core; CMSIS-NN's figures for it")
     ap.add_argument("--work", default=os.path.join(HERE, "..", "build", "bench-layers"))
     ap.add_argument("--shared", default=os.path.join(HERE, "..", "..", "shared", "models"))
     args = ap.parse_args()
     models = os.path.join(args.work, "models")
     subprocess.run([sys.executable, os.path.join(HERE, "make_layers.py"), models], check=True)
-    print("| layer (int8, cortex-m4) | MACs | tinyc instructions | CMSIS-NN instructions | ratio |")
+    print(f"| layer (int8, {args.target}) | MACs | tinyc instructions | CMSIS-NN instructions | ratio |")
     print("| --- | ---: | ---: | ---: | ---: |")
-    for name, (_, _, _, macs, cmsis) in LAYERS.items():
+    for i, (name, (_, _, _, layer_macs)) in enumerate(LAYERS.items()):
         d = os.path.join(models, name)
         calib = os.path.join(d, "data", "calib.npy")
-        rows = profile(args.tinyc, d, os.path.join(args.work, "run", name), ["--quantize", "int8", "--calibration", calib])
+        rows = profile(args.tinyc, d, os.path.join(args.work, "run", args.target, name),
+                       ["--quantize", "int8", "--calibration", calib], args.target)
         layer = [r for r in rows if "quantize" not in r[2]][0][1]  # the layer, not the boundary Q/DQ
-        print(f"| {name} | {macs:,} | {layer:,} | {cmsis:,} | {layer / cmsis:.2f} |")
-    kws = [("kws-dscnn (quantized by tinyc)", "kws-dscnn", True), ("mlperf-tiny-kws-dscnn-int8 (pre-quantized)",
-                                                                     "mlperf-tiny-kws-dscnn-int8", False)]
-    for label, name, quantize in kws:
+        cmsis = CMSIS[args.target][i]
+        print(f"| {name} | {layer_macs:,} | {layer:,} | {cmsis:,} | {layer / cmsis:.2f} |")
+    for label, name, quantize in MODELS:
         d = os.path.join(args.shared, name)
         if not os.path.isdir(d):
             continue
         extra = ["--quantize", "int8", "--calibration", os.path.join(d, "data", "calib.npy")] if quantize else []
-        rows = profile(args.tinyc, d, os.path.join(args.work, "run", name), extra)
+        rows = profile(args.tinyc, d, os.path.join(args.work, "run", args.target, name), extra, args.target)
+        # the model's layers; its float interface's boundary QuantizeLinear/DequantizeLinear left out
         total = sum(r[1] for r in rows if "quantize" not in r[2] and "dequant" not in r[2])
-        print(f"| {label}: whole model | 2,656,768 | {total:,} | - | - |")
+        print(f"| {label}: whole model | {macs(args.tinyc, d):,} | {total:,} | - | - |")
 
 
 if __name__ == "__main__":

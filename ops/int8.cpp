@@ -74,8 +74,7 @@ Lowered lower_fully_connected_s8(OpContext& c) {
   const Shape& w = c.input(1).shape;
   if (x.size() != 2 || w.size() != 2 || x[1] != w[1]) c.fail("expects x [rows, depth] and w [units, depth]");
   c.set_output(0, DType::Int8, {x[0], w[0]});
-  FullyConnectedS8Params p{i32(c, x[0]), i32(c, x[1]), i32(c, w[0]), attr32(c, "tinyc_input_zero_point"),
-                           attr32(c, "tinyc_output_zero_point"), attr32(c, "tinyc_act_min"),
+  FullyConnectedS8Params p{i32(c, x[0]), i32(c, x[1]), i32(c, w[0]), attr32(c, "tinyc_output_zero_point"), attr32(c, "tinyc_act_min"),
                            attr32(c, "tinyc_act_max"), c.has(5), c.input(2).dtype == DType::Int16};
   return p.float_requant ? make_kernel("tinyc::fully_connected_s8<true>", p, &fully_connected_s8<true>)
                          : make_kernel("tinyc::fully_connected_s8<false>", p, &fully_connected_s8<false>);

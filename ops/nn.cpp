@@ -2,6 +2,7 @@
 #include <algorithm>
 
 #include "ops/op.h"
+#include "runtime/tinyc/int8.h"
 #include "runtime/tinyc/nn.h"
 #include "runtime/tinyc/quant.h"
 
@@ -287,6 +288,12 @@ Lowered lower_pool(OpContext& c, int32_t kind, bool global) {
   for (size_t i = 0; i < 3; ++i) p.pad_end[i] = i >= off ? i32(c, win.pad_end[i - off]) : 0;
   p.count_include_pad = static_cast<int32_t>(c.node.get_int("count_include_pad", 0));
   p.p = static_cast<float>(c.node.get_int("p", 2));
+  if (kind == kPoolMax && x.dtype == DType::Int8 && p.in[0] == 1 && p.kernel[0] == 1) {  // rows, DSP
+    Lowered l = make_kernel("tinyc::max_pool_s8", p, &max_pool_s8);
+    l.scratch_bytes = static_cast<size_t>(p.in[2]);
+    if (pool_in_place(p.in, p.out, p.pad)) l.in_place = 0, l.in_place_scratch = l.scratch_bytes;
+    return l;
+  }
   Lowered l = kind != kPoolMax ? TYPED_KERNEL(c, x.dtype, "pool", pool, p)
                                 : with_type(c, x.dtype, [&](auto tag) {  // max pooling works on integers too
                                     using T = decltype(tag);

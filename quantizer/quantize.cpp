@@ -8,6 +8,7 @@
 
 #include "ops/evaluate.h"
 #include "ops/op.h"
+#include "runtime/tinyc/int8.h"
 
 namespace tinyc {
 
@@ -482,8 +483,16 @@ class Quantizer {
     set_int(q, "tinyc_act_min", lo);
     set_int(q, "tinyc_act_max", hi);
     const Shape per{units};
-    q.inputs = {x, constant(n.name + "/weights_int8", DType::Int8, wshape, c.weights),
-                compact_bias(n.name, c.bias),
+    std::vector<int8_t> weights = c.weights;
+    std::vector<int32_t> bias = c.bias;
+    if (!conv) {  // the fully connected kernel's own order, and the input's zero point in the bias
+      const int32_t depth = static_cast<int32_t>(wshape[1]);
+      for (int64_t m = 0; m < units; ++m)  // fits: linear_s8 bounds |bias| + 128 sum |w| below 2^30
+        bias[m] = static_cast<int32_t>(fold_input_zero_point(bias[m], &c.weights[m * depth], depth, qx.zero_point));
+      pack_fully_connected_s8(c.weights.data(), static_cast<int32_t>(units), depth, weights.data());
+    }
+    q.inputs = {x, constant(n.name + "/weights_int8", DType::Int8, wshape, weights),
+                compact_bias(n.name, bias),
                 constant(n.name + "/multiplier", DType::Int32, per, c.mult),
                 constant(n.name + "/shift", DType::Int8, per, c.shift)};
     if (onnx_rounding) q.inputs.push_back(constant(n.name + "/scale", DType::Float, per, c.fscale));

@@ -91,9 +91,8 @@ struct ConvS8Params {
                output_zero_point, act_min, act_max, float_requant, bias16, channels_last)
 };
 
-// Bias m, stored as int32 or (when every value fits) int16.
+// Bias m, stored as int32 or (when every value fits) int16; the quantizer always gives one.
 inline int32_t bias_at(const void* bias, int32_t bias16, int32_t m) {
-  if (!bias) return 0;
   return bias16 ? static_cast<const int16_t*>(bias)[m] : static_cast<const int32_t*>(bias)[m];
 }
 
@@ -263,40 +262,11 @@ inline void conv_s8(const ConvS8Params& p, const void* const* in, void* const* o
     }
 }
 
-// ---- fast kernels: the same integers as conv_s8 and fully_connected_s8 ----
+// ---- fast kernels: the same integers as conv_s8 ----
 //
 // With the DSP extension, SMLAD does two 16-bit multiply-accumulates at once. SXTB16 widens bytes 0
 // and 2 of a 32-bit word of weights to two int16 (and, rotated, bytes 1 and 3), so the inputs they
 // multiply are stored pair-interleaved: x0 x2, then x1 x3, in each group of four.
-
-// acc[i] += (x - zx) . w[i] over n int8 values of x, for four rows of weights, read as they are
-// (no patch, no scratch): the fully connected layer's dot products. Each load of x, its widening
-// and its zero point serve four rows.
-inline void dot4_x_s8(const int8_t* x, int32_t zx, const int8_t* const w[4], int32_t n, int32_t* acc) {
-  int32_t k = 0;
-  int32_t s0 = acc[0], s1 = acc[1], s2 = acc[2], s3 = acc[3];
-#if defined(__ARM_FEATURE_SIMD32)
-  const int32_t n4 = n & ~3;  // whole groups of four
-  const int32_t zz = int32_t(pack16(zx, zx));
-  const int8_t *w0 = w[0], *w1 = w[1], *w2 = w[2], *w3 = w[3];
-  for (; k < n4; k += 4) {
-    uint32_t u;
-    __builtin_memcpy(&u, x + k, 4);
-    const int32_t x02 = __ssub16(__sxtb16(int32_t(u)), zz), x13 = __ssub16(sxtb16_ror8(u), zz);  // x - zx fits int16
-    auto dot = [&](const int8_t* wr, int32_t s) {
-      uint32_t v;
-      __builtin_memcpy(&v, wr + k, 4);
-      return __smlad(sxtb16_ror8(v), x13, __smlad(__sxtb16(int32_t(v)), x02, s));
-    };
-    s0 = dot(w0, s0), s1 = dot(w1, s1), s2 = dot(w2, s2), s3 = dot(w3, s3);
-  }
-#endif
-  for (; k < n; ++k) {
-    const int32_t v = x[k] - zx;
-    s0 += v * w[0][k], s1 += v * w[1][k], s2 += v * w[2][k], s3 += v * w[3][k];
-  }
-  acc[0] = s0, acc[1] = s1, acc[2] = s2, acc[3] = s3;
-}
 
 // A quad: the patches of four output pixels (n values each) as 32-bit words that the dot products
 // read in one stream: for each whole group of four values g, the int16 pairs (x[4g], x[4g+2]) and
@@ -968,38 +938,162 @@ void depthwise_s8(const ConvS8Params& p, const void* const* in, void* const* out
 
 struct FullyConnectedS8Params {
   int32_t rows, depth, units;  // x [rows, depth], w [units, depth]
-  int32_t input_zero_point, output_zero_point;
+  int32_t output_zero_point;
   int32_t act_min, act_max;
   int32_t float_requant;  // as in ConvS8Params
   int32_t bias16;
-  TINYC_PARAMS(FullyConnectedS8Params, rows, depth, units, input_zero_point, output_zero_point, act_min, act_max,
-               float_requant, bias16)
+  TINYC_PARAMS(FullyConnectedS8Params, rows, depth, units, output_zero_point, act_min, act_max, float_requant, bias16)
 };
 
-// in: x int8, w int8 [units, depth] (per unit), bias int32, multiplier int32, shift int8. Four rows
-// of w at a time against each row of x, read in place (no scratch). F as in conv_s8_im2col.
+// The order fully_connected_s8 reads its weights in, made at compile time: the units in blocks of
+// four rows (the last units % 4 in blocks of one); in a block, for each group of 16 values of x,
+// the 16 weights of each row in turn, then the depth % 16 last weights of each row. Each row's
+// weights for a group are one vector (MVE) or four words at fixed offsets from one pointer (DSP).
+// A block of one row is that row as it was.
+inline void pack_fully_connected_s8(const int8_t* w, int32_t units, int32_t depth, int8_t* packed) {
+  const int32_t groups = depth / 16, tail = depth % 16;
+  for (int32_t u = 0; u < units;) {
+    const int32_t rows = units - u >= 4 ? 4 : 1;
+    for (int32_t g = 0; g < groups; ++g)
+      for (int32_t r = 0; r < rows; ++r)
+        for (int32_t k = 0; k < 16; ++k) *packed++ = w[(u + r) * depth + 16 * g + k];
+    for (int32_t r = 0; r < rows; ++r)
+      for (int32_t k = 0; k < tail; ++k) *packed++ = w[(u + r) * depth + 16 * groups + k];
+    u += rows;
+  }
+}
+
+// The bias fully_connected_s8 takes: the input's zero point is a constant term, -zx * sum of the
+// row's weights, folded in at compile time, so the kernel multiplies x as it is.
+inline int64_t fold_input_zero_point(int64_t bias, const int8_t* row, int32_t depth, int32_t zx) {
+  int64_t sum = 0;
+  for (int32_t k = 0; k < depth; ++k) sum += row[k];
+  return bias - int64_t(zx) * sum;
+}
+
+#if defined(__ARM_FEATURE_SIMD32) && !defined(__ARM_FEATURE_MVE)
+// s0..s3 += the word of x at x . the words at w, w + 16, w + 32, w + 48 (four rows of a packed
+// block): one load of x and its two SXTB16 serve four rows. In one asm statement, because in C
+// GCC hoists the loads of the next words and spills the sums.
+static inline void dot4_word_s8(const int8_t* x, const int8_t* w, int32_t& s0, int32_t& s1, int32_t& s2, int32_t& s3) {
+  uint32_t u, x02, x13, v, t;
+  __asm__(
+      "ldr %[u], %[x]\n\t"
+      "sxtb16 %[x02], %[u]\n\t"
+      "sxtb16 %[x13], %[u], ror #8\n\t"
+      "ldr %[v], %[w0]\n\t"
+      "sxtb16 %[t], %[v]\n\t"
+      "smlad %[s0], %[t], %[x02], %[s0]\n\t"
+      "sxtb16 %[t], %[v], ror #8\n\t"
+      "smlad %[s0], %[t], %[x13], %[s0]\n\t"
+      "ldr %[v], %[w1]\n\t"
+      "sxtb16 %[t], %[v]\n\t"
+      "smlad %[s1], %[t], %[x02], %[s1]\n\t"
+      "sxtb16 %[t], %[v], ror #8\n\t"
+      "smlad %[s1], %[t], %[x13], %[s1]\n\t"
+      "ldr %[v], %[w2]\n\t"
+      "sxtb16 %[t], %[v]\n\t"
+      "smlad %[s2], %[t], %[x02], %[s2]\n\t"
+      "sxtb16 %[t], %[v], ror #8\n\t"
+      "smlad %[s2], %[t], %[x13], %[s2]\n\t"
+      "ldr %[v], %[w3]\n\t"
+      "sxtb16 %[t], %[v]\n\t"
+      "smlad %[s3], %[t], %[x02], %[s3]\n\t"
+      "sxtb16 %[t], %[v], ror #8\n\t"
+      "smlad %[s3], %[t], %[x13], %[s3]"
+      : [s0] "+r"(s0), [s1] "+r"(s1), [s2] "+r"(s2), [s3] "+r"(s3), [u] "=&r"(u), [x02] "=&r"(x02),
+        [x13] "=&r"(x13), [v] "=&r"(v), [t] "=&r"(t)
+      : [x] "m"(*reinterpret_cast<const uint32_t*>(x)), [w0] "m"(*reinterpret_cast<const uint32_t*>(w)),
+        [w1] "m"(*reinterpret_cast<const uint32_t*>(w + 16)), [w2] "m"(*reinterpret_cast<const uint32_t*>(w + 32)),
+        [w3] "m"(*reinterpret_cast<const uint32_t*>(w + 48)));
+}
+#endif
+
+// acc[r] += x . row r over n values, for the R (1 or 4) rows of a packed block wb. The sums are
+// four scalars, not an array: GCC keeps an array in memory across the loop.
+template <int R>
+inline void dot_block_s8(const int8_t* x, const int8_t* wb, int32_t n, int32_t* acc) {
+  int32_t s0 = acc[0], s1 = R > 1 ? acc[1] : 0, s2 = R > 1 ? acc[2] : 0, s3 = R > 1 ? acc[3] : 0;
+  const int32_t tail = n & 15;
+  const int8_t* const end = x + (n - tail);
+#if defined(__ARM_FEATURE_MVE)
+  for (; x < end; x += 16, wb += 16 * R) {
+    const int8x16_t xv = vldrbq_s8(x);
+    s0 = vmladavaq_s8(s0, xv, vldrbq_s8(wb));
+    if (R > 1) {
+      s1 = vmladavaq_s8(s1, xv, vldrbq_s8(wb + 16));
+      s2 = vmladavaq_s8(s2, xv, vldrbq_s8(wb + 32));
+      s3 = vmladavaq_s8(s3, xv, vldrbq_s8(wb + 48));
+    }
+  }
+  if (tail) {  // lanes past the tail neither load nor add
+    const mve_pred16_t live = vctp8q(uint32_t(tail));
+    const int8x16_t xv = vldrbq_z_s8(x, live);
+    s0 = vmladavaq_p_s8(s0, xv, vldrbq_z_s8(wb, live), live);
+    if (R > 1) {
+      s1 = vmladavaq_p_s8(s1, xv, vldrbq_z_s8(wb + tail, live), live);
+      s2 = vmladavaq_p_s8(s2, xv, vldrbq_z_s8(wb + 2 * tail, live), live);
+      s3 = vmladavaq_p_s8(s3, xv, vldrbq_z_s8(wb + 3 * tail, live), live);
+    }
+  }
+#else
+  for (; x < end; x += 16, wb += 16 * R) {
+#if defined(__ARM_FEATURE_SIMD32)
+    if (R > 1) {
+#pragma GCC unroll 4
+      for (int32_t i = 0; i < 16; i += 4) dot4_word_s8(x + i, wb + i, s0, s1, s2, s3);
+      continue;
+    }
+    for (int32_t i = 0; i < 16; i += 4) {
+      uint32_t u, v;
+      __builtin_memcpy(&u, x + i, 4);
+      __builtin_memcpy(&v, wb + i, 4);
+      s0 = __smlad(sxtb16_ror8(v), sxtb16_ror8(u), __smlad(__sxtb16(int32_t(v)), __sxtb16(int32_t(u)), s0));
+    }
+#else
+    for (int32_t i = 0; i < 16; ++i) {
+      const int32_t v = x[i];
+      s0 += v * wb[i];
+      if (R > 1) s1 += v * wb[16 + i], s2 += v * wb[32 + i], s3 += v * wb[48 + i];
+    }
+#endif
+  }
+  for (int32_t k = 0; k < tail; ++k) {
+    const int32_t v = x[k];
+    s0 += v * wb[k];
+    if (R > 1) s1 += v * wb[tail + k], s2 += v * wb[2 * tail + k], s3 += v * wb[3 * tail + k];
+  }
+#endif
+  acc[0] = s0;
+  if (R > 1) acc[1] = s1, acc[2] = s2, acc[3] = s3;
+}
+
+// in: x int8, w int8 in pack_fully_connected_s8's order, bias int32 (or int16) with the input's
+// zero point folded in (fold_input_zero_point), multiplier int32, shift int8. Rows of w four at a
+// time against each row of x, read in place (no scratch). F as in conv_s8_im2col.
 template <bool F>
 void fully_connected_s8(const FullyConnectedS8Params& p, const void* const* in, void* const* out) {
   const int8_t* x = static_cast<const int8_t*>(in[0]);
   const int8_t* w = static_cast<const int8_t*>(in[1]);
   const Requant q(in, p.bias16, p.float_requant, p.output_zero_point, p.act_min, p.act_max);
   int8_t* y = static_cast<int8_t*>(out[0]);
-  const int32_t n = p.depth, units = p.units, zx = p.input_zero_point, zp = q.zp, lo = q.lo, hi = q.hi;
-  for (int32_t r = 0; r < p.rows; ++r, x += n, y += units)
-    for (int32_t u = 0; u < units; u += 4) {
-      const int32_t nu = units - u < 4 ? units - u : 4;  // past the last row: the last row again
-      const int8_t* rows[4];
+  const int32_t n = p.depth, units = p.units, zp = q.zp, lo = q.lo, hi = q.hi;
+  const bool own_clamp = lo == -128 && hi == 127;
+  for (int32_t r = 0; r < p.rows; ++r, x += n, y += units) {
+    const int8_t* wb = w;
+    for (int32_t u = 0; u < units;) {
       int32_t acc[4];
-      for (int32_t i = 0; i < 4; ++i) {
-        const int32_t ui = u + (i < nu ? i : nu - 1);
-        rows[i] = w + ui * n, acc[i] = q.bias_of(ui);
-      }
-      dot4_x_s8(x, zx, rows, n, acc);
+      const int32_t nu = units - u >= 4 ? 4 : 1;
+      for (int32_t i = 0; i < nu; ++i) acc[i] = q.bias_of(u + i);
+      if (nu == 4) dot_block_s8<4>(x, wb, n, acc);
+      else dot_block_s8<1>(x, wb, n, acc);
       for (int32_t i = 0; i < nu; ++i) {
         const ChannelRequant<F> c(q, u + i);
-        y[u + i] = c.out(acc[i], zp, lo, hi, c.plain(lo, hi));
+        y[u + i] = c.out(acc[i], zp, lo, hi, own_clamp && c.plain(-128, 127));
       }
+      u += nu, wb += nu * n;
     }
+  }
 }
 
 struct AddS8Params {
@@ -1012,8 +1106,24 @@ struct AddS8Params {
                act_min, act_max)
 };
 
+// One row of add_s8: n values of a and b (element strides sa, sb) into y. Right: every
+// multiplier scales down (the usual case), so each takes one SMLAL and no shift check.
+template <bool Right>
+inline void add_s8_row(const AddS8Params& p, const QuantizedMultiplier* q, const int8_t* a, int32_t sa,
+                       const int8_t* b, int32_t sb, int32_t n, int8_t* y) {
+  auto scaled = [](const QuantizedMultiplier& m, int32_t v) { return Right ? m.apply_right(v) : m.apply(v); };
+  const int32_t za = p.zero_point[0], zb = p.zero_point[1], zy = p.output_zero_point;
+  const int32_t lo = p.act_min, hi = p.act_max;
+  const bool own_clamp = lo == -128 && hi == 127;
+  for (int32_t j = 0; j < n; ++j, a += sa, b += sb) {
+    const int32_t sum = scaled(q[0], (int32_t(*a) - za) * (1 << 20)) + scaled(q[1], (int32_t(*b) - zb) * (1 << 20));
+    const int32_t v = scaled(q[2], sum) + zy;
+    y[j] = own_clamp ? saturate_s8(v) : clamp_s8(v, lo, hi);
+  }
+}
+
 // TFLite's quantized Add: both inputs are shifted left by 20 bits, rescaled to twice the larger
-// input scale, summed and rescaled to the output.
+// input scale, summed and rescaled to the output. The three multipliers are set up once per call.
 inline void add_s8(const AddS8Params& p, const void* const* in, void* const* out) {
   const int8_t* a = static_cast<const int8_t*>(in[0]);
   const int8_t* b = static_cast<const int8_t*>(in[1]);
@@ -1023,17 +1133,80 @@ inline void add_s8(const AddS8Params& p, const void* const* in, void* const* out
   int32_t off[2] = {0, 0};
   const int32_t last = s.dims[s.rank - 1], sa = s.strides[0][s.rank - 1], sb = s.strides[1][s.rank - 1];
   if (s.n == 0) return;
+  const QuantizedMultiplier q[3] = {{p.multiplier[0], p.shift[0]}, {p.multiplier[1], p.shift[1]},
+                                    {p.output_multiplier, p.output_shift}};
+  const bool right = q[0].right >= 0 && q[1].right >= 0 && q[2].right >= 0;
   do {
-    for (int32_t j = 0; j < last; ++j) {
-      const int32_t va = (int32_t(a[off[0] + j * sa]) - p.zero_point[0]) * (1 << 20);
-      const int32_t vb = (int32_t(b[off[1] + j * sb]) - p.zero_point[1]) * (1 << 20);
-      const int32_t sum = multiply_by_quantized_multiplier(va, p.multiplier[0], p.shift[0]) +
-                          multiply_by_quantized_multiplier(vb, p.multiplier[1], p.shift[1]);
-      *y++ = clamp_s8(multiply_by_quantized_multiplier(sum, p.output_multiplier, p.output_shift) +
-                          p.output_zero_point,
-                      p.act_min, p.act_max);
-    }
+    if (right) add_s8_row<true>(p, q, a + off[0], sa, b + off[1], sb, last, y);
+    else add_s8_row<false>(p, q, a + off[0], sa, b + off[1], sb, last, y);
+    y += last;
   } while (next_row<2>(s.rank, s.dims, idx, s.strides, off));
+}
+
+// Max pooling of int8 planes, 2-D or 1-D (p.in[0] = 1): for each output row, the maximum of its
+// window's rows column by column into scratch (p.in[2] bytes), four columns at a time with the DSP
+// extension (SSUB8 sets a flag per byte, SEL keeps the larger), then the maximum of each window
+// along that row. Padding never wins; a window wholly in the padding gives 0, as pool<int8_t>.
+// y may be x when there is no leading padding: a row is written after the rows it reads.
+inline void max_pool_s8(const PoolParams& p, const void* const* in, void* const* out) {
+  const int8_t* x = static_cast<const int8_t*>(in[0]);
+  int8_t* y = static_cast<int8_t*>(out[0]);
+  int8_t* cols = static_cast<int8_t*>(out[kScratchSlot]);
+  const int32_t in_h = p.in[1], in_w = p.in[2], out_h = p.out[1], out_w = p.out[2], in_size = in_h * in_w;
+  const int32_t kh = p.kernel[1], kw = p.kernel[2], sh = p.stride[1], sw = p.stride[2];
+  const int32_t dh = p.dilation[1], dw = p.dilation[2], ph = p.pad[1], pw = p.pad[2];
+  for (int32_t c = 0; c < p.planes; ++c, x += in_size)
+    for (int32_t oh = 0; oh < out_h; ++oh) {
+      int32_t rows = 0;
+      for (int32_t i = 0, ih = oh * sh - ph; i < kh; ++i, ih += dh) {
+        if (ih < 0 || ih >= in_h) continue;
+        const int8_t* xr = x + ih * in_w;
+        if (rows++ == 0) {
+          for (int32_t j = 0; j < in_w; ++j) cols[j] = xr[j];
+          continue;
+        }
+        int32_t j = 0;
+#if defined(__ARM_FEATURE_SIMD32)
+        for (; j + 4 <= in_w; j += 4) {
+          uint32_t v, m;
+          __builtin_memcpy(&v, xr + j, 4);
+          __builtin_memcpy(&m, cols + j, 4);
+          __ssub8(int32_t(v), int32_t(m));  // GE per byte: v >= m
+          m = uint32_t(__sel(int32_t(v), int32_t(m)));
+          __builtin_memcpy(cols + j, &m, 4);
+        }
+#endif
+        for (; j < in_w; ++j) cols[j] = xr[j] > cols[j] ? xr[j] : cols[j];
+      }
+      for (int32_t ow = 0; ow < out_w; ++ow) {
+        int32_t best = 0;
+        bool any = false;
+        if (rows)
+          for (int32_t i = 0, iw = ow * sw - pw; i < kw; ++i, iw += dw)
+            if (iw >= 0 && iw < in_w && (!any || cols[iw] > best)) best = cols[iw], any = true;
+        *y++ = int8_t(best);
+      }
+    }
+}
+
+// The sum of n int8 values; with the DSP extension four per word in two pairs of 16-bit lanes
+// (SXTAB16), emptied into the int32 sum every 128 words, before a lane could overflow.
+inline int32_t sum_s8(const int8_t* x, int32_t n) {
+  int32_t sum = 0, i = 0;
+#if defined(__ARM_FEATURE_SIMD32)
+  while (i + 4 <= n) {
+    uint32_t even = 0, odd = 0;  // bytes 0 and 2, 1 and 3 of each word
+    for (int32_t words = 0; words < 128 && i + 4 <= n; ++words, i += 4) {
+      uint32_t u;
+      __builtin_memcpy(&u, x + i, 4);
+      even = uint32_t(__sxtab16(int32_t(even), int32_t(u)));
+      __asm__("sxtab16 %0, %0, %1, ror #8" : "+r"(odd) : "r"(u));
+    }
+    sum += int16_t(even) + int16_t(even >> 16) + int16_t(odd) + int16_t(odd >> 16);
+  }
+#endif
+  for (; i < n; ++i) sum += x[i];
+  return sum;
 }
 
 struct AvgPoolS8Params {
@@ -1052,8 +1225,7 @@ inline void avg_pool_s8(const AvgPoolS8Params& p, const void* const* in, void* c
       p.pad[0] + p.pad[1] + p.pad[2] == 0) {  // global: one plain sum per plane
     const int8_t* x = static_cast<const int8_t*>(in[0]);
     for (int32_t c = 0; c < p.planes; ++c, x += size) {
-      int32_t sum = 0;
-      for (int32_t i = 0; i < size; ++i) sum += x[i];
+      const int32_t sum = sum_s8(x, size);
       y[c] = clamp_s8(sum >= 0 ? (sum + size / 2) / size : (sum - size / 2) / size, -128, 127);
     }
     return;

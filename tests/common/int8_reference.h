@@ -70,15 +70,25 @@ inline void reference_conv_s8(const tinyc::ConvS8Params& p, const int8_t* x, con
       }
 }
 
-inline void reference_fully_connected_s8(const tinyc::FullyConnectedS8Params& p, const int8_t* x, const int8_t* w,
-                                         const int32_t* bias, const int32_t* mult, const int8_t* shift, int8_t* want,
-                                         const float* fscale = nullptr) {
+// w natural [units, depth]; zx the input's zero point.
+inline void reference_fully_connected_s8(const tinyc::FullyConnectedS8Params& p, int32_t zx, const int8_t* x,
+                                         const int8_t* w, const int32_t* bias, const int32_t* mult,
+                                         const int8_t* shift, int8_t* want, const float* fscale = nullptr) {
   for (int r = 0; r < p.rows; ++r)
     for (int u = 0; u < p.units; ++u) {
       int32_t a = bias[u];
-      for (int k = 0; k < p.depth; ++k) a += (x[r * p.depth + k] - p.input_zero_point) * w[u * p.depth + k];
+      for (int k = 0; k < p.depth; ++k) a += (x[r * p.depth + k] - zx) * w[u * p.depth + k];
       want[r * p.units + u] = reference_requantize(a, u, mult, shift, fscale, p.output_zero_point, p.act_min, p.act_max);
     }
+}
+
+// The constants fully_connected_s8 takes, as the quantizer makes them: the weights w [units,
+// depth] packed, and zx folded into the biases.
+inline void fully_connected_s8_constants(const tinyc::FullyConnectedS8Params& p, int32_t zx, const int8_t* w,
+                                         const int32_t* bias, int8_t* packed, int32_t* folded) {
+  tinyc::pack_fully_connected_s8(w, p.units, p.depth, packed);
+  for (int u = 0; u < p.units; ++u)
+    folded[u] = int32_t(tinyc::fold_input_zero_point(bias[u], w + u * p.depth, p.depth, zx));
 }
 
 #endif

@@ -1,5 +1,5 @@
 // The int8 kernels on the core itself: every fast kernel that applies (conv_s8_im2col,
-// depthwise_s8, fully_connected_s8, with the core's own ISA path: SMLAD where the DSP extension is
+// depthwise_s8, fully_connected_s8, add_s8, max_pool_s8, the global average pool, with the core's own ISA path: SMLAD where the DSP extension is
 // there, plain C elsewhere) against a straightforward loop, on random shapes, strides, paddings,
 // dilations and quantization parameters, from NCHW, channels-last and over its own input.
 // Prints "kernel_check: T trials, R kernel runs, M mismatches" and exits with 1 on any mismatch.
@@ -20,9 +20,9 @@ static int32_t uni(int32_t lo, int32_t hi) {  // a fixed LCG: the same cases on 
 
 constexpr int kMax = 8 * 9 * 9;
 alignas(8) static int8_t x[kMax], nhwc[kMax], w[2 * 2 * 257], y[kMax], want[kMax], buffer[kMax];
-alignas(8) static int32_t bias[8], mult[8], scratch[2048];
-alignas(8) static int8_t shift[8];
-alignas(8) static float fscale[8];
+alignas(8) static int32_t bias[9], folded[9], mult[9], scratch[2048];
+alignas(8) static int8_t shift[9];
+alignas(8) static float fscale[9];
 
 int main() {
   int trials = 0, runs = 0, mismatches = 0;
@@ -90,7 +90,8 @@ int main() {
   }
   for (int trial = 0; trial < 100; ++trial, ++trials) {  // fully connected
     const bool fl = trial % 4 == 3;
-    FullyConnectedS8Params p{1, uni(1, 70), uni(1, 8), uni(-128, 127), uni(-128, 127), uni(-128, 0), uni(0, 127), fl, 0};
+    const int32_t zx = uni(-128, 127);
+    FullyConnectedS8Params p{1, uni(1, 70), uni(1, 9), uni(-128, 127), uni(-128, 0), uni(0, 127), fl, 0};
     if (trial % 2) p.act_min = -128, p.act_max = 127;
     for (int i = 0; i < p.depth; ++i) x[i] = int8_t(uni(-128, 127));
     for (int i = 0; i < p.units * p.depth; ++i) w[i] = int8_t(uni(-127, 127));
@@ -100,13 +101,84 @@ int main() {
       shift[u] = int8_t(uni(0, 9) ? -uni(6, 14) : uni(0, 1));
       fscale[u] = float(uni(1, 1000)) / float(1 << uni(12, 20));
     }
-    reference_fully_connected_s8(p, x, w, bias, mult, shift, want, fl ? fscale : nullptr);
-    const void* in[6] = {x, w, bias, mult, shift, fscale};
+    reference_fully_connected_s8(p, zx, x, w, bias, mult, shift, want, fl ? fscale : nullptr);
+    int8_t* packed = buffer;  // 9 x 70 fits
+    fully_connected_s8_constants(p, zx, w, bias, packed, folded);
+    const void* in[6] = {x, packed, folded, mult, shift, fscale};
     void* out[10] = {y};
     out[kScratchSlot] = scratch;
     (fl ? fully_connected_s8<true> : fully_connected_s8<false>)(p, in, out);
     ++runs;
     if (memcmp(y, want, size_t(p.units)) != 0) ++mismatches, printf("mismatch: fully connected trial %d\n", trial);
+  }
+  for (int trial = 0; trial < 100; ++trial, ++trials) {  // add, b broadcast along rows or not
+    const int rows = uni(1, 5), cols = uni(1, 9);
+    const bool row_vector = uni(0, 1);
+    AddS8Params p{};
+    p.shape.n = rows * cols, p.shape.rank = 2, p.shape.dims[0] = rows, p.shape.dims[1] = cols;
+    p.shape.strides[0][0] = cols, p.shape.strides[0][1] = 1;
+    p.shape.strides[1][0] = row_vector ? 0 : cols, p.shape.strides[1][1] = 1;
+    p.zero_point[0] = uni(-128, 127), p.zero_point[1] = uni(-128, 127), p.output_zero_point = uni(-128, 127);
+    for (int k = 0; k < 2; ++k) p.multiplier[k] = int32_t((1u << 30) + uint32_t(uni(0, 1 << 29)) * 2u), p.shift[k] = -uni(1, 3);
+    p.output_multiplier = int32_t((1u << 30) + uint32_t(uni(0, 1 << 29)) * 2u);
+    p.output_shift = uni(0, 9) ? -uni(14, 22) : 0;  // now and then no right shift: the general path
+    p.act_min = trial % 2 ? -128 : uni(-128, 0), p.act_max = trial % 2 ? 127 : uni(0, 127);
+    for (int i = 0; i < rows * cols; ++i) x[i] = int8_t(uni(-128, 127)), nhwc[i] = int8_t(uni(-128, 127));
+    for (int r = 0; r < rows; ++r)
+      for (int c = 0; c < cols; ++c) {
+        const int32_t va = (x[r * cols + c] - p.zero_point[0]) * (1 << 20);
+        const int32_t vb = (nhwc[(row_vector ? 0 : r * cols) + c] - p.zero_point[1]) * (1 << 20);
+        const int32_t sum = multiply_by_quantized_multiplier(va, p.multiplier[0], p.shift[0]) +
+                            multiply_by_quantized_multiplier(vb, p.multiplier[1], p.shift[1]);
+        want[r * cols + c] = clamp_s8(multiply_by_quantized_multiplier(sum, p.output_multiplier, p.output_shift) +
+                                          p.output_zero_point, p.act_min, p.act_max);
+      }
+    const void* in[2] = {x, nhwc};
+    void* out[1] = {y};
+    add_s8(p, in, out);
+    ++runs;
+    if (memcmp(y, want, size_t(rows * cols)) != 0) ++mismatches, printf("mismatch: add trial %d\n", trial);
+  }
+  for (int trial = 0; trial < 100; ++trial, ++trials) {  // max pool, against pool<int8_t>
+    PoolParams p{};
+    p.kind = kPoolMax;
+    p.planes = uni(1, 4);
+    p.in[0] = p.out[0] = p.kernel[0] = p.stride[0] = p.dilation[0] = 1;
+    for (int a = 1; a < 3; ++a) {
+      p.in[a] = uni(1, 9), p.kernel[a] = uni(1, 3), p.stride[a] = uni(1, 3), p.dilation[a] = uni(1, 2);
+      p.pad[a] = uni(0, p.kernel[a] - 1), p.pad_end[a] = uni(0, p.kernel[a] - 1);
+      const int span = (p.kernel[a] - 1) * p.dilation[a] + 1;
+      if (p.in[a] + p.pad[a] + p.pad_end[a] < span) p.pad_end[a] = span - p.in[a] - p.pad[a];
+      p.out[a] = (p.in[a] + p.pad[a] + p.pad_end[a] - span) / p.stride[a] + 1;
+    }
+    const int n = p.planes * p.in[1] * p.in[2], out_n = p.planes * p.out[1] * p.out[2];
+    for (int i = 0; i < n; ++i) x[i] = int8_t(uni(-128, 127));
+    const void* in[1] = {x};
+    void* ref[1] = {want};
+    pool<int8_t>(p, in, ref);
+    void* out[10] = {y};
+    out[kScratchSlot] = scratch;
+    max_pool_s8(p, in, out);
+    ++runs;
+    if (memcmp(y, want, size_t(out_n)) != 0) ++mismatches, printf("mismatch: max pool trial %d\n", trial);
+  }
+  for (int trial = 0; trial < 50; ++trial, ++trials) {  // global average pool: one sum per plane
+    AvgPoolS8Params p{};
+    const int size = uni(1, trial % 2 ? 40 : kMax);  // past 512 values: the 16-bit lanes emptied
+    p.planes = kMax / size < 3 ? kMax / size : 3;
+    p.in[0] = p.out[0] = p.out[1] = p.out[2] = p.kernel[0] = p.stride[0] = p.stride[1] = p.stride[2] = 1;
+    p.in[1] = p.kernel[1] = 1, p.in[2] = p.kernel[2] = size;
+    for (int i = 0; i < p.planes * size; ++i) x[i] = int8_t(trial % 5 ? uni(-128, 127) : -128);  // extremes too
+    for (int c = 0; c < p.planes; ++c) {
+      int32_t sum = 0;
+      for (int i = 0; i < size; ++i) sum += x[c * size + i];
+      want[c] = clamp_s8(sum >= 0 ? (sum + size / 2) / size : (sum - size / 2) / size, -128, 127);
+    }
+    const void* in[1] = {x};
+    void* out[1] = {y};
+    avg_pool_s8(p, in, out);
+    ++runs;
+    if (memcmp(y, want, size_t(p.planes)) != 0) ++mismatches, printf("mismatch: global average pool trial %d\n", trial);
   }
   printf("kernel_check: %d trials, %d kernel runs, %d mismatches\n", trials, runs, mismatches);
   return mismatches != 0;

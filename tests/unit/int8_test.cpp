@@ -199,11 +199,11 @@ TEST_CASE("fully_connected_s8 equals a straightforward loop on random shapes") {
   auto uni = [&](int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(rng); };
   for (int trial = 0; trial < 40; ++trial) {
     const bool fl = trial % 4 == 3;  // ONNX's float rounding
-    FullyConnectedS8Params p{uni(1, 3), uni(1, 40), uni(1, 20), uni(-128, 127), uni(-128, 127), uni(-128, 0),
-                             uni(0, 127), fl, 0};
+    const int32_t zx = uni(-128, 127);
+    FullyConnectedS8Params p{uni(1, 3), uni(1, 70), uni(1, 20), uni(-128, 127), uni(-128, 0), uni(0, 127), fl, 0};
     if (trial % 2) p.act_min = -128, p.act_max = 127;
-    std::vector<int8_t> x(p.rows * p.depth), w(p.units * p.depth), y(p.rows * p.units), shift(p.units);
-    std::vector<int32_t> bias(p.units), mult(p.units);
+    std::vector<int8_t> x(p.rows * p.depth), w(p.units * p.depth), packed(w.size()), y(p.rows * p.units), shift(p.units);
+    std::vector<int32_t> bias(p.units), folded(p.units), mult(p.units);
     std::vector<float> fscale(p.units);
     for (auto& v : x) v = int8_t(uni(-128, 127));
     for (auto& v : w) v = int8_t(uni(-127, 127));
@@ -214,11 +214,12 @@ TEST_CASE("fully_connected_s8 equals a straightforward loop on random shapes") {
       shift[u] = int8_t(s);
       fscale[u] = std::ldexp(float(uni(1, 1000)), -uni(12, 18));
     }
-    const void* in[6] = {x.data(), w.data(), bias.data(), mult.data(), shift.data(), fscale.data()};
+    fully_connected_s8_constants(p, zx, w.data(), bias.data(), packed.data(), folded.data());
+    const void* in[6] = {x.data(), packed.data(), folded.data(), mult.data(), shift.data(), fscale.data()};
     void* out[10] = {y.data()};
     (fl ? fully_connected_s8<true> : fully_connected_s8<false>)(p, in, out);
     std::vector<int8_t> want(y.size());
-    reference_fully_connected_s8(p, x.data(), w.data(), bias.data(), mult.data(), shift.data(), want.data(),
+    reference_fully_connected_s8(p, zx, x.data(), w.data(), bias.data(), mult.data(), shift.data(), want.data(),
                                  fl ? fscale.data() : nullptr);
     REQUIRE(y == want);
   }
@@ -242,8 +243,11 @@ TEST_CASE("add_s8 equals TFLite's formula written out, with broadcasting") {
     const double twice = 2 * std::max(sa, sb);
     quantize_multiplier(sa / twice, &p.multiplier[0], &p.shift[0]);
     quantize_multiplier(sb / twice, &p.multiplier[1], &p.shift[1]);
-    quantize_multiplier(twice / ((1 << 20) * sy), &p.output_multiplier, &p.output_shift);
+    // now and then an output scale so small that the output multiplier shifts left
+    const double sy_used = trial % 5 == 4 ? twice / ((1 << 20) * 1.5) : sy;
+    quantize_multiplier(twice / ((1 << 20) * sy_used), &p.output_multiplier, &p.output_shift);
     p.act_min = -128, p.act_max = 127;
+    if (trial % 3 == 2) p.act_min = uni(-128, 0), p.act_max = uni(0, 127);  // a fused activation's clamp
     const void* in[2] = {a.data(), b.data()};
     void* out[1] = {y.data()};
     add_s8(p, in, out);
@@ -254,13 +258,50 @@ TEST_CASE("add_s8 equals TFLite's formula written out, with broadcasting") {
         const int32_t sum = multiply_by_quantized_multiplier(va, p.multiplier[0], p.shift[0]) +
                             multiply_by_quantized_multiplier(vb, p.multiplier[1], p.shift[1]);
         const int32_t want = clamp_s8(
-            multiply_by_quantized_multiplier(sum, p.output_multiplier, p.output_shift) + p.output_zero_point, -128, 127);
+            multiply_by_quantized_multiplier(sum, p.output_multiplier, p.output_shift) + p.output_zero_point,
+            p.act_min, p.act_max);
         REQUIRE(int32_t(y[r * cols + c]) == want);
         // and it is the real sum to within one step of the output scale
         const double real = sa * (a[r * cols + c] - p.zero_point[0]) + sb * (b[(row_vector ? 0 : r * cols) + c] - p.zero_point[1]);
-        const double q = std::clamp(real / sy + p.output_zero_point, -128.0, 127.0);
+        const double q = std::clamp(real / sy_used + p.output_zero_point, double(p.act_min), double(p.act_max));
         CHECK(std::fabs(want - q) <= 1.0);
       }
+  }
+}
+
+TEST_CASE("max_pool_s8 equals pool<int8_t> on random windows, also over its own input") {
+  std::mt19937 rng(8);
+  auto uni = [&](int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(rng); };
+  for (int trial = 0; trial < 200; ++trial) {
+    PoolParams p{};
+    p.kind = kPoolMax;
+    p.planes = uni(1, 3);
+    p.in[0] = p.out[0] = p.kernel[0] = p.stride[0] = p.dilation[0] = 1;
+    for (int a = 1; a < 3; ++a) {
+      p.in[a] = uni(1, 11), p.kernel[a] = uni(1, 4), p.stride[a] = uni(1, 3), p.dilation[a] = uni(1, 2);
+      p.pad[a] = trial % 2 ? 0 : uni(0, p.kernel[a] - 1), p.pad_end[a] = uni(0, p.kernel[a] - 1);
+      const int span = (p.kernel[a] - 1) * p.dilation[a] + 1;
+      if (p.in[a] + p.pad[a] + p.pad_end[a] < span) p.pad_end[a] = span - p.in[a] - p.pad[a];
+      p.out[a] = (p.in[a] + p.pad[a] + p.pad_end[a] - span) / p.stride[a] + 1;
+    }
+    const int in_size = p.in[1] * p.in[2], out_n = p.planes * p.out[1] * p.out[2];
+    std::vector<int8_t> x(p.planes * in_size), y(out_n), want(out_n), cols(p.in[2]);
+    for (auto& v : x) v = int8_t(uni(-128, 127));
+    const void* in[1] = {x.data()};
+    void* out_ref[1] = {want.data()};
+    pool<int8_t>(p, in, out_ref);
+    void* out[10] = {y.data()};
+    out[kScratchSlot] = cols.data();
+    max_pool_s8(p, in, out);
+    REQUIRE(y == want);
+    if (p.pad[1] == 0 && p.pad[2] == 0) {  // in place, as the planner allows it
+      std::vector<int8_t> buf = x;
+      const void* in2[1] = {buf.data()};
+      void* out2[10] = {buf.data()};
+      out2[kScratchSlot] = cols.data();
+      max_pool_s8(p, in2, out2);
+      REQUIRE(std::vector<int8_t>(buf.begin(), buf.begin() + out_n) == want);
+    }
   }
 }
 
