@@ -530,11 +530,11 @@ inline void gather_border_s8(const int8_t* x, const uint16_t* offsets, const uin
   for (dst = patch_at(patches, n, j, whole); k < n; k += 8, dst += 8) eight(k, dst);
 }
 
-// Pixel j's patch from its values in natural order.
-inline void place_patch_s8(const int8_t* natural, int32_t n, int8_t* patches, int32_t j) {
-  for (int32_t k = 0; k < n; k += 16) {
-    const mve_pred16_t p = vctp8q(uint32_t(n - k));
-    vstrbq_p_s8(patch_at(patches, n, j, k), vldrbq_z_s8(natural + k, p), p);
+// Pixel j's patch from its values in natural order, offset by -zx.
+inline void place_patch_s8(const int16_t* natural, int32_t n, int32_t zx, int8_t* patches, int32_t j) {
+  for (int32_t k = 0; k < n; k += 8) {
+    const mve_pred16_t p = vctp16q(uint32_t(n - k));
+    vstrbq_p_s16(patch_at(patches, n, j, k), vaddq_n_s16(vldrhq_z_s16(natural + k, p), int16_t(zx)), p);
   }
 }
 #endif
@@ -560,6 +560,14 @@ void conv_s8_im2col(const ConvS8Params& p, const void* const* in, void* const* o
   const int32_t cs = p.channels_last ? 1 : in_size, ws = p.channels_last ? p.in_ch : 1;
   const int32_t n = p.in_ch * p.kernel[0] * p.kernel[1] * p.kernel[2], zx = p.input_zero_point;
   uint32_t* quad = static_cast<uint32_t*>(out[kScratchSlot]);
+#if defined(__ARM_FEATURE_MVE)
+  // Patches of x itself (padding: zx), as patches_times_rows reads them, in the quad's room; gather
+  // writes after them, where there are no tables.
+  int8_t* const patches = reinterpret_cast<int8_t*>(quad);
+  int16_t* const natural = reinterpret_cast<int16_t*>(patches + kPatchPixels * n);
+#else
+  int16_t* natural = reinterpret_cast<int16_t*>(quad + quad_words(n));
+#endif
   const bool pointwise = is_pointwise(p);
   // The geometry in locals: the closure keeps them in registers, where reading p would be reads
   // through a pointer after every store.
@@ -567,22 +575,11 @@ void conv_s8_im2col(const ConvS8Params& p, const void* const* in, void* const* o
   const int32_t kd_n = p.kernel[0], kh_n = p.kernel[1], kw_n = p.kernel[2];
   const int32_t sd = p.stride[0], sh = p.stride[1], sw = p.stride[2], dd = p.dilation[0], dh = p.dilation[1],
                 dw = p.dilation[2], pd = p.pad[0], ph = p.pad[1], pw = p.pad[2];
-#if defined(__ARM_FEATURE_MVE)
-  // Patches of x itself (padding: zx), as patches_times_rows reads them, in the quad's room.
-  using Patch = int8_t;
-  int8_t* const patches = reinterpret_cast<int8_t*>(quad);
-  int8_t* const natural = patches + kPatchPixels * n;  // for gather, where there are no tables
-  const int32_t sub = 0, pad = zx;
-#else
-  using Patch = int16_t;  // x - zx (padding: 0), interleaved into the quad from natural
-  int16_t* natural = reinterpret_cast<int16_t*>(quad + quad_words(n));
-  const int32_t sub = zx, pad = 0;
-#endif
   // The patch of output pixel i of batch b, in natural order.
-  auto gather = [=](const int8_t* xb, int32_t i, Patch* dst) {
+  auto gather = [=](const int8_t* xb, int32_t i, int16_t* dst) {
     if (pointwise) {
       const int8_t* xp = xb + i * ws;
-      for (int32_t c = 0; c < in_ch; ++c) *dst++ = Patch(xp[c * cs] - sub);
+      for (int32_t c = 0; c < in_ch; ++c) *dst++ = int16_t(xp[c * cs] - zx);
     } else {
       const int32_t ow = i % out_w, oh = i / out_w % out_h, od = i / (out_w * out_h);
       const int32_t iw0 = ow * sw - pw, ih0 = oh * sh - ph, id0 = od * sd - pd;
@@ -598,10 +595,10 @@ void conv_s8_im2col(const ConvS8Params& p, const void* const* in, void* const* o
             for (int32_t kh = 0; kh < kh_n; ++kh, xr += row_step) {
               if (KW && col_step == 1) {  // NCHW, no dilation: KW adjacent values, written out
 #pragma GCC unroll 8
-                for (int32_t kw = 0; kw < KW; ++kw) dst[kw] = Patch(xr[kw] - sub);
+                for (int32_t kw = 0; kw < KW; ++kw) dst[kw] = int16_t(xr[kw] - zx);
                 dst += KW;
               } else {
-                for (int32_t kw = 0; kw < kw_run; ++kw) *dst++ = Patch(xr[kw * col_step] - sub);
+                for (int32_t kw = 0; kw < kw_run; ++kw) *dst++ = int16_t(xr[kw * col_step] - zx);
               }
             }
           }
@@ -613,12 +610,12 @@ void conv_s8_im2col(const ConvS8Params& p, const void* const* in, void* const* o
           const int8_t* xr = xb + c * cs + ((id * in_h + ih0) * in_w + iw0) * ws;
           for (int32_t kh = 0, ih = ih0; kh < kh_n; ++kh, ih += dh, xr += row_step) {
             if (id < 0 || id >= in_d || ih < 0 || ih >= in_h) {
-              for (int32_t kw = 0; kw < kw_n; ++kw) *dst++ = Patch(pad);
+              for (int32_t kw = 0; kw < kw_n; ++kw) *dst++ = 0;
             } else if (inside) {
-              for (int32_t kw = 0; kw < kw_n; ++kw) *dst++ = Patch(xr[kw * col_step] - sub);
+              for (int32_t kw = 0; kw < kw_n; ++kw) *dst++ = int16_t(xr[kw * col_step] - zx);
             } else {
               for (int32_t kw = 0, iw = iw0; kw < kw_n; ++kw, iw += dw)
-                *dst++ = iw >= 0 && iw < in_w ? Patch(xr[kw * col_step] - sub) : Patch(pad);
+                *dst++ = iw >= 0 && iw < in_w ? int16_t(xr[kw * col_step] - zx) : int16_t(0);
             }
           }
         }
@@ -651,7 +648,7 @@ void conv_s8_im2col(const ConvS8Params& p, const void* const* in, void* const* o
         const int32_t o = i + j;
         if (!table) {
           gather(xb, o, natural);
-          place_patch_s8(natural, n, patches, j);
+          place_patch_s8(natural, n, zx, patches, j);
           continue;
         }
         const int32_t ow = o % out_w, oh = o / out_w % out_h, od = o / (out_w * out_h);
