@@ -13,7 +13,6 @@
 #if defined(__ARM_FEATURE_MVE)
 #include <arm_mve.h>
 #endif
-
 #if defined(__ARM_FEATURE_SIMD32)
 #include <arm_acle.h>
 
@@ -698,7 +697,12 @@ inline void widen_s8(const int8_t* x, int32_t step, int32_t zx, int16_t* dst, in
   int32_t j = 0;
 #if defined(__ARM_FEATURE_MVE)
   const uint16x8_t offsets = vmulq_n_u16(vidupq_n_u16(0, 1), uint16_t(step));
-  if (step < 8192)  // eight to a gather (u16 offsets)
+  if (step == 1)
+    for (; j < n; j += 8) {
+      const mve_pred16_t p = vctp16q(uint32_t(n - j));
+      vstrhq_p_s16(dst + j, vsubq_n_s16(vldrbq_z_s16(x + j, p), int16_t(zx)), p);
+    }
+  else if (step < 8192)  // eight to a gather (u16 offsets)
     for (; j < n; j += 8, x += 8 * step) {
       const mve_pred16_t p = vctp16q(uint32_t(n - j));
       vstrhq_p_s16(dst + j, vsubq_n_s16(vldrbq_gather_offset_z_s16(x, offsets, p), int16_t(zx)), p);
@@ -776,8 +780,8 @@ void depthwise_s8(const ConvS8Params& p, const void* const* in, void* const* out
       int8_t* yc = y + (b * channels + c) * out_size;
 #if defined(__ARM_FEATURE_MVE)
       // Helium: four outputs of a row at a time, a vector load of the plane per tap (a gather when
-      // strided). Only the last row's windows reach past the plane's end (lanes past the row's end
-      // read the next row): its loads are predicated, the others not.
+      // strided). The lanes past the row's end read on into the next plane rows; the loads are
+      // predicated only where that could pass the plane's end (the last row, mostly).
       const ChannelRequant4<F> rq4(q, c);
       const uint32x4_t strided = vmulq_n_u32(vidupq_n_u32(0, 1), uint32_t(sw));
       auto row = [&](int32_t oh, auto last, auto unit_stride) {
@@ -877,12 +881,14 @@ void depthwise_s8(const ConvS8Params& p, const void* const* in, void* const* out
         }
         continue;
       }
+      const int32_t reach = (((out_w - 1) & ~3) + 3) * sw + (kw_n - 1) * dw;  // of a row's last four lanes
       for (int32_t oh = 0; oh < out_h; ++oh) {
+        const bool inside = (oh * sh + (kh_n - 1) * dh) * pw + reach < ph * pw;
         if (sw == 1) {
-          if (oh + 1 < out_h) row(oh, std::false_type(), std::true_type());
+          if (inside) row(oh, std::false_type(), std::true_type());
           else row(oh, std::true_type(), std::true_type());
         } else {
-          if (oh + 1 < out_h) row(oh, std::false_type(), std::false_type());
+          if (inside) row(oh, std::false_type(), std::false_type());
           else row(oh, std::true_type(), std::false_type());
         }
       }
