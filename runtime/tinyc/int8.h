@@ -807,6 +807,7 @@ void depthwise_s8(const ConvS8Params& p, const void* const* in, void* const* out
           vstrbq_p_s32(yr + ow, rq4.out(vaddq_n_s32(acc, rq4.bias), zy, lo, hi), p);
         }
       };
+#if defined(__OPTIMIZE__)  // unoptimized, GCC finds no registers for the assembly below
       constexpr bool float_mve = __ARM_FEATURE_MVE & 2;
       if (KH == 3 && KW == 3 && sh == 1 && sw == 1 && dh == 1 && dw == 1 && out_w >= 4 &&
           (F ? float_mve : rq4.left == 0 && rq4.right < 0)) {
@@ -881,6 +882,7 @@ void depthwise_s8(const ConvS8Params& p, const void* const* in, void* const* out
         }
         continue;
       }
+#endif
       const int32_t reach = (((out_w - 1) & ~3) + 3) * sw + (kw_n - 1) * dw;  // of a row's last four lanes
       for (int32_t oh = 0; oh < out_h; ++oh) {
         const bool inside = (oh * sh + (kh_n - 1) * dh) * pw + reach < ph * pw;
