@@ -267,6 +267,10 @@ inline void conv_s8(const ConvS8Params& p, const void* const* in, void* const* o
 // and 2 of a 32-bit word of weights to two int16 (and, rotated, bytes 1 and 3), so the inputs they
 // multiply are stored pair-interleaved: x0 x2, then x1 x3, in each group of four.
 
+// The low halves of u and v as one word (PKHBT), and their high halves (PKHTB).
+inline uint32_t low_halves(uint32_t u, uint32_t v) { return (u & 0xffffu) | (v << 16); }
+inline uint32_t high_halves(uint32_t u, uint32_t v) { return (u >> 16) | (v & 0xffff0000u); }
+
 // A quad: the patches of four output pixels (n values each) as 32-bit words that the dot products
 // read in one stream: for each whole group of four values g, the int16 pairs (x[4g], x[4g+2]) and
 // (x[4g+1], x[4g+3]) of patch 0, then of patches 1, 2 and 3; then the n % 4 last values, one word
@@ -274,13 +278,18 @@ inline void conv_s8(const ConvS8Params& p, const void* const* in, void* const* o
 inline int32_t quad_words(int32_t n) { return 2 * (n & ~3) + 4 * (n & 3); }
 inline void interleave_patch(const int16_t* x, int32_t n, int32_t j, uint32_t* quad) {
   const int32_t n4 = n & ~3;
+#if defined(__ARM_FEATURE_SIMD32)
+  for (int32_t k = 0; k < n4; k += 4, x += 4) {  // the words (x0, x1), (x2, x3) -> (x0, x2), (x1, x3)
+    uint32_t a, b;
+    __builtin_memcpy(&a, x, 4);
+    __builtin_memcpy(&b, x + 2, 4);
+    quad[2 * k + 2 * j] = low_halves(a, b), quad[2 * k + 2 * j + 1] = high_halves(a, b);
+  }
+#else
   for (int32_t k = 0; k < n4; k += 4, x += 4) quad[2 * k + 2 * j] = pack16(x[0], x[2]), quad[2 * k + 2 * j + 1] = pack16(x[1], x[3]);
+#endif
   for (int32_t k = n4; k < n; ++k, ++x) quad[2 * n4 + 4 * (k - n4) + j] = uint32_t(int32_t(*x));
 }
-
-// The low halves of u and v as one word (PKHBT), and their high halves (PKHTB).
-inline uint32_t low_halves(uint32_t u, uint32_t v) { return (u & 0xffffu) | (v << 16); }
-inline uint32_t high_halves(uint32_t u, uint32_t v) { return (u >> 16) | (v & 0xffff0000u); }
 
 // The quad of four adjacent pixels of an NCHW input (x: the first, channel c at x + c * cs), read
 // a word (four pixels) per channel and transposed in registers with the DSP extension.
@@ -587,19 +596,23 @@ void conv_s8_im2col(const ConvS8Params& p, const void* const* in, void* const* o
       if (inside && ih0 >= 0 && ih0 + (kh_n - 1) * dh < in_h && id0 >= 0 && id0 + (kd_n - 1) * dd < in_d) {
         // The whole window inside the input: no checks, a row of KW values at a time.
         const int32_t kw_run = KW ? KW : kw_n, plane_step = dd * in_h * in_w * ws;
+        if (KW && col_step == 1 && kd_n == 1) {  // 2-D NCHW, no dilation: KW adjacent values a row
+          const int8_t* xc = xb + (id0 * in_h + ih0) * in_w + iw0;
+          for (int32_t c = 0; c < in_ch; ++c, xc += cs) {
+            const int8_t* xr = xc;
+            for (int32_t kh = 0; kh < kh_n; ++kh, xr += row_step, dst += KW) {
+#pragma GCC unroll 8
+              for (int32_t kw = 0; kw < KW; ++kw) dst[kw] = int16_t(xr[kw] - zx);
+            }
+          }
+          return;
+        }
         for (int32_t c = 0; c < in_ch; ++c) {
           const int8_t* xd = xb + c * cs + ((id0 * in_h + ih0) * in_w + iw0) * ws;
           for (int32_t kd = 0; kd < kd_n; ++kd, xd += plane_step) {
             const int8_t* xr = xd;
-            for (int32_t kh = 0; kh < kh_n; ++kh, xr += row_step) {
-              if (KW && col_step == 1) {  // NCHW, no dilation: KW adjacent values, written out
-#pragma GCC unroll 8
-                for (int32_t kw = 0; kw < KW; ++kw) dst[kw] = int16_t(xr[kw] - zx);
-                dst += KW;
-              } else {
-                for (int32_t kw = 0; kw < kw_run; ++kw) *dst++ = int16_t(xr[kw * col_step] - zx);
-              }
-            }
+            for (int32_t kh = 0; kh < kh_n; ++kh, xr += row_step)
+              for (int32_t kw = 0; kw < kw_run; ++kw) *dst++ = int16_t(xr[kw * col_step] - zx);
           }
         }
         return;
