@@ -6,6 +6,7 @@ since GCC inlines some kernels into it. Not a test: figures, not asserts.
 
   /usr/bin/python3 bench/kernel_size.py --tinyc build/tinyc --model ../shared/models/mlperf-tiny-kws-dscnn-int8 \\
       [--tinyc-args "--quantize int8 --calibration calib.npy"] [--targets cortex-m4 cortex-m55] [--functions]
+      [--runtime DIR]
 """
 import argparse
 import os
@@ -34,11 +35,13 @@ def main():
     ap.add_argument("--targets", nargs="+", default=list(TARGETS))
     ap.add_argument("--work", default=os.path.join(HERE, "..", "build", "bench-size"))
     ap.add_argument("--functions", action="store_true", help="also list each kernel function and its size")
+    ap.add_argument("--runtime", help="runtime folder whose tinyc/*.h replace the ones tinyc embeds (run_on_qemu.py)")
     a = ap.parse_args()
     name = os.path.basename(os.path.normpath(a.model)).replace("-", "_")
     rows = []
     for target in a.targets:
         extra = ["--tinyc-args", a.tinyc_args, "--run-args", a.tinyc_args] if a.tinyc_args else []
+        extra += ["--runtime", a.runtime] if a.runtime else []
         r = subprocess.run([sys.executable, os.path.join(HERE, "..", "tests", "mcu", "run_on_qemu.py"), "--tinyc",
                             a.tinyc, "--target", target, "--sets", "1", "--work", a.work, "--model", a.model, *extra],
                            capture_output=True, text=True)

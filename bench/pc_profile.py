@@ -43,7 +43,8 @@ def main():
                 m = pat.search(line)
                 if m:
                     counts[int(m.group(1), 16)] += 1
-    dis = subprocess.run(["arm-none-eabi-objdump", "-d", "-C", "--no-show-raw-insn", elf], capture_output=True,
+    arch = ["-m", "armv8.1-m.main"] if target == "cortex-m55" else []  # else MVE shows as coprocessor ops
+    dis = subprocess.run(["arm-none-eabi-objdump", "-d", "-C", "--no-show-raw-insn", *arch, elf], capture_output=True,
                          text=True, check=True).stdout
     func, per_function, lines = None, collections.Counter(), []
     for line in dis.splitlines():

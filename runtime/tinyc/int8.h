@@ -160,15 +160,58 @@ struct ChannelRequant {
 };
 
 #if defined(__ARM_FEATURE_MVE)
-// Channels m..m+3 of a Requant at once (Helium): the integers of ChannelRequant<F>::out. VQRDMULH
-// is the high multiply, floor((a m + 2^30) / 2^31), as gemmlowp's; VRSHL rounds half up, so a
-// negative value is first lowered by one to round half away from zero. With ONNX's rounding VCVTN
-// rounds half to even, as VCVTR does in ChannelRequant.
+// ChannelRequant<F>'s integers for four accumulators at once (Helium). The fixed-point path is
+// MultiplyByQuantizedMultiplier as CMSIS-NN's arm_requantize_mve computes it: VQRDMULH is the
+// rounding doubling high multiply, saturation included; VRSHL by -e rounds half up, and 1 taken
+// from a negative h first makes that half away from zero: floor((h - 1 + 2^(e-1)) / 2^e). VQADD
+// saturating at INT32_MIN changes nothing there, as -2^31 + 2^(e-1) is no multiple of 2^e. The
+// float path rounds as the scalar one does: int to float and the product to nearest (a product
+// small enough to be flushed to zero rounds to 0 either way), then VCVTN half to even.
+template <bool F>
+struct ChannelRequant4 {
+  int32_t bias, mult, left, right;  // right: minus the right shift, as VRSHL takes it
+  float scale;
+  ChannelRequant4(const Requant& r, int32_t m)
+      : bias(r.bias_of(m)), mult(F ? 0 : r.mult[m]), left(F || r.shift[m] < 0 ? 0 : r.shift[m]),
+        right(F || r.shift[m] > 0 ? 0 : r.shift[m]), scale(F ? r.fscale[m] : 0.0f) {}
+  int32x4_t out(int32x4_t acc, int32_t zp, int32_t lo, int32_t hi) const {
+    int32x4_t v;
+    if (F) {
+#if __ARM_FEATURE_MVE & 2
+      v = vqaddq_n_s32(vcvtnq_s32_f32(vmulq_n_f32(vcvtq_f32_s32(acc), scale)), zp);  // saturated: the clamp decides
+#else
+      int32_t a[4];
+      vstrwq_s32(a, acc);
+      for (int32_t& e : a) {  // as ChannelRequant<true>::scaled without the FPU's rounding
+        float f = float(e) * scale;
+        f = f < -512.0f ? -512.0f : (f > 512.0f ? 512.0f : f);
+        e = int32_t((f + 12582912.0f) - 12582912.0f);
+      }
+      v = vaddq_n_s32(vldrwq_s32(a), zp);
+#endif
+    } else {
+      v = vqrdmulhq_n_s32(vshlq_r_s32(acc, left), mult);
+      v = vrshlq_n_s32(vqaddq_s32(v, vshrq_n_s32(vandq_s32(v, vdupq_n_s32(right)), 31)), right);
+      v = vaddq_n_s32(v, zp);
+    }
+    return vminq_s32(vmaxq_s32(v, vdupq_n_s32(lo)), vdupq_n_s32(hi));
+  }
+};
+
+// Channels m..m+3 of a Requant at once, one accumulator each (the fully connected layer's four
+// rows): ChannelRequant4's arithmetic with a multiplier and shift (or scale) per lane.
 template <bool F>
 inline int32x4_t requantize4(int32x4_t acc, const Requant& q, int32_t m) {
   int32x4_t v;
   if (F) {
+#if __ARM_FEATURE_MVE & 2
     v = vcvtnq_s32_f32(vmulq_f32(vcvtq_f32_s32(acc), vldrwq_f32(q.fscale + m)));
+#else
+    int32_t a[4];  // no floating point in MVE: ChannelRequant's scalar rounding, lane by lane
+    vstrwq_s32(a, acc);
+    for (int32_t i = 0; i < 4; ++i) a[i] = ChannelRequant<true>(q, m + i).scaled(a[i]);
+    v = vldrwq_s32(a);
+#endif
   } else {
     const int32x4_t shift = vldrbq_s32(q.shift + m), zero = vdupq_n_s32(0);
     const int32x4_t right = vminq_s32(shift, zero);  // minus the right shift
@@ -358,6 +401,176 @@ void quad_times_rows(const uint32_t* quad, int32_t nb, const int8_t* w, int32_t 
   }
 }
 
+#if defined(__ARM_FEATURE_MVE)
+// Helium: the patches of six pixels (n int8 values each: x itself, padding zx) times every row of
+// w, requantized into y[m * y_stride + j] for the first nb pixels. VMLADAVA takes sixteen int8
+// products at once, so the sums are x . w - zx sum w, sum w from VADDVA on the same loads of w.
+// Six, as VMLADAVA accumulates in even registers only: six sums and sum w take all seven. The
+// patches are laid out for one pointer: the whole groups of sixteen values as
+// [group][pixel][16], then the n % 16 last values as [pixel][n % 16] (patch_at).
+constexpr int32_t kPatchPixels = 6;
+inline int8_t* patch_at(int8_t* patches, int32_t n, int32_t j, int32_t k) {
+  return k < (n & ~15) ? patches + kPatchPixels * (k & ~15) + 16 * j + (k & 15)
+                       : patches + kPatchPixels * (n & ~15) + (n & 15) * j + (k & 15);
+}
+
+template <bool F>
+void patches_times_rows(const int8_t* x, int32_t nb, const int8_t* w, int32_t n, int32_t units, const Requant q,
+                        int32_t zx, int8_t* y, int32_t y_stride) {
+  const int32_t zp = q.zp, lo = q.lo, hi = q.hi, groups = n >> 4, rest = n & 15;
+  const mve_pred16_t tail = vctp8q(uint32_t(rest));
+  const mve_pred16_t first = vctp32q(uint32_t(nb < 4 ? nb : 4)), second = vctp32q(uint32_t(nb > 4 ? nb - 4 : 0));
+  for (int32_t m = 0; m < units; ++m, y += y_stride) {
+    int32x4_t v0, v1;  // pixels 0 to 3, then 4 and 5
+    int32_t sw;
+    if (groups) {
+      // In assembly: VMLADAVA accumulates in even registers only, and GCC moved the sums between
+      // registers around each. The first group starts the sums (VMLADAV), the others add to them;
+      // the last n % 16 values read sixteen bytes of x each, but w's are zero past them (and x's
+      // stay in the scratch: n >= 16).
+      const int8_t* xk = x;
+      int32_t a0, a1, a2, a3, a4, a5;
+      register int32_t loops __asm__("lr") = groups - 1;
+      __asm__ volatile(
+          "vldrb.8 q0, [%[w]], #16\n"
+          "vldrb.8 q1, [%[x]], #96\n"
+          "vldrb.8 q2, [%[x], #-80]\n"
+          "vaddv.s8 %[sw], q0\n"
+          "vmladav.s8 %[a0], q1, q0\n"
+          "vldrb.8 q1, [%[x], #-64]\n"
+          "vmladav.s8 %[a1], q2, q0\n"
+          "vldrb.8 q2, [%[x], #-48]\n"
+          "vmladav.s8 %[a2], q1, q0\n"
+          "vldrb.8 q1, [%[x], #-32]\n"
+          "vmladav.s8 %[a3], q2, q0\n"
+          "vldrb.8 q2, [%[x], #-16]\n"
+          "vmladav.s8 %[a4], q1, q0\n"
+          "vmladav.s8 %[a5], q2, q0\n"
+          "wls lr, lr, 2f\n"
+          "1:\n"
+          "vldrb.8 q0, [%[w]], #16\n"
+          "vldrb.8 q1, [%[x]], #96\n"
+          "vldrb.8 q2, [%[x], #-80]\n"
+          "vaddva.s8 %[sw], q0\n"
+          "vmlava.s8 %[a0], q1, q0\n"
+          "vldrb.8 q1, [%[x], #-64]\n"
+          "vmlava.s8 %[a1], q2, q0\n"
+          "vldrb.8 q2, [%[x], #-48]\n"
+          "vmlava.s8 %[a2], q1, q0\n"
+          "vldrb.8 q1, [%[x], #-32]\n"
+          "vmlava.s8 %[a3], q2, q0\n"
+          "vldrb.8 q2, [%[x], #-16]\n"
+          "vmlava.s8 %[a4], q1, q0\n"
+          "vmlava.s8 %[a5], q2, q0\n"
+          "le lr, 1b\n"
+          "2:\n"
+          "cbz %[rest], 3f\n"
+          "vctp.8 %[rest]\n"
+          "vpst\n"
+          "vldrbt.8 q0, [%[w]]\n"
+          "vldrb.8 q1, [%[x]]\n"
+          "add %[x], %[rest]\n"
+          "vaddva.s8 %[sw], q0\n"
+          "vldrb.8 q2, [%[x]]\n"
+          "add %[x], %[rest]\n"
+          "vmlava.s8 %[a0], q1, q0\n"
+          "vldrb.8 q1, [%[x]]\n"
+          "add %[x], %[rest]\n"
+          "vmlava.s8 %[a1], q2, q0\n"
+          "vldrb.8 q2, [%[x]]\n"
+          "add %[x], %[rest]\n"
+          "vmlava.s8 %[a2], q1, q0\n"
+          "vldrb.8 q1, [%[x]]\n"
+          "add %[x], %[rest]\n"
+          "vmlava.s8 %[a3], q2, q0\n"
+          "vldrb.8 q2, [%[x]]\n"
+          "add %[w], %[rest]\n"
+          "vmlava.s8 %[a4], q1, q0\n"
+          "vmlava.s8 %[a5], q2, q0\n"
+          "3:\n"
+          "vmov %q[v0][2], %q[v0][0], %[a0], %[a2]\n"
+          "vmov %q[v0][3], %q[v0][1], %[a1], %[a3]\n"
+          "vdup.32 %q[v1], %[a4]\n"
+          "vmov.32 %q[v1][1], %[a5]\n"
+          : [v0] "=&w"(v0), [v1] "=&w"(v1), [a0] "=&Te"(a0), [a1] "=&Te"(a1), [a2] "=&Te"(a2), [a3] "=&Te"(a3),
+            [a4] "=&Te"(a4), [a5] "=&Te"(a5), [sw] "=&Te"(sw), [w] "+r"(w), [x] "+r"(xk), "+r"(loops)
+          : [rest] "l"(rest)
+          : "q0", "q1", "q2", "memory");
+    } else {
+      const int8x16_t v = vldrbq_z_s8(w, tail);
+      sw = vaddvq_s8(v);
+      const int32_t a0 = vmladavq_s8(vldrbq_z_s8(x, tail), v), a1 = vmladavq_s8(vldrbq_z_s8(x + rest, tail), v);
+      const int32_t a2 = vmladavq_s8(vldrbq_z_s8(x + 2 * rest, tail), v), a3 = vmladavq_s8(vldrbq_z_s8(x + 3 * rest, tail), v);
+      const int32_t a4 = vmladavq_s8(vldrbq_z_s8(x + 4 * rest, tail), v), a5 = vmladavq_s8(vldrbq_z_s8(x + 5 * rest, tail), v);
+      v0 = vsetq_lane_s32(a3, vsetq_lane_s32(a2, vsetq_lane_s32(a1, vdupq_n_s32(a0), 1), 2), 3);
+      v1 = vsetq_lane_s32(a5, vdupq_n_s32(a4), 1);
+      w += rest;
+    }
+    const ChannelRequant4<F> r(q, m);
+    const int32_t b = r.bias - zx * sw;
+    vstrbq_p_s32(y, r.out(vaddq_n_s32(v0, b), zp, lo, hi), first);
+    if (nb > 4) vstrbq_p_s32(y + 4, r.out(vaddq_n_s32(v1, b), zp, lo, hi), second);
+  }
+}
+
+// Pixel j's patch, its value k at x + offsets[k] (k in [0, n)), written where patch_at puts it:
+// eight values to a gather.
+inline void gather_window_s8(const int8_t* x, const uint16_t* offsets, int32_t n, int8_t* patches, int32_t j) {
+  int8_t* dst = patches + 16 * j;
+  for (int32_t g = n >> 4; g > 0; --g, offsets += 16, dst += 16 * kPatchPixels) {
+    vstrbq_s16(dst, vldrbq_gather_offset_s16(x, vldrhq_u16(offsets)));
+    vstrbq_s16(dst + 8, vldrbq_gather_offset_s16(x, vldrhq_u16(offsets + 8)));
+  }
+  dst = patch_at(patches, n, j, n & ~15);
+  for (int32_t k = 0; k < (n & 15); k += 8) {
+    const mve_pred16_t p = vctp16q(uint32_t((n & 15) - k));
+    vstrbq_p_s16(dst + k, vldrbq_gather_offset_z_s16(x, vldrhq_z_u16(offsets + k, p), p), p);
+  }
+}
+
+// The same for a window that crosses the input's border: value k is there if inside[tap[k]] (tap:
+// its place in the window, kh * KW + kw), else it is padding, zx; the padding's addresses are not
+// read. In assembly, for the predicate to stay in VPR (GCC moves it through a core register
+// around each use).
+inline void gather_border_s8(const int8_t* x, const uint16_t* offsets, const uint8_t* tap, const uint8_t* inside,
+                             int32_t n, int32_t zx, int8_t* patches, int32_t j) {
+  const int16x8_t pad = vdupq_n_s16(int16_t(zx));
+  auto eight = [&](int32_t k, int8_t* dst) {  // values k to k + 7 (those below n)
+    int16x8_t v;
+    __asm__ volatile(
+        "vctp.16 %[rem]\n"
+        "vpstt\n"
+        "vldrbt.u16 q0, [%[tap]]\n"
+        "vldrht.u16 q1, [%[off]]\n"
+        "vpst\n"
+        "vldrbt.u16 q2, [%[inside], q0]\n"
+        "vpt.i16 ne, q2, %[zero]\n"
+        "vldrbt.s16 q0, [%[x], q1]\n"
+        "vpsel %q[v], q0, %q[pad]\n"
+        "vctp.16 %[rem]\n"
+        "vpst\n"
+        "vstrbt.16 %q[v], [%[dst]]\n"
+        : [v] "=&w"(v)
+        : [rem] "r"(n - k), [tap] "l"(tap + k), [off] "r"(offsets + k), [inside] "l"(inside), [zero] "r"(0),
+          [x] "l"(x), [pad] "w"(pad), [dst] "l"(dst)
+        : "q0", "q1", "q2", "memory");
+  };
+  const int32_t whole = n & ~15;
+  int8_t* dst = patches + 16 * j;
+  int32_t k = 0;
+  for (; k < whole; k += 16, dst += 16 * kPatchPixels) eight(k, dst), eight(k + 8, dst + 8);
+  for (dst = patch_at(patches, n, j, whole); k < n; k += 8, dst += 8) eight(k, dst);
+}
+
+// Pixel j's patch from its values in natural order, offset by -zx.
+inline void place_patch_s8(const int16_t* natural, int32_t n, int32_t zx, int8_t* patches, int32_t j) {
+  for (int32_t k = 0; k < n; k += 8) {
+    const mve_pred16_t p = vctp16q(uint32_t(n - k));
+    vstrbq_p_s16(patch_at(patches, n, j, k), vaddq_n_s16(vldrhq_z_s16(natural + k, p), int16_t(zx)), p);
+  }
+}
+#endif
+
 // Scratch of conv_s8_im2col: the quad, then one patch of in_ch * kernel int16 in natural order.
 inline size_t conv_s8_im2col_scratch(const ConvS8Params& p) {
   const int32_t n = p.in_ch * p.kernel[0] * p.kernel[1] * p.kernel[2];
@@ -379,7 +592,14 @@ void conv_s8_im2col(const ConvS8Params& p, const void* const* in, void* const* o
   const int32_t cs = p.channels_last ? 1 : in_size, ws = p.channels_last ? p.in_ch : 1;
   const int32_t n = p.in_ch * p.kernel[0] * p.kernel[1] * p.kernel[2], zx = p.input_zero_point;
   uint32_t* quad = static_cast<uint32_t*>(out[kScratchSlot]);
+#if defined(__ARM_FEATURE_MVE)
+  // Patches of x itself (padding: zx), as patches_times_rows reads them, in the quad's room; gather
+  // writes after them, where there are no tables.
+  int8_t* const patches = reinterpret_cast<int8_t*>(quad);
+  int16_t* const natural = reinterpret_cast<int16_t*>(patches + kPatchPixels * n);
+#else
   int16_t* natural = reinterpret_cast<int16_t*>(quad + quad_words(n));
+#endif
   const bool pointwise = is_pointwise(p);
   // The geometry in locals: the closure keeps them in registers, where reading p would be reads
   // through a pointer after every store.
@@ -437,9 +657,52 @@ void conv_s8_im2col(const ConvS8Params& p, const void* const* in, void* const* o
         }
     }
   };
+#if defined(__ARM_FEATURE_MVE)
+  // After the patches (6n bytes), in the rest of the quad's and natural's room (10n): each
+  // value's offset in x from the window's first (2n bytes) and its place in the window (n), for
+  // the gathers, then which places of a window on the border are inside the input (KH * KW <= n):
+  // when the window spans less than 64 KiB of x and at most 256 places, and never crosses the
+  // input's depth.
+  uint16_t* offsets = reinterpret_cast<uint16_t*>(patches + kPatchPixels * n);
+  uint8_t* taps = reinterpret_cast<uint8_t*>(patches + (kPatchPixels + 2) * n);
+  uint8_t* inside = taps + n;
+  const int32_t span = (in_ch - 1) * cs + (((kd_n - 1) * dd * in_h + (kh_n - 1) * dh) * in_w + (kw_n - 1) * dw) * ws;
+  const bool table = span < 65536 && kh_n * kw_n <= 256 && kd_n == 1 && pd == 0;
+  if (table)
+    for (int32_t c = 0, k = 0; c < in_ch; ++c)
+      for (int32_t kh = 0; kh < kh_n; ++kh)
+        for (int32_t kw = 0; kw < kw_n; ++kw, ++k)
+          offsets[k] = uint16_t(c * cs + (kh * dh * in_w + kw * dw) * ws), taps[k] = uint8_t(kh * kw_n + kw);
+#endif
   for (int32_t b = 0; b < p.batch; ++b) {
     const int8_t* xb = x + b * p.in_ch * in_size;
     int8_t* yb = y + b * p.out_ch * out_size;
+#if defined(__ARM_FEATURE_MVE)
+    for (int32_t i = 0; i < out_size; i += kPatchPixels) {
+      const int32_t nb = out_size - i < kPatchPixels ? out_size - i : kPatchPixels;
+      for (int32_t j = 0; j < nb; ++j) {  // past nb: sums not stored
+        const int32_t o = i + j;
+        if (!table) {
+          gather(xb, o, natural);
+          place_patch_s8(natural, n, zx, patches, j);
+          continue;
+        }
+        const int32_t ow = o % out_w, oh = o / out_w % out_h, od = o / (out_w * out_h);
+        const int32_t iw0 = ow * sw - pw, ih0 = oh * sh - ph, id0 = od * sd;
+        const int8_t* first = xb + ((id0 * in_h + ih0) * in_w + iw0) * ws;
+        if (ih0 >= 0 && ih0 + (kh_n - 1) * dh < in_h && iw0 >= 0 && iw0 + (kw_n - 1) * dw < in_w) {
+          gather_window_s8(first, offsets, n, patches, j);
+          continue;
+        }
+        for (int32_t kh = 0, k = 0; kh < kh_n; ++kh) {
+          const bool row = unsigned(ih0 + kh * dh) < unsigned(in_h);
+          for (int32_t kw = 0; kw < kw_n; ++kw, ++k) inside[k] = row && unsigned(iw0 + kw * dw) < unsigned(in_w);
+        }
+        gather_border_s8(first, offsets, taps, inside, n, zx, patches, j);
+      }
+      patches_times_rows<F>(patches, nb, w, n, p.out_ch, q, zx, yb + i, out_size);
+    }
+#else
     for (int32_t i = 0; i < out_size; i += 4) {
       const int32_t nb = out_size - i < 4 ? out_size - i : 4;
       if (pointwise && cs != 1 && nb == 4) {  // NCHW: four pixels of a channel are one word
@@ -454,6 +717,7 @@ void conv_s8_im2col(const ConvS8Params& p, const void* const* in, void* const* o
       }
       quad_times_rows<F>(quad, nb, w, n, p.out_ch, q, yb + i, out_size);
     }
+#endif
   }
 }
 
@@ -468,7 +732,19 @@ inline int32_t depthwise_plane_cols(const ConvS8Params& p) {
 // dst[j] = x[j * step] - zx for j in [0, n), as int16; four at a time where x is contiguous.
 inline void widen_s8(const int8_t* x, int32_t step, int32_t zx, int16_t* dst, int32_t n) {
   int32_t j = 0;
-#if defined(__ARM_FEATURE_SIMD32)
+#if defined(__ARM_FEATURE_MVE)
+  const uint16x8_t offsets = vmulq_n_u16(vidupq_n_u16(0, 1), uint16_t(step));
+  if (step == 1)
+    for (; j < n; j += 8) {
+      const mve_pred16_t p = vctp16q(uint32_t(n - j));
+      vstrhq_p_s16(dst + j, vsubq_n_s16(vldrbq_z_s16(x + j, p), int16_t(zx)), p);
+    }
+  else if (step < 8192)  // eight to a gather (u16 offsets)
+    for (; j < n; j += 8, x += 8 * step) {
+      const mve_pred16_t p = vctp16q(uint32_t(n - j));
+      vstrhq_p_s16(dst + j, vsubq_n_s16(vldrbq_gather_offset_z_s16(x, offsets, p), int16_t(zx)), p);
+    }
+#elif defined(__ARM_FEATURE_SIMD32)
   if (step == 1) {
     const int32_t zz = int32_t(pack16(zx, zx));
     for (; j + 4 <= n; j += 4) {
@@ -528,10 +804,135 @@ void depthwise_s8(const ConvS8Params& p, const void* const* in, void* const* out
   for (int32_t b = 0; b < batch; ++b)
     for (int32_t c = 0; c < channels; ++c) {
       const int8_t* xc = x + b * in_ch * in_size + c * cs;
+#if defined(__ARM_FEATURE_MVE)
+      if (ws == 1 && n <= 8) {  // a row in one load: most rows of a small model's planes
+        const mve_pred16_t p = vctp16q(uint32_t(n));
+        const int8_t* xr = xc + (r0 - pad_h) * in_w;
+        for (int16_t* d = plane + r0 * pw + left; d < plane + r1 * pw; d += pw, xr += in_w)
+          vstrhq_p_s16(d, vsubq_n_s16(vldrbq_z_s16(xr, p), int16_t(zx)), p);
+      } else
+#endif
       for (int32_t r = r0; r < r1; ++r) widen_s8(xc + (r - pad_h) * in_w * ws, ws, zx, plane + r * pw + left, n);
       const int8_t* wc = w + c * kh_n * kw_n;
-      const ChannelRequant<F> rq(q, c);
       int8_t* yc = y + (b * channels + c) * out_size;
+#if defined(__ARM_FEATURE_MVE)
+      // Helium: four outputs of a row at a time, a vector load of the plane per tap (a gather when
+      // strided). The lanes past the row's end read on into the next plane rows; the loads are
+      // predicated only where that could pass the plane's end (the last row, mostly).
+      const ChannelRequant4<F> rq4(q, c);
+      const uint32x4_t strided = vmulq_n_u32(vidupq_n_u32(0, 1), uint32_t(sw));
+      auto row = [&](int32_t oh, auto last, auto unit_stride) {
+        const int16_t* pr = plane + oh * sh * pw;
+        int8_t* yr = yc + oh * out_w;
+        for (int32_t ow = 0; ow < out_w; ow += 4) {
+          const mve_pred16_t p = vctp32q(uint32_t(out_w - ow));
+          const int16_t* win = pr + ow * sw;
+          int32x4_t acc = vdupq_n_s32(0);
+#pragma GCC unroll 8
+          for (int32_t i = 0; i < kh_n; ++i)
+#pragma GCC unroll 8
+            for (int32_t j = 0; j < kw_n; ++j) {
+              const int16_t* t = win + i * dh * pw + j * dw;
+              int32x4_t v;
+              if constexpr (decltype(unit_stride)::value)
+                v = decltype(last)::value ? vldrhq_z_s32(t, p) : vldrhq_s32(t);
+              else
+                v = decltype(last)::value ? vldrhq_gather_shifted_offset_z_s32(t, strided, p)
+                                          : vldrhq_gather_shifted_offset_s32(t, strided);
+              acc = vmlaq_n_s32(acc, v, wc[i * kw_n + j]);
+            }
+          vstrbq_p_s32(yr + ow, rq4.out(vaddq_n_s32(acc, rq4.bias), zy, lo, hi), p);
+        }
+      };
+#if defined(__OPTIMIZE__)  // unoptimized, GCC finds no registers for the assembly below
+      constexpr bool float_mve = __ARM_FEATURE_MVE & 2;
+      if (KH == 3 && KW == 3 && sh == 1 && sw == 1 && dh == 1 && dw == 1 && out_w >= 4 &&
+          (F ? float_mve : rq4.left == 0 && rq4.right < 0)) {
+        // Down a column of four outputs (the last column overlapping the one before, so none is
+        // partial): each plane row's three loads serve three output rows, whose sums s2, s1, s0
+        // (rows r - 2, r - 1, r) take their tap rows 2, 1, 0 from it. In assembly: GCC kept the
+        // sums in core registers and the weights on the stack; with the weights read as they are
+        // needed, the sums, the requantization and the pointers fit the registers (no left shift
+        // and a right shift of at least 1, so the fixup needs no mask).
+        alignas(8) const int32_t taps[9] = {wc[6], wc[3], wc[0], wc[7], wc[4], wc[1], wc[8], wc[5], wc[2]};
+        const int32x4_t bias = vdupq_n_s32(rq4.bias), vlo = vdupq_n_s32(lo), vhi = vdupq_n_s32(hi);
+        int32_t scale_bits;
+        __builtin_memcpy(&scale_bits, &rq4.scale, 4);
+        const int32x4_t scale = vdupq_n_s32(F ? scale_bits : rq4.mult);
+        for (int32_t ow = 0; ow < out_w; ow += 4) {
+          if (ow + 4 > out_w) ow = out_w - 4;
+          const int16_t* pr = plane + ow;
+          int32x4_t s1, s0 = bias;
+          for (int32_t r = 0; r < 2; ++r, pr += pw) {  // rows 0 and 1 complete no output
+            const int32x4_t x0 = vldrhq_s32(pr), x1 = vldrhq_s32(pr + 1), x2 = vldrhq_s32(pr + 2);
+            s1 = vmlaq_n_s32(vmlaq_n_s32(vmlaq_n_s32(s0, x0, wc[3]), x1, wc[4]), x2, wc[5]);
+            s0 = vmlaq_n_s32(vmlaq_n_s32(vmlaq_n_s32(bias, x0, wc[0]), x1, wc[1]), x2, wc[2]);
+          }
+          int8_t* yr = yc + ow;
+          register int32_t rows __asm__("lr") = out_h;
+          __asm__ volatile(
+              "dls lr, lr\n"
+              "1:\n"
+              "vmov q2, %q[s1]\n"
+              "vmov %q[s1], %q[s0]\n"
+              "vmov %q[s0], %q[bias]\n"
+              "ldrd r4, r5, [%[taps]]\n"
+              "vldrh.s32 q3, [%[pr]]\n"
+              "vmla.s32 q2, q3, r4\n"
+              "vmla.s32 %q[s1], q3, r5\n"
+              "ldr r4, [%[taps], #8]\n"
+              "vmla.s32 %q[s0], q3, r4\n"
+              "ldrd r4, r5, [%[taps], #12]\n"
+              "vldrh.s32 q3, [%[pr], #2]\n"
+              "vmla.s32 q2, q3, r4\n"
+              "vmla.s32 %q[s1], q3, r5\n"
+              "ldr r4, [%[taps], #20]\n"
+              "vmla.s32 %q[s0], q3, r4\n"
+              "ldrd r4, r5, [%[taps], #24]\n"
+              "vldrh.s32 q3, [%[pr], #4]\n"
+              "vmla.s32 q2, q3, r4\n"
+              "vmla.s32 %q[s1], q3, r5\n"
+              "ldr r4, [%[taps], #32]\n"
+              "vmla.s32 %q[s0], q3, r4\n"
+              "add %[pr], %[pr], %[pw2]\n"
+              ".if %c[fl]\n"
+              "vcvt.f32.s32 q2, q2\n"
+              "vmul.f32 q2, q2, %q[scale]\n"
+              "vcvtn.s32.f32 q2, q2\n"
+              "vqadd.s32 q2, q2, %[zp]\n"
+              ".else\n"
+              "vqrdmulh.s32 q2, q2, %q[scale]\n"
+              "vshr.s32 q3, q2, #31\n"
+              "vqadd.s32 q2, q2, q3\n"
+              "vrshl.s32 q2, %[rs]\n"
+              "vadd.i32 q2, q2, %[zp]\n"
+              ".endif\n"
+              "vmax.s32 q2, q2, %q[lo]\n"
+              "vmin.s32 q2, q2, %q[hi]\n"
+              "vstrb.32 q2, [%[y]]\n"
+              "add %[y], %[y], %[out_w]\n"
+              "le lr, 1b\n"
+              : [s1] "+w"(s1), [s0] "+w"(s0), [pr] "+l"(pr), [y] "+l"(yr), "+r"(rows)
+              : [taps] "r"(taps), [pw2] "r"(2 * pw), [out_w] "r"(out_w), [bias] "w"(bias), [lo] "w"(vlo),
+                [hi] "w"(vhi), [scale] "w"(scale), [rs] "r"(rq4.right), [zp] "r"(zy), [fl] "i"(F && float_mve ? 1 : 0)
+              : "r4", "r5", "q2", "q3", "memory");
+        }
+        continue;
+      }
+#endif
+      const int32_t reach = (((out_w - 1) & ~3) + 3) * sw + (kw_n - 1) * dw;  // of a row's last four lanes
+      for (int32_t oh = 0; oh < out_h; ++oh) {
+        const bool inside = (oh * sh + (kh_n - 1) * dh) * pw + reach < ph * pw;
+        if (sw == 1) {
+          if (inside) row(oh, std::false_type(), std::true_type());
+          else row(oh, std::true_type(), std::true_type());
+        } else {
+          if (inside) row(oh, std::false_type(), std::false_type());
+          else row(oh, std::true_type(), std::false_type());
+        }
+      }
+#else
+      const ChannelRequant<F> rq(q, c);
       if constexpr (KH == 3 && KW == 3) {
 #if defined(__ARM_FEATURE_DSP)
         if (dh == 1 && dw == 1 && sw == 1) {  // two outputs at a time
@@ -573,6 +974,7 @@ void depthwise_s8(const ConvS8Params& p, const void* const* in, void* const* out
             for (int32_t j = 0; j < kw_n; ++j) acc += win[i * dh * pw + j * dw] * wc[i * kw_n + j];
           yc[oh * out_w + ow] = clamp_s8(rq.scaled(acc) + zy, lo, hi);
         }
+#endif
     }
 }
 

@@ -19,15 +19,14 @@ static int32_t uni(int32_t lo, int32_t hi) {  // a fixed LCG: the same cases on 
 }
 
 constexpr int kMax = 8 * 9 * 9;
-alignas(8) static int8_t x[kMax], nhwc[kMax], w[8 * 8 * 16], y[kMax], want[kMax], buffer[kMax];
+alignas(8) static int8_t x[kMax], nhwc[kMax], w[2 * 2 * 257], y[kMax], want[kMax], buffer[kMax];
 alignas(8) static int32_t bias[9], folded[9], mult[9], scratch[2048];
 alignas(8) static int8_t shift[9];
 alignas(8) static float fscale[9];
 
 int main() {
   int trials = 0, runs = 0, mismatches = 0;
-  for (int trial = 0; trial < 300; ++trial, ++trials) {
-    const ConvS8Params p = random_conv_s8(uni, trial, 4, 2);
+  auto conv_trial = [&](const ConvS8Params& p, int trial) {
     const bool fl = p.float_requant;
     const int cg = p.in_ch / p.groups, ks = p.kernel[1] * p.kernel[2];
     const int in_size = p.in[1] * p.in[2], out_size = p.out[1] * p.out[2];
@@ -72,6 +71,22 @@ int main() {
     }
     if (is_pointwise(p)) check(im2col, 2);
     if (depthwise && out_size <= in_size) check(dw, 2);
+  };
+  for (int trial = 0; trial < 300; ++trial, ++trials) conv_trial(random_conv_s8(uni, trial, 4, 2), trial);
+  // Depthwise 3x3 on wider rows (Helium goes down columns of four outputs there), then one group
+  // with a window of 257 values along a row (more places than the gathers' tables take).
+  for (int trial = 300; trial < 340; ++trial, ++trials) {
+    ConvS8Params p = random_conv_s8(uni, 6 * trial + 5, 4, 2);
+    p.in[2] = uni(4, 12), p.stride[1] = p.stride[2] = uni(0, 3) ? 1 : 2;
+    for (int a = 1; a < 3; ++a) p.out[a] = (p.in[a] + 2 * p.pad[a] - 3) / p.stride[a] + 1;
+    conv_trial(p, trial);
+  }
+  for (int trial = 340; trial < 344; ++trial, ++trials) {
+    ConvS8Params p = random_conv_s8(uni, 3 * trial, 1, 1);
+    p.in_ch = p.out_ch = 1 + trial % 2, p.in[1] = p.out[1] = 3 - p.in_ch, p.in[2] = 262, p.out[2] = 6;
+    p.kernel[1] = p.dilation[1] = p.stride[1] = 1, p.kernel[2] = 257, p.dilation[2] = 1, p.stride[2] = 2;
+    p.pad[1] = 0, p.pad[2] = 3;
+    conv_trial(p, trial);
   }
   for (int trial = 0; trial < 100; ++trial, ++trials) {  // fully connected
     const bool fl = trial % 4 == 3;

@@ -5,6 +5,7 @@ outputs against tinyc's host evaluator and measure them.
     /usr/bin/python3 tests/mcu/run_on_qemu.py --tinyc build/tinyc --model tests/models/dscnn \\
         --target cortex-m4 [--sets N] [--work W] [--tinyc-args "--quantize int8 ..."] [--json F]
         [--run-args "..."  (options for the host's `tinyc run`)] [--machine M] [--timeout S] [--profile]
+        [--runtime DIR  (DIR/tinyc/*.h over the runtime tinyc embeds)]
 
 For each model (--model may be repeated): `tinyc compile` into W/TARGET/NAME/gen, build a firmware
 (tests/mcu/startup.c + main.cpp + every generated *.cpp, the target's GCC flags, --gc-sections) and
@@ -245,6 +246,10 @@ def run_model(args, model_dir, target):
     r = run([args.tinyc, "compile", onnx_path, "--target", target, "-o", gen, "--name", name, *args.tinyc_args])
     if r.returncode != 0:
         raise Fail(f"tinyc compile exit {r.returncode}: {first_error(r.stderr, '')}")
+    if args.runtime:  # the headers being worked on, without rebuilding tinyc to embed them
+        for h in os.listdir(os.path.join(args.runtime, "tinyc")):
+            if h.endswith(".h"):
+                shutil.copyfile(os.path.join(args.runtime, "tinyc", h), os.path.join(gen, "tinyc", h))
     header = parse_header(os.path.join(gen, f"{name}.h"), name)
     res["arena"] = header["arena"]
 
@@ -371,6 +376,7 @@ def main():
     ap.add_argument("--timeout", type=float, default=300, help="seconds per qemu run")
     ap.add_argument("--rtol", type=float, default=1e-5)
     ap.add_argument("--atol", type=float, default=1e-6, help="absolute floor, times max|host output|")
+    ap.add_argument("--runtime", help="runtime folder (holding tinyc/*.h) whose headers replace the ones tinyc embeds")
     ap.add_argument("--json", help="write the figures of every model to this file")
     ap.add_argument("--profile", action="store_true",
                     help="build with -DTINYC_PROFILE and write per-layer instructions to W/TARGET/NAME/profile.csv")
@@ -378,6 +384,7 @@ def main():
     args.tinyc_args, args.run_args = shlex.split(args.tinyc_args), shlex.split(args.run_args)
     args.work = os.path.abspath(args.work)
     args.tinyc = os.path.abspath(args.tinyc)
+    args.runtime = args.runtime and os.path.abspath(args.runtime)
 
     results = []
     for m in args.model:
