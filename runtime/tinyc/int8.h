@@ -393,7 +393,10 @@ void quad_times_rows(const uint32_t* quad, int32_t nb, const int8_t* w, int32_t 
     const ChannelRequant<F> r(q, m);
     int32_t acc[4] = {r.bias, r.bias, r.bias, r.bias};
     dot4_s8(quad, w, n, acc);
-    if (r.plain(lo, hi)) {  // the common case, without branches in the loop
+    if (r.plain(lo, hi) && nb == 4) {  // the common case, written out: the sums stay in registers
+      y[0] = r.out(acc[0], zp, lo, hi, true), y[1] = r.out(acc[1], zp, lo, hi, true);
+      y[2] = r.out(acc[2], zp, lo, hi, true), y[3] = r.out(acc[3], zp, lo, hi, true);
+    } else if (r.plain(lo, hi)) {
       for (int32_t j = 0; j < nb; ++j) y[j] = r.out(acc[j], zp, lo, hi, true);
     } else {
       for (int32_t j = 0; j < nb; ++j) y[j] = r.out(acc[j], zp, lo, hi, false);
