@@ -17,7 +17,7 @@ const std::vector<Target>& targets() {
        8, "int8: DSP (SMLAD)", "ARMv7E-M, DSP, double-precision FPU", "STM32F746NG", 1024 * KiB, 320 * KiB},
       {"cortex-m33", "-mcpu=cortex-m33 -mthumb -mfloat-abi=hard -mfpu=fpv5-sp-d16", true, true,
        false, 4, "int8: DSP (SMLAD)", "ARMv8-M Mainline, DSP, single-precision FPU", "STM32L552ZE", 512 * KiB, 256 * KiB},
-      {"cortex-m55", "-mcpu=cortex-m55 -mthumb -mfloat-abi=hard", true, true, true, 16, "int8: DSP (SMLAD; no Helium yet)",
+      {"cortex-m55", "-mcpu=cortex-m55 -mthumb -mfloat-abi=hard", true, true, true, 16, "int8: Helium (MVE: VMLADAV)",
        "ARMv8.1-M, Helium (MVE), FPU", "Corstone-300 (MPS3 AN547) ITCM/DTCM", 512 * KiB, 512 * KiB},
   };
   return t;
