@@ -38,6 +38,24 @@ tinyc::ConvS8Params random_conv_s8(Uni& uni, int trial, int max_groups, int max_
   return p;
 }
 
+// A random 2-D max pooling for the kernel tests: windows with strides, dilations, padding at the
+// end (as ceil_mode makes) and, when lead_pad, at the start.
+template <class Uni>
+tinyc::PoolParams random_max_pool(Uni& uni, int max_in, int max_kernel, bool lead_pad) {
+  tinyc::PoolParams p{};
+  p.kind = tinyc::kPoolMax;
+  p.planes = uni(1, 3);
+  p.in[0] = p.out[0] = p.kernel[0] = p.stride[0] = p.dilation[0] = 1;
+  for (int a = 1; a < 3; ++a) {
+    p.in[a] = uni(1, max_in), p.kernel[a] = uni(1, max_kernel), p.stride[a] = uni(1, 3), p.dilation[a] = uni(1, 2);
+    p.pad[a] = lead_pad ? uni(0, p.kernel[a] - 1) : 0, p.pad_end[a] = uni(0, p.kernel[a] - 1);
+    const int span = (p.kernel[a] - 1) * p.dilation[a] + 1;
+    if (p.in[a] + p.pad[a] + p.pad_end[a] < span) p.pad_end[a] = span - p.in[a] - p.pad[a];
+    p.out[a] = (p.in[a] + p.pad[a] + p.pad_end[a] - span) / p.stride[a] + 1;
+  }
+  return p;
+}
+
 // fscale: ONNX's float requantization (round half even of acc * scale) instead of the multiplier.
 inline int8_t reference_requantize(int32_t a, int32_t m, const int32_t* mult, const int8_t* shift, const float* fscale,
                                    int32_t zp, int32_t lo, int32_t hi) {
@@ -80,6 +98,16 @@ inline void reference_fully_connected_s8(const tinyc::FullyConnectedS8Params& p,
       for (int k = 0; k < p.depth; ++k) a += (x[r * p.depth + k] - zx) * w[u * p.depth + k];
       want[r * p.units + u] = reference_requantize(a, u, mult, shift, fscale, p.output_zero_point, p.act_min, p.act_max);
     }
+}
+
+// TFLite's quantized Add of one pair of int8 values, written out.
+inline int8_t reference_add_s8(const tinyc::AddS8Params& p, int8_t a, int8_t b) {
+  using tinyc::multiply_by_quantized_multiplier;
+  const int32_t va = (a - p.zero_point[0]) * (1 << 20), vb = (b - p.zero_point[1]) * (1 << 20);
+  const int32_t sum = multiply_by_quantized_multiplier(va, p.multiplier[0], p.shift[0]) +
+                      multiply_by_quantized_multiplier(vb, p.multiplier[1], p.shift[1]);
+  return tinyc::clamp_s8(multiply_by_quantized_multiplier(sum, p.output_multiplier, p.output_shift) + p.output_zero_point,
+                         p.act_min, p.act_max);
 }
 
 // The constants fully_connected_s8 takes, as the quantizer makes them: the weights w [units,

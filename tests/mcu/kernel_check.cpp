@@ -125,14 +125,7 @@ int main() {
     p.act_min = trial % 2 ? -128 : uni(-128, 0), p.act_max = trial % 2 ? 127 : uni(0, 127);
     for (int i = 0; i < rows * cols; ++i) x[i] = int8_t(uni(-128, 127)), nhwc[i] = int8_t(uni(-128, 127));
     for (int r = 0; r < rows; ++r)
-      for (int c = 0; c < cols; ++c) {
-        const int32_t va = (x[r * cols + c] - p.zero_point[0]) * (1 << 20);
-        const int32_t vb = (nhwc[(row_vector ? 0 : r * cols) + c] - p.zero_point[1]) * (1 << 20);
-        const int32_t sum = multiply_by_quantized_multiplier(va, p.multiplier[0], p.shift[0]) +
-                            multiply_by_quantized_multiplier(vb, p.multiplier[1], p.shift[1]);
-        want[r * cols + c] = clamp_s8(multiply_by_quantized_multiplier(sum, p.output_multiplier, p.output_shift) +
-                                          p.output_zero_point, p.act_min, p.act_max);
-      }
+      for (int c = 0; c < cols; ++c) want[r * cols + c] = reference_add_s8(p, x[r * cols + c], nhwc[(row_vector ? 0 : r * cols) + c]);
     const void* in[2] = {x, nhwc};
     void* out[1] = {y};
     add_s8(p, in, out);
@@ -140,17 +133,7 @@ int main() {
     if (memcmp(y, want, size_t(rows * cols)) != 0) ++mismatches, printf("mismatch: add trial %d\n", trial);
   }
   for (int trial = 0; trial < 100; ++trial, ++trials) {  // max pool, against pool<int8_t>
-    PoolParams p{};
-    p.kind = kPoolMax;
-    p.planes = uni(1, 4);
-    p.in[0] = p.out[0] = p.kernel[0] = p.stride[0] = p.dilation[0] = 1;
-    for (int a = 1; a < 3; ++a) {
-      p.in[a] = uni(1, 9), p.kernel[a] = uni(1, 3), p.stride[a] = uni(1, 3), p.dilation[a] = uni(1, 2);
-      p.pad[a] = uni(0, p.kernel[a] - 1), p.pad_end[a] = uni(0, p.kernel[a] - 1);
-      const int span = (p.kernel[a] - 1) * p.dilation[a] + 1;
-      if (p.in[a] + p.pad[a] + p.pad_end[a] < span) p.pad_end[a] = span - p.in[a] - p.pad[a];
-      p.out[a] = (p.in[a] + p.pad[a] + p.pad_end[a] - span) / p.stride[a] + 1;
-    }
+    const PoolParams p = random_max_pool(uni, 9, 3, true);
     const int n = p.planes * p.in[1] * p.in[2], out_n = p.planes * p.out[1] * p.out[2];
     for (int i = 0; i < n; ++i) x[i] = int8_t(uni(-128, 127));
     const void* in[1] = {x};

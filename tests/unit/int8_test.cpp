@@ -253,13 +253,7 @@ TEST_CASE("add_s8 equals TFLite's formula written out, with broadcasting") {
     add_s8(p, in, out);
     for (int r = 0; r < rows; ++r)
       for (int c = 0; c < cols; ++c) {
-        const int32_t va = (a[r * cols + c] - p.zero_point[0]) * (1 << 20);
-        const int32_t vb = (b[(row_vector ? 0 : r * cols) + c] - p.zero_point[1]) * (1 << 20);
-        const int32_t sum = multiply_by_quantized_multiplier(va, p.multiplier[0], p.shift[0]) +
-                            multiply_by_quantized_multiplier(vb, p.multiplier[1], p.shift[1]);
-        const int32_t want = clamp_s8(
-            multiply_by_quantized_multiplier(sum, p.output_multiplier, p.output_shift) + p.output_zero_point,
-            p.act_min, p.act_max);
+        const int32_t want = reference_add_s8(p, a[r * cols + c], b[(row_vector ? 0 : r * cols) + c]);
         REQUIRE(int32_t(y[r * cols + c]) == want);
         // and it is the real sum to within one step of the output scale
         const double real = sa * (a[r * cols + c] - p.zero_point[0]) + sb * (b[(row_vector ? 0 : r * cols) + c] - p.zero_point[1]);
@@ -273,17 +267,7 @@ TEST_CASE("max_pool_s8 equals pool<int8_t> on random windows, also over its own 
   std::mt19937 rng(8);
   auto uni = [&](int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(rng); };
   for (int trial = 0; trial < 200; ++trial) {
-    PoolParams p{};
-    p.kind = kPoolMax;
-    p.planes = uni(1, 3);
-    p.in[0] = p.out[0] = p.kernel[0] = p.stride[0] = p.dilation[0] = 1;
-    for (int a = 1; a < 3; ++a) {
-      p.in[a] = uni(1, 11), p.kernel[a] = uni(1, 4), p.stride[a] = uni(1, 3), p.dilation[a] = uni(1, 2);
-      p.pad[a] = trial % 2 ? 0 : uni(0, p.kernel[a] - 1), p.pad_end[a] = uni(0, p.kernel[a] - 1);
-      const int span = (p.kernel[a] - 1) * p.dilation[a] + 1;
-      if (p.in[a] + p.pad[a] + p.pad_end[a] < span) p.pad_end[a] = span - p.in[a] - p.pad[a];
-      p.out[a] = (p.in[a] + p.pad[a] + p.pad_end[a] - span) / p.stride[a] + 1;
-    }
+    const PoolParams p = random_max_pool(uni, 11, 4, trial % 2 == 0);
     const int in_size = p.in[1] * p.in[2], out_n = p.planes * p.out[1] * p.out[2];
     std::vector<int8_t> x(p.planes * in_size), y(out_n), want(out_n), cols(p.in[2]);
     for (auto& v : x) v = int8_t(uni(-128, 127));
