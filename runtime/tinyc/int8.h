@@ -969,6 +969,30 @@ void depthwise_s8(const ConvS8Params& p, const void* const* in, void* const* out
         }
 #endif
       }
+#if defined(__ARM_FEATURE_DSP)
+      constexpr int32_t kMaxPairs = 32;  // a window up to 8x8
+      if (dw == 1 && kw_n > 1 && kh_n * (kw_n / 2) <= kMaxPairs) {  // adjacent taps in pairs: SMLAD
+        int32_t wp[kMaxPairs];
+        const int32_t pairs = kw_n / 2, odd = kw_n & 1;
+        for (int32_t i = 0; i < kh_n; ++i)
+          for (int32_t j = 0; j < pairs; ++j) wp[i * pairs + j] = int32_t(pack16(wc[i * kw_n + 2 * j], wc[i * kw_n + 2 * j + 1]));
+        for (int32_t oh = 0; oh < out_h; ++oh)
+          for (int32_t ow = 0; ow < out_w; ++ow) {
+            const int16_t* win = plane + oh * sh * pw + ow * sw;
+            int32_t acc = rq.bias;
+            for (int32_t i = 0; i < kh_n; ++i, win += dh * pw) {
+              for (int32_t j = 0; j < pairs; ++j) {
+                uint32_t v;
+                __builtin_memcpy(&v, win + 2 * j, 4);
+                acc = __smlad(int32_t(v), wp[i * pairs + j], acc);
+              }
+              if (odd) acc += win[kw_n - 1] * wc[i * kw_n + kw_n - 1];
+            }
+            yc[oh * out_w + ow] = clamp_s8(rq.scaled(acc) + zy, lo, hi);
+          }
+        continue;
+      }
+#endif
       for (int32_t oh = 0; oh < out_h; ++oh)
         for (int32_t ow = 0; ow < out_w; ++ow) {
           const int16_t* win = plane + oh * sh * pw + ow * sw;
