@@ -478,7 +478,7 @@ class Quantizer {
     if (conv)
       for (const char* a : {"auto_pad", "dilations", "group", "kernel_shape", "pads", "strides", "tinyc_channels_last"})
         if (n.has(a)) q.attrs[a] = n.attrs.at(a);
-    set_int(q, "tinyc_input_zero_point", qx.zero_point);
+    if (conv) set_int(q, "tinyc_input_zero_point", qx.zero_point);  // a fully connected layer's is in its bias
     set_int(q, "tinyc_output_zero_point", qy.zero_point);
     set_int(q, "tinyc_act_min", lo);
     set_int(q, "tinyc_act_max", hi);
