@@ -355,21 +355,30 @@ inline void dot4_s8(const uint32_t* quad, const int8_t* w, int32_t n, int32_t* a
   const int32_t n4 = n & ~3;
   int32_t s0 = acc[0], s1 = acc[1], s2 = acc[2], s3 = acc[3];
   int32_t k = 0;
-  for (; k < n4; k += 4, quad += 8) {
 #if defined(__ARM_FEATURE_SIMD32)
+  // Four values of w against the quad's words at quad + 8 * G: each load of w and its two SXTB16
+  // serve four pixels.
+  auto step = [&](auto G) {
+    constexpr int g = decltype(G)::value;
     uint32_t u;
-    __builtin_memcpy(&u, w + k, 4);
+    __builtin_memcpy(&u, w + k + 4 * g, 4);
     const int32_t w02 = __sxtb16(int32_t(u)), w13 = sxtb16_ror8(u);
     uint32_t a, b;
-    ldrd_s32<0>(quad, a, b);  // GCC would load the eight words one by one
+    ldrd_s32<8 * g>(quad, a, b);  // GCC would load the eight words one by one
     s0 = __smlad(w13, int32_t(b), __smlad(w02, int32_t(a), s0));
-    ldrd_s32<2>(quad, a, b);
+    ldrd_s32<8 * g + 2>(quad, a, b);
     s1 = __smlad(w13, int32_t(b), __smlad(w02, int32_t(a), s1));
-    ldrd_s32<4>(quad, a, b);
+    ldrd_s32<8 * g + 4>(quad, a, b);
     s2 = __smlad(w13, int32_t(b), __smlad(w02, int32_t(a), s2));
-    ldrd_s32<6>(quad, a, b);
+    ldrd_s32<8 * g + 6>(quad, a, b);
     s3 = __smlad(w13, int32_t(b), __smlad(w02, int32_t(a), s3));
-#else
+  };
+  for (; k + 8 <= n4; k += 8, quad += 16)  // two groups a pass: half the loop's overhead
+    step(std::integral_constant<int, 0>()), step(std::integral_constant<int, 1>());
+  if (k < n4) step(std::integral_constant<int, 0>()), k += 4, quad += 8;
+#endif
+  for (; k < n4; k += 4, quad += 8) {
+#if !defined(__ARM_FEATURE_SIMD32)
     auto dot = [&](uint32_t x02, uint32_t x13) {
       return int16_t(x02) * w[k] + int16_t(x02 >> 16) * w[k + 2] + int16_t(x13) * w[k + 1] + int16_t(x13 >> 16) * w[k + 3];
     };
@@ -780,6 +789,39 @@ inline void depthwise3x3_pair(const int16_t* win, int32_t pw, const int32_t* wp,
 
 #endif
 
+#if defined(__ARM_FEATURE_DSP)
+// A depthwise window of any size whose taps along a row are adjacent (DSP): the row's taps in
+// pairs by SMLAD, from the padded int16 plane. dims: kernel rows and columns, the plane's steps
+// between kernel rows and between output rows, the column stride, output rows and columns, zero
+// point and clamp. Only depthwise_s8<0, 0> calls it: in the 3x3 kernel its code cost the 3x3
+// loops registers.
+constexpr int32_t kDepthwisePairs = 32;  // a window up to 8x8
+template <bool F>
+void depthwise_pairs_s8(const int16_t* plane, const int8_t* wc, const int32_t* dims,
+                        const ChannelRequant<F>& rq, int8_t* y) {
+  const int32_t kh_n = dims[0], kw_n = dims[1], row_step = dims[2], out_step = dims[3], sw = dims[4];
+  const int32_t out_h = dims[5], out_w = dims[6], zy = dims[7], lo = dims[8], hi = dims[9];
+  const int32_t pairs = kw_n / 2, odd = kw_n & 1;
+  int32_t wp[kDepthwisePairs];
+  for (int32_t i = 0; i < kh_n; ++i)
+    for (int32_t j = 0; j < pairs; ++j) wp[i * pairs + j] = int32_t(pack16(wc[i * kw_n + 2 * j], wc[i * kw_n + 2 * j + 1]));
+  for (int32_t oh = 0; oh < out_h; ++oh)
+    for (int32_t ow = 0; ow < out_w; ++ow) {
+      const int16_t* win = plane + oh * out_step + ow * sw;
+      int32_t acc = rq.bias;
+      for (int32_t i = 0; i < kh_n; ++i, win += row_step) {
+        for (int32_t j = 0; j < pairs; ++j) {
+          uint32_t v;
+          __builtin_memcpy(&v, win + 2 * j, 4);
+          acc = __smlad(int32_t(v), wp[i * pairs + j], acc);
+        }
+        if (odd) acc += win[kw_n - 1] * wc[i * kw_n + kw_n - 1];
+      }
+      *y++ = clamp_s8(rq.scaled(acc) + zy, lo, hi);
+    }
+}
+#endif
+
 // Depthwise (groups = in_ch = out_ch), 2-D: each input plane is copied into scratch as int16
 // (x - zx) with a border of zeros for the padding, so the window needs no bounds checks; KH x KW
 // known at compile time (0: taken from the params), F as in conv_s8_im2col. y may be x.
@@ -970,26 +1012,9 @@ void depthwise_s8(const ConvS8Params& p, const void* const* in, void* const* out
 #endif
       }
 #if defined(__ARM_FEATURE_DSP)
-      constexpr int32_t kMaxPairs = 32;  // a window up to 8x8
-      if (dw == 1 && kw_n > 1 && kh_n * (kw_n / 2) <= kMaxPairs) {  // adjacent taps in pairs: SMLAD
-        int32_t wp[kMaxPairs];
-        const int32_t pairs = kw_n / 2, odd = kw_n & 1;
-        for (int32_t i = 0; i < kh_n; ++i)
-          for (int32_t j = 0; j < pairs; ++j) wp[i * pairs + j] = int32_t(pack16(wc[i * kw_n + 2 * j], wc[i * kw_n + 2 * j + 1]));
-        for (int32_t oh = 0; oh < out_h; ++oh)
-          for (int32_t ow = 0; ow < out_w; ++ow) {
-            const int16_t* win = plane + oh * sh * pw + ow * sw;
-            int32_t acc = rq.bias;
-            for (int32_t i = 0; i < kh_n; ++i, win += dh * pw) {
-              for (int32_t j = 0; j < pairs; ++j) {
-                uint32_t v;
-                __builtin_memcpy(&v, win + 2 * j, 4);
-                acc = __smlad(int32_t(v), wp[i * pairs + j], acc);
-              }
-              if (odd) acc += win[kw_n - 1] * wc[i * kw_n + kw_n - 1];
-            }
-            yc[oh * out_w + ow] = clamp_s8(rq.scaled(acc) + zy, lo, hi);
-          }
+      if (KH == 0 && dw == 1 && kw_n > 1 && kh_n * (kw_n / 2) <= kDepthwisePairs) {  // not in the 3x3 kernel
+        const int32_t dims[] = {kh_n, kw_n, dh * pw, sh * pw, sw, out_h, out_w, zy, lo, hi};
+        depthwise_pairs_s8(plane, wc, dims, rq, yc);
         continue;
       }
 #endif
