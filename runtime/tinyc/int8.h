@@ -142,8 +142,9 @@ struct ChannelRequant {
   int8_t out(int32_t acc, int32_t zp, int32_t lo, int32_t hi, bool plain) const {
     return plain ? saturate_s8(scaled_plain(acc) + zp) : clamp_s8(scaled(acc) + zp, lo, hi);
   }
-  int32_t scaled(int32_t acc) const {
-    if (!F) return q.apply(acc);
+  int32_t scaled(int32_t acc) const { return F ? rounded(acc, scale) : q.apply(acc); }
+  // ONNX's rounding: acc * scale in float, rounded half to even.
+  static int32_t rounded(int32_t acc, float scale) {
     float f = float(acc) * scale;
 #if defined(__ARM_FP) && (__ARM_FP & 4) && defined(__ARM_FEATURE_DSP)
     // VCVTR rounds half to even (the FPSCR's default mode) and saturates; beyond +-32767 the
@@ -180,13 +181,9 @@ struct ChannelRequant4 {
 #if __ARM_FEATURE_MVE & 2
       v = vqaddq_n_s32(vcvtnq_s32_f32(vmulq_n_f32(vcvtq_f32_s32(acc), scale)), zp);  // saturated: the clamp decides
 #else
-      int32_t a[4];
+      int32_t a[4];  // no floating point in MVE: ChannelRequant's scalar rounding, lane by lane
       vstrwq_s32(a, acc);
-      for (int32_t& e : a) {  // as ChannelRequant<true>::scaled without the FPU's rounding
-        float f = float(e) * scale;
-        f = f < -512.0f ? -512.0f : (f > 512.0f ? 512.0f : f);
-        e = int32_t((f + 12582912.0f) - 12582912.0f);
-      }
+      for (int32_t& e : a) e = ChannelRequant<true>::rounded(e, scale);
       v = vaddq_n_s32(vldrwq_s32(a), zp);
 #endif
     } else {
@@ -209,7 +206,7 @@ inline int32x4_t requantize4(int32x4_t acc, const Requant& q, int32_t m) {
 #else
     int32_t a[4];  // no floating point in MVE: ChannelRequant's scalar rounding, lane by lane
     vstrwq_s32(a, acc);
-    for (int32_t i = 0; i < 4; ++i) a[i] = ChannelRequant<true>(q, m + i).scaled(a[i]);
+    for (int32_t i = 0; i < 4; ++i) a[i] = ChannelRequant<true>::rounded(a[i], q.fscale[m + i]);
     v = vldrwq_s32(a);
 #endif
   } else {
