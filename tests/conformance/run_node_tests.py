@@ -122,9 +122,10 @@ def build_batch(batch, work, cxx, idx, cxxflags=()):
 def compare(got, want, model_mode=False):
     """Node tests: rtol 1e-3, atol 1e-5, integers exact. Whole models accumulate rounding over
     many layers (ONNX Runtime itself differs from the references by up to 3.3e-4 on a model with
-    outputs up to 60), so there atol scales with the output range (1e-5 * max|ref|) and integer
-    outputs may differ by 3 LSB (the references round float64 sums; see shared/models/README);
-    model_mode "exact" wants every output bit-exact."""
+    outputs up to 60), so there atol scales with the output range (1e-5 * max|ref|); integer
+    outputs stay exact (tinyc gives the 20 references of the pre-quantized MLPerf KWS and AD01
+    int8 models bit for bit, where ONNX Runtime is 2 LSB off on AD01: see shared/models/README);
+    model_mode "exact" wants float outputs bit-exact too."""
     if got.shape != want.shape:
         return f"shape {got.shape} != {want.shape}"
     if want.dtype.kind == "f" and model_mode != "exact":
@@ -136,9 +137,6 @@ def compare(got, want, model_mode=False):
             bad = np.argmax(~close.ravel())
             return f"value mismatch at {bad}: {g.ravel()[bad]} vs {w.ravel()[bad]}"
         return None
-    if model_mode and model_mode != "exact" and want.dtype.kind in "iu":
-        diff = np.abs(got.astype(np.int64) - want.astype(np.int64)).max(initial=0)
-        return f"differs by {diff} LSB" if diff > 3 else None
     if not np.array_equal(got, want):
         return "value mismatch (exact)"
     return None
