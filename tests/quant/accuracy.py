@@ -1,9 +1,12 @@
 #!/usr/bin/python3
-"""int8 accuracy: for every model folder with data/eval.npz (inputs, labels) and data/calib.npy,
-quantize with the calibration data and compare top-1 accuracy of float and int8 on eval.npz, both
-through tinyc's evaluator (`tinyc run`, which runs the very kernels that are emitted). Fails when
-int8 loses more than --max-drop points. Prints a Markdown table."""
+"""int8 accuracy: for every labelled model folder (data/labels.npy, data/eval.npz or an accuracy in
+model_info.json), quantize with data/calib.npy and compare top-1 accuracy of float and int8 on
+data/eval.npz (inputs, labels), both through tinyc's evaluator (`tinyc run`, which runs the very
+kernels that are emitted). Fails when int8 loses more than --max-drop points, when a labelled model
+lacks eval.npz or calib.npy, or when no model is evaluated. Prints the models skipped for having no
+labels, with model_info.json's reason, and a Markdown table."""
 import argparse
+import json
 import os
 import subprocess
 import sys
@@ -30,8 +33,19 @@ def main():
     rows, failed = [], False
     for name in sorted(os.listdir(args.models)):
         d = os.path.join(args.models, name)
+        if not os.path.exists(os.path.join(d, "model.onnx")):
+            continue
         ev, calib = os.path.join(d, "data", "eval.npz"), os.path.join(d, "data", "calib.npy")
-        if not (os.path.exists(ev) and os.path.exists(calib)):
+        info = os.path.join(d, "model_info.json")
+        info = json.load(open(info)) if os.path.exists(info) else {}
+        if not (os.path.exists(ev) or os.path.exists(os.path.join(d, "data", "labels.npy"))
+                or info.get("float_accuracy")):
+            print(f"skipped {name}, no labels: {info.get('labels', 'no labels.npy, eval.npz or accuracy')}")
+            continue
+        missing = [os.path.relpath(f, d) for f in (ev, calib) if not os.path.exists(f)]
+        if missing:
+            rows.append((name, "-", "-", "-", f"FAIL: labelled, but no {' or '.join(missing)}"))
+            failed = True
             continue
         data = np.load(ev)
         x, y = data["inputs"], data["labels"]
@@ -59,7 +73,9 @@ def main():
     print("| --- | ---: | ---: | ---: | --- |")
     for r in rows:
         print("| " + " | ".join(r) + " |")
-    return 1 if failed else 0
+    if not rows:
+        print(f"FAIL: no labelled model in {args.models}")
+    return 1 if failed or not rows else 0
 
 
 if __name__ == "__main__":
