@@ -1,4 +1,5 @@
 #include "importer/importer.h"
+#include "runtime/tinyc/tinyc.h"
 
 #include <onnx/checker.h>
 #include <onnx/defs/schema.h>
@@ -7,6 +8,7 @@
 #include <onnx/version_converter/convert.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <set>
@@ -63,10 +65,15 @@ std::string external_bytes(const onnx::TensorProto& t, const fs::path& dir) {
   if (location.empty() || rel.is_absolute() || rel.lexically_normal().string().rfind("..", 0) == 0)
     throw ModelError(fmt::format("tensor '{}': external data path '{}' leaves the model's folder",
                                  t.name(), location));
+  // Both sides as real paths (symlinks and the working folder resolved): a link inside the folder
+  // that points out of it is outside, however the model's path was spelled.
   std::error_code ec;
-  const fs::path full = fs::weakly_canonical(dir / rel, ec);
-  const fs::path base = fs::weakly_canonical(dir, ec);
-  if (ec || full.string().rfind(base.string() + "/", 0) != 0)
+  const fs::path base = fs::canonical(fs::absolute(dir.empty() ? fs::path(".") : dir, ec), ec);
+  if (ec) throw IoError(fmt::format("cannot resolve the model's folder '{}'", dir.string()));
+  const fs::path full = fs::canonical(base / rel, ec);
+  if (ec) throw IoError(fmt::format("tensor '{}': cannot read external data '{}'", t.name(), location));
+  const fs::path inside = full.lexically_relative(base);
+  if (inside.empty() || *inside.begin() == ".." || inside == ".")
     throw ModelError(fmt::format("tensor '{}': external data '{}' leaves the model's folder",
                                  t.name(), location));
   const std::string all = read_file(full.string());
@@ -110,14 +117,12 @@ Tensor tensor_from_proto(const onnx::TensorProto& p, const fs::path& dir) {
     if (raw.size() != bytes)
       throw ModelError(fmt::format("tensor '{}': {} bytes of external data for shape {}", t.name,
                                    raw.size(), shape_str(t.shape)));
-    t.data.resize(bytes);
-    std::memcpy(t.data.data(), raw.data(), bytes);
+    t.data.assign(raw.begin(), raw.end());
   } else if (p.has_raw_data()) {
     if (p.raw_data().size() != bytes)
       throw ModelError(fmt::format("tensor '{}': {} bytes of data for shape {} of {}", t.name,
                                    p.raw_data().size(), shape_str(t.shape), dtype_name(t.dtype)));
-    t.data.resize(bytes);
-    std::memcpy(t.data.data(), p.raw_data().data(), bytes);
+    t.data.assign(p.raw_data().begin(), p.raw_data().end());  // no memcpy: an empty tensor's data() is null
   } else {
     auto store = [&](const auto& field, auto tag) {
       using T = decltype(tag);
@@ -291,6 +296,12 @@ Graph import_model_bytes(const std::string& bytes, const std::string& path, cons
   };
   if (opset < kMinOpset) {
     check();  // the version converter trusts its input: a cycle or a missing opset crashes it
+    std::set<std::string> made;  // and so does an output that nothing makes, which the checker lets by
+    for (const auto& v : m.graph().input()) made.insert(v.name());
+    for (const auto& t : m.graph().initializer()) made.insert(t.name());
+    for (const auto& n : m.graph().node()) made.insert(n.output().begin(), n.output().end());
+    for (const auto& o : m.graph().output())
+      if (!made.count(o.name())) throw ModelError(fmt::format("output '{}' is never produced", o.name()));
     try {
       m = onnx::version_conversion::ConvertVersion(m, kMinOpset);
     } catch (const std::exception& e) {
@@ -369,8 +380,19 @@ Graph import_model_bytes(const std::string& bytes, const std::string& path, cons
     g.nodes.push_back(std::move(n));
   }
   if (g.outputs.empty()) throw ModelError(fmt::format("'{}' has no graph output", path));
-  for (const auto& o : g.outputs)
+  std::set<std::string> listed;
+  for (const auto& o : g.outputs) {
     if (!produced.count(o)) throw ModelError(fmt::format("output '{}' is never produced", o));
+    if (!listed.insert(o).second) throw ModelError(fmt::format("output '{}' is listed twice", o));
+  }
+  for (const auto& [name, t] : g.tensors) {
+    if (!t.has_shape || t.shape.size() <= size_t(kMaxRank)) continue;
+    std::string where;
+    for (const Node& n : g.nodes)
+      if (where.empty() && (std::count(n.inputs.begin(), n.inputs.end(), name) || std::count(n.outputs.begin(), n.outputs.end(), name)))
+        where = n.label() + ": ";
+    throw ModelError(fmt::format("{}tensor '{}' has rank {}; tinyc supports up to {}", where, name, t.shape.size(), kMaxRank));
+  }
   return g;
 }
 

@@ -130,6 +130,7 @@ def main():
     # Rank beyond the kernels.
     add("rank9_transpose", one_node("Transpose", [], [1, 2, 1, 2, 1, 2, 1, 2, 1], "tr9",
                                     perm=[8, 7, 6, 5, 4, 3, 2, 1, 0]), expect=["tr9", "Transpose"])
+    add("rank64_relu", one_node("Relu", [], [1] * 64, "relu64"), expect=["relu64", "Relu", "rank 64"])
 
     # Attributes out of range.
     add("conv_stride_0", conv_model(rng, "conv_s0", strides=[0, 1]), expect=["conv_s0", "Conv"])
@@ -168,6 +169,8 @@ def main():
     n = helper.make_node("Relu", ["X"], ["Z"], name="relu")
     add("output_not_produced", model([n], [vi("X", [2])], [vi("Y", [2])]), expect=["Y"])
     add("graph_input_is_output_only", model([], [vi("X", [2])], [vi("Y", [2])]), expect=["Y"])
+    n = helper.make_node("Relu", ["X"], ["Y"], name="relu")
+    add("graph_output_listed_twice", model([n], [vi("X", [2])], [vi("Y", [2]), vi("Y", [2])]), expect=["Y", "twice"])
 
     # Operators and opsets.
     n = helper.make_node("Relu", ["X"], ["Y"], name="evil", domain="com.evil")
