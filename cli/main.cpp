@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "codegen/codegen.h"
+#include "codegen/emit_onnx.h"
 #include "codegen/report.h"
 #include "codegen/report_html.h"
 #include "codegen/targets.h"
@@ -91,7 +92,7 @@ bool is_identifier(const std::string& s) {
 }
 
 struct CompileArgs {
-  std::string model, target = "host", out_dir, name, quantize, calibration, profile;
+  std::string model, target = "host", out_dir, name, quantize, calibration, profile, emit_onnx;
   std::vector<std::string> reports;
   std::string max_ram, max_flash;
   std::vector<std::string> input_shapes, disabled_passes;
@@ -239,7 +240,13 @@ int cmd_compile(const CompileArgs& a) {
   if (max_flash && flash > max_flash)
     throw BudgetError(fmt::format("the model needs {} B of flash, {} B over the budget of {} B", flash,
                                   flash - max_flash, max_flash));
+  const std::string onnx_bytes = a.emit_onnx.empty() ? "" : emit_onnx(g);  // fails before anything is written
   write_files(gen.files, a.out_dir);
+  if (!a.emit_onnx.empty()) {
+    std::ofstream f(a.emit_onnx, std::ios::binary);
+    f << onnx_bytes;
+    if (!f) throw IoError(fmt::format("cannot write '{}'", a.emit_onnx));
+  }
   for (const auto& path : a.reports) {
     std::ofstream f(path, std::ios::binary);
     if (is_html(path)) f << report_html(report);
@@ -335,6 +342,8 @@ int main_impl(int argc, char** argv) {
   compile->add_option("--calibration-method", ca.calibration_method,
                       "minmax (default) or percentile (0.01 % / 99.99 %: ignores rare outliers)")
       ->check(CLI::IsMember({"minmax", "percentile"}));
+  compile->add_option("--emit-onnx", ca.emit_onnx,
+                      "Also write the graph as tinyc runs it as an ONNX model (int8 layers in QDQ form)");
   compile->add_option("--report", ca.reports,
                       "Write the report to FILE: HTML (charts, one self-contained page) if it ends in .html, "
                       "else JSON; may be given twice");

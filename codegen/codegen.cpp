@@ -228,6 +228,11 @@ Generated generate(Graph& g, const CodegenOptions& opts) {
       "/* With TINYC_PROFILE defined when building {1}.cpp, {1}_run calls this function (which you\n"
       "   write) before (end = 0) and after (end = 1) each layer, e.g. to read a cycle counter. */\n"
       "void {1}_profile(int layer, const char *name, int end);\n#endif\n\n"
+      "#ifdef TINYC_TRACE\n"
+      "/* With TINYC_TRACE defined when building {1}.cpp, {1}_run calls this function (which you\n"
+      "   write) after each layer with each of its outputs: `bytes` bytes at `data`, which the\n"
+      "   --report's layer `layer` lists as output_tensors[output]. For debugging and tests. */\n"
+      "void {1}_trace(int layer, int output, const void *data, unsigned long bytes);\n#endif\n\n"
       "#ifdef __cplusplus\n}}\n#endif\n\n#endif\n",
       NAME, name,
       int8_api ? fmt::format("/* The same on int8 data, as {0}_INPUTi_SCALE / _ZERO_POINT say: no float conversion\n"
@@ -267,7 +272,9 @@ Generated generate(Graph& g, const CodegenOptions& opts) {
   cpp += fmt::format(
       "#ifdef TINYC_PROFILE\n#define TINYC_LAYER_BEGIN(i, name) {0}_profile(i, name, 0)\n"
       "#define TINYC_LAYER_END(i, name) {0}_profile(i, name, 1)\n#else\n#define TINYC_LAYER_BEGIN(i, name)\n"
-      "#define TINYC_LAYER_END(i, name)\n#endif\n\n",
+      "#define TINYC_LAYER_END(i, name)\n#endif\n"
+      "#ifdef TINYC_TRACE\n#define TINYC_LAYER_OUTPUT(i, k, data, bytes) {0}_trace(i, k, data, bytes)\n#else\n"
+      "#define TINYC_LAYER_OUTPUT(i, k, data, bytes)\n#endif\n\n",
       name);
   if (out.plan.size > 0)
     cpp += fmt::format("alignas({}) static uint8_t arena[{}_ARENA_SIZE];\n\n", opts.alignment, NAME);
@@ -291,8 +298,12 @@ Generated generate(Graph& g, const CodegenOptions& opts) {
     for (size_t i = 0; i < kernels.size(); ++i) {
       const Node& n = g.nodes[i];
       if (skip.count(i)) continue;
+      auto trace = [&](size_t k) {
+        const std::string& t = n.outputs[k];
+        return t.empty() ? std::string() : fmt::format("  TINYC_LAYER_OUTPUT({}, {}, {}, {});\n", i, k, at(t), g.tensor(t).bytes());
+      };
       if (out.plan.alias.count(n.outputs[0])) {
-        b += fmt::format("  // {}: '{}' ({}) is a view: no code\n", i, comment_safe(n.name), n.op);
+        b += fmt::format("  // {}: '{}' ({}) is a view: no code\n", i, comment_safe(n.name), n.op) + trace(0);
         continue;
       }
       std::vector<std::string> ins, outs;
@@ -308,6 +319,7 @@ Generated generate(Graph& g, const CodegenOptions& opts) {
           i, comment_safe(n.name), n.op, std::max(ins.size(), kKernelSlots), fmt::join(ins, ", "),
           std::max(outs.size(), kKernelSlots), fmt::join(outs, ", "), i, comment_safe(n.name),
           kernels[i].kernel, i, i, comment_safe(n.name));
+      for (size_t k = 0; k < n.outputs.size(); ++k) b += trace(k);
     }
     if (int8) {
       for (size_t k = 0; k < qout.size(); ++k)
@@ -327,7 +339,7 @@ Generated generate(Graph& g, const CodegenOptions& opts) {
                        name, ns);
     cpp += body(true);
   }
-  cpp += "\n#undef TINYC_LAYER_BEGIN\n#undef TINYC_LAYER_END\n";
+  cpp += "\n#undef TINYC_LAYER_BEGIN\n#undef TINYC_LAYER_END\n#undef TINYC_LAYER_OUTPUT\n";
   out.files.push_back({name + ".cpp", cpp});
 
   for (const auto& [path, content] : runtime_files()) out.files.push_back({path, content});

@@ -25,6 +25,15 @@ using Shape = std::vector<int64_t>;
 int64_t num_elements(const Shape& s);
 std::string shape_str(const Shape& s);  // "1x3x32x32"
 
+// How an integer tensor stands for real values: real = scale * (q - zero_point), one scale and
+// zero point for the tensor, or one per slice along `axis` (weights per output channel).
+struct Quantization {
+  std::vector<float> scale;  // empty: not quantized
+  std::vector<int32_t> zero_point;
+  int axis = 0;
+  bool empty() const { return scale.empty(); }
+};
+
 struct Tensor {
   std::string name;
   DType dtype = DType::Undefined;
@@ -32,6 +41,7 @@ struct Tensor {
   bool has_shape = false;
   bool is_const = false;          // an initializer or a folded value: `data` holds it
   std::vector<uint8_t> data;
+  Quantization quant;             // set on int8 tensors by the quantizer and the QDQ lowering
 
   size_t bytes() const { return static_cast<size_t>(num_elements(shape)) * dtype_size(dtype); }
   template <class T> const T* as() const { return reinterpret_cast<const T*>(data.data()); }

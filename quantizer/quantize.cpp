@@ -197,6 +197,8 @@ class Quantizer {
         done = true;
       }
       if (done) {
+        set_qparams(dq->inputs[0], qx);
+        set_qparams(nodes[users[0]].outputs[0], qy);
         absorbed.insert(users[0]);
         summary_.int8_layers.push_back(n.name);
       } else {
@@ -233,9 +235,15 @@ class Quantizer {
   QuantizeSummary summary_;
   std::set<std::string> float_;                // float tensors that exist in the new graph
   std::map<std::string, std::string> int8_;    // float tensor -> its int8 version
-  std::map<std::string, QParams> qparams_;     // int8 tensor -> its parameters
 
   bool has_range(const std::string& t) const { return ranges_.count(t) != 0; }
+
+  // The parameters of an int8 tensor, kept in the IR (Tensor::quant).
+  QParams qparams(const std::string& t) const {
+    const Quantization& q = g_.tensor(t).quant;
+    return {q.scale.at(0), q.zero_point.at(0)};
+  }
+  void set_qparams(const std::string& t, QParams q) { g_.tensor(t).quant = {{q.scale}, {q.zero_point}, 0}; }
 
   std::string fresh(const std::string& base) {
     std::string name = base;
@@ -274,7 +282,7 @@ class Quantizer {
               constant(t + "/zero_point", DType::Int8, {}, std::vector<int8_t>{int8_t(q.zero_point)})},
              out);
     int8_[t] = out;
-    qparams_[out] = q;
+    set_qparams(out, q);
     summary_.activations.push_back({t, q.scale, q.zero_point, out});
     return out;
   }
@@ -282,14 +290,14 @@ class Quantizer {
   // The quantization parameters as_int8(t) gives, without making anything yet.
   QParams input_qparams(const std::string& t) const {
     const auto known = int8_.find(t);
-    return known != int8_.end() ? qparams_.at(known->second) : activation_qparams(ranges_.at(t));
+    return known != int8_.end() ? qparams(known->second) : activation_qparams(ranges_.at(t));
   }
 
   // The float tensor t, dequantized from its int8 version if only that exists.
   std::string as_float(const std::string& t) {
     if (float_.count(t) || g_.is_const(t)) return t;
     const std::string q = int8_.at(t);
-    const QParams p = qparams_.at(q);
+    const QParams p = qparams(q);
     add_node("DequantizeLinear", t + "/dequantize",
              {q, constant(t + "/scale", DType::Float, {}, std::vector<float>{p.scale}),
               constant(t + "/zero_point", DType::Int8, {}, std::vector<int8_t>{int8_t(p.zero_point)})},
@@ -316,7 +324,7 @@ class Quantizer {
               constant(o + "/zero_point", DType::Int8, {}, std::vector<int8_t>{int8_t(q.zero_point)})},
              out);
     int8_[o] = out;
-    qparams_[out] = q;
+    set_qparams(out, q);
     summary_.activations.push_back({o, q.scale, q.zero_point, out});
   }
 
@@ -324,7 +332,7 @@ class Quantizer {
   std::string int8_output(const std::string& t, QParams q) {
     const std::string out = fresh(t + "/int8");
     int8_[t] = out;
-    qparams_[out] = q;
+    set_qparams(out, q);
     summary_.activations.push_back({t, q.scale, q.zero_point, out});
     return out;
   }
@@ -418,7 +426,7 @@ class Quantizer {
   struct LinearS8 {
     std::vector<int8_t> weights, shift;
     std::vector<int32_t> bias, mult;
-    std::vector<float> fscale;
+    std::vector<float> fscale, wscale;  // wscale: each output channel's weight scale
   };
 
   // False when the kernels' int32 arithmetic cannot hold some output channel: its largest possible
@@ -441,6 +449,7 @@ class Quantizer {
         if (!std::isfinite(v)) return false;
     std::vector<float> sw;
     c->weights = quantize_weights(w, transposed, &sw, onnx_rounding);
+    c->wscale = sw;
     c->bias.assign(units, 0), c->mult.resize(units), c->shift.resize(units), c->fscale.resize(units);
     const int64_t max_dx = std::max(128 + qx.zero_point, 127 - qx.zero_point);
     const size_t per_unit = units ? c->weights.size() / units : 0;
@@ -491,8 +500,13 @@ class Quantizer {
         bias[m] = static_cast<int32_t>(fold_input_zero_point(bias[m], &c.weights[m * depth], depth, qx.zero_point));
       pack_fully_connected_s8(c.weights.data(), static_cast<int32_t>(units), depth, weights.data());
     }
-    q.inputs = {x, constant(n.name + "/weights_int8", DType::Int8, wshape, weights),
-                compact_bias(n.name, bias),
+    const std::string wname = constant(n.name + "/weights_int8", DType::Int8, wshape, weights),
+                      bname = compact_bias(n.name, bias);
+    g_.tensor(wname).quant = {c.wscale, std::vector<int32_t>(c.wscale.size(), 0), 0};
+    Quantization& bq = g_.tensor(bname).quant;
+    bq.zero_point.assign(c.wscale.size(), 0);
+    for (float sw : c.wscale) bq.scale.push_back(float(double(qx.scale) * sw));
+    q.inputs = {x, wname, bname,
                 constant(n.name + "/multiplier", DType::Int32, per, c.mult),
                 constant(n.name + "/shift", DType::Int8, per, c.shift)};
     if (onnx_rounding) q.inputs.push_back(constant(n.name + "/scale", DType::Float, per, c.fscale));
@@ -510,7 +524,7 @@ class Quantizer {
     LinearS8 c;
     if (!linear_s8(n, qx, y, false, &c)) return false;
     const std::string x = as_int8(n.inputs[0]);
-    emit_linear_s8(n, c, x, qparams_.at(x), int8_output(n.outputs[0], y), y, lo, hi, false);
+    emit_linear_s8(n, c, x, qparams(x), int8_output(n.outputs[0], y), y, lo, hi, false);
     return true;
   }
 
@@ -574,7 +588,7 @@ class Quantizer {
     if ((view || n.op == "Relu") && !int8_.count(in)) return false;
     if (pool && !has_range(in)) return false;
     const std::string x = as_int8(in);
-    const QParams qx = qparams_.at(x);
+    const QParams qx = qparams(x);
     Node q = n;
     q.inputs[0] = x;
     if (n.op == "Relu") {
@@ -597,7 +611,7 @@ class Quantizer {
         !has_range(n.outputs[0]))
       return false;
     const std::string x = as_int8(n.inputs[0]);
-    const QParams qx = qparams_.at(x), qy = activation_qparams(ranges_.at(n.outputs[0]));
+    const QParams qx = qparams(x), qy = activation_qparams(ranges_.at(n.outputs[0]));
     std::vector<int8_t> table(256);
     for (int i = 0; i < 256; ++i) {
       const double v = double(qx.scale) * (i - 128 - qx.zero_point);
@@ -608,6 +622,9 @@ class Quantizer {
     }
     add_node("LookupS8", n.name, {x, constant(n.name + "/table", DType::Int8, {256}, table)},
              int8_output(n.outputs[0], qy), "tinyc");
+    Attr fn;
+    fn.kind = Attr::String, fn.s = n.op;  // what the table holds, for --emit-onnx
+    g_.nodes.back().attrs["tinyc_function"] = fn;
     return true;
   }
 
@@ -619,7 +636,7 @@ class Quantizer {
     const int64_t axis = n.get_int("axis", g_.opset < 13 ? 1 : -1);
     if (r == 0 || (axis != -1 && axis != r - 1)) return false;
     const std::string x = as_int8(n.inputs[0]);
-    const QParams qx = qparams_.at(x), qy{1.0f / 256.0f, -128};
+    const QParams qx = qparams(x), qy{1.0f / 256.0f, -128};
     std::vector<uint16_t> table(256);
     for (int d = 0; d < 256; ++d) table[d] = uint16_t(std::lround(65535.0 * std::exp(-double(qx.scale) * d)));
     Node q;
@@ -644,7 +661,7 @@ class Quantizer {
     zp.kind = mult.kind = shift.kind = Attr::Ints;
     for (auto& in : q.inputs) {
       in = as_int8(in);
-      const QParams x = qparams_.at(in);
+      const QParams x = qparams(in);
       int32_t m = 0, s = 0;
       if (x.scale != y.scale || x.zero_point != y.zero_point) quantize_multiplier(double(x.scale) / y.scale, &m, &s);
       zp.ints.push_back(x.zero_point), mult.ints.push_back(m), shift.ints.push_back(s);

@@ -24,6 +24,16 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 
+# ONNX Runtime for the tests' oracle (never a dependency of tinyc): the machine's Node 20 when
+# it has one, else Debian's.
+if ! command -v npm > /dev/null; then
+  SUDO=""
+  [ "$(id -u)" -ne 0 ] && SUDO=sudo
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends nodejs npm
+fi
+[ -d tests/oracle/node_modules/onnxruntime-node ] || (cd tests/oracle && npm ci --ignore-scripts --no-audit --no-fund)
+
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release
 cmake --build build
 echo "tinyc is at build/tinyc"

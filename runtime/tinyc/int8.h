@@ -1041,7 +1041,9 @@ struct FullyConnectedS8Params {
 // the 16 weights of each row in turn, then the depth % 16 last weights of each row. Each row's
 // weights for a group are one vector (MVE) or four words at fixed offsets from one pointer (DSP).
 // A block of one row is that row as it was.
-inline void pack_fully_connected_s8(const int8_t* w, int32_t units, int32_t depth, int8_t* packed) {
+// T: int8_t, or an index type, which shows where each weight went (--emit-onnx undoes the order).
+template <class T>
+void pack_fully_connected_s8(const T* w, int32_t units, int32_t depth, T* packed) {
   const int32_t groups = depth / 16, tail = depth % 16;
   for (int32_t u = 0; u < units;) {
     const int32_t rows = units - u >= 4 ? 4 : 1;
