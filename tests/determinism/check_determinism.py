@@ -3,7 +3,7 @@
 the folders of the model and the output, the time zone, the locale and the process (address-space
 layout). Compiles each case twice, the second time from copies of the inputs in another folder,
 from another working folder, with relative paths, another TZ and LC_ALL, and checks that every
-generated file and both reports (JSON, HTML) are identical and hold no absolute path and no date
+generated file, both reports (JSON, HTML) and the --emit-onnx model are identical and hold no absolute path and no date
 or time. One line per case; exit 1 if any fails.
 
     check_determinism.py --tinyc build/tinyc --work DIR"""
@@ -48,8 +48,8 @@ def compile_once(tinyc, model_dir, args, cwd, out, reports, env):
     calib = os.path.join(model_dir, "data", "calib.npy")
     cmd = [tinyc, "compile", os.path.join(model_dir, "model.onnx"), "--target", "cortex-m4", "-o", out, "-q"]
     cmd += [a.replace("{calib}", calib) for a in args]
-    for r in reports:
-        cmd += ["--report", r]
+    for r in reports:  # r.onnx: the --emit-onnx model
+        cmd += ["--emit-onnx" if r.endswith(".onnx") else "--report", r]
     p = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=300)
     if p.returncode != 0:
         raise RuntimeError(f"exit {p.returncode}: {p.stderr.strip()[:300]}")
@@ -78,9 +78,9 @@ def check_case(tinyc, work, name, model, args):
     env_a = dict(os.environ, TZ="UTC", LC_ALL="C", LANG="C")
     env_b = dict(os.environ, TZ="Pacific/Chatham", LC_ALL="C.UTF-8", LANG="C.UTF-8", HOME=b_dir)
     first = compile_once(tinyc, src, args, a_dir, os.path.join(a_dir, "out"),
-                         [os.path.join(a_dir, "r.json"), os.path.join(a_dir, "r.html")], env_a)
+                         [os.path.join(a_dir, r) for r in ("r.json", "r.html", "r.onnx")], env_a)
     second = compile_once(tinyc, os.path.relpath(copy, cwd_b), args, cwd_b, "x/y/out",
-                          ["reports/r.json", "reports/r.html"], env_b)
+                          ["reports/r.json", "reports/r.html", "reports/r.onnx"], env_b)
 
     problems = []
     if sorted(first) != sorted(second):
