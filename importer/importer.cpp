@@ -259,6 +259,28 @@ void check_nodes_before_onnx(const onnx::ModelProto& m, int opset) {
   }
 }
 
+// libonnx 1.12's shape inference of Conv, ConvInteger and QLinearConv without kernel_shape takes the
+// kernel from the weights' shape and reads past its vectors when the weights have more dimensions
+// than the input. Their schemas check the ranks first (once a process).
+void guard_conv_inference() {
+  static const bool done = [] {
+    std::set<const onnx::OpSchema*> seen;
+    for (auto [op, w] : {std::pair<const char*, size_t>{"Conv", 1}, {"ConvInteger", 1}, {"QLinearConv", 3}})
+      for (int v = 1; v <= kMaxOpset; ++v) {
+        auto* s = const_cast<onnx::OpSchema*>(onnx::OpSchemaRegistry::Schema(op, v, ""));
+        if (!s || !seen.insert(s).second) continue;
+        s->TypeAndShapeInferenceFunction([inner = s->GetTypeAndShapeInferenceFunction(), w = w](onnx::InferenceContext& ctx) {
+          if (onnx::hasInputShape(ctx, 0) && onnx::hasInputShape(ctx, w) &&
+              onnx::getInputShape(ctx, 0).dim_size() != onnx::getInputShape(ctx, w).dim_size())
+            fail_shape_inference("the input and the weights have different ranks");
+          if (inner) inner(ctx);
+        });
+      }
+    return true;
+  }();
+  (void)done;
+}
+
 }  // namespace
 
 Graph import_model(const std::string& path, const ImportOptions& opts) {
@@ -325,6 +347,7 @@ Graph import_model_bytes(const std::string& bytes, const std::string& path, cons
   check_nodes_before_onnx(m, opset);
   fix_input_shapes(m, opts, initializers);
   check();
+  guard_conv_inference();
   try {
     onnx::ShapeInferenceOptions so(false, 0, true);
     onnx::shape_inference::InferShapes(m, onnx::OpSchemaRegistry::Instance(), so);
