@@ -48,7 +48,7 @@ Lowered lower_reshape(OpContext& c) {
       c.fail(fmt::format("shape has invalid dimension {}", d));
     }
     out.push_back(d);
-    known *= d;
+    if (__builtin_mul_overflow(known, d, &known)) c.fail("shape has too many elements");
   }
   if (infer >= 0) {
     if (known == 0 || num_elements(x.shape) % known) c.fail("cannot infer the -1 dimension");
@@ -337,6 +337,7 @@ Lowered lower_gather(OpContext& c) {
   const Tensor& x = c.input(0);
   const Tensor& idx = c.input(1);
   const int64_t r = static_cast<int64_t>(x.shape.size());
+  if (r < 1) c.fail("the data must have rank 1 or more");
   const int64_t axis = norm_axis(c, c.node.get_int("axis", 0), r);
   if (idx.dtype != DType::Int64 && idx.dtype != DType::Int32) c.fail("indices must be int32/int64");
   Shape out(x.shape.begin(), x.shape.begin() + axis);
