@@ -1,5 +1,6 @@
 #include "ops/op.h"
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 
@@ -29,8 +30,13 @@ const Shape& OpContext::declared_output(size_t i, const char* what) const {
 
 void OpContext::set_output(size_t i, DType t, const Shape& s) {
   if (i >= out.size() || !out[i]) return;
-  for (int64_t d : s)
+  uint64_t bytes = std::max<size_t>(dtype_size(t), 1);
+  for (int64_t d : s) {
     if (d < 0) fail(fmt::format("output {} would have a negative dimension", i));
+    if (d != 0 && bytes > (uint64_t(1) << 30) / static_cast<uint64_t>(d))  // the importer's cap too
+      fail(fmt::format("output {} would be larger than tinyc accepts (1 GiB)", i));
+    bytes *= static_cast<uint64_t>(d);
+  }
   if (out[i]->has_shape && out[i]->shape != s && !out[i]->is_const)
     fail(fmt::format("output '{}' has shape {} but the model declares {}", out[i]->name,
                      shape_str(s), shape_str(out[i]->shape)));
