@@ -1,4 +1,6 @@
-// Replays inputs through the fuzz target without libFuzzer (the default gcc build):
+// Replays inputs through a fuzz target without libFuzzer (the default gcc build): fuzz_replay
+// (fuzz_compile.cpp) and fuzz_import_replay (fuzz_import.cpp, where "compiled" means imported and
+// optimized):
 //
 //   fuzz_replay PATH... [--valid PATH...]
 //
