@@ -148,6 +148,8 @@ Lowered lower_clip(OpContext& c) {
     p.max = c.node.get_float("max", std::numeric_limits<float>::infinity());
   } else {
     p.has_min = p.has_max = 1;
+    for (size_t i : {1, 2})
+      if (c.has(i)) c.scalar_input(i);
   }
   return elementwise_in_place(c, with_type(c, x.dtype, [&](auto t) {
     using T = decltype(t);
@@ -192,7 +194,7 @@ Lowered lower_pow(OpContext& c) {
 void register_elementwise_ops(OpTable& t) {
   t["Identity"] = unary<NCopy>(false);
   t["Dropout"] = [](OpContext& c) {
-    if (c.has(2) && (!c.input(2).is_const || c.input(2).ints().at(0) != 0))
+    if (c.has(2) && (!c.input(2).is_const || c.scalar_input(2).ints().at(0) != 0))
       c.fail("training_mode is not supported");
     if (c.out.size() > 1 && c.out[1]) {  // the mask of an inference Dropout is all true
       c.fail("the mask output is not supported");

@@ -105,7 +105,7 @@ Lowered lower_range(OpContext& c) {
   const Tensor& start = c.input(0);
   int64_t n;
   if (start.is_const && c.input(1).is_const && c.input(2).is_const) {
-    const double s = start.floats().at(0), l = c.input(1).floats().at(0), d = c.input(2).floats().at(0);
+    const double s = c.scalar_input(0).floats().at(0), l = c.scalar_input(1).floats().at(0), d = c.scalar_input(2).floats().at(0);
     if (d == 0) c.fail("delta is 0");
     n = std::max<int64_t>(0, static_cast<int64_t>(std::ceil((l - s) / d)));
   } else {
@@ -139,7 +139,7 @@ Lowered lower_one_hot(OpContext& c) {
   int64_t depth;
   const int64_t r = static_cast<int64_t>(idx.shape.size()) + 1;
   const int64_t axis = norm_axis(c, c.node.get_int("axis", -1), r);
-  if (c.input(1).is_const) depth = static_cast<int64_t>(c.input(1).floats().at(0));
+  if (c.input(1).is_const) depth = static_cast<int64_t>(c.scalar_input(1).floats().at(0));
   else depth = c.declared_output(0, "depth is").at(axis);
   Shape out = idx.shape;
   out.insert(out.begin() + axis, depth);

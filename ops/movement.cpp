@@ -398,7 +398,7 @@ Lowered lower_pad(OpContext& c) {
     p.value = c.node.get_float("value", 0.0f);
   } else if (c.input(1).is_const && (!c.has(2) || c.input(2).is_const)) {
     pads = c.input(1).ints();
-    if (c.has(2)) p.value = static_cast<float>(c.input(2).floats().at(0));
+    if (c.has(2)) p.value = static_cast<float>(c.scalar_input(2).floats().at(0));
   } else {
     out = c.declared_output(0, "the pads input is");
     p.pads_from_input = 1;

@@ -19,6 +19,12 @@ const Tensor& OpContext::const_input(size_t i) const {
   return t;
 }
 
+const Tensor& OpContext::scalar_input(size_t i) const {
+  const Tensor& t = input(i);
+  if (num_elements(t.shape) == 0) fail(fmt::format("input {} ('{}') holds no value", i, t.name));
+  return t;
+}
+
 void OpContext::fail(const std::string& why) const {
   throw ModelError(fmt::format("{}: {}", node.label(), why));
 }

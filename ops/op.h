@@ -46,6 +46,7 @@ struct OpContext {
   bool has(size_t i) const { return i < in.size() && in[i] != nullptr; }
   const Tensor& input(size_t i) const;
   const Tensor& const_input(size_t i) const;  // must be a constant
+  const Tensor& scalar_input(size_t i) const;  // must hold a value (a bound, a count, an axis)
   int opset() const { return graph.opset; }
   [[noreturn]] void fail(const std::string& why) const;
   // The shape the model declares for output i, for when it depends on values known only at run

@@ -103,7 +103,7 @@ Lowered lower_cumsum(OpContext& c) {
   p.reverse = static_cast<int32_t>(c.node.get_int("reverse", 0));
   p.axis = -1;  // read from input 1 at run time
   p.index64_axis = c.input(1).dtype == DType::Int64;
-  if (c.input(1).is_const) p.axis = static_cast<int32_t>(norm_axis(c, c.input(1).ints().at(0), r));
+  if (c.input(1).is_const) p.axis = static_cast<int32_t>(norm_axis(c, c.scalar_input(1).ints().at(0), r));
   return with_type(c, x.dtype, [&](auto tag) {
     using T = decltype(tag);
     return make_kernel(fmt::format("tinyc::cumsum<{}>", c_type<T>()), p, &cumsum<T>);
@@ -116,7 +116,7 @@ Lowered lower_topk(OpContext& c) {
   const int64_t axis = norm_axis(c, c.node.get_int("axis", -1), r);
   int64_t k;
   if (c.opset() < 10) k = c.node.get_int("k", 0);
-  else if (c.input(1).is_const) k = c.input(1).ints().at(0);
+  else if (c.input(1).is_const) k = c.scalar_input(1).ints().at(0);
   else k = c.declared_output(0, "K is").at(axis);
   if (k < 0 || k > x.shape[axis]) c.fail(fmt::format("K = {} is out of range", k));
   if (!c.node.get_int("sorted", 1)) c.fail("sorted = 0 is not supported");
