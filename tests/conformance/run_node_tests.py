@@ -5,8 +5,12 @@ For each test: `tinyc compile --target host`, build the generated code with a dr
 input_*.pb at run time, and compare with output_*.pb (floats: rtol 1e-3, atol 1e-5; others exact).
 Tests are built in batches (one executable for many models) to keep the suite fast.
 
-Prints every failure with its reason category and the pass count. Exits 1 if a test listed in
---expected fails (a regression); --write-expected records the tests that pass now.
+Prints every failure with its reason category and the pass count. A test with no output to compare
+fails. Exits 1 unless the tests that pass are exactly those listed in --expected (among those the
+--filter selects): one listed that fails or is not in the run is a regression, one not listed that
+passes must be recorded (--write-expected writes the list of the tests that pass now). A full run
+(no --filter) also holds README.md's "**P of the T ONNX 1.12 node tests pass**" to the run's passes
+and tests, so neither the list nor the figure can drift from what passes.
 
 With --models DIR, every subfolder (model.onnx, test data in data/ or beside it) must pass, and
 each generated folder must also build warning-free (-Wall -Wextra -Werror) for the host and, where
@@ -31,6 +35,7 @@ import onnx  # noqa: E402
 from onnx import numpy_helper  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+README = os.path.join(os.path.dirname(os.path.dirname(HERE)), "README.md")
 
 
 def generate_node_tests(dest):
@@ -184,6 +189,8 @@ def main():
     ap.add_argument("--models", help="folder of models to test instead of ONNX's node tests")
     ap.add_argument("--exact", action="store_true", help="with --models: outputs must match bit for bit")
     args = ap.parse_args()
+    if args.write_expected and args.filter:
+        ap.error("--write-expected records a full run: no --filter")
 
     if args.models:
         node_dir = args.models
@@ -219,8 +226,9 @@ def main():
             sets = load_sets(tdir)
         except Exception as e:  # noqa: BLE001 (sequence or optional test data)
             return test, None, f"data: {type(e).__name__}"
-        n_in = len(sets[0][0]) if sets else 0
-        n_out = len(sets[0][1]) if sets else 0
+        if not any(outs for _, outs in sets):
+            return test, None, "data: no test data set with outputs to compare"
+        n_in, n_out = len(sets[0][0]), len(sets[0][1])
         return test, {"name": name, "out": out, "dir": tdir, "sets": sets, "n_in": n_in,
                       "n_out": n_out}, None
 
@@ -301,14 +309,29 @@ def main():
     if args.write_expected:
         with open(args.expected, "w") as f:
             f.write("".join(t + "\n" for t in passed))
-        return 0
-    expected = set()
-    if os.path.exists(args.expected):
-        expected = {l.strip() for l in open(args.expected) if l.strip()}
-    regressions = sorted(t for t in expected if t in results and results[t] is not None)
-    for t in regressions:
-        print(f"REGRESSION {t}: {results[t]}")
-    return 1 if regressions else 0
+    if not os.path.exists(args.expected):
+        print(f"FAIL: no {args.expected} to hold the results to (write it with --write-expected)")
+        return 1
+    expected = {t for t in (l.strip() for l in open(args.expected)) if t and args.filter in t}
+    problems = [f"REGRESSION {t}: {results[t]}" for t in sorted(expected) if t in results and results[t]]
+    problems += [f"REGRESSION {t}: expected to pass, not in this run" for t in sorted(expected - results.keys())]
+    problems += [f"NEW PASS {t}: not in {args.expected}; record it with --write-expected"
+                 for t in passed if t not in expected]
+    if not args.filter:
+        problems += readme_count(len(passed), len(results))
+    for p in problems:
+        print(p)
+    return 1 if problems else 0
+
+
+def readme_count(n_pass, n_tests):
+    """README.md's "**P of the T ...**" against this run's passes and tests."""
+    m = re.search(r"\*\*(\d+) of the (\d+) ONNX 1\.12 node tests pass\*\*", open(README).read())
+    if not m:
+        return [f"README: no \"**P of the T ONNX 1.12 node tests pass**\" in {README}"]
+    if (int(m[1]), int(m[2])) != (n_pass, n_tests):
+        return [f"README says \"{m[0]}\", but {n_pass} of {n_tests} pass: update {README}"]
+    return []
 
 
 if __name__ == "__main__":
