@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """Compile ONNX models with tinyc for a Cortex-M target, run them under qemu-system-arm, check the
-outputs against tinyc's host evaluator and measure them.
+outputs against tinyc's host evaluator and the test data's references, and measure them.
 
     /usr/bin/python3 tests/mcu/run_on_qemu.py --tinyc build/tinyc --model tests/models/dscnn \\
         --target cortex-m4 [--sets N] [--work W] [--tinyc-args "--quantize int8 ..."] [--json F]
@@ -12,7 +12,14 @@ For each model (--model may be repeated): `tinyc compile` into W/TARGET/NAME/gen
 the same firmware around an empty model (the baseline), run every test data set
 (data/test_data_set_K/input_*.pb) under qemu with -icount shift=8,sleep=off, and compare
 out_*.bin with `tinyc run` on the host: floats |got - want| <= rtol*|want| + atol*max|want|
-(rtol 1e-5, atol 1e-6), integers exactly. Prints one line per model: pass/fail, instructions per
+(rtol 1e-5, atol 1e-6), integers exactly; and with the references (output_*.pb, from torch or the
+shared models' reference evaluator) by run_node_tests.compare, as the `models` test does: floats
+within rtol 1e-3 and atol 1e-5 * max|ref|, integers (pre-quantized models) exactly. Where tinyc
+quantizes a float model (--quantize in --tinyc-args) the reference is the float model's output, so
+each output's SQNR over all the sets run must be at least --min-sqnr dB and a classifier's top-1
+(a model whose model_info.json has class_names; without model_info.json, an output [1, C]) must be
+the reference's on every set. A model without reference outputs fails (--no-reference: host only).
+Prints one line per model: pass/fail, the values compared with the reference, instructions per
 inference (counter ticks converted as in ../shared/emulation.md, minus an empty region), peak
 stack, NAME_ARENA_SIZE and the .text/.rodata/.data/.bss the model adds to the firmware (ELF minus
 the baseline, so library code the model pulls in, such as expf or soft-float routines, counts).
@@ -38,6 +45,8 @@ from onnx import numpy_helper
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, os.path.join(REPO, "tests", "conformance"))
+import run_node_tests  # noqa: E402  (compare: the whole-model tolerance of the `models` test)
 
 MPS2 = ["-DCOUNTER_FPGAIO=0x40028000", "-DCOUNTER_HZ=25000000"]  # FPGAIO base: COUNTER, CLK100HZ
 MACHINES = {  # qemu machine: the counter main.cpp reads (see ../shared/emulation.md)
@@ -135,6 +144,20 @@ def compare(got, want, rtol, atol):
         k = int(np.argmax(d))
         return f"{int((d != 0).sum())} of {d.size} elements differ; worst [{k}]: mcu {got.ravel()[k]} host {want.ravel()[k]}"
     return None
+
+
+def is_classifier(model_dir, ref):
+    """Whether top-1 means something: model_info.json names the classes; the own models (no
+    model_info.json, each ending in a Linear layer) give [1, C]."""
+    info = os.path.join(model_dir, "model_info.json")
+    if os.path.exists(info):
+        return "class_names" in json.load(open(info))
+    return ref.ndim == 2 and ref.shape[0] == 1 and ref.shape[1] > 1
+
+
+def sqnr_db(got, ref):
+    noise = float(np.sum((got - ref) ** 2))
+    return 10 * np.log10(float(np.sum(ref ** 2)) / noise) if noise else float("inf")
 
 
 def max_abs_diff(a, b):
@@ -286,6 +309,9 @@ def run_model(args, model_dir, target):
         raise Fail("no test_data_set_* folder")
     res["sets"], res["insns"], res["stack"], failures = [], [], [], []
     res["max_abs_diff_vs_host"], res["max_abs_diff_vs_reference"] = 0.0, 0.0
+    res["ref_values"], res["sqnr_db"], res["top1"] = 0, {}, {}
+    quantized = "--quantize" in args.tinyc_args
+    vs_float = {}  # output -> [(firmware, float reference)] of every set, where tinyc quantized
     for sdir in sets:
         sname = os.path.basename(sdir)
         rdir, hdir = os.path.join(work, "run", sname), os.path.join(work, "host", sname)
@@ -324,8 +350,17 @@ def run_model(args, model_dir, target):
             res["max_abs_diff_vs_host"] = max(res["max_abs_diff_vs_host"], max_abs_diff(got, want))
             ref = os.path.join(sdir, f"output_{i}.pb")
             if os.path.exists(ref):
-                res["max_abs_diff_vs_reference"] = max(res["max_abs_diff_vs_reference"],
-                                                       max_abs_diff(got, load_pb(ref)))
+                ref = load_pb(ref)
+                res["max_abs_diff_vs_reference"] = max(res["max_abs_diff_vs_reference"], max_abs_diff(got, ref))
+                res["ref_values"] += ref.size
+                if got.size != ref.size:
+                    failures.append(f"{sname} output {i}: {got.size} values, the reference has {ref.size}")
+                elif quantized and ref.dtype.kind == "f":
+                    vs_float.setdefault(i, []).append((got.astype(np.float64).reshape(ref.shape), ref.astype(np.float64)))
+                else:
+                    bad = run_node_tests.compare(got.reshape(ref.shape), ref, True)
+                    if bad:
+                        failures.append(f"{sname} output {i} against the reference: {bad}")
         if args.profile and "profile" not in res:
             profile = os.path.join(work, "profile.csv")
             shutil.copyfile(os.path.join(rdir, "profile.csv"), profile)
@@ -336,6 +371,17 @@ def run_model(args, model_dir, target):
             if stats["profile_layers_dropped"]:
                 res["notes"].append(f"profile: {stats['profile_layers_dropped']} layers beyond PROFILE_MAX_LAYERS dropped")
         res["sets"].append(sname)
+    if not res["ref_values"] and not args.no_reference:
+        raise Fail("no reference output_*.pb in the test data sets")
+    for i, pairs in sorted(vs_float.items()):
+        sqnr = res["sqnr_db"][i] = sqnr_db(np.concatenate([g.ravel() for g, _ in pairs]),
+                                           np.concatenate([r.ravel() for _, r in pairs]))
+        if sqnr < args.min_sqnr:
+            failures.append(f"output {i}: SQNR {sqnr:.1f} dB against the float reference, below {args.min_sqnr} dB")
+        if is_classifier(model_dir, pairs[0][1]):
+            agree = res["top1"][i] = sum(int(np.argmax(g) == np.argmax(r)) for g, r in pairs)
+            if agree < len(pairs):
+                failures.append(f"output {i}: top-1 is the float reference's on {agree} of {len(pairs)} sets")
     res["failures"] = failures
     res["ok"] = not failures
     return res
@@ -352,7 +398,12 @@ def line(res):
     out = (f"{'PASS' if res['ok'] else 'FAIL'} {res['model']} {res['target']} {res['machine']} "
            f"sets={len(res['sets'])} insns={fmt_insns(res['insns'])} stack={max(res['stack'])} "
            f"arena={res['arena']} text={s['text']} rodata={s['rodata']} data={s['data']} bss={s['bss']} "
-           f"maxdiff_host={res['max_abs_diff_vs_host']:.3g} maxdiff_ref={res['max_abs_diff_vs_reference']:.3g}")
+           f"maxdiff_host={res['max_abs_diff_vs_host']:.3g} maxdiff_ref={res['max_abs_diff_vs_reference']:.3g} "
+           f"ref_values={res['ref_values']}")
+    for i, sqnr in res["sqnr_db"].items():
+        out += f" sqnr{i}={sqnr:.1f}dB"
+    for i, agree in res["top1"].items():
+        out += f" top1_{i}={agree}/{len(res['sets'])}"
     for n in res["notes"]:
         out += f"\n    note: {n}"
     for f in res.get("failures", []):
@@ -376,6 +427,11 @@ def main():
     ap.add_argument("--timeout", type=float, default=300, help="seconds per qemu run")
     ap.add_argument("--rtol", type=float, default=1e-5)
     ap.add_argument("--atol", type=float, default=1e-6, help="absolute floor, times max|host output|")
+    # the int8_* tests measure 16.2 dB (har-conv1d, whose first two sets have small logits) to 44.5 dB
+    ap.add_argument("--min-sqnr", type=float, default=12.0,
+                    help="dB, each output against the float reference where tinyc quantizes (--quantize)")
+    ap.add_argument("--no-reference", action="store_true",
+                    help="models without output_*.pb (bench/make_layers.py's): check against the host only")
     ap.add_argument("--runtime", help="runtime folder (holding tinyc/*.h) whose headers replace the ones tinyc embeds")
     ap.add_argument("--json", help="write the figures of every model to this file")
     ap.add_argument("--profile", action="store_true",
