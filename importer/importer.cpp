@@ -259,13 +259,14 @@ void check_nodes_before_onnx(const onnx::ModelProto& m, int opset) {
   }
 }
 
-// libonnx 1.12's shape inference of Conv, ConvInteger and QLinearConv without kernel_shape takes the
-// kernel from the weights' shape and reads past its vectors when the weights have more dimensions
-// than the input. Their schemas check the ranks first (once a process).
+// libonnx 1.12's shape inference of Conv, ConvTranspose, ConvInteger and QLinearConv takes the kernel
+// from the weights' shape and reads past its vectors when the weights have more dimensions than the
+// input, or fewer. Their schemas check the ranks first (once a process).
 void guard_conv_inference() {
   static const bool done = [] {
     std::set<const onnx::OpSchema*> seen;
-    for (auto [op, w] : {std::pair<const char*, size_t>{"Conv", 1}, {"ConvInteger", 1}, {"QLinearConv", 3}})
+    for (auto [op, w] : {std::pair<const char*, size_t>{"Conv", 1}, {"ConvTranspose", 1}, {"ConvInteger", 1},
+                               {"QLinearConv", 3}})
       for (int v = 1; v <= kMaxOpset; ++v) {
         auto* s = const_cast<onnx::OpSchema*>(onnx::OpSchemaRegistry::Schema(op, v, ""));
         if (!s || !seen.insert(s).second) continue;
