@@ -1,5 +1,8 @@
 // Generators and compile-time operators: Constant, Shape, Size, ConstantOfShape, EyeLike (always
 // folded by the compiler), Range, Trilu, OneHot.
+#include <algorithm>
+#include <cstring>
+
 #include "ops/op.h"
 #include "runtime/tinyc/misc.h"
 
@@ -10,7 +13,7 @@ namespace {
 // never emitted.
 Lowered compile_time(std::vector<uint8_t> bytes) {
   Lowered l;
-  l.run = [bytes](const void* const*, void* const* out) {
+  l.run = [bytes = std::move(bytes)](const void* const*, void* const* out) {
     if (!bytes.empty()) std::memcpy(out[0], bytes.data(), bytes.size());
   };
   return l;
@@ -82,9 +85,11 @@ Lowered lower_constant_of_shape(OpContext& c) {
   }
   if (dtype_size(t) == 0) c.fail("unsupported value type");
   c.set_output(0, t, out);
-  std::vector<uint8_t> bytes;
-  for (int64_t i = 0; i < num_elements(out); ++i) bytes.insert(bytes.end(), one.begin(), one.end());
-  return compile_time(bytes);
+  std::vector<uint8_t> bytes(static_cast<size_t>(num_elements(out)) * one.size());
+  if (!bytes.empty()) std::memcpy(bytes.data(), one.data(), one.size());
+  for (size_t have = one.size(); have < bytes.size(); have *= 2)  // not value by value: up to 1 GiB
+    std::memcpy(bytes.data() + have, bytes.data(), std::min(have, bytes.size() - have));
+  return compile_time(std::move(bytes));
 }
 
 Lowered lower_eye_like(OpContext& c) {
