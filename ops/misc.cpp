@@ -112,7 +112,9 @@ Lowered lower_range(OpContext& c) {
   if (start.is_const && c.input(1).is_const && c.input(2).is_const) {
     const double s = c.scalar_input(0).floats().at(0), l = c.scalar_input(1).floats().at(0), d = c.scalar_input(2).floats().at(0);
     if (d == 0) c.fail("delta is 0");
-    n = std::max<int64_t>(0, static_cast<int64_t>(std::ceil((l - s) / d)));
+    const double count = std::ceil((l - s) / d);
+    if (!(count < 2147483648.0)) c.fail("the range has too many values");  // NaN too
+    n = count > 0 ? static_cast<int64_t>(count) : 0;
   } else {
     n = num_elements(c.declared_output(0, "the bounds are"));
   }
@@ -144,8 +146,15 @@ Lowered lower_one_hot(OpContext& c) {
   int64_t depth;
   const int64_t r = static_cast<int64_t>(idx.shape.size()) + 1;
   const int64_t axis = norm_axis(c, c.node.get_int("axis", -1), r);
-  if (c.input(1).is_const) depth = static_cast<int64_t>(c.scalar_input(1).floats().at(0));
-  else depth = c.declared_output(0, "depth is").at(axis);
+  if (c.input(1).is_const) {
+    const double d = c.scalar_input(1).floats().at(0);
+    if (!(std::fabs(d) < 2147483648.0)) c.fail("depth is out of range");  // NaN too
+    depth = static_cast<int64_t>(d);
+  } else {
+    const Shape& declared = c.declared_output(0, "depth is");
+    if (declared.size() != static_cast<size_t>(r)) c.fail("the declared output has the wrong rank");
+    depth = declared[axis];
+  }
   Shape out = idx.shape;
   out.insert(out.begin() + axis, depth);
   c.set_output(0, values.dtype, out);

@@ -307,7 +307,11 @@ Lowered lower_split(OpContext& c) {
   } else if (c.has(1) && c.input(1).is_const) {
     sizes = c.input(1).ints();
   } else if (c.has(1)) {  // known at run time only: the model must declare the output shapes
-    for (size_t i = 0; i < n_out; ++i) sizes.push_back(c.declared_output(i, "the split input is").at(axis));
+    for (size_t i = 0; i < n_out; ++i) {
+      const Shape& declared = c.declared_output(i, "the split input is");
+      if (declared.size() != x.shape.size()) c.fail("a declared output has the wrong rank");
+      sizes.push_back(declared[axis]);
+    }
   }
   if (sizes.empty()) {
     if (x.shape[axis] % static_cast<int64_t>(n_out)) c.fail("the axis does not split evenly");

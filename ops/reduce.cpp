@@ -117,7 +117,8 @@ Lowered lower_topk(OpContext& c) {
   int64_t k;
   if (c.opset() < 10) k = c.node.get_int("k", 0);
   else if (c.input(1).is_const) k = c.scalar_input(1).ints().at(0);
-  else k = c.declared_output(0, "K is").at(axis);
+  else if (c.declared_output(0, "K is").size() != x.shape.size()) c.fail("the declared output has the wrong rank");
+  else k = c.declared_output(0, "K is")[axis];
   if (k < 0 || k > x.shape[axis]) c.fail(fmt::format("K = {} is out of range", k));
   if (!c.node.get_int("sorted", 1)) c.fail("sorted = 0 is not supported");
   Shape out = x.shape;
