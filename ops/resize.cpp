@@ -71,7 +71,9 @@ Lowered lower_resize(OpContext& c, bool upsample) {
   } else if (!scales.empty()) {
     for (int64_t a = 0; a < r; ++a) {
       if (!(scales[a] > 0)) c.fail("scales must be positive");
-      out.push_back(static_cast<int64_t>(std::floor(static_cast<double>(x.shape[a]) * scales[a])));
+      const double size = std::floor(static_cast<double>(x.shape[a]) * scales[a]);
+      if (!(size < 2147483648.0)) c.fail("scales make the output too large");
+      out.push_back(static_cast<int64_t>(size));
     }
   }
   if (out.empty()) out = c.declared_output(0, "scales or sizes are");
