@@ -143,7 +143,7 @@ std::string params_value(float v) {
 }
 
 int64_t norm_axis(const OpContext& c, int64_t axis, int64_t rank) {
-  if (axis < -rank || axis >= (rank == 0 ? 1 : rank))
+  if (axis < -rank || axis >= rank)  // none for a scalar: the ops index its shape with it
     c.fail(fmt::format("axis {} is out of range for rank {}", axis, rank));
   return axis < 0 ? axis + rank : axis;
 }
