@@ -163,6 +163,51 @@ TEST_CASE("exit codes follow the contract and failures leave no output") {
   fs::remove_all(dir);
 }
 
+// The include guard of a header: the X of its first "#ifndef X" followed by "#define X".
+static std::string include_guard_of(const std::string& header) {
+  const size_t at = header.find("#ifndef ");
+  if (at == std::string::npos) return "";
+  const size_t end = header.find('\n', at);
+  const std::string guard = header.substr(at + 8, end - at - 8);
+  return header.compare(end + 1, 9 + guard.size(), "#define " + guard + "\n") == 0 ? guard : "";
+}
+
+// A model named after a runtime header (tinyc_kernels: MODEL_H-style guards gave TINYC_KERNELS_H,
+// the guard of tinyc/kernels.h, which NAME.cpp then skipped) or after another model's header.
+TEST_CASE("include guards are tinyc's and the file's: no two headers share one, whatever the model's name") {
+  Graph g = import_model(kModels + "/mlp/model.onnx");
+  optimize(g);
+  std::map<std::string, std::string> guards;  // guard -> header
+  auto check_unique = [&](const std::string& path, const std::string& content) {
+    const std::string guard = include_guard_of(content);
+    INFO(path);
+    REQUIRE(!guard.empty());
+    const auto [it, fresh] = guards.emplace(guard, path);
+    CHECK((fresh || it->second == path));
+    return guard;
+  };
+  for (const char* name : {"tinyc_kernels", "tinyc_int8", "model", "model_weights", "Net"}) {
+    CodegenOptions co;
+    co.name = name;
+    Graph copy = g;
+    for (const GeneratedFile& f : generate(copy, co).files) {
+      if (f.path.size() < 2 || f.path.compare(f.path.size() - 2, 2, ".h") != 0) continue;
+      const std::string guard = check_unique(f.path, f.content);
+      if (f.path.rfind("tinyc/", 0) == 0) continue;  // the runtime's own
+      CHECK(guard.rfind("TINYC_GENERATED_", 0) == 0);
+      std::string upper = f.path.substr(0, f.path.size() - 2);
+      for (auto& ch : upper) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+      CHECK(guard == "TINYC_GENERATED_" + upper + "_H");
+    }
+  }
+  // And the one that did not build: tinyc_kernels.cpp with the guard of tinyc/kernels.h.
+  const fs::path dir = scratch("guards");
+  REQUIRE(run(fmt::format("compile {}/mlp/model.onnx --target host -o {} --name tinyc_kernels -q", kModels,
+                          dir.string())) == 0);
+  CHECK(std::system(fmt::format("c++ -std=c++17 -fsyntax-only -I {0} {0}/tinyc_kernels.cpp", dir.string()).c_str()) == 0);
+  fs::remove_all(dir);
+}
+
 // ONNX names are bytes; one that is not UTF-8 (found by the fuzzer) must not make the JSON report
 // throw: it is written with U+FFFD in place of the bad byte.
 TEST_CASE("a name that is not UTF-8 compiles with a JSON report") {
