@@ -1,0 +1,86 @@
+// The int8 convolution's parameters and its reference kernel, conv_s8, which the fast ones
+// (int8_im2col.h, int8_depthwise.h) equal integer for integer.
+#ifndef TINYC_INT8_CONV_H
+#define TINYC_INT8_CONV_H
+
+#include "int8_requant.h"
+
+namespace tinyc {
+
+struct ConvS8Params {
+  int32_t batch, in_ch, out_ch, groups;
+  int32_t in[3], out[3], kernel[3], stride[3], dilation[3], pad[3];
+  int32_t input_zero_point, output_zero_point;
+  int32_t act_min, act_max;  // output clamp (the fused activation)
+  int32_t float_requant;     // ONNX's rounding (pre-quantized models): scale per channel in in[5]
+  int32_t bias16;            // the int32 biases all fit int16 and are stored so
+  int32_t channels_last;     // the input is [N, D, H, W, C]; y stays NCHW
+  TINYC_PARAMS(ConvS8Params, batch, in_ch, out_ch, groups, in, out, kernel, stride, dilation, pad, input_zero_point,
+               output_zero_point, act_min, act_max, float_requant, bias16, channels_last)
+};
+
+// in: x int8, w int8 [M, C/g, k...] (symmetric, per output channel), bias int32 (or int16) [M],
+// multiplier int32 [M], shift int8 [M] (or float_requant: float scale [M] in in[5]).
+// acc = bias + sum (x - zx) * w, then requantized. Padding contributes nothing (x = zx there).
+// The reference for every grouping: weight-stationary along each output row into one int32 per
+// output column of scratch, so the inner loop has no bounds checks; the input may be
+// channels-last. y may be x for a depthwise convolution whose output is no larger than its
+// input: each input plane is first copied after the accumulators. The faster kernels below
+// (conv_s8_im2col, depthwise_s8) give the very same integers.
+inline void conv_s8(const ConvS8Params& p, const void* const* in, void* const* out) {
+  const int8_t* x = static_cast<const int8_t*>(in[0]);
+  const int8_t* w = static_cast<const int8_t*>(in[1]);
+  const Requant q(in, p.bias16, p.float_requant, p.output_zero_point, p.act_min, p.act_max);
+  int8_t* y = static_cast<int8_t*>(out[0]);
+  const int32_t cg = p.in_ch / p.groups, mg = p.out_ch / p.groups;
+  const int32_t in_size = p.in[0] * p.in[1] * p.in[2];
+  const int32_t ksize = p.kernel[0] * p.kernel[1] * p.kernel[2];
+  const int32_t zx = p.input_zero_point, ow_n = p.out[2];
+  // Element strides of a channel and of a column of the input.
+  const int32_t cs = p.channels_last ? 1 : in_size, ws = p.channels_last ? p.in_ch : 1;
+  const int32_t st = p.stride[2], sw = st * ws;
+  int32_t* acc = static_cast<int32_t*>(out[kScratchSlot]);
+  int8_t* plane = reinterpret_cast<int8_t*>(acc + ow_n);
+  const bool in_place = static_cast<const void*>(x) == static_cast<const void*>(y);
+  for (int32_t n = 0; n < p.batch; ++n)
+    for (int32_t m = 0; m < p.out_ch; ++m) {
+      const int32_t g = m / mg;
+      const int32_t b = q.bias_of(m);
+      if (in_place)
+        for (int32_t i = 0; i < in_size; ++i) plane[i] = x[(n * p.in_ch + m) * in_size + i];
+      for (int32_t od = 0; od < p.out[0]; ++od)
+        for (int32_t oh = 0; oh < p.out[1]; ++oh) {
+          for (int32_t ow = 0; ow < ow_n; ++ow) acc[ow] = b;
+          for (int32_t c = 0; c < cg; ++c) {
+            const int8_t* xc = in_place ? plane : x + n * p.in_ch * in_size + (g * cg + c) * cs;
+            const int8_t* wc = w + (m * cg + c) * ksize;
+            for (int32_t kd = 0; kd < p.kernel[0]; ++kd) {
+              const int32_t id = od * p.stride[0] + kd * p.dilation[0] - p.pad[0];
+              if (id < 0 || id >= p.in[0]) continue;
+              for (int32_t kh = 0; kh < p.kernel[1]; ++kh) {
+                const int32_t ih = oh * p.stride[1] + kh * p.dilation[1] - p.pad[1];
+                if (ih < 0 || ih >= p.in[1]) continue;
+                const int8_t* xrow = xc + (id * p.in[1] + ih) * p.in[2] * ws;
+                const int8_t* wk = wc + (kd * p.kernel[1] + kh) * p.kernel[2];
+                for (int32_t kw = 0; kw < p.kernel[2]; ++kw) {
+                  const int32_t wv = wk[kw];
+                  // Output columns ow with 0 <= ow * stride + sh < in width.
+                  const int32_t sh = kw * p.dilation[2] - p.pad[2];
+                  const int32_t lo = sh >= 0 ? 0 : (-sh + st - 1) / st;
+                  int32_t hi = p.in[2] - sh <= 0 ? 0 : (p.in[2] - sh + st - 1) / st;
+                  if (hi > ow_n) hi = ow_n;
+                  const int8_t* xr = xrow + sh * ws;
+                  for (int32_t ow = lo; ow < hi; ++ow) acc[ow] += (int32_t(xr[ow * sw]) - zx) * wv;
+                }
+              }
+            }
+          }
+          int8_t* yr = y + ((n * p.out_ch + m) * p.out[0] + od) * p.out[1] * ow_n + oh * ow_n;
+          for (int32_t ow = 0; ow < ow_n; ++ow) yr[ow] = q.at(acc[ow], m);
+        }
+    }
+}
+
+}  // namespace tinyc
+
+#endif

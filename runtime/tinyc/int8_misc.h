@@ -1,0 +1,80 @@
+// Concat with requantization, table lookups (any elementwise function) and softmax on int8.
+#ifndef TINYC_INT8_MISC_H
+#define TINYC_INT8_MISC_H
+
+#include "int8_requant.h"
+#include "movement.h"
+
+namespace tinyc {
+
+struct ConcatS8Params {
+  ConcatParams layout;
+  int32_t zero_point[kMaxInputs];   // per input
+  int32_t multiplier[kMaxInputs];   // input scale / output scale; 0: same parameters, plain copy
+  int32_t shift[kMaxInputs];
+  int32_t output_zero_point;
+  TINYC_PARAMS(ConcatS8Params, layout, zero_point, multiplier, shift, output_zero_point)
+};
+
+// Concat of int8 tensors with their own scales: each input is requantized to the output's.
+inline void concat_s8(const ConcatS8Params& p, const void* const* in, void* const* out) {
+  int8_t* y = static_cast<int8_t*>(out[0]);
+  const ConcatParams& l = p.layout;
+  for (int32_t o = 0; o < l.outer; ++o)
+    for (int32_t k = 0; k < l.count; ++k) {
+      const int8_t* x = static_cast<const int8_t*>(in[k]) + o * l.chunk[k];
+      for (int32_t j = 0; j < l.chunk[k]; ++j)
+        *y++ = p.multiplier[k] == 0
+                   ? x[j]
+                   : clamp_s8(multiply_by_quantized_multiplier(int32_t(x[j]) - p.zero_point[k], p.multiplier[k],
+                                                               p.shift[k]) + p.output_zero_point, -128, 127);
+    }
+}
+
+struct LookupS8Params {
+  int32_t n;
+  TINYC_PARAMS(LookupS8Params, n)
+};
+
+// y = table[x + 128]: any elementwise function of one int8 input (Sigmoid, Tanh, HardSwish...),
+// tabulated at compile time from the input and output scales. in: x, table int8 [256].
+inline void lookup_s8(const LookupS8Params& p, const void* const* in, void* const* out) {
+  const int8_t* x = static_cast<const int8_t*>(in[0]);
+  const int8_t* table = static_cast<const int8_t*>(in[1]);
+  int8_t* y = static_cast<int8_t*>(out[0]);
+  for (int32_t i = 0; i < p.n; ++i) y[i] = table[int32_t(x[i]) + 128];
+}
+
+struct SoftmaxS8Params {
+  int32_t outer, axis, inner;  // x viewed as [outer, axis, inner], normalized along axis
+  int32_t output_zero_point;
+  int32_t inv_output_scale;    // round(2^16 / output scale)
+  TINYC_PARAMS(SoftmaxS8Params, outer, axis, inner, output_zero_point, inv_output_scale)
+};
+
+// Integer softmax. in: x, exp table uint16 [256] with table[d] = round(65535 * exp(-input_scale * d))
+// for d = max - x. y = round(table[d] / sum / output_scale) + zero point, in 2^16 fixed point.
+inline void softmax_s8(const SoftmaxS8Params& p, const void* const* in, void* const* out) {
+  const int8_t* x = static_cast<const int8_t*>(in[0]);
+  const uint16_t* table = static_cast<const uint16_t*>(in[1]);
+  int8_t* y = static_cast<int8_t*>(out[0]);
+  for (int32_t o = 0; o < p.outer; ++o)
+    for (int32_t i = 0; i < p.inner; ++i) {
+      const int8_t* xs = x + o * p.axis * p.inner + i;
+      int8_t* ys = y + o * p.axis * p.inner + i;
+      int32_t mx = -128;
+      for (int32_t a = 0; a < p.axis; ++a) mx = xs[a * p.inner] > mx ? xs[a * p.inner] : mx;
+      int64_t sum = 0;
+      for (int32_t a = 0; a < p.axis; ++a) sum += table[mx - xs[a * p.inner]];
+      for (int32_t a = 0; a < p.axis; ++a) {
+        const int64_t num = int64_t(table[mx - xs[a * p.inner]]) * p.inv_output_scale;
+        const int64_t q = (num + sum / 2) / sum;  // prob / output_scale, times 2^16
+        const int64_t v = ((q + (1 << 15)) >> 16) + p.output_zero_point;
+        ys[a * p.inner] = int8_t(v < -128 ? -128 : (v > 127 ? 127 : v));
+      }
+    }
+}
+
+}  // namespace tinyc
+
+#endif

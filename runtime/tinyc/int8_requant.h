@@ -1,0 +1,192 @@
+// Requantization of int32 sums to int8: TFLite's fixed-point multiplier and shift, or ONNX's
+// float scale rounded half to even; one channel at a time, or four (Helium).
+#ifndef TINYC_INT8_REQUANT_H
+#define TINYC_INT8_REQUANT_H
+
+#include "int8_isa.h"
+#include "nn.h"
+#include "tinyc.h"
+
+namespace tinyc {
+
+// x * multiplier * 2^shift / 2^31 (multiplier in [0, 2^31), shift in [-31, 30]) as TFLite's
+// MultiplyByQuantizedMultiplier: x << shift, gemmlowp's rounding doubling high multiply, then a
+// right shift by -shift rounded half away from zero. Here in one multiply-accumulate:
+// - The high multiply floor((a * m + 2^30) / 2^31) equals gemmlowp's truncated
+//   (a * m +- nudge) / 2^31 for either sign (ceil(v / 2^31) = floor((v + 2^31 - 1) / 2^31)).
+// - Rounding h / 2^e (e >= 1) half away from zero is floor((h + 2^(e-1) - [h < 0]) / 2^e), and
+//   floor((floor(v / 2^31) + c) / 2^e) = floor((v + c * 2^31) / 2^(31+e)) for an integer c: both
+//   steps are one sum shifted right by 31 + e, whose high word shifted by e - 1 is the result.
+//   [h < 0] may be read as [x < 0]: they differ only when h = 0, where both give 0.
+struct QuantizedMultiplier {
+  int32_t mult, left, right;   // right: -shift - 1 when shifting right
+  uint32_t nudge_lo, nudge_hi;  // 2^30 + 2^(30 - shift) when shifting right
+  QuantizedMultiplier(int32_t multiplier, int32_t shift)
+      : mult(multiplier), left(shift > 0 ? shift : 0), right(shift < 0 ? -shift - 1 : -1),
+        nudge_lo(shift < 0 ? (1u << 30) + ((1u << -shift) << 30) : 0), nudge_hi(shift < 0 ? (1u << -shift) >> 2 : 0) {}
+  int32_t apply(int32_t x) const {
+    if (right < 0) return int32_t((int64_t(int32_t(uint32_t(x) << left)) * mult + (int64_t(1) << 30)) >> 31);
+    return apply_right(x);
+  }
+  int32_t apply_right(int32_t x) const {  // right >= 0
+    const int64_t k = int64_t((uint64_t(nudge_hi) << 32) | nudge_lo) - (x < 0 ? (int64_t(1) << 31) : 0);
+    return int32_t(uint64_t(int64_t(x) * mult + k) >> 32) >> right;
+  }
+};
+
+inline int32_t multiply_by_quantized_multiplier(int32_t x, int32_t multiplier, int32_t shift) {
+  return QuantizedMultiplier(multiplier, shift).apply(x);
+}
+
+// lo in the low half of a word, hi in the high half (each as int16): the operands of SMLAD and
+// its kin.
+inline uint32_t pack16(int32_t lo, int32_t hi) { return uint32_t(uint16_t(lo)) | (uint32_t(uint16_t(hi)) << 16); }
+
+// The low halves of u and v as one word (PKHBT), and their high halves (PKHTB).
+inline uint32_t low_halves(uint32_t u, uint32_t v) { return (u & 0xffffu) | (v << 16); }
+inline uint32_t high_halves(uint32_t u, uint32_t v) { return (u >> 16) | (v & 0xffff0000u); }
+
+inline int8_t clamp_s8(int32_t v, int32_t lo, int32_t hi) { return int8_t(v < lo ? lo : (v > hi ? hi : v)); }
+
+// v clamped to [-128, 127]: one SSAT with the DSP extension.
+inline int8_t saturate_s8(int32_t v) {
+#if defined(__ARM_FEATURE_DSP)
+  return int8_t(__ssat(v, 8));
+#else
+  return clamp_s8(v, -128, 127);
+#endif
+}
+
+// Bias m, stored as int32 or (when every value fits) int16; the quantizer always gives one.
+inline int32_t bias_at(const void* bias, int32_t bias16, int32_t m) {
+  return bias16 ? static_cast<const int16_t*>(bias)[m] : static_cast<const int32_t*>(bias)[m];
+}
+
+// acc -> int8: TFLite's fixed-point multiplier and shift, or (float_requant) ONNX Runtime's
+// round-half-even of acc * scale in float.
+inline int8_t requantize(int32_t acc, int32_t mult, int32_t shift, const float* scale, int32_t zp, int32_t lo,
+                         int32_t hi) {
+  if (scale) {
+    const float v = round_half_even(float(acc) * *scale) + float(zp);
+    return int8_t(v < float(lo) ? lo : (v > float(hi) ? hi : int32_t(v)));
+  }
+  return clamp_s8(multiply_by_quantized_multiplier(acc, mult, shift) + zp, lo, hi);
+}
+
+// The output side of a layer: bias, multiplier and shift (in[2..4]) and, with ONNX's rounding,
+// the float scale (in[5]); the output zero point and clamp.
+struct Requant {
+  const void* bias;
+  int32_t bias16;
+  const int32_t* mult;
+  const int8_t* shift;
+  const float* fscale;
+  int32_t zp, lo, hi;
+  Requant(const void* const* in, int32_t bias16_, int32_t float_requant, int32_t zp_, int32_t lo_, int32_t hi_)
+      : bias(in[2]), bias16(bias16_), mult(static_cast<const int32_t*>(in[3])),
+        shift(static_cast<const int8_t*>(in[4])), fscale(float_requant ? static_cast<const float*>(in[5]) : nullptr),
+        zp(zp_), lo(lo_), hi(hi_) {}
+  int32_t bias_of(int32_t m) const { return bias_at(bias, bias16, m); }
+  int8_t at(int32_t acc, int32_t m) const {
+    return requantize(acc, mult[m], shift[m], fscale ? fscale + m : nullptr, zp, lo, hi);
+  }
+};
+
+// One output channel of a Requant, read once and kept in registers by the fast kernels:
+// scaled(acc) + zero point, clamped, gives requantize()'s integers; ONNX's float rounding is
+// chosen at compile time (F).
+template <bool F>
+struct ChannelRequant {
+  int32_t bias;
+  QuantizedMultiplier q;
+  float scale;
+  ChannelRequant(const Requant& r, int32_t m)
+      : bias(r.bias_of(m)), q(F ? 0 : r.mult[m], F ? 0 : r.shift[m]), scale(F ? r.fscale[m] : 0.0f) {}
+  // Whether scaled_plain() and saturate_s8() serve: no left shift, no clamp but int8's own.
+  bool plain(int32_t lo, int32_t hi) const { return (F || q.right >= 0) && lo == -128 && hi == 127; }
+  int32_t scaled_plain(int32_t acc) const { return F ? scaled(acc) : q.apply_right(acc); }
+  // acc as int8 with zero point zp and clamp [lo, hi]; plain: plain(lo, hi), read once per channel.
+  int8_t out(int32_t acc, int32_t zp, int32_t lo, int32_t hi, bool plain) const {
+    return plain ? saturate_s8(scaled_plain(acc) + zp) : clamp_s8(scaled(acc) + zp, lo, hi);
+  }
+  int32_t scaled(int32_t acc) const { return F ? rounded(acc, scale) : q.apply(acc); }
+  // ONNX's rounding: acc * scale in float, rounded half to even.
+  static int32_t rounded(int32_t acc, float scale) {
+    float f = float(acc) * scale;
+#if defined(__ARM_FP) && (__ARM_FP & 4) && defined(__ARM_FEATURE_DSP)
+    // VCVTR rounds half to even (the FPSCR's default mode) and saturates; beyond +-32767 the
+    // clamp decides.
+    __asm__("vcvtr.s32.f32 %0, %0" : "+t"(f));
+    int32_t v;
+    __builtin_memcpy(&v, &f, 4);
+    return __ssat(v, 16);
+#else
+    f = f < -512.0f ? -512.0f : (f > 512.0f ? 512.0f : f);  // beyond +-512 the clamp decides
+    return int32_t((f + 12582912.0f) - 12582912.0f);        // round half even: |f| < 2^22
+#endif
+  }
+};
+
+#if defined(__ARM_FEATURE_MVE)
+// ChannelRequant<F>'s integers for four accumulators at once (Helium). The fixed-point path is
+// MultiplyByQuantizedMultiplier as CMSIS-NN's arm_requantize_mve computes it: VQRDMULH is the
+// rounding doubling high multiply, saturation included; VRSHL by -e rounds half up, and 1 taken
+// from a negative h first makes that half away from zero: floor((h - 1 + 2^(e-1)) / 2^e). VQADD
+// saturating at INT32_MIN changes nothing there, as -2^31 + 2^(e-1) is no multiple of 2^e. The
+// float path rounds as the scalar one does: int to float and the product to nearest (a product
+// small enough to be flushed to zero rounds to 0 either way), then VCVTN half to even.
+template <bool F>
+struct ChannelRequant4 {
+  int32_t bias, mult, left, right;  // right: minus the right shift, as VRSHL takes it
+  float scale;
+  ChannelRequant4(const Requant& r, int32_t m)
+      : bias(r.bias_of(m)), mult(F ? 0 : r.mult[m]), left(F || r.shift[m] < 0 ? 0 : r.shift[m]),
+        right(F || r.shift[m] > 0 ? 0 : r.shift[m]), scale(F ? r.fscale[m] : 0.0f) {}
+  int32x4_t out(int32x4_t acc, int32_t zp, int32_t lo, int32_t hi) const {
+    int32x4_t v;
+    if (F) {
+#if __ARM_FEATURE_MVE & 2
+      v = vqaddq_n_s32(vcvtnq_s32_f32(vmulq_n_f32(vcvtq_f32_s32(acc), scale)), zp);  // saturated: the clamp decides
+#else
+      int32_t a[4];  // no floating point in MVE: ChannelRequant's scalar rounding, lane by lane
+      vstrwq_s32(a, acc);
+      for (int32_t& e : a) e = ChannelRequant<true>::rounded(e, scale);
+      v = vaddq_n_s32(vldrwq_s32(a), zp);
+#endif
+    } else {
+      v = vqrdmulhq_n_s32(vshlq_r_s32(acc, left), mult);
+      v = vrshlq_n_s32(vqaddq_s32(v, vshrq_n_s32(vandq_s32(v, vdupq_n_s32(right)), 31)), right);
+      v = vaddq_n_s32(v, zp);
+    }
+    return vminq_s32(vmaxq_s32(v, vdupq_n_s32(lo)), vdupq_n_s32(hi));
+  }
+};
+
+// Channels m..m+3 of a Requant at once, one accumulator each (the fully connected layer's four
+// rows): ChannelRequant4's arithmetic with a multiplier and shift (or scale) per lane.
+template <bool F>
+inline int32x4_t requantize4(int32x4_t acc, const Requant& q, int32_t m) {
+  int32x4_t v;
+  if (F) {
+#if __ARM_FEATURE_MVE & 2
+    v = vcvtnq_s32_f32(vmulq_f32(vcvtq_f32_s32(acc), vldrwq_f32(q.fscale + m)));
+#else
+    int32_t a[4];  // no floating point in MVE: ChannelRequant's scalar rounding, lane by lane
+    vstrwq_s32(a, acc);
+    for (int32_t i = 0; i < 4; ++i) a[i] = ChannelRequant<true>::rounded(a[i], q.fscale[m + i]);
+    v = vldrwq_s32(a);
+#endif
+  } else {
+    const int32x4_t shift = vldrbq_s32(q.shift + m), zero = vdupq_n_s32(0);
+    const int32x4_t right = vminq_s32(shift, zero);  // minus the right shift
+    v = vqrdmulhq_s32(vshlq_s32(acc, vmaxq_s32(shift, zero)), vldrwq_s32(q.mult + m));
+    v = vrshlq_s32(vqaddq_s32(v, vshrq_n_s32(vandq_s32(v, right), 31)), right);
+  }
+  v = vqaddq_s32(v, vdupq_n_s32(q.zp));
+  return vminq_s32(vmaxq_s32(v, vdupq_n_s32(q.lo)), vdupq_n_s32(q.hi));
+}
+#endif
+
+}  // namespace tinyc
+
+#endif
