@@ -1,6 +1,7 @@
 #include "codegen/codegen.h"
 
 #include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <cmath>
 #include <map>
@@ -360,10 +361,111 @@ Generated generate(Graph& g, const CodegenOptions& opts) {
 
 namespace tinyc {
 
-void write_files(const std::vector<GeneratedFile>& files, const std::string& dir) {
-  namespace fs = std::filesystem;
+const char* const kManifestName = "tinyc-manifest.txt";
+
+namespace {
+
+namespace fs = std::filesystem;
+
+// A path tinyc may have written and may remove: relative, of names made of letters, digits and
+// `_ . + -` that start with a letter, digit or '_' (so no '..', '.', empty or hidden component).
+bool plain_relative_path(const std::string& p) {
+  if (p.empty() || p.size() > 512) return false;
+  size_t begin = 0;
+  for (;;) {
+    const size_t end = std::min(p.find('/', begin), p.size());
+    if (end == begin) return false;  // leading '/', '//' or a trailing '/'
+    for (size_t i = begin; i < end; ++i) {
+      const unsigned char c = static_cast<unsigned char>(p[i]);
+      const bool word = c < 128 && (std::isalnum(c) || c == '_');
+      if (!(word || (i > begin && (c == '.' || c == '-' || c == '+')))) return false;
+    }
+    if (end == p.size()) return true;
+    begin = end + 1;
+  }
+}
+
+// The files the manifest in `dir` lists, those that are plain relative paths; none where it is
+// missing, a symlink or anything but a regular file, or over 1 MiB.
+std::vector<std::string> read_manifest(const fs::path& dir) {
+  std::error_code ec;
+  const fs::path m = dir / kManifestName;
+  const fs::file_status st = fs::symlink_status(m, ec);
+  if (ec || !fs::is_regular_file(st) || fs::file_size(m, ec) > (1u << 20) || ec) return {};
+  std::ifstream in(m, std::ios::binary);
+  std::vector<std::string> r;
+  std::string line;
+  while (std::getline(in, line))
+    if (plain_relative_path(line)) r.push_back(line);
+  return r;
+}
+
+// Whether `rel` (a plain relative path) is a regular file in `dir` reached through folders that
+// are not symlinks: removing it touches nothing outside `dir`.
+bool regular_file_inside(const fs::path& dir, const std::string& rel) {
+  fs::path p = dir;
+  const fs::path parts(rel);
+  std::error_code ec;
+  for (auto it = parts.begin(); it != parts.end(); ++it) {
+    p /= *it;
+    const fs::file_status st = fs::symlink_status(p, ec);  // a symlink is neither a folder nor a file here
+    if (ec) return false;
+    if (std::next(it) == parts.end() ? !fs::is_regular_file(st) : !fs::is_directory(st)) return false;
+  }
+  return true;
+}
+
+std::string manifest_of(const std::vector<GeneratedFile>& files) {
+  std::vector<std::string> paths;
+  for (const auto& f : files) paths.push_back(f.path);
+  std::sort(paths.begin(), paths.end());
+  return fmt::format(
+      "# Files tinyc wrote into this folder. The next `tinyc compile` into it removes those of them\n"
+      "# that it no longer writes; it removes nothing else.\n{}\n",
+      fmt::join(paths, "\n"));
+}
+
+// Moves files in and out of the output folder, remembering each move so that all of them can be
+// undone: a failure leaves the folder as it was.
+class Transaction {
+ public:
+  ~Transaction() {
+    if (!committed_) undo();
+  }
+  void move(const fs::path& from, const fs::path& to) {
+    make_parents(to.parent_path());
+    fs::rename(from, to);
+    moves_.emplace_back(from, to);
+  }
+  void commit() { committed_ = true; }
+
+ private:
+  // Creates `dir` and the folders above it, remembering those it made.
+  void make_parents(const fs::path& dir) {
+    std::vector<fs::path> missing;
+    for (fs::path d = dir; !d.empty() && !fs::exists(fs::symlink_status(d)); d = d.parent_path()) missing.push_back(d);
+    for (auto it = missing.rbegin(); it != missing.rend(); ++it) {
+      fs::create_directory(*it);
+      made_.push_back(*it);
+    }
+  }
+  void undo() {
+    std::error_code ec;
+    for (auto it = moves_.rbegin(); it != moves_.rend(); ++it) fs::rename(it->second, it->first, ec);
+    for (auto it = made_.rbegin(); it != made_.rend(); ++it) fs::remove(*it, ec);  // only when empty
+  }
+  std::vector<std::pair<fs::path, fs::path>> moves_;
+  std::vector<fs::path> made_;
+  bool committed_ = false;
+};
+
+}  // namespace
+
+void write_files(const std::vector<GeneratedFile>& generated, const std::string& dir) {
   const fs::path target = fs::absolute(dir).lexically_normal();
   const fs::path parent = target.has_filename() ? target.parent_path() : target.parent_path().parent_path();
+  std::vector<GeneratedFile> files = generated;
+  files.push_back({kManifestName, manifest_of(generated)});
   std::error_code ec;
   fs::create_directories(parent, ec);
   if (ec) throw IoError(fmt::format("cannot create '{}': {}", parent.string(), ec.message()));
@@ -373,27 +475,43 @@ void write_files(const std::vector<GeneratedFile>& files, const std::string& dir
     if (fs::create_directory(tmp, ec)) break;
     if (attempt > 8) throw IoError(fmt::format("cannot create a temporary folder in '{}'", parent.string()));
   }
+  // tmp/new: the files to write; tmp/old: what they replace and the files of an earlier compile
+  // that this one no longer writes, until the end (removed) or a failure (put back).
+  const fs::path fresh = tmp / "new", old = tmp / "old";
   try {
     for (const auto& f : files) {
-      const fs::path p = tmp / f.path;
+      const fs::path p = fresh / f.path;
       fs::create_directories(p.parent_path());
       std::ofstream o(p, std::ios::binary);
       o << f.content;
       if (!o.flush()) throw IoError(fmt::format("cannot write '{}'", (target / f.path).string()));
     }
     if (!fs::exists(target)) {
-      fs::rename(tmp, target);
+      fs::rename(fresh, target);
+      fs::remove_all(tmp);
       return;
     }
     if (!fs::is_directory(target)) throw IoError(fmt::format("'{}' is not a folder", target.string()));
+    std::set<std::string> writing;
+    for (const auto& f : files) writing.insert(f.path);
+    const std::vector<std::string> listed = read_manifest(target);
+    Transaction t;
+    for (const std::string& stale : std::set<std::string>(listed.begin(), listed.end()))
+      if (!writing.count(stale) && regular_file_inside(target, stale)) t.move(target / stale, old / stale);
     for (const auto& f : files) {  // replace our files one by one; others in the folder stay
-      fs::create_directories((target / f.path).parent_path());
-      fs::rename(tmp / f.path, target / f.path);
+      const fs::file_status st = fs::symlink_status(target / f.path, ec);
+      if (!ec && fs::exists(st) && !fs::is_directory(st)) t.move(target / f.path, old / f.path);
+      t.move(fresh / f.path, target / f.path);
     }
+    t.commit();
     fs::remove_all(tmp);
   } catch (const fs::filesystem_error& e) {
     fs::remove_all(tmp, ec);
-    throw IoError(fmt::format("cannot write '{}': {}", target.string(), e.code().message()));
+    // Name the file in the output folder that failed, not the temporary one.
+    fs::path at = target;
+    for (const fs::path& p : {e.path1(), e.path2()})
+      if (p.string().rfind(target.string() + "/", 0) == 0) at = p;
+    throw IoError(fmt::format("cannot write '{}': {}", at.string(), e.code().message()));
   } catch (...) {
     fs::remove_all(tmp, ec);
     throw;

@@ -40,7 +40,13 @@ const std::vector<std::pair<std::string, std::string>>& runtime_files();
 }  // namespace tinyc
 
 namespace tinyc {
-// Writes the files into `dir` atomically: into a temporary folder beside it first, then moved
-// into place, so that on failure `dir` is left as it was. Throws IoError.
+// The manifest tinyc writes into the output folder with the files: their paths, one a line.
+extern const char* const kManifestName;  // "tinyc-manifest.txt"
+
+// Writes the files and their manifest into `dir`, and removes the files that the manifest already
+// there lists and this call does not write (only plain relative paths to regular files inside
+// `dir`, through no symlink; nothing else in `dir` is touched). Atomic: the files go into a
+// temporary folder beside `dir` first, then into place; on failure `dir` is left as it was.
+// Throws IoError.
 void write_files(const std::vector<GeneratedFile>& files, const std::string& dir);
 }  // namespace tinyc

@@ -2,7 +2,9 @@
 """Determinism: the same model and options give byte-identical output whatever the working folder,
 the folders of the model and the output, the time zone, the locale and the process (address-space
 layout). Compiles each case twice, the second time from copies of the inputs in another folder,
-from another working folder, with relative paths, another TZ and LC_ALL, and checks that every
+from another working folder, with relative paths, another TZ and LC_ALL, into an output folder
+that already holds the same model compiled under another name (its files must go, by the
+manifest), and checks that every
 generated file, both reports (JSON, HTML) and the --emit-onnx model are identical and hold no absolute path and no date
 or time. One line per case; exit 1 if any fails.
 
@@ -79,6 +81,10 @@ def check_case(tinyc, work, name, model, args):
     env_b = dict(os.environ, TZ="Pacific/Chatham", LC_ALL="C.UTF-8", LANG="C.UTF-8", HOME=b_dir)
     first = compile_once(tinyc, src, args, a_dir, os.path.join(a_dir, "out"),
                          [os.path.join(a_dir, r) for r in ("r.json", "r.html", "r.onnx")], env_a)
+    p = subprocess.run([tinyc, "compile", os.path.join(copy, "model.onnx"), "--target", "cortex-m4", "-o",
+                        "x/y/out", "--name", "earlier", "-q"], cwd=cwd_b, env=env_b, capture_output=True, timeout=300)
+    if p.returncode != 0:
+        raise RuntimeError(f"the earlier compile: exit {p.returncode}")
     second = compile_once(tinyc, os.path.relpath(copy, cwd_b), args, cwd_b, "x/y/out",
                           ["reports/r.json", "reports/r.html", "reports/r.onnx"], env_b)
 
