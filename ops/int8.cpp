@@ -42,24 +42,24 @@ Lowered lower_conv_s8(OpContext& c) {
   if (depthwise) {
     const bool k3 = g.kernel[1] == 3 && g.kernel[2] == 3;
     if (k3)
-      l = f ? make_kernel("tinyc::depthwise_s8<3, 3, true>", p, &depthwise_s8<3, 3, true>)
-            : make_kernel("tinyc::depthwise_s8<3, 3, false>", p, &depthwise_s8<3, 3, false>);
+      l = f ? TINYC_KERNEL(p, tinyc::depthwise_s8<3, 3, tinyc::Rounding::OnnxFloat>)
+            : TINYC_KERNEL(p, tinyc::depthwise_s8<3, 3, tinyc::Rounding::TFLite>);
     else
-      l = f ? make_kernel("tinyc::depthwise_s8<0, 0, true>", p, &depthwise_s8<0, 0, true>)
-            : make_kernel("tinyc::depthwise_s8<0, 0, false>", p, &depthwise_s8<0, 0, false>);
+      l = f ? TINYC_KERNEL(p, tinyc::depthwise_s8<0, 0, tinyc::Rounding::OnnxFloat>)
+            : TINYC_KERNEL(p, tinyc::depthwise_s8<0, 0, tinyc::Rounding::TFLite>);
     l.scratch_bytes = sizeof(int16_t) * size_t(depthwise_plane_rows(p)) * size_t(depthwise_plane_cols(p));
     if (conv_in_place(g)) l.in_place = 0, l.in_place_scratch = l.scratch_bytes;
   } else if (g.groups == 1) {
     if (g.kernel[2] == 3)  // the commonest width, its gather written out
-      l = f ? make_kernel("tinyc::conv_s8_im2col<true, 3>", p, &conv_s8_im2col<true, 3>)
-            : make_kernel("tinyc::conv_s8_im2col<false, 3>", p, &conv_s8_im2col<false, 3>);
+      l = f ? TINYC_KERNEL(p, tinyc::conv_s8_im2col<tinyc::Rounding::OnnxFloat, 3>)
+            : TINYC_KERNEL(p, tinyc::conv_s8_im2col<tinyc::Rounding::TFLite, 3>);
     else
-      l = f ? make_kernel("tinyc::conv_s8_im2col<true>", p, &conv_s8_im2col<true>)
-            : make_kernel("tinyc::conv_s8_im2col<false>", p, &conv_s8_im2col<false>);
+      l = f ? TINYC_KERNEL(p, tinyc::conv_s8_im2col<tinyc::Rounding::OnnxFloat>)
+            : TINYC_KERNEL(p, tinyc::conv_s8_im2col<tinyc::Rounding::TFLite>);
     l.scratch_bytes = conv_s8_im2col_scratch(p);
     if (conv_in_place(g)) l.in_place = 0, l.in_place_scratch = l.scratch_bytes;  // pointwise
   } else {
-    l = make_kernel("tinyc::conv_s8", p, &conv_s8);
+    l = TINYC_KERNEL(p, tinyc::conv_s8);
     const size_t accumulators = sizeof(int32_t) * static_cast<size_t>(g.out[2]);
     l.scratch_bytes = accumulators;
     if (conv_in_place(g)) l.in_place = 0, l.in_place_scratch = accumulators + in_plane;
@@ -76,8 +76,8 @@ Lowered lower_fully_connected_s8(OpContext& c) {
   c.set_output(0, DType::Int8, {x[0], w[0]});
   FullyConnectedS8Params p{i32(c, x[0]), i32(c, x[1]), i32(c, w[0]), attr32(c, "tinyc_output_zero_point"), attr32(c, "tinyc_act_min"),
                            attr32(c, "tinyc_act_max"), c.has(5), c.input(2).dtype == DType::Int16};
-  return p.float_requant ? make_kernel("tinyc::fully_connected_s8<true>", p, &fully_connected_s8<true>)
-                         : make_kernel("tinyc::fully_connected_s8<false>", p, &fully_connected_s8<false>);
+  return p.float_requant ? TINYC_KERNEL(p, tinyc::fully_connected_s8<tinyc::Rounding::OnnxFloat>)
+                         : TINYC_KERNEL(p, tinyc::fully_connected_s8<tinyc::Rounding::TFLite>);
 }
 
 Lowered lower_add_s8(OpContext& c) {
@@ -95,7 +95,7 @@ Lowered lower_add_s8(OpContext& c) {
   p.output_zero_point = attr32(c, "tinyc_output_zero_point");
   p.act_min = attr32(c, "tinyc_act_min");
   p.act_max = attr32(c, "tinyc_act_max");
-  return elementwise_in_place(c, make_kernel("tinyc::add_s8", p, &add_s8));
+  return elementwise_in_place(c, TINYC_KERNEL(p, tinyc::add_s8));
 }
 
 Lowered lower_avg_pool_s8(OpContext& c) {
@@ -123,7 +123,7 @@ Lowered lower_avg_pool_s8(OpContext& c) {
     out.push_back(o);
   }
   c.set_output(0, DType::Int8, out);
-  Lowered l = make_kernel("tinyc::avg_pool_s8", p, &avg_pool_s8);
+  Lowered l = TINYC_KERNEL(p, tinyc::avg_pool_s8);
   if (pool_in_place(p.in, p.out, p.pad)) l.in_place = 0;
   return l;
 }
@@ -133,7 +133,7 @@ Lowered lower_relu_s8(OpContext& c) {
   check_int8(c, 0);
   c.set_output(0, DType::Int8, c.input(0).shape);
   ClipParams p{i32(c, num_elements(c.input(0).shape)), 0, 0, float(attr32(c, "tinyc_act_min")), 127.0f};
-  return elementwise_in_place(c, make_kernel("tinyc::clip<int8_t>", p, &clip<int8_t>));
+  return elementwise_in_place(c, TINYC_KERNEL(p, tinyc::clip<int8_t>));
 }
 
 // x, table int8 [256]
@@ -142,7 +142,7 @@ Lowered lower_lookup_s8(OpContext& c) {
   if (c.input(1).dtype != DType::Int8 || num_elements(c.input(1).shape) != 256) c.fail("the table must be int8 [256]");
   c.set_output(0, DType::Int8, c.input(0).shape);
   const LookupS8Params p{i32(c, num_elements(c.input(0).shape))};
-  return elementwise_in_place(c, make_kernel("tinyc::lookup_s8", p, &lookup_s8));
+  return elementwise_in_place(c, TINYC_KERNEL(p, tinyc::lookup_s8));
 }
 
 // x, exp table uint16 [256]; softmax along the last axis
@@ -155,7 +155,7 @@ Lowered lower_softmax_s8(OpContext& c) {
   const int64_t axis = x.back();
   SoftmaxS8Params p{i32(c, num_elements(x) / std::max<int64_t>(axis, 1)), i32(c, axis), 1,
                     attr32(c, "tinyc_output_zero_point"), attr32(c, "tinyc_inv_output_scale")};
-  return make_kernel("tinyc::softmax_s8", p, &softmax_s8);
+  return TINYC_KERNEL(p, tinyc::softmax_s8);
 }
 
 // Concat of int8 inputs, each requantized to the output's parameters.
@@ -187,7 +187,7 @@ Lowered lower_concat_s8(OpContext& c) {
   }
   p.output_zero_point = attr32(c, "tinyc_output_zero_point");
   c.set_output(0, DType::Int8, out);
-  return make_kernel("tinyc::concat_s8", p, &concat_s8);
+  return TINYC_KERNEL(p, tinyc::concat_s8);
 }
 
 }  // namespace

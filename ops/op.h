@@ -116,6 +116,10 @@ Lowered make_kernel(const std::string& name, const P& p,
   return l;
 }
 
+// make_kernel for a kernel spelled once, as the generated code calls it (namespace included); the
+// host gets the very function the name names: TINYC_KERNEL(p, tinyc::add_s8).
+#define TINYC_KERNEL(p, ...) make_kernel(#__VA_ARGS__, p, &__VA_ARGS__)
+
 // Calls f(T{}) with T the C++ type of `t` (numeric types only); fails for others.
 template <class F>
 auto with_type(const OpContext& c, DType t, F f) {

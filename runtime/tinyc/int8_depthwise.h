@@ -69,9 +69,9 @@ inline void depthwise3x3_pair(const int16_t* win, int32_t pw, const int32_t* wp,
 // point and clamp. Only depthwise_s8<0, 0> calls it: in the 3x3 kernel its code cost the 3x3
 // loops registers.
 constexpr int32_t kDepthwisePairs = 32;  // a window up to 8x8
-template <bool F>
+template <Rounding R>
 void depthwise_pairs_s8(const int16_t* plane, const int8_t* wc, const int32_t* dims,
-                        const ChannelRequant<F>& rq, int8_t* y) {
+                        const ChannelRequant<R>& rq, int8_t* y) {
   const int32_t kh_n = dims[0], kw_n = dims[1], row_step = dims[2], out_step = dims[3], sw = dims[4];
   const int32_t out_h = dims[5], out_w = dims[6], zy = dims[7], lo = dims[8], hi = dims[9];
   const int32_t pairs = kw_n / 2, odd = kw_n & 1;
@@ -97,8 +97,8 @@ void depthwise_pairs_s8(const int16_t* plane, const int8_t* wc, const int32_t* d
 
 // Depthwise (groups = in_ch = out_ch), 2-D: each input plane is copied into scratch as int16
 // (x - zx) with a border of zeros for the padding, so the window needs no bounds checks; KH x KW
-// known at compile time (0: taken from the params), F as in conv_s8_im2col. y may be x.
-template <int KH, int KW, bool F>
+// known at compile time (0: taken from the params), R as in conv_s8_im2col. y may be x.
+template <int KH, int KW, Rounding R>
 void depthwise_s8(const ConvS8Params& p, const void* const* in, void* const* out) {
   const int8_t* x = static_cast<const int8_t*>(in[0]);
   const int8_t* w = static_cast<const int8_t*>(in[1]);
@@ -137,7 +137,7 @@ void depthwise_s8(const ConvS8Params& p, const void* const* in, void* const* out
       // Helium: four outputs of a row at a time, a vector load of the plane per tap (a gather when
       // strided). The lanes past the row's end read on into the next plane rows; the loads are
       // predicated only where that could pass the plane's end (the last row, mostly).
-      const ChannelRequant4<F> rq4(q, c);
+      const ChannelRequant4<R> rq4(q, c);
       const uint32x4_t strided = vmulq_n_u32(vidupq_n_u32(0, 1), uint32_t(sw));
       auto row = [&](int32_t oh, auto last, auto unit_stride) {
         const int16_t* pr = plane + oh * sh * pw;
@@ -165,7 +165,7 @@ void depthwise_s8(const ConvS8Params& p, const void* const* in, void* const* out
 #if defined(__OPTIMIZE__)  // unoptimized, GCC finds no registers for the assembly below
       constexpr bool float_mve = __ARM_FEATURE_MVE & 2;
       if (KH == 3 && KW == 3 && sh == 1 && sw == 1 && dh == 1 && dw == 1 && out_w >= 4 &&
-          (F ? float_mve : rq4.left == 0 && rq4.right < 0)) {
+          (R == Rounding::OnnxFloat ? float_mve : rq4.left == 0 && rq4.right < 0)) {
         // Down a column of four outputs (the last column overlapping the one before, so none is
         // partial): each plane row's three loads serve three output rows, whose sums s2, s1, s0
         // (rows r - 2, r - 1, r) take their tap rows 2, 1, 0 from it. In assembly: GCC kept the
@@ -176,7 +176,7 @@ void depthwise_s8(const ConvS8Params& p, const void* const* in, void* const* out
         const int32x4_t bias = vdupq_n_s32(rq4.bias), vlo = vdupq_n_s32(lo), vhi = vdupq_n_s32(hi);
         int32_t scale_bits;
         __builtin_memcpy(&scale_bits, &rq4.scale, 4);
-        const int32x4_t scale = vdupq_n_s32(F ? scale_bits : rq4.mult);
+        const int32x4_t scale = vdupq_n_s32(R == Rounding::OnnxFloat ? scale_bits : rq4.mult);
         for (int32_t ow = 0; ow < out_w; ow += 4) {
           if (ow + 4 > out_w) ow = out_w - 4;
           const int16_t* pr = plane + ow;
@@ -232,7 +232,7 @@ void depthwise_s8(const ConvS8Params& p, const void* const* in, void* const* out
               "le lr, 1b\n"
               : [s1] "+w"(s1), [s0] "+w"(s0), [pr] "+l"(pr), [y] "+l"(yr), "+r"(rows)
               : [taps] "r"(taps), [pw2] "r"(2 * pw), [out_w] "r"(out_w), [bias] "w"(bias), [lo] "w"(vlo),
-                [hi] "w"(vhi), [scale] "w"(scale), [rs] "r"(rq4.right), [zp] "r"(zy), [fl] "i"(F && float_mve ? 1 : 0)
+                [hi] "w"(vhi), [scale] "w"(scale), [rs] "r"(rq4.right), [zp] "r"(zy), [fl] "i"(R == Rounding::OnnxFloat && float_mve ? 1 : 0)
               : "r4", "r5", "q2", "q3", "memory");
         }
         continue;
@@ -250,7 +250,7 @@ void depthwise_s8(const ConvS8Params& p, const void* const* in, void* const* out
         }
       }
 #else
-      const ChannelRequant<F> rq(q, c);
+      const ChannelRequant<R> rq(q, c);
       if constexpr (KH == 3 && KW == 3) {
 #if defined(__ARM_FEATURE_DSP)
         if (dh == 1 && dw == 1 && sw == 1) {  // two outputs at a time

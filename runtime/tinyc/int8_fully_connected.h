@@ -142,8 +142,8 @@ inline void dot_block_s8(const int8_t* x, const int8_t* wb, int32_t n, int32_t* 
 
 // in: x int8, w int8 in pack_fully_connected_s8's order, bias int32 (or int16) with the input's
 // zero point folded in (fold_input_zero_point), multiplier int32, shift int8. Rows of w four at a
-// time against each row of x, read in place (no scratch). F as in conv_s8_im2col.
-template <bool F>
+// time against each row of x, read in place (no scratch). R as in conv_s8_im2col.
+template <Rounding R>
 void fully_connected_s8(const FullyConnectedS8Params& p, const void* const* in, void* const* out) {
   const int8_t* x = static_cast<const int8_t*>(in[0]);
   const int8_t* w = static_cast<const int8_t*>(in[1]);
@@ -161,13 +161,13 @@ void fully_connected_s8(const FullyConnectedS8Params& p, const void* const* in, 
       else dot_block_s8<1>(x, wb, n, acc);
 #if defined(__ARM_FEATURE_MVE)
       if (nu == 4) {
-        vstrbq_s32(y + u, requantize4<F>(vldrwq_s32(acc), q, u));
+        vstrbq_s32(y + u, requantize4<R>(vldrwq_s32(acc), q, u));
         u += 4, wb += 4 * n;
         continue;
       }
 #endif
       for (int32_t i = 0; i < nu; ++i) {
-        const ChannelRequant<F> c(q, u + i);
+        const ChannelRequant<R> c(q, u + i);
         y[u + i] = c.out(acc[i], zp, lo, hi, own_clamp && c.plain(-128, 127));
       }
       u += nu, wb += nu * n;

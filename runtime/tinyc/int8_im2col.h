@@ -112,12 +112,12 @@ inline void dot4_s8(const uint32_t* quad, const int8_t* w, int32_t n, int32_t* a
 
 // The first nb (1 to 4) pixels of a quad times every row of w: y[m * y_stride + j]. Each row's
 // requantization is read once per quad.
-template <bool F>
+template <Rounding R>
 void quad_times_rows(const uint32_t* quad, int32_t nb, const int8_t* w, int32_t n, int32_t units, const Requant q,
                      int8_t* y, int32_t y_stride) {
   const int32_t zp = q.zp, lo = q.lo, hi = q.hi;
   for (int32_t m = 0; m < units; ++m, w += n, y += y_stride) {
-    const ChannelRequant<F> r(q, m);
+    const ChannelRequant<R> r(q, m);
     int32_t acc[4] = {r.bias, r.bias, r.bias, r.bias};
     dot4_s8(quad, w, n, acc);
     if (r.plain(lo, hi) && nb == 4) {  // the common case, written out: the sums stay in registers
@@ -140,9 +140,9 @@ inline size_t conv_s8_im2col_scratch(const ConvS8Params& p) {
 // One group (groups = 1): for four output pixels at a time, their receptive fields gathered into
 // scratch as patches of in_ch * kernel values (im2col), then dot products with every output
 // channel's weights. A pointwise one reads its pixels before writing them, so y may be x.
-// F: ONNX's float requantization (pre-quantized models), chosen at compile time.
+// R: the requantization's rounding, chosen at compile time.
 // KW: the kernel width, known at compile time (0: taken from the params).
-template <bool F, int KW = 0>
+template <Rounding R, int KW = 0>
 void conv_s8_im2col(const ConvS8Params& p, const void* const* in, void* const* out) {
   const int8_t* x = static_cast<const int8_t*>(in[0]);
   const int8_t* w = static_cast<const int8_t*>(in[1]);
@@ -260,14 +260,14 @@ void conv_s8_im2col(const ConvS8Params& p, const void* const* in, void* const* o
         }
         gather_border_s8(first, offsets, taps, inside, n, zx, patches, j);
       }
-      patches_times_rows<F>(patches, nb, w, n, p.out_ch, q, zx, yb + i, out_size);
+      patches_times_rows<R>(patches, nb, w, n, p.out_ch, q, zx, yb + i, out_size);
     }
 #else
     for (int32_t i = 0; i < out_size; i += 4) {
       const int32_t nb = out_size - i < 4 ? out_size - i : 4;
       if (pointwise && cs != 1 && nb == 4) {  // NCHW: four pixels of a channel are one word
         pointwise_quad(xb + i, cs, n, zx, quad);
-        quad_times_rows<F>(quad, 4, w, n, p.out_ch, q, yb + i, out_size);
+        quad_times_rows<R>(quad, 4, w, n, p.out_ch, q, yb + i, out_size);
         continue;
       }
       for (int32_t j = 0; j < 4; ++j) {
@@ -275,7 +275,7 @@ void conv_s8_im2col(const ConvS8Params& p, const void* const* in, void* const* o
         else for (int32_t k = 0; k < n; ++k) natural[k] = 0;  // past the last pixel
         interleave_patch(natural, n, j, quad);
       }
-      quad_times_rows<F>(quad, nb, w, n, p.out_ch, q, yb + i, out_size);
+      quad_times_rows<R>(quad, nb, w, n, p.out_ch, q, yb + i, out_size);
     }
 #endif
   }

@@ -20,7 +20,7 @@ inline int8_t* patch_at(int8_t* patches, int32_t n, int32_t j, int32_t k) {
                        : patches + kPatchPixels * (n & ~15) + (n & 15) * j + (k & 15);
 }
 
-template <bool F>
+template <Rounding R>
 void patches_times_rows(const int8_t* x, int32_t nb, const int8_t* w, int32_t n, int32_t units, const Requant q,
                         int32_t zx, int8_t* y, int32_t y_stride) {
   const int32_t zp = q.zp, lo = q.lo, hi = q.hi, groups = n >> 4, rest = n & 15;
@@ -112,7 +112,7 @@ void patches_times_rows(const int8_t* x, int32_t nb, const int8_t* w, int32_t n,
       v1 = vsetq_lane_s32(a5, vdupq_n_s32(a4), 1);
       w += rest;
     }
-    const ChannelRequant4<F> r(q, m);
+    const ChannelRequant4<R> r(q, m);
     const int32_t b = r.bias - zx * sw;
     vstrbq_p_s32(y, r.out(vaddq_n_s32(v0, b), zp, lo, hi), first);
     if (nb > 4) vstrbq_p_s32(y + 4, r.out(vaddq_n_s32(v1, b), zp, lo, hi), second);

@@ -92,24 +92,29 @@ struct Requant {
   }
 };
 
+// How a layer's int32 sums become int8, chosen at compile time: TFLite's fixed-point multiplier
+// and shift (models tinyc quantizes), or the float scale rounded half to even (pre-quantized
+// models, as ONNX Runtime rounds).
+enum class Rounding { TFLite, OnnxFloat };
+
 // One output channel of a Requant, read once and kept in registers by the fast kernels:
-// scaled(acc) + zero point, clamped, gives requantize()'s integers; ONNX's float rounding is
-// chosen at compile time (F).
-template <bool F>
+// scaled(acc) + zero point, clamped, gives requantize()'s integers.
+template <Rounding R>
 struct ChannelRequant {
+  static constexpr bool onnx = R == Rounding::OnnxFloat;
   int32_t bias;
   QuantizedMultiplier q;
   float scale;
   ChannelRequant(const Requant& r, int32_t m)
-      : bias(r.bias_of(m)), q(F ? 0 : r.mult[m], F ? 0 : r.shift[m]), scale(F ? r.fscale[m] : 0.0f) {}
+      : bias(r.bias_of(m)), q(onnx ? 0 : r.mult[m], onnx ? 0 : r.shift[m]), scale(onnx ? r.fscale[m] : 0.0f) {}
   // Whether scaled_plain() and saturate_s8() serve: no left shift, no clamp but int8's own.
-  bool plain(int32_t lo, int32_t hi) const { return (F || q.right >= 0) && lo == -128 && hi == 127; }
-  int32_t scaled_plain(int32_t acc) const { return F ? scaled(acc) : q.apply_right(acc); }
+  bool plain(int32_t lo, int32_t hi) const { return (onnx || q.right >= 0) && lo == -128 && hi == 127; }
+  int32_t scaled_plain(int32_t acc) const { return onnx ? scaled(acc) : q.apply_right(acc); }
   // acc as int8 with zero point zp and clamp [lo, hi]; plain: plain(lo, hi), read once per channel.
   int8_t out(int32_t acc, int32_t zp, int32_t lo, int32_t hi, bool plain) const {
     return plain ? saturate_s8(scaled_plain(acc) + zp) : clamp_s8(scaled(acc) + zp, lo, hi);
   }
-  int32_t scaled(int32_t acc) const { return F ? rounded(acc, scale) : q.apply(acc); }
+  int32_t scaled(int32_t acc) const { return onnx ? rounded(acc, scale) : q.apply(acc); }
   // ONNX's rounding: acc * scale in float, rounded half to even.
   static int32_t rounded(int32_t acc, float scale) {
     float f = float(acc) * scale;
@@ -128,29 +133,30 @@ struct ChannelRequant {
 };
 
 #if defined(__ARM_FEATURE_MVE)
-// ChannelRequant<F>'s integers for four accumulators at once (Helium). The fixed-point path is
+// ChannelRequant's integers for four accumulators at once (Helium). The fixed-point path is
 // MultiplyByQuantizedMultiplier as CMSIS-NN's arm_requantize_mve computes it: VQRDMULH is the
 // rounding doubling high multiply, saturation included; VRSHL by -e rounds half up, and 1 taken
 // from a negative h first makes that half away from zero: floor((h - 1 + 2^(e-1)) / 2^e). VQADD
 // saturating at INT32_MIN changes nothing there, as -2^31 + 2^(e-1) is no multiple of 2^e. The
 // float path rounds as the scalar one does: int to float and the product to nearest (a product
 // small enough to be flushed to zero rounds to 0 either way), then VCVTN half to even.
-template <bool F>
+template <Rounding R>
 struct ChannelRequant4 {
+  static constexpr bool onnx = R == Rounding::OnnxFloat;
   int32_t bias, mult, left, right;  // right: minus the right shift, as VRSHL takes it
   float scale;
   ChannelRequant4(const Requant& r, int32_t m)
-      : bias(r.bias_of(m)), mult(F ? 0 : r.mult[m]), left(F || r.shift[m] < 0 ? 0 : r.shift[m]),
-        right(F || r.shift[m] > 0 ? 0 : r.shift[m]), scale(F ? r.fscale[m] : 0.0f) {}
+      : bias(r.bias_of(m)), mult(onnx ? 0 : r.mult[m]), left(onnx || r.shift[m] < 0 ? 0 : r.shift[m]),
+        right(onnx || r.shift[m] > 0 ? 0 : r.shift[m]), scale(onnx ? r.fscale[m] : 0.0f) {}
   int32x4_t out(int32x4_t acc, int32_t zp, int32_t lo, int32_t hi) const {
     int32x4_t v;
-    if (F) {
+    if (onnx) {
 #if __ARM_FEATURE_MVE & 2
       v = vqaddq_n_s32(vcvtnq_s32_f32(vmulq_n_f32(vcvtq_f32_s32(acc), scale)), zp);  // saturated: the clamp decides
 #else
       int32_t a[4];  // no floating point in MVE: ChannelRequant's scalar rounding, lane by lane
       vstrwq_s32(a, acc);
-      for (int32_t& e : a) e = ChannelRequant<true>::rounded(e, scale);
+      for (int32_t& e : a) e = ChannelRequant<Rounding::OnnxFloat>::rounded(e, scale);
       v = vaddq_n_s32(vldrwq_s32(a), zp);
 #endif
     } else {
@@ -164,16 +170,17 @@ struct ChannelRequant4 {
 
 // Channels m..m+3 of a Requant at once, one accumulator each (the fully connected layer's four
 // rows): ChannelRequant4's arithmetic with a multiplier and shift (or scale) per lane.
-template <bool F>
+template <Rounding R>
 inline int32x4_t requantize4(int32x4_t acc, const Requant& q, int32_t m) {
+  constexpr bool onnx = R == Rounding::OnnxFloat;
   int32x4_t v;
-  if (F) {
+  if (onnx) {
 #if __ARM_FEATURE_MVE & 2
     v = vcvtnq_s32_f32(vmulq_f32(vcvtq_f32_s32(acc), vldrwq_f32(q.fscale + m)));
 #else
     int32_t a[4];  // no floating point in MVE: ChannelRequant's scalar rounding, lane by lane
     vstrwq_s32(a, acc);
-    for (int32_t i = 0; i < 4; ++i) a[i] = ChannelRequant<true>::rounded(a[i], q.fscale[m + i]);
+    for (int32_t i = 0; i < 4; ++i) a[i] = ChannelRequant<Rounding::OnnxFloat>::rounded(a[i], q.fscale[m + i]);
     v = vldrwq_s32(a);
 #endif
   } else {

@@ -11,6 +11,7 @@
 #include "tests/common/int8_reference.h"
 
 using namespace tinyc;
+constexpr Rounding TFLite = Rounding::TFLite, Onnx = Rounding::OnnxFloat;
 
 static uint32_t state = 12345;
 static int32_t uni(int32_t lo, int32_t hi) {  // a fixed LCG: the same cases on every core
@@ -60,10 +61,10 @@ int main() {
     };
     const bool depthwise = p.groups == p.in_ch && p.out_ch == p.in_ch;
     const bool w3 = p.kernel[2] == 3;  // the kernel width written out
-    const Kernel im2col = fl ? (w3 ? conv_s8_im2col<true, 3> : conv_s8_im2col<true>)
-                             : (w3 ? conv_s8_im2col<false, 3> : conv_s8_im2col<false>);
-    const Kernel dw = fl ? depthwise_s8<0, 0, true> : depthwise_s8<0, 0, false>;
-    const Kernel dw3 = fl ? depthwise_s8<3, 3, true> : depthwise_s8<3, 3, false>;
+    const Kernel im2col = fl ? (w3 ? conv_s8_im2col<Onnx, 3> : conv_s8_im2col<Onnx>)
+                             : (w3 ? conv_s8_im2col<TFLite, 3> : conv_s8_im2col<TFLite>);
+    const Kernel dw = fl ? depthwise_s8<0, 0, Onnx> : depthwise_s8<0, 0, TFLite>;
+    const Kernel dw3 = fl ? depthwise_s8<3, 3, Onnx> : depthwise_s8<3, 3, TFLite>;
     for (int mode : {0, 1}) {
       if (p.groups == 1) check(im2col, mode);
       if (depthwise) check(dw, mode);
@@ -107,7 +108,7 @@ int main() {
     const void* in[6] = {x, packed, folded, mult, shift, fscale};
     void* out[10] = {y};
     out[kScratchSlot] = scratch;
-    (fl ? fully_connected_s8<true> : fully_connected_s8<false>)(p, in, out);
+    (fl ? fully_connected_s8<Onnx> : fully_connected_s8<TFLite>)(p, in, out);
     ++runs;
     if (memcmp(y, want, size_t(p.units)) != 0) ++mismatches, printf("mismatch: fully connected trial %d\n", trial);
   }
@@ -179,10 +180,10 @@ int main() {
     const Requant q(in, 0, fl, zp, lo, hi);
     for (int32_t a = -3000; a < 3000; a += 4) {
       alignas(8) int32_t acc[4] = {a, a + 1, a + 2, a + 3}, got[4];
-      vstrwq_s32(got, fl ? requantize4<true>(vldrwq_s32(acc), q, 0) : requantize4<false>(vldrwq_s32(acc), q, 0));
+      vstrwq_s32(got, fl ? requantize4<Onnx>(vldrwq_s32(acc), q, 0) : requantize4<TFLite>(vldrwq_s32(acc), q, 0));
       for (int i = 0; i < 4; ++i) {
-        const int8_t want_i = fl ? ChannelRequant<true>(q, i).out(acc[i], zp, lo, hi, false)
-                                 : ChannelRequant<false>(q, i).out(acc[i], zp, lo, hi, false);
+        const int8_t want_i = fl ? ChannelRequant<Onnx>(q, i).out(acc[i], zp, lo, hi, false)
+                                 : ChannelRequant<TFLite>(q, i).out(acc[i], zp, lo, hi, false);
         if (got[i] != want_i) ++mismatches, printf("mismatch: requantize4 trial %d acc %ld\n", trial, (long)acc[i]);
       }
     }

@@ -11,6 +11,7 @@
 #include "runtime/tinyc/resize.h"
 
 using namespace tinyc;
+constexpr Rounding TFLite = Rounding::TFLite, Onnx = Rounding::OnnxFloat;
 
 TEST_CASE("QuantizeMultiplier: real = m * 2^shift / 2^31") {
   int32_t m, s;
@@ -135,10 +136,10 @@ TEST_CASE("conv_s8, conv_s8_im2col and depthwise_s8 equal a straightforward loop
     };
     const bool in_place = conv_in_place(geometry), depthwise = p.groups == p.in_ch && p.out_ch == p.in_ch;
     const bool w3 = p.kernel[2] == 3;  // the kernel width written out
-    const Kernel im2col = fl ? (w3 ? conv_s8_im2col<true, 3> : conv_s8_im2col<true>)
-                             : (w3 ? conv_s8_im2col<false, 3> : conv_s8_im2col<false>);
-    const Kernel dw = fl ? depthwise_s8<0, 0, true> : depthwise_s8<0, 0, false>;
-    const Kernel dw3 = fl ? depthwise_s8<3, 3, true> : depthwise_s8<3, 3, false>;
+    const Kernel im2col = fl ? (w3 ? conv_s8_im2col<Onnx, 3> : conv_s8_im2col<Onnx>)
+                             : (w3 ? conv_s8_im2col<TFLite, 3> : conv_s8_im2col<TFLite>);
+    const Kernel dw = fl ? depthwise_s8<0, 0, Onnx> : depthwise_s8<0, 0, TFLite>;
+    const Kernel dw3 = fl ? depthwise_s8<3, 3, Onnx> : depthwise_s8<3, 3, TFLite>;
     for (int mode : {0, 1}) {
       check(conv_s8, "conv_s8", mode);
       if (p.groups == 1) check(im2col, "conv_s8_im2col", mode);  // also where depthwise_s8 runs
@@ -217,7 +218,7 @@ TEST_CASE("fully_connected_s8 equals a straightforward loop on random shapes") {
     fully_connected_s8_constants(p, zx, w.data(), bias.data(), packed.data(), folded.data());
     const void* in[6] = {x.data(), packed.data(), folded.data(), mult.data(), shift.data(), fscale.data()};
     void* out[10] = {y.data()};
-    (fl ? fully_connected_s8<true> : fully_connected_s8<false>)(p, in, out);
+    (fl ? fully_connected_s8<Onnx> : fully_connected_s8<TFLite>)(p, in, out);
     std::vector<int8_t> want(y.size());
     reference_fully_connected_s8(p, zx, x.data(), w.data(), bias.data(), mult.data(), shift.data(), want.data(),
                                  fl ? fscale.data() : nullptr);
