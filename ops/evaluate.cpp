@@ -4,9 +4,9 @@
 
 namespace tinyc {
 
-std::vector<Lowered> lower_graph(Graph& g) {
+std::vector<Lowered> lower_graph(Graph& g, Isa isa) {
   std::vector<Lowered> v;
-  for (const Node& n : g.nodes) v.push_back(lower_node(g, n));
+  for (const Node& n : g.nodes) v.push_back(lower_node(g, n, isa));
   return v;
 }
 

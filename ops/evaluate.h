@@ -10,7 +10,7 @@
 namespace tinyc {
 
 // Lowers every node in order (setting the shapes of all tensors) and returns the kernel calls.
-std::vector<Lowered> lower_graph(Graph& g);
+std::vector<Lowered> lower_graph(Graph& g, Isa isa = Isa::Portable);
 
 // Sees every tensor the evaluator computes (and the graph inputs): its metadata and bytes.
 using Observer = std::function<void(const Tensor&, const uint8_t*)>;

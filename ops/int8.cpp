@@ -47,7 +47,7 @@ Lowered lower_conv_s8(OpContext& c) {
     else
       l = f ? TINYC_KERNEL(p, tinyc::depthwise_s8<0, 0, tinyc::Rounding::OnnxFloat>)
             : TINYC_KERNEL(p, tinyc::depthwise_s8<0, 0, tinyc::Rounding::TFLite>);
-    l.scratch_bytes = sizeof(int16_t) * size_t(depthwise_plane_rows(p)) * size_t(depthwise_plane_cols(p));
+    l.scratch_bytes = depthwise_s8_scratch_bytes(p);
     if (conv_in_place(g)) l.in_place = 0, l.in_place_scratch = l.scratch_bytes;
   } else if (g.groups == 1) {
     if (g.kernel[2] == 3)  // the commonest width, its gather written out
@@ -56,7 +56,7 @@ Lowered lower_conv_s8(OpContext& c) {
     else
       l = f ? TINYC_KERNEL(p, tinyc::conv_s8_im2col<tinyc::Rounding::OnnxFloat>)
             : TINYC_KERNEL(p, tinyc::conv_s8_im2col<tinyc::Rounding::TFLite>);
-    l.scratch_bytes = conv_s8_im2col_scratch(p);
+    l.scratch_bytes = conv_s8_im2col_scratch_bytes(p, c.isa);
     if (conv_in_place(g)) l.in_place = 0, l.in_place_scratch = l.scratch_bytes;  // pointwise
   } else {
     l = TINYC_KERNEL(p, tinyc::conv_s8);

@@ -100,10 +100,10 @@ void check_supported(const Graph& g) {
   if (!lines.empty()) throw ModelError(fmt::format("{}", fmt::join(lines, "\n")));
 }
 
-Lowered lower_node(Graph& g, const Node& n) {
+Lowered lower_node(Graph& g, const Node& n, Isa isa) {
   const LowerFn* fn = find_op(n);
   if (!fn) throw ModelError(unsupported_message(n));
-  OpContext c{n, g, {}, {}};
+  OpContext c{n, g, {}, {}, isa};
   for (const auto& name : n.inputs) c.in.push_back(name.empty() ? nullptr : &g.tensor(name));
   for (const auto& name : n.outputs) c.out.push_back(name.empty() ? nullptr : &g.tensor(name));
   for (const Tensor* t : c.in)

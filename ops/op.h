@@ -41,6 +41,7 @@ struct OpContext {
   const Graph& graph;
   std::vector<const Tensor*> in;  // nullptr for an absent optional input
   std::vector<Tensor*> out;       // nullptr for an absent optional output
+  Isa isa = Isa::Portable;        // the core the code is for: scratch sizes may depend on it
 
   size_t num_inputs() const { return in.size(); }
   bool has(size_t i) const { return i < in.size() && in[i] != nullptr; }
@@ -73,8 +74,9 @@ void check_supported(const Graph& g);
 // nullptr where absent), providing slots and scratch.
 void run_lowered(const Lowered& l, std::vector<const void*> in, std::vector<void*> out);
 
-// Lowers one node of the graph: sets its outputs' dtypes and shapes, returns the kernel call.
-Lowered lower_node(Graph& g, const Node& n);
+// Lowers one node of the graph for `isa`: sets its outputs' dtypes and shapes, returns the kernel
+// call. The host's evaluator runs Portable kernels.
+Lowered lower_node(Graph& g, const Node& n, Isa isa = Isa::Portable);
 
 // ---- helpers for the op files ----
 

@@ -14,6 +14,11 @@ inline int32_t depthwise_plane_cols(const ConvS8Params& p) {
   return (p.out[2] - 1) * p.stride[2] + (p.kernel[2] - 1) * p.dilation[2] + 1;
 }
 
+// Scratch of depthwise_s8, the same on every ISA: one padded plane of int16.
+inline size_t depthwise_s8_scratch_bytes(const ConvS8Params& p) {
+  return sizeof(int16_t) * size_t(depthwise_plane_rows(p)) * size_t(depthwise_plane_cols(p));
+}
+
 // dst[j] = x[j * step] - zx for j in [0, n), as int16; four at a time where x is contiguous.
 inline void widen_s8(const int8_t* x, int32_t step, int32_t zx, int16_t* dst, int32_t n) {
   int32_t j = 0;

@@ -131,10 +131,18 @@ void quad_times_rows(const uint32_t* quad, int32_t nb, const int8_t* w, int32_t 
   }
 }
 
-// Scratch of conv_s8_im2col: the quad, then one patch of in_ch * kernel int16 in natural order.
-inline size_t conv_s8_im2col_scratch(const ConvS8Params& p) {
-  const int32_t n = p.in_ch * p.kernel[0] * p.kernel[1] * p.kernel[2];
-  return sizeof(uint32_t) * size_t(quad_words(n)) + sizeof(int16_t) * size_t(n);
+// Scratch of conv_s8_im2col on each ISA, n = in_ch * kernel values a patch. Plain and DSP: the
+// quad, then one patch in natural order (int16). Helium: six pixels' int8 patches, then either one
+// patch in natural order or the gather tables: each value's offset (u16) and place in the window
+// (u8), and which of the window's KH * KW places are inside the input (u8 each).
+inline size_t conv_s8_im2col_scratch_bytes(const ConvS8Params& p, Isa isa) {
+  const size_t n = size_t(p.in_ch) * size_t(p.kernel[0]) * size_t(p.kernel[1]) * size_t(p.kernel[2]);
+  const size_t quad = sizeof(uint32_t) * size_t(quad_words(int32_t(n))) + sizeof(int16_t) * n;
+  const size_t natural = sizeof(int16_t) * n, tables = (sizeof(uint16_t) + 1) * n + size_t(p.kernel[1]) * size_t(p.kernel[2]);
+  const size_t helium = size_t(kPatchPixels) * n + (natural > tables ? natural : tables);
+  if (isa == Isa::Helium) return helium;
+  if (isa == Isa::Portable && helium > quad) return helium;
+  return quad;
 }
 
 // One group (groups = 1): for four output pixels at a time, their receptive fields gathered into
@@ -153,8 +161,8 @@ void conv_s8_im2col(const ConvS8Params& p, const void* const* in, void* const* o
   const int32_t n = p.in_ch * p.kernel[0] * p.kernel[1] * p.kernel[2], zx = p.input_zero_point;
   uint32_t* quad = static_cast<uint32_t*>(out[kScratchSlot]);
 #if defined(__ARM_FEATURE_MVE)
-  // Patches of x itself (padding: zx), as patches_times_rows reads them, in the quad's room; gather
-  // writes after them, where there are no tables.
+  // Patches of x itself (padding: zx), as patches_times_rows reads them; gather writes after them,
+  // where there are no tables (conv_s8_im2col_scratch_bytes).
   int8_t* const patches = reinterpret_cast<int8_t*>(quad);
   int16_t* const natural = reinterpret_cast<int16_t*>(patches + kPatchPixels * n);
 #else

@@ -7,6 +7,9 @@
 
 namespace tinyc {
 
+// Pixels per Helium patch block (see patches_times_rows).
+constexpr int32_t kPatchPixels = 6;
+
 #if defined(__ARM_FEATURE_MVE)
 // Helium: the patches of six pixels (n int8 values each: x itself, padding zx) times every row of
 // w, requantized into y[m * y_stride + j] for the first nb pixels. VMLADAVA takes sixteen int8
@@ -14,7 +17,6 @@ namespace tinyc {
 // Six, as VMLADAVA accumulates in even registers only: six sums and sum w take all seven. The
 // patches are laid out for one pointer: the whole groups of sixteen values as
 // [group][pixel][16], then the n % 16 last values as [pixel][n % 16] (patch_at).
-constexpr int32_t kPatchPixels = 6;
 inline int8_t* patch_at(int8_t* patches, int32_t n, int32_t j, int32_t k) {
   return k < (n & ~15) ? patches + kPatchPixels * (k & ~15) + 16 * j + (k & 15)
                        : patches + kPatchPixels * (n & ~15) + (n & 15) * j + (k & 15);

@@ -25,6 +25,10 @@
 namespace tinyc {
 
 constexpr int kMaxRank = 8;
+
+// The instruction set a kernel's fast path is built for; its scratch size may depend on it.
+// Portable: generated code for any core (--target host): the largest scratch of them all.
+enum class Isa { Portable, Plain, Dsp, Helium };
 // out[kScratchSlot] is the kernel's scratch buffer, when the compiler gave it one: part of the
 // arena, planned like any tensor, so no kernel needs a large stack frame.
 constexpr int kScratchSlot = 9;

@@ -12,6 +12,13 @@
 
 using namespace tinyc;
 constexpr Rounding TFLite = Rounding::TFLite, Onnx = Rounding::OnnxFloat;
+#if defined(__ARM_FEATURE_MVE)
+constexpr Isa kIsa = Isa::Helium;
+#elif defined(__ARM_FEATURE_DSP)
+constexpr Isa kIsa = Isa::Dsp;
+#else
+constexpr Isa kIsa = Isa::Plain;
+#endif
 
 static uint32_t state = 12345;
 static int32_t uni(int32_t lo, int32_t hi) {  // a fixed LCG: the same cases on every core
@@ -43,8 +50,25 @@ int main() {
       for (int i = 0; i < in_size; ++i) nhwc[i * p.in_ch + c] = x[c * in_size + i];
     reference_conv_s8(p, x, w, bias, mult, shift, want, fl ? fscale : nullptr);
     using Kernel = void (*)(const ConvS8Params&, const void* const*, void* const*);
+    const bool depthwise = p.groups == p.in_ch && p.out_ch == p.in_ch;
+    const bool w3 = p.kernel[2] == 3;  // the kernel width written out
+    const Kernel im2col = fl ? (w3 ? conv_s8_im2col<Onnx, 3> : conv_s8_im2col<Onnx>)
+                             : (w3 ? conv_s8_im2col<TFLite, 3> : conv_s8_im2col<TFLite>);
+    const Kernel dw = fl ? depthwise_s8<0, 0, Onnx> : depthwise_s8<0, 0, TFLite>;
+    const Kernel dw3 = fl ? depthwise_s8<3, 3, Onnx> : depthwise_s8<3, 3, TFLite>;
+    // Each kernel with the scratch its *_scratch_bytes says for this core's ISA: the bytes past
+    // that must stay as they were.
     auto check = [&](Kernel kernel, int mode) {  // 0 NCHW, 1 channels-last, 2 over its input
       ConvS8Params q = p;
+      const size_t room = kernel == dw || kernel == dw3 ? depthwise_s8_scratch_bytes(q)
+                                                        : conv_s8_im2col_scratch_bytes(q, kIsa);
+      if (room + 64 > sizeof scratch) {
+        ++mismatches;
+        printf("trial %d needs %u bytes of scratch, more than the check has\n", trial, unsigned(room));
+        return;
+      }
+      uint8_t* const canary = reinterpret_cast<uint8_t*>(scratch) + room;
+      memset(canary, 0x5a, 64);
       q.channels_last = mode == 1;
       memcpy(buffer, x, size_t(p.in_ch * in_size));
       const void* in[6] = {mode == 1 ? nhwc : x, w, bias, mult, shift, fscale};
@@ -53,18 +77,18 @@ int main() {
       out[kScratchSlot] = scratch;
       kernel(q, in, out);
       ++runs;
+      for (int i = 0; i < 64; ++i)
+        if (canary[i] != 0x5a) {
+          ++mismatches;
+          printf("scratch overrun: trial %d mode %d writes past its %u bytes\n", trial, mode, unsigned(room));
+          break;
+        }
       if (memcmp(mode == 2 ? buffer : y, want, size_t(p.out_ch * out_size)) != 0) {
         ++mismatches;
         printf("mismatch: trial %d mode %d groups %ld in %ldx%ld k %ldx%ld\n", trial, mode, (long)p.groups,
                (long)p.in[1], (long)p.in[2], (long)p.kernel[1], (long)p.kernel[2]);
       }
     };
-    const bool depthwise = p.groups == p.in_ch && p.out_ch == p.in_ch;
-    const bool w3 = p.kernel[2] == 3;  // the kernel width written out
-    const Kernel im2col = fl ? (w3 ? conv_s8_im2col<Onnx, 3> : conv_s8_im2col<Onnx>)
-                             : (w3 ? conv_s8_im2col<TFLite, 3> : conv_s8_im2col<TFLite>);
-    const Kernel dw = fl ? depthwise_s8<0, 0, Onnx> : depthwise_s8<0, 0, TFLite>;
-    const Kernel dw3 = fl ? depthwise_s8<3, 3, Onnx> : depthwise_s8<3, 3, TFLite>;
     for (int mode : {0, 1}) {
       if (p.groups == 1) check(im2col, mode);
       if (depthwise) check(dw, mode);
