@@ -10,24 +10,33 @@ namespace tinyc {
 namespace {
 
 // A buffer of the arena: it lives from step `first` and needs bytes[k] at step first + k. Its
-// size changes when an output takes over its input's buffer in place.
+// size changes when an output takes over its input's buffer in place, and so does what it holds:
+// holds[j] = (the step from which, the tensor).
 struct Buffer {
   size_t first = 0;
   std::vector<size_t> bytes;
+  std::vector<std::pair<size_t, std::string>> holds;
   size_t last() const { return first + bytes.size() - 1; }
   size_t at(size_t step) const { return step < first || step > last() ? 0 : bytes[step - first]; }
   size_t peak() const { return *std::max_element(bytes.begin(), bytes.end()); }
+  const std::string& holder(size_t step) const {
+    size_t j = 0;
+    while (j + 1 < holds.size() && holds[j + 1].first <= step) ++j;
+    return holds[j].second;
+  }
 };
 using Buffers = std::map<std::string, Buffer>;
 
-Buffer make_buffer(size_t bytes, size_t first) { return Buffer{first, {bytes}}; }
+Buffer make_buffer(size_t bytes, size_t first, const std::string& holds) { return Buffer{first, {bytes}, {{first, holds}}}; }
 
 void extend(Buffer& b, size_t step) {
   if (step > b.last()) b.bytes.resize(step - b.first + 1, b.bytes.back());
 }
 
-// The name under which the scratch buffer of the node at step i is planned.
+// The name under which the scratch buffer of the node at step i is planned, and what the plan's
+// `live` calls it.
 std::string scratch_name(size_t i) { return "\x01scratch" + std::to_string(i); }
+std::string scratch_label(size_t i) { return "(scratch of layer " + std::to_string(i) + ")"; }
 
 // The bytes live at each step.
 std::vector<size_t> live_sums(const Buffers& live, size_t steps) {
@@ -147,10 +156,10 @@ ArenaPlan plan_in_order(const Graph& g, const std::vector<size_t>& order, size_t
     }
     for (const auto& o : n.outputs)
       if (!o.empty() && !outputs.count(o) && !g.is_const(o)) {
-        live[o] = make_buffer(g.tensor(o).bytes(), s);
+        live[o] = make_buffer(g.tensor(o).bytes(), s, o);
         plan.intermediate_bytes += g.tensor(o).bytes();
       }
-    if (const size_t b = memory(order[s]).scratch) live[scratch_name(s)] = make_buffer(b, s);
+    if (const size_t b = memory(order[s]).scratch) live[scratch_name(s)] = make_buffer(b, s, scratch_label(s));
   }
   for (const auto& o : g.outputs) {  // an output that views an intermediate keeps it alive
     auto it = live.find(root(o));
@@ -174,9 +183,10 @@ ArenaPlan plan_in_order(const Graph& g, const std::vector<size_t>& order, size_t
     const Buffer& o = trial.at(out);
     merged.bytes.back() = std::max(merged.bytes.back(), o.bytes.front());
     merged.bytes.insert(merged.bytes.end(), o.bytes.begin() + 1, o.bytes.end());
+    merged.holds.insert(merged.holds.end(), o.holds.begin(), o.holds.end());
     trial.erase(out);
     trial.erase(scratch_name(s));
-    if (m.in_place_scratch) trial[scratch_name(s)] = make_buffer(m.in_place_scratch, s);
+    if (m.in_place_scratch) trial[scratch_name(s)] = make_buffer(m.in_place_scratch, s, scratch_label(s));
     const size_t trial_peak = peak(trial, steps);
     if (trial_peak > current_peak) continue;
     current_peak = trial_peak;
@@ -184,10 +194,18 @@ ArenaPlan plan_in_order(const Graph& g, const std::vector<size_t>& order, size_t
     plan.in_place[out] = r;
   }
   auto [offset, size] = place(live, alignment, current_peak);
+  plan.live.resize(steps);
+  for (const auto& [name, b] : live)
+    for (size_t s = b.first; s <= b.last() && s < steps; ++s) plan.live[s].push_back({b.holder(s), b.at(s), offset.at(name)});
+  for (auto& v : plan.live)
+    std::sort(v.begin(), v.end(), [](const LiveBuffer& a, const LiveBuffer& b) {
+      return a.offset != b.offset ? a.offset < b.offset : a.tensor < b.tensor;
+    });
   for (size_t s = 0; s < steps; ++s) {
     auto it = offset.find(scratch_name(s));
     if (it == offset.end()) continue;
     plan.scratch[s] = it->second;
+    plan.scratch_bytes[s] = live.at(scratch_name(s)).bytes.front();
     offset.erase(it);
   }
   plan.offset = offset;

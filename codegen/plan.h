@@ -18,6 +18,13 @@ struct NodeMemory {
   size_t in_place_scratch = 0;  // bytes of scratch when it is
 };
 
+// A buffer of the arena while one node runs: the tensor it holds then (or "(scratch of layer i)"),
+// its bytes at that step and its offset.
+struct LiveBuffer {
+  std::string tensor;
+  size_t bytes = 0, offset = 0;
+};
+
 struct ArenaPlan {
   std::map<std::string, size_t> offset;          // intermediate tensor -> byte offset in the arena
   std::map<std::string, std::string> alias;      // view output -> the tensor whose bytes it is
@@ -28,7 +35,13 @@ struct ArenaPlan {
                             // at most this when placement loses nothing but padding
   size_t intermediate_bytes = 0;                 // all intermediates (views aside), as if none shared
   std::vector<size_t> live_bytes;                // per node: arena bytes live while it runs
+  // Per node: the buffers live while it runs, by offset (then tensor); their bytes sum to
+  // live_bytes. A buffer lives from the step that writes its tensor to the last step that reads
+  // it or a view of it; an output written in place continues its input's buffer (holding the
+  // larger of the two at that step); a node's scratch lives during its step.
+  std::vector<std::vector<LiveBuffer>> live;
   std::map<size_t, size_t> scratch;              // node index -> offset of its scratch buffer
+  std::map<size_t, size_t> scratch_bytes;        // node index -> bytes of its scratch buffer
 };
 
 // Reshape, Flatten, Squeeze, Unsqueeze: the output is the input's bytes, unchanged.

@@ -2,7 +2,6 @@
 
 #include <fmt/format.h>
 
-#include <algorithm>
 #include <cctype>
 #include <cmath>
 #include <set>
@@ -35,94 +34,16 @@ int64_t macs_of(const Graph& g, const Node& n) {
   return 0;
 }
 
-// The arena buffers live at each step, as the planner counts them (plan.cpp plan_in_order): a
-// tensor's buffer lives from the step that writes it to the last step that reads it or any view
-// of it; an output written in place continues its input's buffer (holding the larger of the two
-// at that step); a layer's scratch lives during its step. Per step: (tensor, bytes, offset) in
-// arena order, summing to plan.live_bytes.
-struct LiveBuffer {
-  std::string tensor;
-  size_t bytes, offset;
-};
-std::vector<std::vector<LiveBuffer>> live_buffers(const Graph& g, const ArenaPlan& plan,
-                                                  const std::vector<size_t>& scratch) {
-  struct Span {
-    size_t first;
-    std::vector<std::string> tensor;  // per step from `first`
-    std::vector<size_t> bytes;
-  };
-  const size_t steps = g.nodes.size();
-  const std::set<std::string> outputs(g.outputs.begin(), g.outputs.end());
-  auto viewed = [&](const std::string& t) {
-    auto a = plan.alias.find(t);
-    return a == plan.alias.end() ? t : a->second;
-  };
-  auto extend = [](Span& b, size_t step) {
-    if (step >= b.first + b.bytes.size()) {
-      b.bytes.resize(step - b.first + 1, b.bytes.back());
-      b.tensor.resize(step - b.first + 1, b.tensor.back());
-    }
-  };
-  std::map<std::string, Span> live;  // keyed by the tensor that starts the buffer
-  for (size_t s = 0; s < steps; ++s) {
-    const Node& n = g.nodes[s];
-    if (!n.outputs.empty() && plan.alias.count(n.outputs[0])) continue;  // a view: no buffer of its own
-    for (const auto& in : n.inputs) {
-      auto it = live.find(viewed(in));
-      if (it != live.end()) extend(it->second, s);
-    }
-    for (const auto& o : n.outputs)
-      if (!o.empty() && !outputs.count(o) && !g.is_const(o)) live[o] = Span{s, {o}, {g.tensor(o).bytes()}};
-  }
-  for (const auto& o : g.outputs) {
-    auto it = live.find(viewed(o));
-    if (it != live.end() && steps) extend(it->second, steps - 1);
-  }
-  for (size_t s = 0; s < steps; ++s) {
-    const Node& n = g.nodes[s];
-    if (n.outputs.empty()) continue;
-    auto p = plan.in_place.find(n.outputs[0]);
-    if (p == plan.in_place.end() || !live.count(p->second) || !live.count(p->first)) continue;
-    Span& into = live.at(p->second);
-    const Span out = live.at(p->first);
-    into.bytes.back() = std::max(into.bytes.back(), out.bytes.front());
-    into.tensor.back() = out.tensor.front();
-    into.bytes.insert(into.bytes.end(), out.bytes.begin() + 1, out.bytes.end());
-    into.tensor.insert(into.tensor.end(), out.tensor.begin() + 1, out.tensor.end());
-    live.erase(p->first);
-  }
-  std::vector<std::vector<LiveBuffer>> at(steps);
-  for (const auto& [key, b] : live) {
-    auto off = plan.offset.find(key);
-    for (size_t k = 0; k < b.bytes.size() && b.first + k < steps; ++k)
-      at[b.first + k].push_back({b.tensor[k], b.bytes[k], off == plan.offset.end() ? 0 : off->second});
-  }
-  for (const auto& [s, off] : plan.scratch)
-    if (s < steps) at[s].push_back({fmt::format("(scratch of layer {})", s), scratch.at(s), off});
-  for (auto& v : at)
-    std::sort(v.begin(), v.end(), [](const LiveBuffer& a, const LiveBuffer& b) {
-      return a.offset != b.offset ? a.offset < b.offset : a.tensor < b.tensor;
-    });
-  return at;
-}
-
 // A JSON number, or null for infinities and NaN (JSON has none).
 nlohmann::json finite_or_null(double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(); }
 
 }  // namespace
 
 nlohmann::json make_report(const Graph& g, const Generated& gen, const Target& target, const ReportInputs& extra) {
-  // The kernels the code calls and their scratch, as the code generator lowered them.
+  // The kernels the code calls, as the code generator lowered them.
   Graph lowered_graph = g;
   std::vector<Lowered> kernels;
   for (const Node& n : lowered_graph.nodes) kernels.push_back(lower_node(lowered_graph, n));
-  std::vector<size_t> scratch(g.nodes.size(), 0);
-  for (size_t i = 0; i < g.nodes.size(); ++i)
-    if (gen.plan.scratch.count(i))
-      scratch[i] = !g.nodes[i].outputs.empty() && gen.plan.in_place.count(g.nodes[i].outputs[0])
-                       ? kernels[i].in_place_scratch
-                       : kernels[i].scratch_bytes;
-  const auto live = live_buffers(g, gen.plan, scratch);
 
   nlohmann::json layers = nlohmann::json::array();
   int64_t total_macs = 0;
@@ -149,12 +70,13 @@ nlohmann::json make_report(const Graph& g, const Generated& gen, const Target& t
     l["weight_bytes"] = wbytes;
     const bool view = !n.outputs.empty() && gen.plan.alias.count(n.outputs[0]);
     l["kernel"] = view ? "(view: no code)" : kernels[i].kernel;
-    l["scratch_bytes"] = scratch[i];
+    auto scratch = gen.plan.scratch_bytes.find(i);
+    l["scratch_bytes"] = scratch == gen.plan.scratch_bytes.end() ? 0 : scratch->second;
     if (!n.outputs.empty() && gen.plan.in_place.count(n.outputs[0]))
       l["in_place_of"] = gen.plan.in_place.at(n.outputs[0]);
     l["live_bytes"] = gen.plan.live_bytes.at(i);
     l["live"] = nlohmann::json::array();
-    for (const LiveBuffer& b : live[i])
+    for (const LiveBuffer& b : gen.plan.live.at(i))
       l["live"].push_back({{"tensor", b.tensor}, {"bytes", b.bytes}, {"offset", b.offset}});
     if (!extra.tensor_sqnr_db.empty() && !n.outputs.empty()) {
       auto it = extra.tensor_sqnr_db.find(n.outputs[0]);

@@ -90,6 +90,47 @@ TEST_CASE("arena plan: a node runs in place over an input that dies there, unles
   CHECK(plan_arena(p.g, 16, mem, {"a"}).in_place.count("b") == 0);
 }
 
+// The planner's own account of each step's buffers, which the report draws (report.cpp used to
+// recompute the lifetimes on its own).
+TEST_CASE("arena plan: each step's live buffers name the tensor each holds then, through views, in place and scratch") {
+  PlanGraph p;
+  for (const char* t : {"x", "a", "v", "b", "c", "y"}) p.tensor(t, 100);
+  p.tensor("c", 50);
+  p.g.inputs = {"x"}, p.g.outputs = {"y"};
+  p.node({"x"}, "a"), p.node({"a"}, "v"), p.node({"v"}, "b"), p.node({"b"}, "c"), p.node({"c"}, "y");
+  p.g.nodes[1].op = "Reshape";  // v is a's bytes
+  std::vector<NodeMemory> mem(5, NodeMemory{0, -1, 0});
+  mem[0].scratch = 32;          // a's node needs scratch
+  mem[2].in_place = 0;          // b may take over v's buffer, which is a's
+  const ArenaPlan plan = plan_arena(p.g, 16, mem);
+  REQUIRE(plan.in_place.at("b") == "a");
+  REQUIRE(plan.live.size() == 5);
+  auto names = [&](size_t step) {
+    std::vector<std::string> r;
+    for (const LiveBuffer& b : plan.live[step]) r.push_back(b.tensor + ":" + std::to_string(b.bytes));
+    std::sort(r.begin(), r.end());
+    return r;
+  };
+  using V = std::vector<std::string>;
+  CHECK(names(0) == V{"(scratch of layer 0):32", "a:400"});
+  CHECK(names(1) == V{"a:400"});  // the view's step: a, which v reads, still lives
+  CHECK(names(2) == V{"b:400"});  // b written over a
+  CHECK(names(3) == V{"b:400", "c:200"});
+  CHECK(names(4) == V{"c:200"});
+  CHECK(plan.scratch_bytes.at(0) == 32);
+  for (size_t s = 0; s < plan.live.size(); ++s) {
+    size_t sum = 0;
+    for (size_t k = 0; k < plan.live[s].size(); ++k) {
+      const LiveBuffer& b = plan.live[s][k];
+      sum += b.bytes;
+      const std::string buffer = b.tensor == "b" ? "a" : b.tensor;
+      CHECK(b.offset == (b.tensor[0] == '(' ? plan.scratch.at(s) : plan.offset.at(buffer)));
+      if (k) CHECK(plan.live[s][k - 1].offset + plan.live[s][k - 1].bytes <= b.offset);  // in arena order, apart
+    }
+    CHECK(sum == plan.live_bytes[s]);
+  }
+}
+
 TEST_CASE("schedule: finish the branch that frees memory before starting the other") {
   PlanGraph p;
   p.tensor("x", 10), p.tensor("a1", 1000), p.tensor("a2", 10), p.tensor("b1", 1000), p.tensor("b2", 10);
