@@ -365,8 +365,9 @@ class Quantizer {
   // channel: returns int8 values laid out [M, rest] and the scale of each channel.
   // recover_grid: the weights were dequantized from int8 (a pre-quantized model); use one scale
   // for the tensor when every weight lies on that scale's grid, so the original integers return.
+  // floor: the least scale of each channel (none: empty).
   std::vector<int8_t> quantize_weights(const Tensor& w, bool channels_last, std::vector<float>* scales,
-                                       bool recover_grid = false) {
+                                       bool recover_grid = false, const std::vector<double>& floor = {}) {
     const std::vector<double> v = w.floats();
     const size_t m = static_cast<size_t>(channels_last ? w.shape.back() : w.shape[0]);
     const size_t rest = v.size() / m;
@@ -385,9 +386,11 @@ class Quantizer {
       per_tensor = true;
       for (double x : v) per_tensor = per_tensor && std::fabs(x / step - std::round(x / step)) < 1e-3;
     }
-    for (auto& s : *scales) {
+    for (size_t ch = 0; ch < m; ++ch) {
+      float& s = (*scales)[ch];
       if (per_tensor) s = static_cast<float>(all / 127.0);
       if (s == 0) s = 1.0f;
+      if (!floor.empty()) s = std::max(s, static_cast<float>(floor[ch]));
     }
     std::vector<int8_t> q(v.size());
     for (size_t ch = 0; ch < m; ++ch)
@@ -447,8 +450,13 @@ class Quantizer {
     for (const std::vector<double>& values : {w.floats(), b})
       for (double v : values)
         if (!std::isfinite(v)) return false;
+    // A channel whose weights are all but zero next to its bias (a dead unit: 1e-21 against 0.2)
+    // would get a scale so small that its bias overflows int32: its scale is floored so that the
+    // bias stays below 2^24 steps, where those weights round to 0 and contribute nothing anyway.
+    std::vector<double> floor(size_t(units), 0.0);
+    for (int64_t m = 0; has_bias && m < units; ++m) floor[m] = std::fabs(b[m]) / (double(qx.scale) * (1 << 24));
     std::vector<float> sw;
-    c->weights = quantize_weights(w, transposed, &sw, onnx_rounding);
+    c->weights = quantize_weights(w, transposed, &sw, onnx_rounding, floor);
     c->wscale = sw;
     c->bias.assign(units, 0), c->mult.resize(units), c->shift.resize(units), c->fscale.resize(units);
     const int64_t max_dx = std::max(128 + qx.zero_point, 127 - qx.zero_point);

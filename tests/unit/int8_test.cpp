@@ -503,3 +503,40 @@ TEST_CASE("Sigmoid, Tanh and HardSwish become table lookups within half an outpu
     }
   }
 }
+
+TEST_CASE("a Gemm with a dead unit (weights of 1e-21 next to a bias of 0.2) is int8, and that unit gives its bias") {
+  Graph g;
+  auto add = [&](const std::string& n, const Shape& s, std::vector<float> v = {}) {
+    Tensor t;
+    t.name = n, t.dtype = DType::Float, t.shape = s, t.has_shape = true, t.is_const = !v.empty();
+    t.data.resize(v.size() * 4);
+    if (!v.empty()) std::memcpy(t.data.data(), v.data(), t.data.size());
+    g.tensors[n] = t;
+  };
+  std::vector<float> w(3 * 4), b{0.2f, -0.5f, 0.25f};
+  for (int i = 0; i < 12; ++i) w[i] = i < 4 ? 1e-21f : 0.1f * float(i % 5) - 0.2f;  // unit 0 is dead
+  add("x", {1, 4}), add("w", {3, 4}, w), add("b", {3}, b), add("y", {1, 3});
+  Node gemm;
+  gemm.op = "Gemm", gemm.name = "fc", gemm.inputs = {"x", "w", "b"}, gemm.outputs = {"y"};
+  Attr t;
+  t.kind = Attr::Int, t.i = 1;
+  gemm.attrs["transB"] = t;
+  g.nodes = {gemm}, g.inputs = {"x"}, g.outputs = {"y"}, g.opset = 13;
+  std::vector<std::vector<Tensor>> samples;
+  for (int k = 0; k < 8; ++k) {
+    Tensor s = g.tensor("x");
+    s.data.resize(16);
+    for (int i = 0; i < 4; ++i) s.as<float>()[i] = 0.3f * float((i * 3 + k * 5) % 7) - 0.9f;
+    samples.push_back({s});
+  }
+  Graph f = g;
+  const Ranges ranges = calibrate(g, samples);
+  const QuantizeSummary q = quantize_int8(g, ranges);
+  CHECK(q.float_layers.empty());
+  REQUIRE(std::find(q.int8_layers.begin(), q.int8_layers.end(), "fc") != q.int8_layers.end());
+  const double step = (std::max(0.0f, ranges.at("y").second) - std::min(0.0f, ranges.at("y").first)) / 255.0;
+  for (const auto& s : samples) {
+    const auto want = evaluate(f, s), got = evaluate(g, s);
+    for (int i = 0; i < 3; ++i) CHECK(std::fabs(want[0].as<float>()[i] - got[0].as<float>()[i]) <= 1.5 * step);
+  }
+}
