@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <type_traits>
+
 namespace tinyc {
 
 size_t dtype_size(DType t) {
@@ -86,7 +88,12 @@ static void for_each_value(const Tensor& t, F f) {
 
 std::vector<int64_t> Tensor::ints() const {
   std::vector<int64_t> v;
-  for_each_value(*this, [&](auto x) { v.push_back(static_cast<int64_t>(x)); });
+  for_each_value(*this, [&](auto x) {
+    if constexpr (std::is_floating_point_v<decltype(x)>)  // an int64 input given as floats
+      if (!(x >= -9223372036854775808.0 && x < 9223372036854775808.0))
+        throw ModelError(fmt::format("tensor '{}': {} is not an int64 value", name, x));
+    v.push_back(static_cast<int64_t>(x));
+  });
   return v;
 }
 
