@@ -50,7 +50,9 @@ def macs(tinyc, model):
 MODELS = [("kws-dscnn (quantized by tinyc)", "kws-dscnn", True),
           ("mlperf-tiny-kws-dscnn-int8 (pre-quantized)", "mlperf-tiny-kws-dscnn-int8", False),
           ("digits-cnn (quantized by tinyc)", "digits-cnn", True),
-          ("digits-mlp (quantized by tinyc)", "digits-mlp", True)]
+          ("digits-mlp (quantized by tinyc)", "digits-mlp", True),
+          ("mlperf-tiny-vww-mobilenetv1 (quantized by tinyc)", "mlperf-tiny-vww-mobilenetv1", True),
+          ("mlperf-tiny-ad01-int8 (pre-quantized)", "mlperf-tiny-ad01-int8", False)]
 
 
 def main():
