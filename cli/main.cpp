@@ -8,7 +8,6 @@
 
 #include <filesystem>
 #include <fstream>
-#include <cmath>
 #include <iostream>
 #include <set>
 
@@ -147,7 +146,7 @@ nlohmann::json quantize(Graph& g, const std::string& data, bool per_tensor, cons
     q["activations"].push_back({{"tensor", t.tensor}, {"scale", t.scale}, {"zero_point", t.zero_point}});
   if (a.top1 >= 0) q["calibration_top1_agreement"] = a.top1;
   q["calibration_sqnr_db"] = nlohmann::json::array();
-  for (double v : a.sqnr_db) q["calibration_sqnr_db"].push_back(std::isfinite(v) ? nlohmann::json(v) : nlohmann::json());
+  for (double v : a.sqnr_db) q["calibration_sqnr_db"].push_back(json_number(v));
   return q;
 }
 

@@ -34,10 +34,9 @@ int64_t macs_of(const Graph& g, const Node& n) {
   return 0;
 }
 
-// A JSON number, or null for infinities and NaN (JSON has none).
-nlohmann::json finite_or_null(double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(); }
-
 }  // namespace
+
+nlohmann::json json_number(double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(); }
 
 nlohmann::json make_report(const Graph& g, const Generated& gen, const Target& target, const ReportInputs& extra) {
   // The kernels the code calls, as the code generator lowered them.
@@ -80,7 +79,7 @@ nlohmann::json make_report(const Graph& g, const Generated& gen, const Target& t
       l["live"].push_back({{"tensor", b.tensor}, {"bytes", b.bytes}, {"offset", b.offset}});
     if (!extra.tensor_sqnr_db.empty() && !n.outputs.empty()) {
       auto it = extra.tensor_sqnr_db.find(n.outputs[0]);
-      if (it != extra.tensor_sqnr_db.end()) l["sqnr_db"] = finite_or_null(it->second);
+      if (it != extra.tensor_sqnr_db.end()) l["sqnr_db"] = json_number(it->second);
     }
     auto p = extra.instructions.find(i);
     if (p != extra.instructions.end()) l["instructions"] = p->second, total_instructions += p->second;

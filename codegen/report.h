@@ -28,6 +28,10 @@ nlohmann::json make_report(const Graph& g, const Generated& gen, const Target& t
                            const ReportInputs& extra = {});
 std::string format_report_text(const nlohmann::json& report);
 
+// A float in the report: a JSON number, or null for infinities and NaN (JSON has none; an SQNR is
+// infinite where int8 is exact, which the HTML report shows as such).
+nlohmann::json json_number(double v);
+
 // A profile as tests/mcu/run_on_qemu.py --profile writes it: CSV lines "layer,instructions[,name]"
 // (a header line and lines starting with '#' are skipped); a layer given twice is summed. `name`,
 // when given, is the layer's name as NAME.cpp spells it (comment_safe). Throws

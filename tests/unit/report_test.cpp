@@ -1,6 +1,8 @@
 // The compile report: the timeline's buffers and the profile format.
 #include <catch2/catch.hpp>
 
+#include <cmath>
+
 #include "codegen/codegen.h"
 #include "codegen/report.h"
 #include "codegen/targets.h"
@@ -27,6 +29,16 @@ TEST_CASE("report: each layer's live buffers add up to what the planner counts, 
     }
     CHECK(r["budgets"]["ram"]["bytes"] == 128 * 1024);
   }
+}
+
+// One place turns the report's floats into JSON (the layers' SQNR in report.cpp, the outputs' in
+// the command line's quantization section): the HTML report reads null as "exact".
+TEST_CASE("report: a float that JSON cannot hold (an exact layer's infinite SQNR, NaN) is null") {
+  CHECK(json_number(INFINITY).is_null());
+  CHECK(json_number(-INFINITY).is_null());
+  CHECK(json_number(NAN).is_null());
+  CHECK(json_number(27.25).get<double>() == 27.25);
+  CHECK(json_number(-0.0).is_number_float());
 }
 
 TEST_CASE("report: a profile is CSV 'layer,instructions[,name]'") {
