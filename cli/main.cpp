@@ -333,7 +333,10 @@ int main_impl(int argc, char** argv) {
   auto* compile = app.add_subcommand("compile", "Compile an ONNX model to C++ sources");
   compile->add_option("model", ca.model, "ONNX model file")->required();
   compile->add_option("--target", ca.target, "Target processor (see `tinyc targets`)")->required();
-  compile->add_option("-o,--output", ca.out_dir, "Output folder (created; tinyc's files in it are replaced)")->required();
+  compile->add_option("-o,--output", ca.out_dir,
+                      "Output folder (created; tinyc's files in it are replaced, and those its manifest lists that "
+                      "it no longer writes removed)")
+      ->required();
   compile->add_option("--name", ca.name, "Prefix of generated symbols and files (a C identifier)");
   compile->add_option("--quantize", ca.quantize, "Post-training quantization: int8")->check(CLI::IsMember({"int8"}));
   compile->add_option("--calibration", ca.calibration, "Representative inputs for --quantize (.npy or test-data folder)");
