@@ -434,7 +434,11 @@ Lowered lower_tile(OpContext& c) {
   if (c.input(1).is_const) {
     const auto reps = c.input(1).ints();
     if (static_cast<int64_t>(reps.size()) != r) c.fail("repeats must have one entry per axis");
-    for (int64_t a = 0; a < r; ++a) out.push_back(x.shape[a] * reps[a]);
+    for (int64_t a = 0; a < r; ++a) {
+      int64_t d;
+      if (__builtin_mul_overflow(x.shape[a], reps[a], &d)) c.fail("the output has too many elements");
+      out.push_back(d);
+    }
   } else {
     out = c.declared_output(0, "the repeats input is");
   }
