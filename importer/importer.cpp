@@ -255,6 +255,8 @@ void check_nodes_before_onnx(const onnx::ModelProto& m, int opset) {
           throw ModelError(fmt::format("{}: {} must be positive, not {}", label, a.name(), v));
       if (a.name() == "group" && a.i() < 1)
         throw ModelError(fmt::format("{}: group must be positive, not {}", label, a.i()));
+      if (a.name() == "blocksize" && (a.i() < 1 || a.i() >= (int64_t(1) << 31)))  // ONNX divides by its square
+        throw ModelError(fmt::format("{}: blocksize must be from 1 to 2^31 - 1, not {}", label, a.i()));
     }
   }
 }
