@@ -260,7 +260,7 @@ Lowered lower_space_to_depth(OpContext& c) {
   const Shape& s = c.input(0).shape;
   if (s.size() != 4) c.fail("input must be 4-D");
   const int64_t b = c.node.get_int("blocksize", 0), n = s[0], ch = s[1], h = s[2], w = s[3];
-  if (b <= 0 || h % b || w % b) c.fail("height and width are not divisible by blocksize");
+  if (b <= 0 || b > h || b > w || h % b || w % b) c.fail("height and width are not divisible by blocksize");
   const Shape out6{n, b, b, ch, h / b, w / b};
   const Shape result{n, ch * b * b, h / b, w / b};
   return strided(c, out6, 0, {ch * h * w, w, 1, h * w, b * w, b}, &result);
@@ -410,7 +410,10 @@ Lowered lower_pad(OpContext& c) {
   if (!p.pads_from_input) {
     if (static_cast<int64_t>(pads.size()) != 2 * r) c.fail("pads must have 2 * rank entries");
     for (int64_t a = 0; a < r; ++a) {
-      out.push_back(x.shape[a] + pads[a] + pads[a + r]);
+      int64_t d;
+      if (__builtin_add_overflow(x.shape[a], pads[a], &d) || __builtin_add_overflow(d, pads[a + r], &d))
+        c.fail("pads make the output too large");
+      out.push_back(d);
       p.begin[a] = i32(c, pads[a]);
       if (p.mode == 1 && (pads[a] >= x.shape[a] || pads[a + r] >= x.shape[a]) && x.shape[a] > 1)
         c.fail("reflect padding is larger than the input");
