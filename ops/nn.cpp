@@ -40,6 +40,7 @@ Window window_of(OpContext& c, const Shape& x, const std::vector<int64_t>& kerne
     const int64_t span = (k - 1) * d + 1;
     int64_t pb = pads[i], pe = pads[i + nsp], o;
     if (pb < 0 || pe < 0) c.fail("negative pads");
+    if (std::max({k, s, d, pb, pe}) > INT32_MAX) c.fail("kernel, strides, dilations or pads beyond int32");
     if (auto_pad == "SAME_UPPER" || auto_pad == "SAME_LOWER") {
       o = (w.in[i] + s - 1) / s;
       const int64_t total = std::max<int64_t>(0, (o - 1) * s + span - w.in[i]);
@@ -228,7 +229,12 @@ Lowered lower_conv_transpose(OpContext& c) {
   Window win;
   win.in.assign(x.shape.begin() + 2, x.shape.end());
   win.kernel = kernel, win.stride = stride, win.dilation = dil;
+  if (!out_shape.empty() && out_shape.size() < nsp) c.fail("output_shape does not match the input rank");
+  auto big = [](int64_t v) { return v < INT32_MIN || v > INT32_MAX; };
   for (size_t i = 0; i < nsp; ++i) {
+    if (big(stride[i]) || big(dil[i]) || big(out_pad[i]) || big(pads[i]) || big(pads[i + nsp]) ||
+        (!out_shape.empty() && big(out_shape[out_shape.size() - nsp + i])))
+      c.fail("strides, dilations, pads or output_shape beyond int32");
     const int64_t full = stride[i] * (win.in[i] - 1) + out_pad[i] + (kernel[i] - 1) * dil[i] + 1;
     int64_t o, pb;
     if (!out_shape.empty()) {

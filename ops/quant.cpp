@@ -123,7 +123,7 @@ void pool_window(OpContext& c, const Shape& x, QLinearPoolParams& p, Shape& out)
   const bool ceil_mode = c.node.get_int("ceil_mode", 0) != 0;
   for (size_t j = 0; j < nsp; ++j) {
     const int64_t k = kernel[j], s = stride[j], pb = pads[j], pe = pads[j + nsp];
-    if (k < 1 || s < 1 || pb < 0 || pe < 0 || pb >= k || pe >= k)
+    if (k < 1 || s < 1 || pb < 0 || pe < 0 || pb >= k || pe >= k || k > INT32_MAX || s > INT32_MAX)
       c.fail("kernel and strides must be positive, pads non-negative and smaller than the kernel");
     const int64_t room = x[2 + j] + pb + pe - k;
     if (room < 0) c.fail("the window is larger than the padded input");
