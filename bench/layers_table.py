@@ -67,12 +67,17 @@ def main():
     subprocess.run([sys.executable, os.path.join(HERE, "make_layers.py"), models], check=True)
     print(f"| layer (int8, {args.target}) | MACs | tinyc instructions | CMSIS-NN instructions | ratio |")
     print("| --- | ---: | ---: | ---: | ---: |")
-    for i, (name, (_, _, _, layer_macs)) in enumerate(LAYERS.items()):
+    # The layers, then the convolutions as tf2onnx writes them (NHWC, between Transposes), each
+    # against CMSIS-NN's figure for the layer.
+    layers = [(name, i, spec[3]) for i, (name, spec) in enumerate(LAYERS.items())]
+    layers += [(name + "_nhwc", i, spec[3]) for i, (name, spec) in enumerate(LAYERS.items()) if spec[2] is not None]
+    for name, i, layer_macs in layers:
         d = os.path.join(models, name)
         calib = os.path.join(d, "data", "calib.npy")
         rows = profile(args.tinyc, d, os.path.join(args.work, "run", args.target, name),
                        ["--quantize", "int8", "--calibration", calib], args.target)
-        layer = [r for r in rows if "quantize" not in r[2]][0][1]  # the layer, not the boundary Q/DQ
+        # the layer (and what tinyc keeps of its transposes), not the boundary Q/DQ
+        layer = sum(r[1] for r in rows if "quantize" not in r[2] and "dequant" not in r[2])
         cmsis = CMSIS[args.target][i] if args.target in CMSIS else None
         print(f"| {name} | {layer_macs:,} | {layer:,} | " + (f"{cmsis:,} | {layer / cmsis:.2f} |" if cmsis else "- | - |"))
     for label, name, quantize in MODELS:

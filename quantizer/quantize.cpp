@@ -578,7 +578,9 @@ class Quantizer {
   // parameters would).
   bool quantize_same_scale(Node& n) {
     const std::string& in = n.inputs.empty() ? "" : n.inputs[0];
-    const bool view = n.op == "Reshape" || n.op == "Flatten" || n.op == "Squeeze" || n.op == "Unsqueeze";
+    // Views and data moves: the same values in another order (a Transpose on int8 is an int8 copy).
+    const bool view = n.op == "Reshape" || n.op == "Flatten" || n.op == "Squeeze" || n.op == "Unsqueeze" ||
+                      n.op == "Transpose";
     const bool avg = (n.op == "AveragePool" && n.get_int("ceil_mode", 0) == 0 && !n.has("dilations") &&
                       n.get_string("auto_pad", "NOTSET") == "NOTSET") ||
                      n.op == "GlobalAveragePool";

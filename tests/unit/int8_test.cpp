@@ -540,3 +540,39 @@ TEST_CASE("a Gemm with a dead unit (weights of 1e-21 next to a bias of 0.2) is i
     for (int i = 0; i < 3; ++i) CHECK(std::fabs(want[0].as<float>()[i] - got[0].as<float>()[i]) <= 1.5 * step);
   }
 }
+
+TEST_CASE("a Transpose after an int8 layer moves int8 values (tf2onnx's NHWC boundary): no float layer") {
+  Graph g;
+  auto add = [&](const std::string& n, const Shape& s) {
+    Tensor t;
+    t.name = n, t.dtype = DType::Float, t.shape = s, t.has_shape = true;
+    g.tensors[n] = t;
+  };
+  add("x", {1, 2, 3, 4}), add("r", {1, 2, 3, 4}), add("y", {1, 3, 4, 2});
+  Node pool, tr;  // a 1x1 max pool: an int8 layer whose input is the graph's
+  pool.op = "MaxPool", pool.name = "pool", pool.inputs = {"x"}, pool.outputs = {"r"};
+  Attr k;
+  k.kind = Attr::Ints, k.ints = {1, 1};
+  pool.attrs["kernel_shape"] = k;
+  tr.op = "Transpose", tr.name = "to_nhwc", tr.inputs = {"r"}, tr.outputs = {"y"};
+  Attr perm;
+  perm.kind = Attr::Ints, perm.ints = {0, 2, 3, 1};
+  tr.attrs["perm"] = perm;
+  g.nodes = {pool, tr}, g.inputs = {"x"}, g.outputs = {"y"}, g.opset = 13;
+  std::vector<std::vector<Tensor>> samples;
+  for (int k = 0; k < 4; ++k) {
+    Tensor s = g.tensor("x");
+    s.data.resize(24 * 4);
+    for (int i = 0; i < 24; ++i) s.as<float>()[i] = 0.21f * float((i * 5 + k * 3) % 11) - 0.9f;
+    samples.push_back({s});
+  }
+  Graph f = g;
+  const Ranges ranges = calibrate(g, samples);
+  const QuantizeSummary q = quantize_int8(g, ranges);
+  CHECK(q.float_layers.empty());
+  const double step = (std::max(0.0f, ranges.at("r").second) - std::min(0.0f, ranges.at("r").first)) / 255.0;
+  for (const auto& s : samples) {
+    const auto want = evaluate(f, s), got = evaluate(g, s);
+    for (int i = 0; i < 24; ++i) CHECK(std::fabs(want[0].as<float>()[i] - got[0].as<float>()[i]) <= 0.5 * step + 1e-6);
+  }
+}
