@@ -151,10 +151,7 @@ Lowered lower_clip(OpContext& c) {
     for (size_t i : {1, 2})
       if (c.has(i)) c.scalar_input(i);
   }
-  return elementwise_in_place(c, with_type(c, x.dtype, [&](auto t) {
-    using T = decltype(t);
-    return make_kernel(fmt::format("tinyc::clip<{}>", c_type<T>()), p, &clip<T>);
-  }));
+  return elementwise_in_place(c, TINYC_TYPED_KERNEL(p, tinyc::clip, with_type, c, x.dtype));
 }
 
 Lowered lower_where(OpContext& c) {

@@ -28,10 +28,7 @@ Lowered lower_loss(OpContext& c, bool softmax) {
         c.fail(fmt::format("target {} is out of range", v));
   c.set_output(0, x.dtype, p.reduction == kReduceNone ? t.shape : Shape{});
   if (softmax) c.set_output(1, x.dtype, x.shape);
-  return with_float_type(c, x.dtype, [&](auto tag) {
-    using T = decltype(tag);
-    return make_kernel(fmt::format("tinyc::loss<{}>", c_type<T>()), p, &loss<T>);
-  });
+  return TINYC_TYPED_KERNEL(p, tinyc::loss, with_float_type, c, x.dtype);
 }
 
 }  // namespace

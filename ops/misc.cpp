@@ -98,10 +98,7 @@ Lowered lower_eye_like(OpContext& c) {
   const DType t = c.node.has("dtype") ? static_cast<DType>(c.node.get_int("dtype", 1)) : x.dtype;
   c.set_output(0, t, x.shape);
   MatrixParams p{1, i32(c, x.shape[0]), i32(c, x.shape[1]), i32(c, c.node.get_int("k", 0)), 0};
-  Lowered l = with_type(c, t, [&](auto tag) {
-    using T = decltype(tag);
-    return make_kernel(fmt::format("tinyc::eye_like<{}>", c_type<T>()), p, &eye_like<T>);
-  });
+  Lowered l = TINYC_TYPED_KERNEL(p, tinyc::eye_like, with_type, c, t);
   l.kernel.clear();  // depends on the shape only: always folded
   return l;
 }
@@ -120,10 +117,7 @@ Lowered lower_range(OpContext& c) {
   }
   c.set_output(0, start.dtype, {n});
   CountParams p{i32(c, n)};
-  return with_type(c, start.dtype, [&](auto tag) {
-    using T = decltype(tag);
-    return make_kernel(fmt::format("tinyc::range<{}>", c_type<T>()), p, &range<T>);
-  });
+  return TINYC_TYPED_KERNEL(p, tinyc::range, with_type, c, start.dtype);
 }
 
 Lowered lower_trilu(OpContext& c) {
@@ -134,10 +128,7 @@ Lowered lower_trilu(OpContext& c) {
   const int64_t rows = x.shape[r - 2], cols = x.shape[r - 1];
   MatrixParams p{i32(c, (rows * cols) != 0 ? num_elements(x.shape) / (rows * cols) : 0), i32(c, rows),
                  i32(c, cols), 0, static_cast<int32_t>(c.node.get_int("upper", 1))};
-  return with_type(c, x.dtype, [&](auto tag) {
-    using T = decltype(tag);
-    return make_kernel(fmt::format("tinyc::trilu<{}>", c_type<T>()), p, &trilu<T>);
-  });
+  return TINYC_TYPED_KERNEL(p, tinyc::trilu, with_type, c, x.dtype);
 }
 
 Lowered lower_one_hot(OpContext& c) {
@@ -164,10 +155,7 @@ Lowered lower_one_hot(OpContext& c) {
                    : idx.dtype == DType::Float ? 2 : -1;
   if (it < 0) c.fail("indices must be int64, int32 or float");
   OneHotParams p{i32(c, outer), i32(c, depth), i32(c, inner), it};
-  return with_type(c, values.dtype, [&](auto tag) {
-    using T = decltype(tag);
-    return make_kernel(fmt::format("tinyc::one_hot<{}>", c_type<T>()), p, &one_hot<T>);
-  });
+  return TINYC_TYPED_KERNEL(p, tinyc::one_hot, with_type, c, values.dtype);
 }
 
 }  // namespace

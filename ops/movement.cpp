@@ -131,10 +131,7 @@ Lowered strided(OpContext& c, const Shape& out, int64_t offset, const std::vecto
     p.dims[a] = i32(c, out[a]);
     p.strides[0][a] = i32(c, strides[a]);
   }
-  return with_type(c, x.dtype, [&](auto tag) {
-    using T = decltype(tag);
-    return make_kernel(fmt::format("tinyc::strided_copy<{}>", c_type<T>()), p, &strided_copy<T>);
-  });
+  return TINYC_TYPED_KERNEL(p, tinyc::strided_copy, with_type, c, x.dtype);
 }
 
 Lowered lower_transpose(OpContext& c) {
@@ -178,11 +175,7 @@ Lowered lower_slice(OpContext& c) {
       for (int64_t a = 0; a < r; ++a) p.in_dims[a] = i32(c, s[a]), p.dims[a] = i32(c, out[a]);
       p.naxes = i32(c, num_elements(c.input(1).shape));
       p.index64 = c.input(1).dtype == DType::Int64;
-      return with_type(c, c.input(0).dtype, [&](auto tag) {
-        using T = decltype(tag);
-        return make_kernel(fmt::format("tinyc::slice_dynamic<{}>", c_type<T>()), p,
-                           &slice_dynamic<T>);
-      });
+      return TINYC_TYPED_KERNEL(p, tinyc::slice_dynamic, with_type, c, c.input(0).dtype);
     }
     starts = c.input(1).ints();
     ends = c.input(2).ints();
@@ -288,10 +281,7 @@ Lowered lower_concat(OpContext& c) {
     p.chunk[i] = i32(c, outer ? num_elements(s) / outer : 0);
   }
   c.set_output(0, x0.dtype, out);
-  return with_type(c, x0.dtype, [&](auto tag) {
-    using T = decltype(tag);
-    return make_kernel(fmt::format("tinyc::concat<{}>", c_type<T>()), p, &concat<T>);
-  });
+  return TINYC_TYPED_KERNEL(p, tinyc::concat, with_type, c, x0.dtype);
 }
 
 Lowered lower_split(OpContext& c) {
@@ -331,10 +321,7 @@ Lowered lower_split(OpContext& c) {
     c.set_output(i, x.dtype, s);
     p.chunk[i] = i32(c, sizes[i] * inner);
   }
-  return with_type(c, x.dtype, [&](auto tag) {
-    using T = decltype(tag);
-    return make_kernel(fmt::format("tinyc::split<{}>", c_type<T>()), p, &split<T>);
-  });
+  return TINYC_TYPED_KERNEL(p, tinyc::split, with_type, c, x.dtype);
 }
 
 Lowered lower_gather(OpContext& c) {
@@ -361,10 +348,7 @@ Lowered lower_gather(OpContext& c) {
   p.axis_dim = i32(c, x.shape[axis]);
   p.count = i32(c, num_elements(idx.shape));
   p.index64 = idx.dtype == DType::Int64;
-  return with_type(c, x.dtype, [&](auto tag) {
-    using T = decltype(tag);
-    return make_kernel(fmt::format("tinyc::gather<{}>", c_type<T>()), p, &gather<T>);
-  });
+  return TINYC_TYPED_KERNEL(p, tinyc::gather, with_type, c, x.dtype);
 }
 
 Lowered lower_gather_elements(OpContext& c) {
@@ -379,11 +363,7 @@ Lowered lower_gather_elements(OpContext& c) {
   p.axis = static_cast<int32_t>(norm_axis(c, c.node.get_int("axis", 0), r));
   p.index64 = idx.dtype == DType::Int64;
   for (int64_t a = 0; a < r; ++a) p.dims[a] = i32(c, idx.shape[a]), p.in_dims[a] = i32(c, x.shape[a]);
-  return with_type(c, x.dtype, [&](auto tag) {
-    using T = decltype(tag);
-    return make_kernel(fmt::format("tinyc::gather_elements<{}>", c_type<T>()), p,
-                       &gather_elements<T>);
-  });
+  return TINYC_TYPED_KERNEL(p, tinyc::gather_elements, with_type, c, x.dtype);
 }
 
 Lowered lower_pad(OpContext& c) {
@@ -423,10 +403,7 @@ Lowered lower_pad(OpContext& c) {
   p.n = i32(c, num_elements(out));
   p.rank = static_cast<int32_t>(r);
   for (int64_t a = 0; a < r; ++a) p.in_dims[a] = i32(c, x.shape[a]), p.dims[a] = i32(c, out[a]);
-  return with_type(c, x.dtype, [&](auto tag) {
-    using T = decltype(tag);
-    return make_kernel(fmt::format("tinyc::pad<{}>", c_type<T>()), p, &pad<T>);
-  });
+  return TINYC_TYPED_KERNEL(p, tinyc::pad, with_type, c, x.dtype);
 }
 
 Lowered lower_tile(OpContext& c) {
@@ -450,10 +427,7 @@ Lowered lower_tile(OpContext& c) {
   p.n = i32(c, num_elements(out));
   p.rank = static_cast<int32_t>(r);
   for (int64_t a = 0; a < r; ++a) p.in_dims[a] = i32(c, x.shape[a]), p.dims[a] = i32(c, out[a]);
-  return with_type(c, x.dtype, [&](auto tag) {
-    using T = decltype(tag);
-    return make_kernel(fmt::format("tinyc::tile<{}>", c_type<T>()), p, &tile<T>);
-  });
+  return TINYC_TYPED_KERNEL(p, tinyc::tile, with_type, c, x.dtype);
 }
 
 }  // namespace

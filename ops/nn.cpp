@@ -9,12 +9,6 @@
 namespace tinyc {
 namespace {
 
-#define TYPED_KERNEL(c, dtype, kname, fn, p)                                             \
-  with_float_type(c, dtype, [&](auto tag) {                                              \
-    using T = decltype(tag);                                                             \
-    return make_kernel(fmt::format("tinyc::" kname "<{}>", c_type<T>()), p, &fn<T>);     \
-  })
-
 // Spatial geometry of a convolution or pooling window along each axis.
 struct Window {
   std::vector<int64_t> in, kernel, stride, dilation, pad_begin, pad_end, out;
@@ -136,7 +130,7 @@ Lowered lower_add_activation(OpContext& c) {
   AddActParams p{};
   p.shape = make_broadcast(c, out, {a.shape, b.shape});
   fill_activation(c.node, p);
-  return elementwise_in_place(c, TYPED_KERNEL(c, a.dtype, "add_act", add_act, p));
+  return elementwise_in_place(c, TINYC_TYPED_KERNEL(p, tinyc::add_act, with_float_type, c, a.dtype));
 }
 
 bool pool_in_place(const int32_t in[3], const int32_t out[3], const int32_t pad_begin[3]) {
@@ -150,7 +144,7 @@ namespace {
 Lowered lower_conv(OpContext& c) {
   const Tensor& x = c.input(0);
   const ConvParams p = conv_params(c, x, c.input(1), c.has(2) ? &c.input(2) : nullptr, x.dtype);
-  Lowered l = TYPED_KERNEL(c, x.dtype, "conv", conv, p);
+  Lowered l = TINYC_TYPED_KERNEL(p, tinyc::conv, with_float_type, c, x.dtype);
   const size_t elem = dtype_size(x.dtype);
   if (is_pointwise(p)) l.scratch_bytes = elem * static_cast<size_t>(p.in_ch);
   if (conv_in_place(p)) {
@@ -180,8 +174,15 @@ Lowered with_int8_types(OpContext& c, DType tx, DType tw, DType to, F f) {
   c.fail(fmt::format("input type {} is not supported", dtype_name(tx)));
 }
 
-// Whether the weight-side zero point (input zp) or scale (input scale, QLinear only) is per channel.
-bool per_channel(const OpContext& c, size_t zp, bool qlinear) {
+// The output type of ConvInteger, MatMulInteger (int32) and QLinearConv, QLinearMatMul (that of
+// y_zero_point, uint8 without).
+DType integer_output_type(const OpContext& c, bool qlinear) {
+  return qlinear ? (c.has(7) ? c.input(7).dtype : DType::UInt8) : DType::Int32;
+}
+
+// Whether the weight-side zero point or scale (QLinear only) is per channel.
+bool per_channel(const OpContext& c, bool qlinear) {
+  const size_t zp = qlinear ? 5 : 3;
   return (c.has(zp) && num_elements(c.input(zp).shape) > 1) || (qlinear && num_elements(c.input(4).shape) > 1);
 }
 
@@ -189,18 +190,12 @@ bool per_channel(const OpContext& c, size_t zp, bool qlinear) {
 Lowered lower_qconv(OpContext& c, bool qlinear) {
   const Tensor& x = c.input(0);
   const Tensor& w = c.input(qlinear ? 3 : 1);
-  const DType out_type = qlinear ? (c.has(7) ? c.input(7).dtype : DType::UInt8) : DType::Int32;
+  const DType out_type = integer_output_type(c, qlinear);
   QConvParams p{};
   p.conv = conv_params(c, x, w, qlinear && c.has(8) ? &c.input(8) : nullptr, out_type);
   p.qlinear = qlinear;
-  p.w_per_channel = per_channel(c, qlinear ? 5 : 3, qlinear);
-  return with_int8_types(c, x.dtype, w.dtype, out_type, [&](auto tx, auto tw, auto to) {
-    using TX = decltype(tx);
-    using TW = decltype(tw);
-    using TO = decltype(to);
-    return make_kernel(fmt::format("tinyc::qconv<{}, {}, {}>", c_type<TX>(), c_type<TW>(), c_type<TO>()), p,
-                       &qconv<TX, TW, TO>);
-  });
+  p.w_per_channel = per_channel(c, qlinear);
+  return TINYC_TYPED_KERNEL(p, tinyc::qconv, with_int8_types, c, x.dtype, w.dtype, out_type);
 }
 
 Lowered lower_conv_transpose(OpContext& c) {
@@ -264,7 +259,7 @@ Lowered lower_conv_transpose(OpContext& c) {
   p.groups = i32(c, groups);
   fill_spatial(c, win, p);
   fill_activation(c.node, p);
-  return TYPED_KERNEL(c, x.dtype, "conv_transpose", conv_transpose, p);
+  return TINYC_TYPED_KERNEL(p, tinyc::conv_transpose, with_float_type, c, x.dtype);
 }
 
 Lowered lower_pool(OpContext& c, int32_t kind, bool global) {
@@ -300,11 +295,8 @@ Lowered lower_pool(OpContext& c, int32_t kind, bool global) {
     if (pool_in_place(p.in, p.out, p.pad)) l.in_place = 0, l.in_place_scratch = l.scratch_bytes;
     return l;
   }
-  Lowered l = kind != kPoolMax ? TYPED_KERNEL(c, x.dtype, "pool", pool, p)
-                                : with_type(c, x.dtype, [&](auto tag) {  // max pooling works on integers too
-                                    using T = decltype(tag);
-                                    return make_kernel(fmt::format("tinyc::pool<{}>", c_type<T>()), p, &pool<T>);
-                                  });
+  Lowered l = kind != kPoolMax ? TINYC_TYPED_KERNEL(p, tinyc::pool, with_float_type, c, x.dtype)
+                                : TINYC_TYPED_KERNEL(p, tinyc::pool, with_type, c, x.dtype);  // max: integers too
   if (pool_in_place(p.in, p.out, p.pad)) l.in_place = 0;
   return l;
 }
@@ -332,7 +324,7 @@ Lowered lower_gemm(OpContext& c) {
   }
   fill_activation(c.node, p);
   c.set_output(0, a.dtype, {m, n});
-  return TYPED_KERNEL(c, a.dtype, "gemm", gemm, p);
+  return TINYC_TYPED_KERNEL(p, tinyc::gemm, with_float_type, c, a.dtype);
 }
 
 // Shapes of a batched, broadcasting matrix product; sets output 0 to `out_type`.
@@ -372,29 +364,20 @@ MatMulParams matmul_params(OpContext& c, const Tensor& a, const Tensor& b, DType
 Lowered lower_matmul(OpContext& c) {
   const Tensor& a = c.input(0);
   const MatMulParams p = matmul_params(c, a, c.input(1), a.dtype);
-  return with_type(c, a.dtype, [&](auto tag) {
-    using T = decltype(tag);
-    return make_kernel(fmt::format("tinyc::matmul<{}>", c_type<T>()), p, &matmul<T>);
-  });
+  return TINYC_TYPED_KERNEL(p, tinyc::matmul, with_type, c, a.dtype);
 }
 
 // MatMulInteger (a, b, a_zp, b_zp) and QLinearMatMul (a, a_scale, a_zp, b, b_scale, b_zp, y_scale, y_zp).
 Lowered lower_qmatmul(OpContext& c, bool qlinear) {
   const Tensor& a = c.input(0);
   const Tensor& b = c.input(qlinear ? 3 : 1);
-  const DType out_type = qlinear ? (c.has(7) ? c.input(7).dtype : DType::UInt8) : DType::Int32;
+  const DType out_type = integer_output_type(c, qlinear);
   QMatMulParams p{};
   p.mm = matmul_params(c, a, b, out_type);
   p.qlinear = qlinear;
-  p.b_per_column = per_channel(c, qlinear ? 5 : 3, qlinear);
+  p.b_per_column = per_channel(c, qlinear);
   if (c.has(2) && num_elements(c.input(2).shape) > 1) c.fail("per-row zero points of A are not supported");
-  return with_int8_types(c, a.dtype, b.dtype, out_type, [&](auto ta, auto tb, auto to) {
-    using TA = decltype(ta);
-    using TB = decltype(tb);
-    using TO = decltype(to);
-    return make_kernel(fmt::format("tinyc::qmatmul<{}, {}, {}>", c_type<TA>(), c_type<TB>(), c_type<TO>()), p,
-                       &qmatmul<TA, TB, TO>);
-  });
+  return TINYC_TYPED_KERNEL(p, tinyc::qmatmul, with_int8_types, c, a.dtype, b.dtype, out_type);
 }
 
 NormParams channel_view(OpContext& c, const Shape& s, float eps) {
@@ -416,14 +399,14 @@ Lowered lower_batch_norm(OpContext& c) {
       c.fail("parameter sizes differ from the channels");
   c.set_output(0, x.dtype, x.shape);
   const NormParams p = channel_view(c, x.shape, c.node.get_float("epsilon", 1e-5f));
-  return TYPED_KERNEL(c, x.dtype, "batch_norm", batch_norm, p);
+  return TINYC_TYPED_KERNEL(p, tinyc::batch_norm, with_float_type, c, x.dtype);
 }
 
 Lowered lower_instance_norm(OpContext& c) {
   const Tensor& x = c.input(0);
   c.set_output(0, x.dtype, x.shape);
   const NormParams p = channel_view(c, x.shape, c.node.get_float("epsilon", 1e-5f));
-  return TYPED_KERNEL(c, x.dtype, "instance_norm", instance_norm, p);
+  return TINYC_TYPED_KERNEL(p, tinyc::instance_norm, with_float_type, c, x.dtype);
 }
 
 Lowered lower_layer_norm(OpContext& c) {
@@ -444,7 +427,7 @@ Lowered lower_layer_norm(OpContext& c) {
   stat.resize(x.shape.size(), 1);
   c.set_output(1, DType::Float, stat);
   c.set_output(2, DType::Float, stat);
-  return TYPED_KERNEL(c, x.dtype, "layer_norm", layer_norm, p);
+  return TINYC_TYPED_KERNEL(p, tinyc::layer_norm, with_float_type, c, x.dtype);
 }
 
 Lowered lower_softmax(OpContext& c, int32_t kind) {
@@ -461,7 +444,7 @@ Lowered lower_softmax(OpContext& c, int32_t kind) {
   p.axis = i32(c, legacy ? x.shape[axis] * inner : x.shape[axis]);
   p.inner = legacy ? 1 : i32(c, inner);
   c.set_output(0, x.dtype, x.shape);
-  return TYPED_KERNEL(c, x.dtype, "softmax", softmax, p);
+  return TINYC_TYPED_KERNEL(p, tinyc::softmax, with_float_type, c, x.dtype);
 }
 
 Lowered lower_lrn(OpContext& c) {
@@ -471,7 +454,7 @@ Lowered lower_lrn(OpContext& c) {
   LrnParams p{v.outer, v.channels, v.inner, static_cast<int32_t>(c.node.get_int("size", 1)),
               c.node.get_float("alpha", 1e-4f), c.node.get_float("beta", 0.75f),
               c.node.get_float("bias", 1.0f)};
-  return TYPED_KERNEL(c, x.dtype, "lrn", lrn, p);
+  return TINYC_TYPED_KERNEL(p, tinyc::lrn, with_float_type, c, x.dtype);
 }
 
 }  // namespace

@@ -130,6 +130,10 @@ void run_lowered(const Lowered& l, std::vector<const void*> in, std::vector<void
   l.run(in.data(), out.data());
 }
 
+std::string template_name(const char* name, std::initializer_list<const char*> types) {
+  return fmt::format("{}<{}>", name, fmt::join(types, ", "));
+}
+
 std::string params_value(int32_t v) { return std::to_string(v); }
 
 std::string params_value(float v) {

@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include <functional>
+#include <initializer_list>
 #include <string>
 #include <vector>
 
@@ -122,22 +123,19 @@ Lowered make_kernel(const std::string& name, const P& p,
 // host gets the very function the name names: TINYC_KERNEL(p, tinyc::add_s8).
 #define TINYC_KERNEL(p, ...) make_kernel(#__VA_ARGS__, p, &__VA_ARGS__)
 
+// The element types of kernels: each DType and its C++ type, spelled as the generated code spells it.
+#define TINYC_ELEMENT_TYPES(X)                                                                            \
+  X(Float, float) X(Double, double) X(Int8, int8_t) X(Int16, int16_t) X(Int32, int32_t) X(Int64, int64_t) \
+  X(UInt8, uint8_t) X(UInt16, uint16_t) X(UInt32, uint32_t) X(UInt64, uint64_t) X(Bool, bool)           \
+  X(Float16, tinyc::half)
+
 // Calls f(T{}) with T the C++ type of `t` (numeric types only); fails for others.
 template <class F>
 auto with_type(const OpContext& c, DType t, F f) {
   switch (t) {
-    case DType::Float: return f(float{});
-    case DType::Double: return f(double{});
-    case DType::Int8: return f(int8_t{});
-    case DType::Int16: return f(int16_t{});
-    case DType::Int32: return f(int32_t{});
-    case DType::Int64: return f(int64_t{});
-    case DType::UInt8: return f(uint8_t{});
-    case DType::UInt16: return f(uint16_t{});
-    case DType::UInt32: return f(uint32_t{});
-    case DType::UInt64: return f(uint64_t{});
-    case DType::Bool: return f(bool{});
-    case DType::Float16: return f(half{});
+#define TINYC_CASE(D, T) case DType::D: return f(T{});
+    TINYC_ELEMENT_TYPES(TINYC_CASE)
+#undef TINYC_CASE
     default: c.fail(fmt::format("element type {} is not supported", dtype_name(t)));
   }
 }
@@ -152,18 +150,21 @@ auto with_float_type(const OpContext& c, DType t, F f) {
 }
 
 template <class T> const char* c_type();
-template <> inline const char* c_type<float>() { return "float"; }
-template <> inline const char* c_type<double>() { return "double"; }
-template <> inline const char* c_type<int8_t>() { return "int8_t"; }
-template <> inline const char* c_type<int16_t>() { return "int16_t"; }
-template <> inline const char* c_type<int32_t>() { return "int32_t"; }
-template <> inline const char* c_type<int64_t>() { return "int64_t"; }
-template <> inline const char* c_type<uint8_t>() { return "uint8_t"; }
-template <> inline const char* c_type<uint16_t>() { return "uint16_t"; }
-template <> inline const char* c_type<uint32_t>() { return "uint32_t"; }
-template <> inline const char* c_type<uint64_t>() { return "uint64_t"; }
-template <> inline const char* c_type<bool>() { return "bool"; }
-template <> inline const char* c_type<half>() { return "tinyc::half"; }
+#define TINYC_C_TYPE(D, T) template <> inline const char* c_type<T>() { return #T; }
+TINYC_ELEMENT_TYPES(TINYC_C_TYPE)
+#undef TINYC_C_TYPE
+#undef TINYC_ELEMENT_TYPES
+
+// "name<a, b>": a kernel template with its type arguments, as the generated code calls it.
+std::string template_name(const char* name, std::initializer_list<const char*> types);
+
+// TINYC_KERNEL for a kernel template, instantiated with the C++ types that a dispatcher picks from
+// element types (with_type, with_float_type, ...): TINYC_TYPED_KERNEL(p, tinyc::pad, with_type, c,
+// x.dtype) is tinyc::pad<float> for a float x.
+#define TINYC_TYPED_KERNEL(p, fn, with, ...)                                                        \
+  with(__VA_ARGS__, [&](auto... tag) {                                                              \
+    return make_kernel(template_name(#fn, {c_type<decltype(tag)>()...}), p, &fn<decltype(tag)...>); \
+  })
 
 // Normalizes a possibly negative axis against `rank`; fails when out of range.
 int64_t norm_axis(const OpContext& c, int64_t axis, int64_t rank);

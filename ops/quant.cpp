@@ -101,11 +101,8 @@ Lowered lower_qlinear_binary(OpContext& c, bool mul) {
   const double sa = const_scale(c, 1), sb = const_scale(c, 4), sc = const_scale(c, 6);
   p.scale_a = static_cast<float>(mul ? sa * sb / sc : sa / sc);
   p.scale_b = static_cast<float>(mul ? 0.0 : sb / sc);
-  return with_qtype(c, a.dtype, [&](auto tag) {
-    using T = decltype(tag);
-    if (mul) return make_kernel(fmt::format("tinyc::qlinear_mul<{}>", c_type<T>()), p, &qlinear_mul<T>);
-    return make_kernel(fmt::format("tinyc::qlinear_add<{}>", c_type<T>()), p, &qlinear_add<T>);
-  });
+  if (mul) return TINYC_TYPED_KERNEL(p, tinyc::qlinear_mul, with_qtype, c, a.dtype);
+  return TINYC_TYPED_KERNEL(p, tinyc::qlinear_add, with_qtype, c, a.dtype);
 }
 
 // The window of QLinearAveragePool along each spatial axis of NCHW x (auto_pad NOTSET or VALID).
@@ -165,10 +162,7 @@ Lowered lower_qlinear_pool(OpContext& c, bool global) {
   p.x_zero_point = const_zero_point(c, 2, x.dtype);
   p.y_zero_point = const_zero_point(c, 4, x.dtype);
   p.scale = static_cast<float>(double(const_scale(c, 1)) / const_scale(c, 3));
-  return with_qtype(c, x.dtype, [&](auto tag) {
-    using T = decltype(tag);
-    return make_kernel(fmt::format("tinyc::qlinear_avg_pool<{}>", c_type<T>()), p, &qlinear_avg_pool<T>);
-  });
+  return TINYC_TYPED_KERNEL(p, tinyc::qlinear_avg_pool, with_qtype, c, x.dtype);
 }
 
 // QLinearLeakyRelu: x, x_scale, x_zp, y_scale, y_zp; attribute alpha.
@@ -179,10 +173,7 @@ Lowered lower_qlinear_leaky_relu(OpContext& c) {
   const QLinearLeakyReluParams p{i32(c, num_elements(x.shape)), const_zero_point(c, 2, x.dtype),
                                  const_zero_point(c, 4, x.dtype), static_cast<float>(scale),
                                  static_cast<float>(scale * c.node.get_float("alpha", 0.01f))};
-  return with_qtype(c, x.dtype, [&](auto tag) {
-    using T = decltype(tag);
-    return make_kernel(fmt::format("tinyc::qlinear_leaky_relu<{}>", c_type<T>()), p, &qlinear_leaky_relu<T>);
-  });
+  return TINYC_TYPED_KERNEL(p, tinyc::qlinear_leaky_relu, with_qtype, c, x.dtype);
 }
 
 }  // namespace

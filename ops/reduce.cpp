@@ -67,10 +67,7 @@ Lowered lower_reduce(OpContext& c, int32_t kind) {
     p.in_dims[a] = i32(c, x.shape[a]);
     p.out_strides[0][a] = reduced[a] ? 0 : i32(c, st[a]);
   }
-  return with_type(c, x.dtype, [&](auto tag) {
-    using T = decltype(tag);
-    return make_kernel(fmt::format("tinyc::reduce<{}>", c_type<T>()), p, &reduce<T>);
-  });
+  return TINYC_TYPED_KERNEL(p, tinyc::reduce, with_type, c, x.dtype);
 }
 
 Lowered lower_arg(OpContext& c, bool is_max) {
@@ -85,10 +82,7 @@ Lowered lower_arg(OpContext& c, bool is_max) {
   split_at(x.shape, axis, &outer, &inner);
   ArgParams p{i32(c, outer), i32(c, x.shape[axis]), i32(c, inner), is_max,
               static_cast<int32_t>(c.node.get_int("select_last_index", 0))};
-  return with_type(c, x.dtype, [&](auto tag) {
-    using T = decltype(tag);
-    return make_kernel(fmt::format("tinyc::arg_reduce<{}>", c_type<T>()), p, &arg_reduce<T>);
-  });
+  return TINYC_TYPED_KERNEL(p, tinyc::arg_reduce, with_type, c, x.dtype);
 }
 
 Lowered lower_cumsum(OpContext& c) {
@@ -104,10 +98,7 @@ Lowered lower_cumsum(OpContext& c) {
   p.axis = -1;  // read from input 1 at run time
   p.index64_axis = c.input(1).dtype == DType::Int64;
   if (c.input(1).is_const) p.axis = static_cast<int32_t>(norm_axis(c, c.scalar_input(1).ints().at(0), r));
-  return with_type(c, x.dtype, [&](auto tag) {
-    using T = decltype(tag);
-    return make_kernel(fmt::format("tinyc::cumsum<{}>", c_type<T>()), p, &cumsum<T>);
-  });
+  return TINYC_TYPED_KERNEL(p, tinyc::cumsum, with_type, c, x.dtype);
 }
 
 Lowered lower_topk(OpContext& c) {
@@ -129,10 +120,7 @@ Lowered lower_topk(OpContext& c) {
   split_at(x.shape, axis, &outer, &inner);
   TopKParams p{i32(c, outer), i32(c, x.shape[axis]), i32(c, inner), i32(c, k),
                static_cast<int32_t>(c.node.get_int("largest", 1))};
-  return with_type(c, x.dtype, [&](auto tag) {
-    using T = decltype(tag);
-    return make_kernel(fmt::format("tinyc::topk<{}>", c_type<T>()), p, &topk<T>);
-  });
+  return TINYC_TYPED_KERNEL(p, tinyc::topk, with_type, c, x.dtype);
 }
 
 }  // namespace

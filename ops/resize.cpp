@@ -96,10 +96,7 @@ Lowered lower_resize(OpContext& c, bool upsample) {
   }
   if (x.dtype == DType::Int8) return make_kernel("tinyc::resize<int8_t, float>", p, &resize<int8_t, float>);
   if (x.dtype == DType::UInt8) return make_kernel("tinyc::resize<uint8_t, float>", p, &resize<uint8_t, float>);
-  return with_float_type(c, x.dtype, [&](auto tag) {
-    using T = decltype(tag);
-    return make_kernel(fmt::format("tinyc::resize<{}>", c_type<T>()), p, &resize<T>);
-  });
+  return TINYC_TYPED_KERNEL(p, tinyc::resize, with_float_type, c, x.dtype);
 }
 
 }  // namespace

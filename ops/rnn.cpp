@@ -104,10 +104,7 @@ Lowered lower_rnn(OpContext& c, int32_t kind) {
   c.set_output(0, x.dtype, y);
   c.set_output(1, x.dtype, state);
   if (kind == kRnnLstm) c.set_output(2, x.dtype, state);
-  Lowered l = with_float_type(c, x.dtype, [&](auto tag) {
-    using T = decltype(tag);
-    return make_kernel(fmt::format("tinyc::rnn<{}>", c_type<T>()), p, &rnn<T>);
-  });
+  Lowered l = TINYC_TYPED_KERNEL(p, tinyc::rnn, with_float_type, c, x.dtype);
   l.scratch_bytes = 3 * static_cast<size_t>(hidden) * dtype_size(x.dtype);
   return l;
 }
