@@ -310,8 +310,8 @@ Lowered lower_split(OpContext& c) {
   int64_t total = 0;
   for (int64_t v : sizes) total += v;
   if (sizes.size() != n_out || total != x.shape[axis]) c.fail("split sizes do not add up");
-  int64_t outer = 1, inner = 1;
-  for (int64_t a = 0; a < r; ++a) (a < axis ? outer : inner) *= a == axis ? 1 : x.shape[a];
+  int64_t outer, inner;
+  split_at(x.shape, axis, &outer, &inner);
   ConcatParams p{};
   p.outer = i32(c, outer);
   p.count = static_cast<int32_t>(n_out);
@@ -339,10 +339,8 @@ Lowered lower_gather(OpContext& c) {
     for (int64_t v : idx.ints())
       if (v < -x.shape[axis] || v >= x.shape[axis]) c.fail(fmt::format("index {} is out of range", v));
   GatherParams p{};
-  int64_t outer = 1, inner = 1;
-  for (int64_t a = 0; a < r; ++a)
-    if (a < axis) outer *= x.shape[a];
-    else if (a > axis) inner *= x.shape[a];
+  int64_t outer, inner;
+  split_at(x.shape, axis, &outer, &inner);
   p.outer = i32(c, outer);
   p.inner = i32(c, inner);
   p.axis_dim = i32(c, x.shape[axis]);

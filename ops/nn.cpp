@@ -437,9 +437,8 @@ Lowered lower_softmax(OpContext& c, int32_t kind) {
   const int64_t axis = norm_axis(c, c.node.get_int("axis", legacy ? 1 : -1), r);
   SoftmaxParams p{};
   p.kind = kind;
-  int64_t outer = 1, inner = 1;
-  for (int64_t a = 0; a < axis; ++a) outer *= x.shape[a];
-  for (int64_t a = axis + 1; a < r; ++a) inner *= x.shape[a];
+  int64_t outer, inner;
+  split_at(x.shape, axis, &outer, &inner);
   p.outer = i32(c, outer);
   p.axis = i32(c, legacy ? x.shape[axis] * inner : x.shape[axis]);
   p.inner = legacy ? 1 : i32(c, inner);

@@ -164,6 +164,13 @@ Shape broadcast_shape(const OpContext& c, const Shape& a, const Shape& b) {
   return r;
 }
 
+void split_at(const Shape& s, int64_t axis, int64_t* outer, int64_t* inner) {
+  *outer = *inner = 1;
+  for (int64_t a = 0; a < static_cast<int64_t>(s.size()); ++a)
+    if (a < axis) *outer *= s[a];
+    else if (a > axis) *inner *= s[a];
+}
+
 std::vector<int64_t> strides_of(const Shape& s) {
   std::vector<int64_t> st(s.size());
   int64_t acc = 1;

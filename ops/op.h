@@ -170,6 +170,8 @@ std::string template_name(const char* name, std::initializer_list<const char*> t
 int64_t norm_axis(const OpContext& c, int64_t axis, int64_t rank);
 // Broadcast shape of two shapes (numpy rules); fails when incompatible.
 Shape broadcast_shape(const OpContext& c, const Shape& a, const Shape& b);
+// The products of the dimensions before and after `axis`: s viewed as [outer, s[axis], inner].
+void split_at(const Shape& s, int64_t axis, int64_t* outer, int64_t* inner);
 // Element strides of a row-major shape.
 std::vector<int64_t> strides_of(const Shape& s);
 // Checked narrowing of a size to the runtime's int32.

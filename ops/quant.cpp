@@ -18,10 +18,8 @@ QuantizeParams quant_view(OpContext& c) {
     const int64_t r = static_cast<int64_t>(x.shape.size());
     const int64_t axis = norm_axis(c, c.node.get_int("axis", 1), r);
     if (num_elements(scale.shape) != x.shape[axis]) c.fail("scale size differs from the axis");
-    int64_t outer = 1, inner = 1;
-    for (int64_t a = 0; a < r; ++a)
-      if (a < axis) outer *= x.shape[a];
-      else if (a > axis) inner *= x.shape[a];
+    int64_t outer, inner;
+    split_at(x.shape, axis, &outer, &inner);
     p = {i32(c, outer), i32(c, x.shape[axis]), i32(c, inner), 1};
   }
   return p;

@@ -6,14 +6,6 @@
 namespace tinyc {
 namespace {
 
-// x viewed as [outer, axis, inner] around `axis`.
-void split_at(const Shape& s, int64_t axis, int64_t* outer, int64_t* inner) {
-  *outer = *inner = 1;
-  for (int64_t a = 0; a < static_cast<int64_t>(s.size()); ++a)
-    if (a < axis) *outer *= s[a];
-    else if (a > axis) *inner *= s[a];
-}
-
 // The reduced axes, when they are only known at run time, from the output shape the model
 // declares: with keepdims an axis is reduced where the output has 1 (reducing a 1 changes
 // nothing); without, the output shape is the input's with the reduced axes left out.
