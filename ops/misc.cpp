@@ -19,11 +19,15 @@ Lowered compile_time(std::vector<uint8_t> bytes) {
   return l;
 }
 
+// The same for output 0 = the float or int64 values v: a 1-D tensor, or a scalar (one value).
 template <class T>
-std::vector<uint8_t> bytes_of(const std::vector<T>& v) {
+Lowered compile_time(OpContext& c, const std::vector<T>& v, bool scalar = false) {
+  static_assert(std::is_same_v<T, float> || std::is_same_v<T, int64_t>);
+  c.set_output(0, std::is_same_v<T, float> ? DType::Float : DType::Int64,
+               scalar ? Shape{} : Shape{static_cast<int64_t>(v.size())});
   std::vector<uint8_t> b(v.size() * sizeof(T));
   if (!v.empty()) std::memcpy(b.data(), v.data(), b.size());
-  return b;
+  return compile_time(std::move(b));
 }
 
 Lowered lower_constant(OpContext& c) {
@@ -33,24 +37,10 @@ Lowered lower_constant(OpContext& c) {
     c.set_output(0, t.dtype, t.shape);
     return compile_time(t.data);
   }
-  if (n.has("value_float")) {
-    c.set_output(0, DType::Float, {});
-    return compile_time(bytes_of(std::vector<float>{n.get_float("value_float", 0)}));
-  }
-  if (n.has("value_floats")) {
-    auto v = n.get_floats("value_floats");
-    c.set_output(0, DType::Float, {static_cast<int64_t>(v.size())});
-    return compile_time(bytes_of(v));
-  }
-  if (n.has("value_int")) {
-    c.set_output(0, DType::Int64, {});
-    return compile_time(bytes_of(std::vector<int64_t>{n.get_int("value_int", 0)}));
-  }
-  if (n.has("value_ints")) {
-    auto v = n.get_ints("value_ints");
-    c.set_output(0, DType::Int64, {static_cast<int64_t>(v.size())});
-    return compile_time(bytes_of(v));
-  }
+  if (n.has("value_float")) return compile_time(c, std::vector<float>{n.get_float("value_float", 0)}, true);
+  if (n.has("value_floats")) return compile_time(c, n.get_floats("value_floats"));
+  if (n.has("value_int")) return compile_time(c, std::vector<int64_t>{n.get_int("value_int", 0)}, true);
+  if (n.has("value_ints")) return compile_time(c, n.get_ints("value_ints"));
   c.fail("only numeric tensor values are supported");
 }
 
@@ -62,14 +52,11 @@ Lowered lower_shape(OpContext& c) {
   if (end < 0) end += r;
   start = std::clamp<int64_t>(start, 0, r);
   end = std::clamp<int64_t>(end, start, r);
-  std::vector<int64_t> v(s.begin() + start, s.begin() + end);
-  c.set_output(0, DType::Int64, {static_cast<int64_t>(v.size())});
-  return compile_time(bytes_of(v));
+  return compile_time(c, std::vector<int64_t>(s.begin() + start, s.begin() + end));
 }
 
 Lowered lower_size(OpContext& c) {
-  c.set_output(0, DType::Int64, {});
-  return compile_time(bytes_of(std::vector<int64_t>{num_elements(c.input(0).shape)}));
+  return compile_time(c, std::vector<int64_t>{num_elements(c.input(0).shape)}, true);
 }
 
 Lowered lower_constant_of_shape(OpContext& c) {
