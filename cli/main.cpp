@@ -223,6 +223,8 @@ int cmd_compile(const CompileArgs& a) {
   co.name = name;
   co.source = std::filesystem::path(a.model).filename().string();
   co.alignment = target->alignment;
+  co.target = target->name;
+  co.isa = target->isa();
   Generated gen = generate(g, co);
   if (!a.profile.empty()) {
     extra.instructions = read_profile(a.profile, g);

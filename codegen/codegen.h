@@ -7,6 +7,7 @@
 
 #include "codegen/plan.h"
 #include "ir/ir.h"
+#include "runtime/tinyc/tinyc.h"
 
 namespace tinyc {
 
@@ -14,6 +15,8 @@ struct CodegenOptions {
   std::string name;          // C identifier, prefix of every symbol and file
   std::string source;        // model file name, for the header comment
   size_t alignment = 16;     // arena alignment
+  std::string target = "host";  // --target, for the build guard's message
+  Isa isa = Isa::Portable;      // the kernels' scratch is sized for it; the code refuses to build for another
 };
 
 struct GeneratedFile {

@@ -42,7 +42,7 @@ nlohmann::json make_report(const Graph& g, const Generated& gen, const Target& t
   // The kernels the code calls, as the code generator lowered them.
   Graph lowered_graph = g;
   std::vector<Lowered> kernels;
-  for (const Node& n : lowered_graph.nodes) kernels.push_back(lower_node(lowered_graph, n));
+  for (const Node& n : lowered_graph.nodes) kernels.push_back(lower_node(lowered_graph, n, target.isa()));
 
   nlohmann::json layers = nlohmann::json::array();
   int64_t total_macs = 0;

@@ -4,6 +4,8 @@
 #include <string>
 #include <vector>
 
+#include "runtime/tinyc/tinyc.h"
+
 namespace tinyc {
 
 struct Target {
@@ -20,6 +22,8 @@ struct Target {
   std::string part;
   size_t part_flash_bytes;
   size_t part_ram_bytes;
+  // The instruction set the generated code is for (host: Portable, any core).
+  Isa isa() const { return name == "host" ? Isa::Portable : has_mve ? Isa::Helium : has_dsp ? Isa::Dsp : Isa::Plain; }
 };
 
 const std::vector<Target>& targets();

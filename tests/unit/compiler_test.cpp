@@ -602,3 +602,33 @@ TEST_CASE("the report counts the MACs of int8 layers as of the float layers they
   CHECK(macs("q.json") == macs("f.json"));
   fs::remove_all(dir);
 }
+
+// Generated for one core, the code stops a build for another instruction set (its kernels'
+// scratch is sized for its own), and an int8 model stops a -ffast-math build; --target host
+// builds anywhere.
+TEST_CASE("generated code refuses to build for another core than its target, and int8 under -ffast-math") {
+  const fs::path dir = scratch("isa");
+  auto builds = [&](const std::string& target, const std::string& flags, const std::string& extra = "") {
+    const fs::path out = dir / target;
+    REQUIRE(run(fmt::format("compile {}/mlp/model.onnx --target {} -o {} --name m -q {}", kModels, target, out.string(),
+                            extra)) == 0);
+    return std::system(fmt::format("arm-none-eabi-g++ -std=c++17 -fsyntax-only -mthumb {} -I {} {}/m.cpp 2> /dev/null",
+                                   flags, out.string(), out.string())
+                           .c_str()) == 0;
+  };
+  const std::string m0 = "-mcpu=cortex-m0plus -mfloat-abi=soft", m4 = "-mcpu=cortex-m4 -mfloat-abi=hard -mfpu=fpv4-sp-d16",
+                    m55 = "-mcpu=cortex-m55 -mfloat-abi=hard";
+  CHECK(builds("cortex-m4", m4));
+  CHECK(!builds("cortex-m4", m0));
+  CHECK(!builds("cortex-m4", m55));
+  CHECK(builds("cortex-m0plus", m0));
+  CHECK(!builds("cortex-m0plus", m4));
+  CHECK(builds("cortex-m55", m55));
+  CHECK(!builds("cortex-m55", m4));
+  for (const auto& flags : {m0, m4, m55}) CHECK(builds("host", flags));
+  const std::string int8 = fmt::format("--quantize int8 --calibration {}/mlp/data/calib.npy", kModels);
+  CHECK(builds("cortex-m4", m4, int8));
+  CHECK(!builds("cortex-m4", m4 + " -ffast-math", int8));
+  CHECK(builds("cortex-m4", m4 + " -ffast-math"));  // float: no integers from float rounding
+  fs::remove_all(dir);
+}
