@@ -76,12 +76,6 @@ const LowerFn* find_op(const std::string& op) {
   return it == table().end() ? nullptr : &it->second;
 }
 
-std::vector<std::string> supported_ops() {
-  std::vector<std::string> v;
-  for (const auto& [name, fn] : table()) v.push_back(name);
-  return v;
-}
-
 // ONNX's default domain; tinyc's own operators (made by the quantizer, never read from a file); and
 // the com.microsoft operators of ONNX Runtime that tinyc registers as "com.microsoft.OP".
 const LowerFn* find_op(const Node& n) {

@@ -66,7 +66,6 @@ Lowered elementwise_in_place(const OpContext& c, Lowered l);
 // The lowering of `op` (domain "" / ai.onnx), or nullptr if tinyc does not support it.
 const LowerFn* find_op(const std::string& op);
 const LowerFn* find_op(const Node& n);  // the same for n's operator in n's domain
-std::vector<std::string> supported_ops();
 
 // Fails with one line per node whose operator tinyc does not support, all at once.
 void check_supported(const Graph& g);
