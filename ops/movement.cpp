@@ -191,7 +191,8 @@ Lowered lower_slice(OpContext& c) {
   std::vector<int64_t> first(r, 0), step(r, 1);
   for (size_t i = 0; i < axes.size(); ++i) {
     const int64_t a = norm_axis(c, axes[i], r), d = s[a];
-    const int64_t st = steps[i];
+    const int64_t most = std::max<int64_t>(d, 1);  // a longer step takes the same one element
+    const int64_t st = std::clamp<int64_t>(steps[i], -most, most);
     if (st == 0) c.fail("step 0");
     int64_t b = starts[i], e = ends[i];
     if (b < 0) b += d;
@@ -308,7 +309,10 @@ Lowered lower_split(OpContext& c) {
     sizes.assign(n_out, x.shape[axis] / static_cast<int64_t>(n_out));
   }
   int64_t total = 0;
-  for (int64_t v : sizes) total += v;
+  for (int64_t v : sizes) {
+    if (v < 0 || v > x.shape[axis]) c.fail("split sizes do not add up");
+    total += v;
+  }
   if (sizes.size() != n_out || total != x.shape[axis]) c.fail("split sizes do not add up");
   int64_t outer, inner;
   split_at(x.shape, axis, &outer, &inner);
