@@ -98,7 +98,7 @@ ConvParams conv_params(OpContext& c, const Tensor& x, const Tensor& w, const Ten
     c.fail(fmt::format("kernel_shape [{}] differs from the weights' {}", fmt::join(kernel, ", "), shape_str(w.shape)));
   const Window win = window_of(c, xs, kernel, false);
   const int64_t m = w.shape[0];
-  if (groups < 1 || xs[1] % groups || m % groups || w.shape[1] * groups != xs[1])
+  if (groups < 1 || xs[1] % groups || m % groups || w.shape[1] != xs[1] / groups)  // no product: group is any int64
     c.fail("channels do not match the weights and groups");
   if (bias && num_elements(bias->shape) != m) c.fail("bias size differs from the output channels");
   Shape out{xs[0], m};
@@ -205,6 +205,7 @@ Lowered lower_conv_transpose(OpContext& c) {
   if (x.shape.size() < 3 || w.shape.size() != x.shape.size()) c.fail("input and weight ranks differ");
   if (nsp > 3) c.fail("more than 3 spatial axes");
   const int64_t groups = c.node.get_int("group", 1);
+  if (groups < 1 || groups > x.shape[1]) c.fail("channels do not match the weights");  // and m fits
   const int64_t m = w.shape[1] * groups;
   if (w.shape[0] != x.shape[1] || x.shape[1] % groups) c.fail("channels do not match the weights");
   std::vector<int64_t> kernel = c.node.get_ints("kernel_shape");
