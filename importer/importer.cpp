@@ -237,9 +237,21 @@ void downgrade_opset18(onnx::ModelProto& m) {
 }
 
 // What ONNX's checker and shape inference do not survive or name well: an operator without a schema
-// (the checker's message omits the node) and window attributes that ONNX's shape inference divides
-// by. Names the node.
+// (the checker's message omits the node), window attributes that ONNX's shape inference divides
+// by, and a Slice whose constant axes or steps are shorter than its starts (which ONNX's shape
+// inference indexes them by). Names the node.
 void check_nodes_before_onnx(const onnx::ModelProto& m, int opset) {
+  std::map<std::string, double> lengths;  // of the constants shape inference reads
+  auto length = [](const onnx::TensorProto& t) {
+    double n = 1;
+    for (int64_t d : t.dims()) n *= static_cast<double>(d);
+    return n;
+  };
+  for (const auto& t : m.graph().initializer()) lengths[t.name()] = length(t);
+  for (const auto& n : m.graph().node())
+    if (n.op_type() == "Constant" && n.output_size() == 1)
+      for (const auto& a : n.attribute())
+        if (a.name() == "value" && a.has_t()) lengths[n.output(0)] = length(a.t());
   for (int i = 0; i < m.graph().node_size(); ++i) {
     const auto& n = m.graph().node(i);
     const std::string label =
@@ -257,6 +269,14 @@ void check_nodes_before_onnx(const onnx::ModelProto& m, int opset) {
         throw ModelError(fmt::format("{}: group must be positive, not {}", label, a.i()));
       if (a.name() == "blocksize" && (a.i() < 1 || a.i() >= (int64_t(1) << 31)))  // ONNX divides by its square
         throw ModelError(fmt::format("{}: blocksize must be from 1 to 2^31 - 1, not {}", label, a.i()));
+    }
+    if (onnx_domain && n.op_type() == "Slice") {
+      std::set<double> seen;
+      for (const auto& a : n.attribute())
+        if (a.name() == "starts" || a.name() == "ends" || a.name() == "axes") seen.insert(a.ints_size());
+      for (int k = 1; k < std::min(n.input_size(), 5); ++k)
+        if (lengths.count(n.input(k))) seen.insert(lengths.at(n.input(k)));
+      if (seen.size() > 1) throw ModelError(fmt::format("{}: starts, ends, axes and steps differ in length", label));
     }
   }
 }
