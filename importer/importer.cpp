@@ -281,10 +281,10 @@ void check_nodes_before_onnx(const onnx::ModelProto& m, int opset) {
   }
 }
 
-// libonnx 1.12's shape inference of Conv, ConvTranspose, ConvInteger and QLinearConv takes the kernel
-// from the weights' shape and reads past its vectors when the weights have more dimensions than the
-// input, or fewer. Their schemas check the ranks first (once a process).
-void guard_conv_inference() {
+// Where libonnx 1.12's shape inference crashes, its schemas check first (once a process): Conv,
+// ConvTranspose, ConvInteger and QLinearConv take the kernel from the weights' shape and read past
+// its vectors when the weights have more dimensions than the input, or fewer.
+void guard_onnx_inference() {
   static const bool done = [] {
     std::set<const onnx::OpSchema*> seen;
     for (auto [op, w] : {std::pair<const char*, size_t>{"Conv", 1}, {"ConvTranspose", 1}, {"ConvInteger", 1},
@@ -299,6 +299,15 @@ void guard_conv_inference() {
           if (inner) inner(ctx);
         });
       }
+    // Shape's data propagation reads its input's type, which is null when the shape inference of
+    // the node that makes the input failed (and was skipped): it skips then too.
+    for (int v = 1; v <= kMaxOpset; ++v) {
+      auto* s = const_cast<onnx::OpSchema*>(onnx::OpSchemaRegistry::Schema("Shape", v, ""));
+      if (!s || !seen.insert(s).second || !s->has_data_propagation_function()) continue;
+      s->PartialDataPropagationFunction([inner = s->GetDataPropagationFunction()](onnx::DataPropagationContext& ctx) {
+        if (ctx.getInputType(0)) inner(ctx);
+      });
+    }
     return true;
   }();
   (void)done;
@@ -370,7 +379,7 @@ Graph import_model_bytes(const std::string& bytes, const std::string& path, cons
   check_nodes_before_onnx(m, opset);
   fix_input_shapes(m, opts, initializers);
   check();
-  guard_conv_inference();
+  guard_onnx_inference();
   try {
     onnx::ShapeInferenceOptions so(false, 0, true);
     onnx::shape_inference::InferShapes(m, onnx::OpSchemaRegistry::Instance(), so);
