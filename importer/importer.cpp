@@ -299,15 +299,19 @@ void guard_onnx_inference() {
           if (inner) inner(ctx);
         });
       }
-    // Shape's data propagation reads its input's type, which is null when the shape inference of
-    // the node that makes the input failed (and was skipped): it skips then too.
-    for (int v = 1; v <= kMaxOpset; ++v) {
-      auto* s = const_cast<onnx::OpSchema*>(onnx::OpSchemaRegistry::Schema("Shape", v, ""));
-      if (!s || !seen.insert(s).second || !s->has_data_propagation_function()) continue;
-      s->PartialDataPropagationFunction([inner = s->GetDataPropagationFunction()](onnx::DataPropagationContext& ctx) {
-        if (ctx.getInputType(0)) inner(ctx);
-      });
-    }
+    // Data propagation (Shape's crashed) reads the inputs' types, null when the shape inference of
+    // the node that makes an input failed (and was skipped): it skips then too.
+    for (const char* op : {"Shape", "Size", "Cast", "Concat", "Gather", "Slice", "Squeeze", "Unsqueeze", "Add",
+                           "Sub", "Mul"})
+      for (int v = 1; v <= kMaxOpset; ++v) {
+        auto* s = const_cast<onnx::OpSchema*>(onnx::OpSchemaRegistry::Schema(op, v, ""));
+        if (!s || !seen.insert(s).second || !s->has_data_propagation_function()) continue;
+        s->PartialDataPropagationFunction([inner = s->GetDataPropagationFunction()](onnx::DataPropagationContext& ctx) {
+          for (size_t i = 0; i < ctx.getNumInputs(); ++i)
+            if (!ctx.getInputType(i)) return;
+          inner(ctx);
+        });
+      }
     return true;
   }();
   (void)done;
