@@ -299,6 +299,17 @@ void guard_onnx_inference() {
           if (inner) inner(ctx);
         });
       }
+    // Gemm's (before opset 7 at least) reads two dimensions of its inputs unchecked.
+    for (int v = 1; v <= kMaxOpset; ++v) {
+      auto* s = const_cast<onnx::OpSchema*>(onnx::OpSchemaRegistry::Schema("Gemm", v, ""));
+      if (!s || !seen.insert(s).second) continue;
+      s->TypeAndShapeInferenceFunction([inner = s->GetTypeAndShapeInferenceFunction()](onnx::InferenceContext& ctx) {
+        for (size_t i : {0, 1})
+          if (onnx::hasInputShape(ctx, i) && onnx::getInputShape(ctx, i).dim_size() != 2)
+            fail_shape_inference("input ", i, " does not have rank 2");
+        if (inner) inner(ctx);
+      });
+    }
     // Data propagation (Shape's crashed) reads the inputs' types, null when the shape inference of
     // the node that makes an input failed (and was skipped): it skips then too.
     for (const char* op : {"Shape", "Size", "Cast", "Concat", "Gather", "Slice", "Squeeze", "Unsqueeze", "Add",
@@ -360,10 +371,14 @@ Graph import_model_bytes(const std::string& bytes, const std::string& path, cons
     for (const auto& n : m.graph().node()) made.insert(n.output().begin(), n.output().end());
     for (const auto& o : m.graph().output())
       if (!made.count(o.name())) throw ModelError(fmt::format("output '{}' is never produced", o.name()));
+    guard_onnx_inference();
     try {
+      onnx::ModelProto copy = m;  // and its adapters trust the shapes (a Gemm of a scalar crashed it)
+      onnx::shape_inference::InferShapes(copy, onnx::OpSchemaRegistry::Instance(), onnx::ShapeInferenceOptions(false, 1));
       m = onnx::version_conversion::ConvertVersion(m, kMinOpset);
     } catch (const std::exception& e) {
-      throw ModelError(fmt::format("cannot upgrade opset {} to {}: {}", opset, kMinOpset, e.what()));
+      const std::string msg = e.what();
+      throw ModelError(fmt::format("cannot upgrade opset {} to {}: {}", opset, kMinOpset, msg.substr(0, msg.find('\n'))));
     }
     opset = kMinOpset;
   }
