@@ -43,7 +43,10 @@ Lowered lower_dequantize(OpContext& c) {
   switch (x.dtype) {
     case DType::Int8: return make_kernel("tinyc::dequantize_linear<int8_t>", p, &dequantize_linear<int8_t>);
     case DType::UInt8: return make_kernel("tinyc::dequantize_linear<uint8_t>", p, &dequantize_linear<uint8_t>);
-    case DType::Int32: return make_kernel("tinyc::dequantize_linear<int32_t>", p, &dequantize_linear<int32_t>);
+    case DType::Int32:  // ONNX: its zero point is 0 (x - zero point could overflow int32)
+      for (int64_t z : c.has(2) ? c.const_input(2).ints() : std::vector<int64_t>{})
+        if (z != 0) c.fail("the zero point of an int32 input must be 0");
+      return make_kernel("tinyc::dequantize_linear<int32_t>", p, &dequantize_linear<int32_t>);
     default: c.fail(fmt::format("input type {} is not supported", dtype_name(x.dtype)));
   }
 }
