@@ -1,8 +1,8 @@
 // libFuzzer target over the whole compile path. The input is an ONNX model file: tinyc imports it
 // (protobuf, ONNX checker, shape inference, its own validation), checks the operators, optimizes,
-// lowers QDQ patterns, plans and generates the C++ and both reports; when that works, it also
-// calibrates on one sample made from the input's bytes, quantizes to int8, compares with float and
-// generates again. Nothing is written to disk but one empty folder.
+// lowers QDQ patterns, plans and generates the C++, both reports and the --emit-onnx model; when
+// that works, it also calibrates on one sample made from the input's bytes, quantizes to int8,
+// compares with float and generates again. Nothing is written to disk but one empty folder.
 // A refusal (ModelError, IoError) is a right answer; a crash, a sanitizer report, a hang or any
 // other exception is a bug (the command line would print "internal error").
 #include <cstdio>
@@ -11,6 +11,7 @@
 #include <string>
 
 #include "codegen/codegen.h"
+#include "codegen/emit_onnx.h"
 #include "codegen/report.h"
 #include "codegen/report_html.h"
 #include "codegen/targets.h"
@@ -59,6 +60,7 @@ void generate_all(tinyc::Graph& g, const tinyc::ReportInputs& extra = {}) {
   tinyc::Generated gen = tinyc::generate(g, co);
   const nlohmann::json report = tinyc::make_report(g, gen, *tinyc::find_target("cortex-m4"), extra);
   (void)tinyc::report_html(report);
+  (void)tinyc::emit_onnx(g);  // --emit-onnx
   (void)report.dump(2, ' ', false, nlohmann::json::error_handler_t::replace);  // as the command line does
 }
 
