@@ -371,6 +371,7 @@ Graph import_model_bytes(const std::string& bytes, const std::string& path, cons
     for (const auto& n : m.graph().node()) made.insert(n.output().begin(), n.output().end());
     for (const auto& o : m.graph().output())
       if (!made.count(o.name())) throw ModelError(fmt::format("output '{}' is never produced", o.name()));
+    check_nodes_before_onnx(m, opset);
     guard_onnx_inference();
     try {
       onnx::ModelProto copy = m;  // and its adapters trust the shapes (a Gemm of a scalar crashed it)
