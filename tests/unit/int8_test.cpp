@@ -13,6 +13,29 @@
 using namespace tinyc;
 constexpr Rounding TFLite = Rounding::TFLite, Onnx = Rounding::OnnxFloat;
 
+// Tensor n of g: float, of shape s; a constant holding v when v is given.
+static void add_float(Graph& g, const std::string& n, const Shape& s, const std::vector<float>& v = {}) {
+  Tensor t;
+  t.name = n, t.dtype = DType::Float, t.shape = s, t.has_shape = true, t.is_const = !v.empty();
+  t.data.resize(v.size() * sizeof(float));
+  if (!v.empty()) std::memcpy(t.data.data(), v.data(), t.data.size());
+  g.tensors[n] = t;
+}
+
+// count samples of g's one input, element i of sample k being value(i, k).
+template <class F>
+static std::vector<std::vector<Tensor>> samples_of(const Graph& g, int count, F value) {
+  std::vector<std::vector<Tensor>> samples;
+  for (int k = 0; k < count; ++k) {
+    Tensor s = g.tensor(g.inputs[0]);
+    const int64_t n = num_elements(s.shape);
+    s.data.resize(size_t(n) * sizeof(float));
+    for (int64_t i = 0; i < n; ++i) s.as<float>()[i] = value(int(i), k);
+    samples.push_back({s});
+  }
+  return samples;
+}
+
 TEST_CASE("QuantizeMultiplier: real = m * 2^shift / 2^31") {
   int32_t m, s;
   quantize_multiplier(0.5, &m, &s);
@@ -417,29 +440,15 @@ TEST_CASE("int8 Resize linear is the float interpolation of the integers, rounde
 
 TEST_CASE("Resize (nearest) after an int8 layer stays int8 with its input's parameters") {
   Graph g;
-  auto add = [&](const std::string& n, const Shape& s) {
-    Tensor t;
-    t.name = n, t.dtype = DType::Float, t.shape = s, t.has_shape = true;
-    g.tensors[n] = t;
-  };
-  add("x", {1, 2, 3, 3}), add("r", {1, 2, 3, 3}), add("y", {1, 2, 6, 6});
-  add("scales", {4});
-  Tensor& sc = g.tensors["scales"];
-  sc.is_const = true, sc.data.resize(16);
-  for (int i = 0; i < 4; ++i) sc.as<float>()[i] = i < 2 ? 1.0f : 2.0f;
+  add_float(g, "x", {1, 2, 3, 3}), add_float(g, "r", {1, 2, 3, 3}), add_float(g, "y", {1, 2, 6, 6});
+  add_float(g, "scales", {4}, {1.0f, 1.0f, 2.0f, 2.0f});
   Node relu, up;
   relu.op = "Relu", relu.name = "relu", relu.inputs = {"x"}, relu.outputs = {"r"};
   up.op = "Resize", up.name = "up", up.inputs = {"r", "", "scales"}, up.outputs = {"y"};
   g.nodes = {relu, up};
   g.inputs = {"x"}, g.outputs = {"y"};
   g.opset = 13;
-  std::vector<std::vector<Tensor>> samples;
-  for (int k = 0; k < 4; ++k) {
-    Tensor s = g.tensor("x");
-    s.data.resize(18 * 4);
-    for (int i = 0; i < 18; ++i) s.as<float>()[i] = 0.29f * float((i * 7 + k * 5) % 13) - 1.1f;
-    samples.push_back({s});
-  }
+  const auto samples = samples_of(g, 4, [](int i, int k) { return 0.29f * float((i * 7 + k * 5) % 13) - 1.1f; });
   Graph f = g;
   const Ranges ranges = calibrate(g, samples);
   const QuantizeSummary q = quantize_int8(g, ranges);
@@ -506,29 +515,16 @@ TEST_CASE("Sigmoid, Tanh and HardSwish become table lookups within half an outpu
 
 TEST_CASE("a Gemm with a dead unit (weights of 1e-21 next to a bias of 0.2) is int8, and that unit gives its bias") {
   Graph g;
-  auto add = [&](const std::string& n, const Shape& s, std::vector<float> v = {}) {
-    Tensor t;
-    t.name = n, t.dtype = DType::Float, t.shape = s, t.has_shape = true, t.is_const = !v.empty();
-    t.data.resize(v.size() * 4);
-    if (!v.empty()) std::memcpy(t.data.data(), v.data(), t.data.size());
-    g.tensors[n] = t;
-  };
   std::vector<float> w(3 * 4), b{0.2f, -0.5f, 0.25f};
   for (int i = 0; i < 12; ++i) w[i] = i < 4 ? 1e-21f : 0.1f * float(i % 5) - 0.2f;  // unit 0 is dead
-  add("x", {1, 4}), add("w", {3, 4}, w), add("b", {3}, b), add("y", {1, 3});
+  add_float(g, "x", {1, 4}), add_float(g, "w", {3, 4}, w), add_float(g, "b", {3}, b), add_float(g, "y", {1, 3});
   Node gemm;
   gemm.op = "Gemm", gemm.name = "fc", gemm.inputs = {"x", "w", "b"}, gemm.outputs = {"y"};
   Attr t;
   t.kind = Attr::Int, t.i = 1;
   gemm.attrs["transB"] = t;
   g.nodes = {gemm}, g.inputs = {"x"}, g.outputs = {"y"}, g.opset = 13;
-  std::vector<std::vector<Tensor>> samples;
-  for (int k = 0; k < 8; ++k) {
-    Tensor s = g.tensor("x");
-    s.data.resize(16);
-    for (int i = 0; i < 4; ++i) s.as<float>()[i] = 0.3f * float((i * 3 + k * 5) % 7) - 0.9f;
-    samples.push_back({s});
-  }
+  const auto samples = samples_of(g, 8, [](int i, int k) { return 0.3f * float((i * 3 + k * 5) % 7) - 0.9f; });
   Graph f = g;
   const Ranges ranges = calibrate(g, samples);
   const QuantizeSummary q = quantize_int8(g, ranges);
@@ -543,12 +539,7 @@ TEST_CASE("a Gemm with a dead unit (weights of 1e-21 next to a bias of 0.2) is i
 
 TEST_CASE("a Transpose after an int8 layer moves int8 values (tf2onnx's NHWC boundary): no float layer") {
   Graph g;
-  auto add = [&](const std::string& n, const Shape& s) {
-    Tensor t;
-    t.name = n, t.dtype = DType::Float, t.shape = s, t.has_shape = true;
-    g.tensors[n] = t;
-  };
-  add("x", {1, 2, 3, 4}), add("r", {1, 2, 3, 4}), add("y", {1, 3, 4, 2});
+  add_float(g, "x", {1, 2, 3, 4}), add_float(g, "r", {1, 2, 3, 4}), add_float(g, "y", {1, 3, 4, 2});
   Node pool, tr;  // a 1x1 max pool: an int8 layer whose input is the graph's
   pool.op = "MaxPool", pool.name = "pool", pool.inputs = {"x"}, pool.outputs = {"r"};
   Attr k;
@@ -559,13 +550,7 @@ TEST_CASE("a Transpose after an int8 layer moves int8 values (tf2onnx's NHWC bou
   perm.kind = Attr::Ints, perm.ints = {0, 2, 3, 1};
   tr.attrs["perm"] = perm;
   g.nodes = {pool, tr}, g.inputs = {"x"}, g.outputs = {"y"}, g.opset = 13;
-  std::vector<std::vector<Tensor>> samples;
-  for (int k = 0; k < 4; ++k) {
-    Tensor s = g.tensor("x");
-    s.data.resize(24 * 4);
-    for (int i = 0; i < 24; ++i) s.as<float>()[i] = 0.21f * float((i * 5 + k * 3) % 11) - 0.9f;
-    samples.push_back({s});
-  }
+  const auto samples = samples_of(g, 4, [](int i, int k) { return 0.21f * float((i * 5 + k * 3) % 11) - 0.9f; });
   Graph f = g;
   const Ranges ranges = calibrate(g, samples);
   const QuantizeSummary q = quantize_int8(g, ranges);
