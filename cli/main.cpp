@@ -133,7 +133,8 @@ nlohmann::json quantize(Graph& g, const std::string& data, bool per_tensor, cons
   qo.per_tensor = per_tensor;
   const QuantizeSummary s = quantize_int8(g, ranges, qo);
   spdlog::info("int8: {} layers quantized, {} in float", s.int8_layers.size(), s.float_layers.size());
-  for (const auto& n : s.float_layers) spdlog::info("layer kept in float: {}", n);
+  for (size_t i = 0; i < s.float_layers.size(); ++i)
+    spdlog::info("layer kept in float: {} ({})", s.float_layers[i], s.float_reasons[i]);
   const Agreement a = compare_outputs(float_graph, g, samples, tensor_sqnr ? &s : nullptr);
   if (tensor_sqnr) *tensor_sqnr = a.tensor_sqnr_db;
   nlohmann::json q;
@@ -142,6 +143,8 @@ nlohmann::json quantize(Graph& g, const std::string& data, bool per_tensor, cons
   q["weights"] = per_tensor ? "int8 symmetric per tensor" : "int8 symmetric per output channel";
   q["int8_layers"] = s.int8_layers;
   q["float_layers"] = s.float_layers;
+  q["float_layer_reasons"] = nlohmann::json::object();
+  for (size_t i = 0; i < s.float_layers.size(); ++i) q["float_layer_reasons"][s.float_layers[i]] = s.float_reasons[i];
   for (const auto& t : s.activations)
     q["activations"].push_back({{"tensor", t.tensor}, {"scale", t.scale}, {"zero_point", t.zero_point}});
   if (a.top1 >= 0) q["calibration_top1_agreement"] = a.top1;

@@ -213,12 +213,14 @@ class Quantizer {
     std::vector<Node> nodes = std::move(g_.nodes);
     g_.nodes.clear();
     for (Node& n : nodes) {
+      why_.clear();
       if (!quantize_node(n)) {
         for (auto& in : n.inputs)
           if (!in.empty() && !g_.is_const(in)) in = as_float(in);
         for (const auto& o : n.outputs) float_.insert(o);
         g_.nodes.push_back(n);
         summary_.float_layers.push_back(n.name);
+        summary_.float_reasons.push_back(why_.empty() ? fmt::format("no int8 kernel for {}", n.op) : why_);
       }
     }
     for (const auto& o : g_.outputs) {
@@ -233,10 +235,16 @@ class Quantizer {
   const Ranges& ranges_;
   QuantizeOptions opts_;
   QuantizeSummary summary_;
+  std::string why_;                            // why the node being quantized stays float, if it does
   std::set<std::string> float_;                // float tensors that exist in the new graph
   std::map<std::string, std::string> int8_;    // float tensor -> its int8 version
 
   bool has_range(const std::string& t) const { return ranges_.count(t) != 0; }
+  // Records why the node stays float; false.
+  bool refuse(std::string why) {
+    why_ = std::move(why);
+    return false;
+  }
 
   // The parameters of an int8 tensor, kept in the IR (Tensor::quant).
   QParams qparams(const std::string& t) const {
@@ -446,10 +454,10 @@ class Quantizer {
     const int64_t units = transposed ? w.shape[1] : w.shape[0];
     const std::vector<double> b = has_bias ? g_.tensor(n.inputs[2]).floats() : std::vector<double>();
     auto usable_scale = [](float v) { return std::isfinite(v) && v > 0; };
-    if (units <= 0 || !usable_scale(qx.scale) || !usable_scale(qy.scale)) return false;
+    if (units <= 0 || !usable_scale(qx.scale) || !usable_scale(qy.scale)) return refuse("its scales are not positive and finite");
     for (const std::vector<double>& values : {w.floats(), b})
       for (double v : values)
-        if (!std::isfinite(v)) return false;
+        if (!std::isfinite(v)) return refuse("its weights or bias are not finite");
     // A channel whose weights are all but zero next to its bias (a dead unit: 1e-21 against 0.2)
     // would get a scale so small that its bias overflows int32: its scale is floored so that the
     // bias stays below 2^24 steps, where those weights round to 0 and contribute nothing anyway.
@@ -468,11 +476,12 @@ class Quantizer {
       quantize_multiplier(s / qy.scale, &c->mult[m], &sh);
       c->shift[m] = static_cast<int8_t>(sh);
       c->fscale[m] = qx.scale * sw[m] / qy.scale;  // in float, as ONNX Runtime computes it
-      if (!std::isfinite(c->fscale[m])) return false;
+      if (!std::isfinite(c->fscale[m])) return refuse("its requantization scale is not finite");
       int64_t largest = std::abs(int64_t(c->bias[m]));
       for (size_t j = 0; j < per_unit; ++j) largest += std::abs(int64_t(c->weights[m * per_unit + j])) * max_dx;
       const int left = onnx_rounding ? 0 : std::max(sh, 0);
-      if (largest >= (int64_t(1) << (30 - left))) return false;
+      if (largest >= (int64_t(1) << (30 - left)))
+        return refuse("its int32 sums could overflow: weights or bias extreme for the output's range");
     }
     return true;
   }
@@ -524,10 +533,13 @@ class Quantizer {
 
   // Conv or Gemm -> ConvS8 / FullyConnectedS8, with calibrated ranges.
   bool quantize_linear_layer(Node& n) {
-    if (!linear_layer_ok(n) || !has_range(n.outputs[0]) || !has_range(n.inputs[0])) return false;
+    if (n.op != "Conv" && n.op != "Gemm") return false;
+    if (!linear_layer_ok(n)) return refuse("its weights or bias are not constant float, or its form has no int8 kernel");
+    if (!has_range(n.outputs[0]) || !has_range(n.inputs[0])) return refuse("no calibrated range");
     const QParams y = activation_qparams(ranges_.at(n.outputs[0]));
     int32_t lo, hi;
-    if (!activation_range(n, y, &lo, &hi)) return false;
+    if (!activation_range(n, y, &lo, &hi))
+      return refuse(fmt::format("its fused {} has no int8 clamp", n.get_string("tinyc_activation", "")));
     const QParams qx = input_qparams(n.inputs[0]);
     LinearS8 c;
     if (!linear_s8(n, qx, y, false, &c)) return false;
@@ -542,7 +554,8 @@ class Quantizer {
       return false;
     const QParams y = activation_qparams(ranges_.at(n.outputs[0]));
     int32_t lo, hi;
-    if (!activation_range(n, y, &lo, &hi)) return false;
+    if (!activation_range(n, y, &lo, &hi))
+      return refuse(fmt::format("its fused {} has no int8 clamp", n.get_string("tinyc_activation", "")));
     const QParams qa = input_qparams(n.inputs[0]), qb = input_qparams(n.inputs[1]);
     const double twice_max = 2.0 * std::max(qa.scale, qb.scale);
     int32_t m[3], s[3];
@@ -554,7 +567,8 @@ class Quantizer {
     // overflow int32 there, so such an Add stays in float.
     auto largest = [](QParams q) { return double(std::max(128 + q.zero_point, 127 - q.zero_point)); };
     const double sum = (largest(qa) * qa.scale + largest(qb) * qb.scale) / twice_max * (1 << 20) + 2;
-    if (sum * std::ldexp(1.0, std::max(s[2], 0)) >= std::ldexp(1.0, 30)) return false;
+    if (sum * std::ldexp(1.0, std::max(s[2], 0)) >= std::ldexp(1.0, 30))
+      return refuse("its output scale is far below its inputs' (the int32 sum would overflow)");
     const std::string a = as_int8(n.inputs[0]), b = as_int8(n.inputs[1]);
     Node q;
     q.name = n.name, q.domain = "tinyc", q.op = "AddS8";
@@ -595,7 +609,7 @@ class Quantizer {
         if (p) return false;  // padding counts as real zeros, which are not the zero point
     }
     // A view or Relu follows its input's representation; a pool or Resize quantizes its input.
-    if ((view || n.op == "Relu") && !int8_.count(in)) return false;
+    if ((view || n.op == "Relu") && !int8_.count(in)) return refuse("its input is float");
     if (pool && !has_range(in)) return false;
     const std::string x = as_int8(in);
     const QParams qx = qparams(x);
@@ -644,7 +658,7 @@ class Quantizer {
     const Shape& s = g_.tensor(n.inputs[0]).shape;
     const int64_t r = static_cast<int64_t>(s.size());
     const int64_t axis = n.get_int("axis", g_.opset < 13 ? 1 : -1);
-    if (r == 0 || (axis != -1 && axis != r - 1)) return false;
+    if (r == 0 || (axis != -1 && axis != r - 1)) return refuse("softmax over an axis other than the last");
     const std::string x = as_int8(n.inputs[0]);
     const QParams qx = qparams(x), qy{1.0f / 256.0f, -128};
     std::vector<uint16_t> table(256);

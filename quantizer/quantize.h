@@ -34,6 +34,7 @@ struct QuantizeOptions {
 // What the pass did, for the report.
 struct QuantizeSummary {
   std::vector<std::string> int8_layers, float_layers;  // node names
+  std::vector<std::string> float_reasons;               // why each float layer is float
   struct TensorParams {
     std::string tensor;       // the float tensor of the original graph
     float scale;

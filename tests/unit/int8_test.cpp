@@ -561,3 +561,18 @@ TEST_CASE("a Transpose after an int8 layer moves int8 values (tf2onnx's NHWC bou
     for (int i = 0; i < 24; ++i) CHECK(std::fabs(want[0].as<float>()[i] - got[0].as<float>()[i]) <= 0.5 * step + 1e-6);
   }
 }
+
+TEST_CASE("every layer left in float says why") {
+  Graph g;
+  add_float(g, "x", {1, 4}), add_float(g, "e", {1, 4}), add_float(g, "y", {1, 4});
+  Node erf, relu;
+  erf.op = "Erf", erf.name = "erf", erf.inputs = {"x"}, erf.outputs = {"e"};
+  relu.op = "Relu", relu.name = "relu", relu.inputs = {"e"}, relu.outputs = {"y"};
+  g.nodes = {erf, relu}, g.inputs = {"x"}, g.outputs = {"y"}, g.opset = 13;
+  const auto samples = samples_of(g, 4, [](int i, int k) { return 0.4f * float(i + k) - 1.0f; });
+  const QuantizeSummary q = quantize_int8(g, calibrate(g, samples));
+  REQUIRE(q.float_layers == std::vector<std::string>{"erf", "relu"});
+  REQUIRE(q.float_reasons.size() == 2);
+  CHECK(q.float_reasons[0] == "no int8 kernel for Erf");
+  CHECK(q.float_reasons[1] == "its input is float");
+}
