@@ -16,6 +16,7 @@
 #include "codegen/report_html.h"
 #include "codegen/targets.h"
 #include "importer/importer.h"
+#include "tests/fuzz/fuzz_target.h"
 #include "ops/op.h"
 #include "optimizer/optimizer.h"
 #include "quantizer/quantize.h"
@@ -90,16 +91,5 @@ void compile(const std::string& bytes) {
 std::string tinyc_fuzz_refusal;
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  tinyc_fuzz_refusal.clear();
-  try {
-    compile(std::string(reinterpret_cast<const char*>(data), size));
-  } catch (const tinyc::ModelError& e) {
-    tinyc_fuzz_refusal = e.what();
-  } catch (const tinyc::IoError& e) {
-    tinyc_fuzz_refusal = e.what();
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "tinyc fuzz: unexpected exception: %s\n", e.what());
-    std::abort();
-  }
-  return 0;
+  return fuzz_one_input(data, size, compile);
 }

@@ -14,6 +14,7 @@
 #include <string>
 
 #include "importer/importer.h"
+#include "tests/fuzz/fuzz_target.h"
 #include "ops/op.h"
 #include "optimizer/optimizer.h"
 #include "quantizer/quantize.h"
@@ -65,16 +66,5 @@ void import_and_optimize(const std::string& bytes) {
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  tinyc_fuzz_refusal.clear();
-  try {
-    import_and_optimize(std::string(reinterpret_cast<const char*>(data), size));
-  } catch (const tinyc::ModelError& e) {
-    tinyc_fuzz_refusal = e.what();
-  } catch (const tinyc::IoError& e) {
-    tinyc_fuzz_refusal = e.what();
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "tinyc fuzz: unexpected exception: %s\n", e.what());
-    std::abort();
-  }
-  return 0;
+  return fuzz_one_input(data, size, import_and_optimize);
 }
