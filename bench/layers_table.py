@@ -7,6 +7,7 @@ instructions next to CMSIS-NN's figure for that core, then the whole int8 keywor
 digits models. Not a test: figures, not asserts.
 
   /usr/bin/python3 bench/layers_table.py --tinyc build/tinyc [--target cortex-m55] [--shared ../shared/models]
+                                         [--runtime DIR]
 """
 import argparse
 import csv
@@ -28,8 +29,9 @@ CMSIS = {"cortex-m4": [1111186, 599625, 1068935, 2181, 5487506],
          "cortex-m55": [289052, 166887, 202886, 680, 914865]}
 
 
-def profile(tinyc, model, work, extra, target):
+def profile(tinyc, model, work, extra, target, runtime=None):
     args = ["--tinyc-args", " ".join(extra), "--run-args", " ".join(extra)] if extra else []
+    args += ["--runtime", runtime] if runtime else []
     r = subprocess.run([sys.executable, os.path.join(HERE, "..", "tests", "mcu", "run_on_qemu.py"), "--tinyc", tinyc,
                         "--target", target, "--sets", "1", "--work", work, "--profile", "--no-reference", "--model", model, *args],
                        capture_output=True, text=True)
@@ -62,6 +64,8 @@ def main():
                     help="the core; CMSIS-NN's figures for it where anchors.md has them")
     ap.add_argument("--work", default=os.path.join(HERE, "..", "build", "bench-layers"))
     ap.add_argument("--shared", default=os.path.join(HERE, "..", "..", "shared", "models"))
+    ap.add_argument("--runtime", help="runtime folder whose tinyc/ headers replace the ones tinyc embeds: another "
+                    "version of the kernels with the same compiler")
     args = ap.parse_args()
     models = os.path.join(args.work, "models")
     subprocess.run([sys.executable, os.path.join(HERE, "make_layers.py"), models], check=True)
@@ -75,7 +79,7 @@ def main():
         d = os.path.join(models, name)
         calib = os.path.join(d, "data", "calib.npy")
         rows = profile(args.tinyc, d, os.path.join(args.work, "run", args.target, name),
-                       ["--quantize", "int8", "--calibration", calib], args.target)
+                       ["--quantize", "int8", "--calibration", calib], args.target, args.runtime)
         # the layer (and what tinyc keeps of its transposes), not the boundary Q/DQ
         layer = sum(r[1] for r in rows if "quantize" not in r[2] and "dequant" not in r[2])
         cmsis = CMSIS[args.target][i] if args.target in CMSIS else None
@@ -85,7 +89,7 @@ def main():
         if not os.path.isdir(d):
             continue
         extra = ["--quantize", "int8", "--calibration", os.path.join(d, "data", "calib.npy")] if quantize else []
-        rows = profile(args.tinyc, d, os.path.join(args.work, "run", args.target, name), extra, args.target)
+        rows = profile(args.tinyc, d, os.path.join(args.work, "run", args.target, name), extra, args.target, args.runtime)
         # the model's layers; its float interface's boundary QuantizeLinear/DequantizeLinear left out
         total = sum(r[1] for r in rows if "quantize" not in r[2] and "dequant" not in r[2])
         print(f"| {label}: whole model | {macs(args.tinyc, d):,} | {total:,} | - | - |")

@@ -293,7 +293,7 @@ int cmd_inspect(const std::string& model, const std::vector<std::string>& shapes
 // first axis is the sample) gives outputs with N rows.
 int cmd_run(const std::string& model, const std::vector<std::string>& shapes,
             const std::vector<std::string>& inputs, const std::string& out_dir, const std::string& quant,
-            const std::string& calibration) {
+            const std::string& calibration, bool reference_kernels) {
   Graph g = load(model, shapes);
   if (!quant.empty()) {
     if (calibration.empty()) throw CLI::ValidationError("--calibration", "--quantize int8 needs --calibration DATA");
@@ -310,7 +310,7 @@ int cmd_run(const std::string& model, const std::vector<std::string>& shapes,
   }
   std::vector<Tensor> out;
   for (const auto& s : samples) {
-    std::vector<Tensor> r = evaluate(g, s);
+    std::vector<Tensor> r = evaluate(g, s, nullptr, reference_kernels ? Kernels::Reference : Kernels::Fast);
     if (out.empty()) {
       out = r;
       continue;
@@ -381,6 +381,9 @@ int main_impl(int argc, char** argv) {
   run->add_option("--input", inputs, "Input file (.npy or TensorProto .pb), in input order")->required();
   run->add_option("--output-dir", out_dir, "Folder for output_I.npy")->required();
   run->add_option("--input-shape", shapes, "Fix an input's shape: NAME=1x3x32x32");
+  bool reference_kernels = false;
+  run->add_flag("--reference-kernels", reference_kernels,
+                "Run each int8 kernel's slow reference instead (runtime/tinyc/int8/reference.h): the same integers");
 
   auto* list = app.add_subcommand("targets", "List the supported targets");
 
@@ -397,7 +400,7 @@ int main_impl(int argc, char** argv) {
   try {
     if (*compile) return cmd_compile(ca);
     if (*inspect) return cmd_inspect(model, shapes, json);
-    if (*run) return cmd_run(model, shapes, inputs, out_dir, run_quantize, run_calibration);
+    if (*run) return cmd_run(model, shapes, inputs, out_dir, run_quantize, run_calibration, reference_kernels);
     if (*list) {
       for (const auto& t : targets())
         fmt::print("{:<14} {:<42} kernels: {:<11} flags: {}\n", t.name, t.description, t.kernels,

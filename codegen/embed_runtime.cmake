@@ -1,5 +1,5 @@
 # Writes OUT: a C++ file that holds every runtime header under RUNTIME_DIR as a string.
-file(GLOB headers RELATIVE ${RUNTIME_DIR} ${RUNTIME_DIR}/tinyc/*.h)
+file(GLOB_RECURSE headers RELATIVE ${RUNTIME_DIR} ${RUNTIME_DIR}/tinyc/*.h)
 list(SORT headers)
 set(body "// Generated from runtime/ by embed_runtime.cmake.\n#include \"codegen/codegen.h\"\n\nnamespace tinyc {\n\nconst std::vector<std::pair<std::string, std::string>>& runtime_files() {\n  static const std::vector<std::pair<std::string, std::string>> files = {\n")
 foreach(h ${headers})

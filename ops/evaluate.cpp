@@ -10,7 +10,7 @@ std::vector<Lowered> lower_graph(Graph& g, Isa isa) {
   return v;
 }
 
-std::vector<Tensor> evaluate(Graph& g, const std::vector<Tensor>& inputs, const Observer& observe) {
+std::vector<Tensor> evaluate(Graph& g, const std::vector<Tensor>& inputs, const Observer& observe, Kernels kernels) {
   if (inputs.size() != g.inputs.size())
     throw ModelError(fmt::format("the model has {} inputs, {} given", g.inputs.size(), inputs.size()));
   std::map<std::string, std::vector<uint8_t>> values;
@@ -45,7 +45,7 @@ std::vector<Tensor> evaluate(Graph& g, const std::vector<Tensor>& inputs, const 
       buf.assign(g.tensor(name).bytes() + 1, 0);  // +1: never a null pointer for empty tensors
       out.push_back(buf.data());
     }
-    run_lowered(l, in, out);
+    run_lowered(l, in, out, kernels);
     if (observe)
       for (const auto& name : n.outputs)
         if (!name.empty()) observe(g.tensor(name), values[name].data());

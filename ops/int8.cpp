@@ -3,6 +3,7 @@
 // multipliers and shifts are int32 constant inputs.
 #include "ops/op.h"
 #include "runtime/tinyc/int8.h"
+#include "runtime/tinyc/int8/reference.h"
 
 namespace tinyc {
 namespace {
@@ -64,7 +65,7 @@ Lowered lower_conv_s8(OpContext& c) {
     l.scratch_bytes = accumulators;
     if (conv_in_place(g)) l.in_place = 0, l.in_place_scratch = accumulators + in_plane;
   }
-  return l;
+  return with_reference(l, p, &reference::conv_s8);
 }
 
 Lowered lower_fully_connected_s8(OpContext& c) {
@@ -76,8 +77,9 @@ Lowered lower_fully_connected_s8(OpContext& c) {
   c.set_output(0, DType::Int8, {x[0], w[0]});
   FullyConnectedS8Params p{i32(c, x[0]), i32(c, x[1]), i32(c, w[0]), attr32(c, "tinyc_output_zero_point"), attr32(c, "tinyc_act_min"),
                            attr32(c, "tinyc_act_max"), c.has(5), c.input(2).dtype == DType::Int16};
-  return p.float_requant ? TINYC_KERNEL(p, tinyc::fully_connected_s8<tinyc::Rounding::OnnxFloat>)
-                         : TINYC_KERNEL(p, tinyc::fully_connected_s8<tinyc::Rounding::TFLite>);
+  return with_reference(p.float_requant ? TINYC_KERNEL(p, tinyc::fully_connected_s8<tinyc::Rounding::OnnxFloat>)
+                                       : TINYC_KERNEL(p, tinyc::fully_connected_s8<tinyc::Rounding::TFLite>),
+                        p, &reference::fully_connected_s8);
 }
 
 Lowered lower_add_s8(OpContext& c) {
@@ -95,7 +97,7 @@ Lowered lower_add_s8(OpContext& c) {
   p.output_zero_point = attr32(c, "tinyc_output_zero_point");
   p.act_min = attr32(c, "tinyc_act_min");
   p.act_max = attr32(c, "tinyc_act_max");
-  return elementwise_in_place(c, TINYC_KERNEL(p, tinyc::add_s8));
+  return elementwise_in_place(c, with_reference(TINYC_KERNEL(p, tinyc::add_s8), p, &reference::add_s8));
 }
 
 Lowered lower_avg_pool_s8(OpContext& c) {
@@ -123,7 +125,7 @@ Lowered lower_avg_pool_s8(OpContext& c) {
     out.push_back(o);
   }
   c.set_output(0, DType::Int8, out);
-  Lowered l = TINYC_KERNEL(p, tinyc::avg_pool_s8);
+  Lowered l = with_reference(TINYC_KERNEL(p, tinyc::avg_pool_s8), p, &reference::avg_pool_s8);
   if (pool_in_place(p.in, p.out, p.pad)) l.in_place = 0;
   return l;
 }

@@ -291,7 +291,7 @@ Lowered lower_pool(OpContext& c, int32_t kind, bool global) {
   p.count_include_pad = static_cast<int32_t>(c.node.get_int("count_include_pad", 0));
   p.p = static_cast<float>(c.node.get_int("p", 2));
   if (kind == kPoolMax && x.dtype == DType::Int8 && p.in[0] == 1 && p.kernel[0] == 1) {  // rows, DSP
-    Lowered l = make_kernel("tinyc::max_pool_s8", p, &max_pool_s8);
+    Lowered l = with_reference(TINYC_KERNEL(p, tinyc::max_pool_s8), p, &pool<int8_t>);
     l.scratch_bytes = static_cast<size_t>(p.in[2]);
     if (pool_in_place(p.in, p.out, p.pad)) l.in_place = 0, l.in_place_scratch = l.scratch_bytes;
     return l;

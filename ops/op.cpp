@@ -116,12 +116,12 @@ Lowered elementwise_in_place(const OpContext& c, Lowered l) {
   return l;
 }
 
-void run_lowered(const Lowered& l, std::vector<const void*> in, std::vector<void*> out) {
+void run_lowered(const Lowered& l, std::vector<const void*> in, std::vector<void*> out, Kernels k) {
   in.resize(std::max(in.size(), kKernelSlots), nullptr);
   out.resize(std::max(out.size(), kKernelSlots), nullptr);
   std::vector<uint8_t> scratch(l.scratch_bytes + 16);
   out[kScratchSlot] = l.scratch_bytes ? scratch.data() : nullptr;
-  l.run(in.data(), out.data());
+  (k == Kernels::Reference && l.reference ? l.reference : l.run)(in.data(), out.data());
 }
 
 std::string template_name(const char* name, std::initializer_list<const char*> types) {

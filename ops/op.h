@@ -28,6 +28,9 @@ struct Lowered {
   std::string params_type;  // e.g. "tinyc::ConvParams"
   std::string params_init;  // C++ initializer of the params
   std::function<void(const void* const*, void* const*)> run;  // the same call, on the host
+  // The int8 kernels' reference (runtime/tinyc/int8/reference.h) for the same call, which the
+  // evaluator runs instead when asked (tinyc run --reference-kernels); empty: run is its own.
+  std::function<void(const void* const*, void* const*)> reference;
   size_t scratch_bytes = 0;  // scratch the kernel needs, passed as out[kScratchSlot]
   // Output 0 may be the very buffer of input `in_place` (the kernel then needs in_place_scratch
   // bytes of scratch instead of scratch_bytes); -1: never. The planner decides whether it is.
@@ -70,9 +73,13 @@ const LowerFn* find_op(const Node& n);  // the same for n's operator in n's doma
 // Fails with one line per node whose operator tinyc does not support, all at once.
 void check_supported(const Graph& g);
 
+// Which of a lowered node's host functions the evaluator runs: the kernel the generated code
+// calls, or its reference where it has one.
+enum class Kernels { Fast, Reference };
+
 // Runs a lowered node on the host on the given buffers (in/out: one entry per node input/output,
 // nullptr where absent), providing slots and scratch.
-void run_lowered(const Lowered& l, std::vector<const void*> in, std::vector<void*> out);
+void run_lowered(const Lowered& l, std::vector<const void*> in, std::vector<void*> out, Kernels k = Kernels::Fast);
 
 // Lowers one node of the graph for `isa`: sets its outputs' dtypes and shapes, returns the kernel
 // call. The host's evaluator runs Portable kernels.
@@ -115,6 +122,13 @@ Lowered make_kernel(const std::string& name, const P& p,
   l.params_type = P::type_name;
   l.params_init = params_value(p);
   l.run = [p, fn](const void* const* in, void* const* out) { fn(p, in, out); };
+  return l;
+}
+
+// l with the reference `fn` (runtime/tinyc/int8/reference.h) of its kernel, on the same params.
+template <class P>
+Lowered with_reference(Lowered l, const P& p, void (*fn)(const P&, const void* const*, void* const*)) {
+  l.reference = [p, fn](const void* const* in, void* const* out) { fn(p, in, out); };
   return l;
 }
 

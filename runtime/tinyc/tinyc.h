@@ -22,6 +22,14 @@
   template <class V>                                       \
   void visit(V&& v) const { v(__VA_ARGS__); }
 
+// For the drivers' micro-kernels: inlined where they are called, so the constants the caller knows
+// (a 3x3 window, unit strides) shape their loops as if they were written there.
+#if defined(__GNUC__)
+#define TINYC_INLINE inline __attribute__((always_inline))
+#else
+#define TINYC_INLINE inline
+#endif
+
 namespace tinyc {
 
 constexpr int kMaxRank = 8;

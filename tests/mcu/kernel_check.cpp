@@ -1,4 +1,4 @@
-// The int8 kernels on the core itself: every fast kernel that applies (conv_s8_im2col,
+// The int8 kernels on the core itself: the runtime's references (int8/reference.h) and every fast kernel that applies (conv_s8_im2col,
 // depthwise_s8, fully_connected_s8, add_s8, max_pool_s8, the global average pool, with the core's own ISA path: SMLAD where the DSP extension is
 // there, plain C elsewhere) against a straightforward loop, on random shapes, strides, paddings,
 // dilations and quantization parameters, from NCHW, channels-last and over its own input.
@@ -90,6 +90,7 @@ int main() {
       }
     };
     for (int mode : {0, 1}) {
+      check(reference::conv_s8, mode);  // the runtime's reference, which the evaluator can run
       if (p.groups == 1) check(im2col, mode);
       if (depthwise) check(dw, mode);
       if (depthwise && ks == 9) check(dw3, mode);
@@ -135,6 +136,8 @@ int main() {
     (fl ? fully_connected_s8<Onnx> : fully_connected_s8<TFLite>)(p, in, out);
     ++runs;
     if (memcmp(y, want, size_t(p.units)) != 0) ++mismatches, printf("mismatch: fully connected trial %d\n", trial);
+    reference::fully_connected_s8(p, in, out);  // the runtime's reference
+    if (memcmp(y, want, size_t(p.units)) != 0) ++mismatches, printf("mismatch: reference fully connected %d\n", trial);
   }
   for (int trial = 0; trial < 100; ++trial, ++trials) {  // add, b broadcast along rows or not
     const int rows = uni(1, 5), cols = uni(1, 9);
@@ -156,6 +159,8 @@ int main() {
     add_s8(p, in, out);
     ++runs;
     if (memcmp(y, want, size_t(rows * cols)) != 0) ++mismatches, printf("mismatch: add trial %d\n", trial);
+    reference::add_s8(p, in, out);  // the runtime's reference
+    if (memcmp(y, want, size_t(rows * cols)) != 0) ++mismatches, printf("mismatch: reference add %d\n", trial);
   }
   for (int trial = 0; trial < 100; ++trial, ++trials) {  // max pool, against pool<int8_t>
     const PoolParams p = random_max_pool(uni, 9, 3, true);

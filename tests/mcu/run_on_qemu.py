@@ -5,7 +5,7 @@ outputs against tinyc's host evaluator and the test data's references, and measu
     /usr/bin/python3 tests/mcu/run_on_qemu.py --tinyc build/tinyc --model tests/models/dscnn \\
         --target cortex-m4 [--sets N] [--work W] [--tinyc-args "--quantize int8 ..."] [--json F]
         [--run-args "..."  (options for the host's `tinyc run`)] [--machine M] [--timeout S] [--profile]
-        [--runtime DIR  (DIR/tinyc/*.h over the runtime tinyc embeds)]
+        [--runtime DIR  (DIR/tinyc/**.h over the runtime tinyc embeds)]
 
 For each model (--model may be repeated): `tinyc compile` into W/TARGET/NAME/gen, build a firmware
 (tests/mcu/startup.c + main.cpp + every generated *.cpp, the target's GCC flags, --gc-sections) and
@@ -270,9 +270,9 @@ def run_model(args, model_dir, target):
     if r.returncode != 0:
         raise Fail(f"tinyc compile exit {r.returncode}: {first_error(r.stderr, '')}")
     if args.runtime:  # the headers being worked on, without rebuilding tinyc to embed them
-        for h in os.listdir(os.path.join(args.runtime, "tinyc")):
-            if h.endswith(".h"):
-                shutil.copyfile(os.path.join(args.runtime, "tinyc", h), os.path.join(gen, "tinyc", h))
+        shutil.copytree(os.path.join(args.runtime, "tinyc"), os.path.join(gen, "tinyc"), dirs_exist_ok=True,
+                        ignore=lambda d, names: [n for n in names if not n.endswith(".h") and
+                                                 not os.path.isdir(os.path.join(d, n))])
     header = parse_header(os.path.join(gen, f"{name}.h"), name)
     res["arena"] = header["arena"]
 

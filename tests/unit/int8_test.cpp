@@ -164,6 +164,7 @@ TEST_CASE("conv_s8, conv_s8_im2col and depthwise_s8 equal a straightforward loop
     const Kernel dw = fl ? depthwise_s8<0, 0, Onnx> : depthwise_s8<0, 0, TFLite>;
     const Kernel dw3 = fl ? depthwise_s8<3, 3, Onnx> : depthwise_s8<3, 3, TFLite>;
     for (int mode : {0, 1}) {
+      check(reference::conv_s8, "reference::conv_s8", mode);  // the runtime's reference, as the evaluator runs it
       check(conv_s8, "conv_s8", mode);
       if (p.groups == 1) check(im2col, "conv_s8_im2col", mode);  // also where depthwise_s8 runs
       if (depthwise) check(dw, "depthwise_s8<0, 0>", mode);
@@ -246,6 +247,8 @@ TEST_CASE("fully_connected_s8 equals a straightforward loop on random shapes") {
     reference_fully_connected_s8(p, zx, x.data(), w.data(), bias.data(), mult.data(), shift.data(), want.data(),
                                  fl ? fscale.data() : nullptr);
     REQUIRE(y == want);
+    reference::fully_connected_s8(p, in, out);  // the runtime's reference, on the same constants
+    REQUIRE(y == want);
   }
 }
 
@@ -274,7 +277,11 @@ TEST_CASE("add_s8 equals TFLite's formula written out, with broadcasting") {
     if (trial % 3 == 2) p.act_min = uni(-128, 0), p.act_max = uni(0, 127);  // a fused activation's clamp
     const void* in[2] = {a.data(), b.data()};
     void* out[1] = {y.data()};
+    std::vector<int8_t> ref(y.size());
+    void* ref_out[1] = {ref.data()};
+    reference::add_s8(p, in, ref_out);  // the runtime's reference
     add_s8(p, in, out);
+    REQUIRE(ref == y);
     for (int r = 0; r < rows; ++r)
       for (int c = 0; c < cols; ++c) {
         const int32_t want = reference_add_s8(p, a[r * cols + c], b[(row_vector ? 0 : r * cols) + c]);
@@ -330,7 +337,11 @@ TEST_CASE("avg_pool_s8 equals a plain loop (rounding half away from zero) on ran
     for (auto& v : x) v = int8_t(uni(-128, 127));
     const void* in[1] = {x.data()};
     void* out[1] = {y.data()};
+    std::vector<int8_t> ref(y.size());
+    void* ref_out[1] = {ref.data()};
+    reference::avg_pool_s8(p, in, ref_out);  // the runtime's reference
     avg_pool_s8(p, in, out);
+    REQUIRE(ref == y);
     for (int c = 0; c < p.planes; ++c)
       for (int oh = 0; oh < p.out[1]; ++oh)
         for (int ow = 0; ow < p.out[2]; ++ow) {

@@ -1,16 +1,13 @@
-// Helium's half of conv_s8_im2col: patches of six pixels gathered by tables, times rows of
+// conv_s8_im2col with Helium (M55): patches of six pixels gathered by tables, times rows of
 // weights by VMLADAVA.
-#ifndef TINYC_INT8_IM2COL_MVE_H
-#define TINYC_INT8_IM2COL_MVE_H
+#ifndef TINYC_INT8_MVE_IM2COL_H
+#define TINYC_INT8_MVE_IM2COL_H
 
-#include "int8_requant.h"
+#include "../im2col_layout.h"
+#include "requant.h"
 
 namespace tinyc {
 
-// Pixels per Helium patch block (see patches_times_rows).
-constexpr int32_t kPatchPixels = 6;
-
-#if defined(__ARM_FEATURE_MVE)
 // Helium: the patches of six pixels (n int8 values each: x itself, padding zx) times every row of
 // w, requantized into y[m * y_stride + j] for the first nb pixels. VMLADAVA takes sixteen int8
 // products at once, so the sums are x . w - zx sum w, sum w from VADDVA on the same loads of w.
@@ -177,7 +174,62 @@ inline void place_patch_s8(const int16_t* natural, int32_t n, int32_t zx, int8_t
     vstrbq_p_s16(patch_at(patches, n, j, k), vaddq_n_s16(vldrhq_z_s16(natural + k, p), int16_t(zx)), p);
   }
 }
-#endif
+
+// The group's convolution on Helium, the pixels of each batch six at a time: patches of x itself
+// (padding: zx), as patches_times_rows reads them. After the patches (6n bytes), in the rest of the
+// scratch: each value's offset in x from the window's first (2n bytes) and its place in the window
+// (n), for the gathers, then which places of a window on the border are inside the input (KH * KW
+// <= n): when the window spans less than 64 KiB of x and at most 256 places, and never crosses the
+// input's depth. Where there are no tables, gather(xb, pixel, natural) writes a patch in natural
+// order after the patches instead.
+template <Rounding R, class Gather>
+void im2col_s8(const Im2colShape& s, Gather gather, const int8_t* x, const int8_t* w, const Requant& q,
+               void* scratch, int8_t* y) {
+  const int32_t n = s.n, zx = s.zx, in_ch = s.in_ch, cs = s.cs, ws = s.ws, in_h = s.in_h, in_w = s.in_w;
+  const int32_t out_h = s.out_h, out_w = s.out_w, out_size = s.out_size, kd_n = s.kd, kh_n = s.kh, kw_n = s.kw;
+  const int32_t sd = s.sd, sh = s.sh, sw = s.sw, dd = s.dd, dh = s.dh, dw = s.dw, ph = s.ph, pw = s.pw;
+  const int32_t batch = s.batch, in_size = s.in_size, out_ch = s.out_ch;
+  int8_t* const patches = static_cast<int8_t*>(scratch);
+  int16_t* const natural = reinterpret_cast<int16_t*>(patches + kPatchPixels * n);
+  uint16_t* offsets = reinterpret_cast<uint16_t*>(patches + kPatchPixels * n);
+  uint8_t* taps = reinterpret_cast<uint8_t*>(patches + (kPatchPixels + 2) * n);
+  uint8_t* inside = taps + n;
+  const int32_t span = (in_ch - 1) * cs + (((kd_n - 1) * dd * in_h + (kh_n - 1) * dh) * in_w + (kw_n - 1) * dw) * ws;
+  const bool table = span < 65536 && kh_n * kw_n <= 256 && kd_n == 1 && s.pd == 0;
+  if (table)
+    for (int32_t c = 0, k = 0; c < in_ch; ++c)
+      for (int32_t kh = 0; kh < kh_n; ++kh)
+        for (int32_t kw = 0; kw < kw_n; ++kw, ++k)
+          offsets[k] = uint16_t(c * cs + (kh * dh * in_w + kw * dw) * ws), taps[k] = uint8_t(kh * kw_n + kw);
+  for (int32_t b = 0; b < batch; ++b) {
+    const int8_t* xb = x + b * in_ch * in_size;
+    int8_t* yb = y + b * out_ch * out_size;
+    for (int32_t i = 0; i < out_size; i += kPatchPixels) {
+      const int32_t nb = out_size - i < kPatchPixels ? out_size - i : kPatchPixels;
+      for (int32_t j = 0; j < nb; ++j) {  // past nb: sums not stored
+        const int32_t o = i + j;
+        if (!table) {
+          gather(xb, o, natural);
+          place_patch_s8(natural, n, zx, patches, j);
+          continue;
+        }
+        const int32_t ow = o % out_w, oh = o / out_w % out_h, od = o / (out_w * out_h);
+        const int32_t iw0 = ow * sw - pw, ih0 = oh * sh - ph, id0 = od * sd;
+        const int8_t* first = xb + ((id0 * in_h + ih0) * in_w + iw0) * ws;
+        if (ih0 >= 0 && ih0 + (kh_n - 1) * dh < in_h && iw0 >= 0 && iw0 + (kw_n - 1) * dw < in_w) {
+          gather_window_s8(first, offsets, n, patches, j);
+          continue;
+        }
+        for (int32_t kh = 0, k = 0; kh < kh_n; ++kh) {
+          const bool row = unsigned(ih0 + kh * dh) < unsigned(in_h);
+          for (int32_t kw = 0; kw < kw_n; ++kw, ++k) inside[k] = row && unsigned(iw0 + kw * dw) < unsigned(in_w);
+        }
+        gather_border_s8(first, offsets, taps, inside, n, zx, patches, j);
+      }
+      patches_times_rows<R>(patches, nb, w, n, out_ch, q, zx, yb + i, out_size);
+    }
+  }
+}
 
 }  // namespace tinyc
 

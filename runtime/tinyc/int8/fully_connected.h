@@ -2,16 +2,9 @@
 #ifndef TINYC_INT8_FULLY_CONNECTED_H
 #define TINYC_INT8_FULLY_CONNECTED_H
 
-#include "int8_requant.h"
+#include "requant.h"
 
-// The ISA's micro-kernels, with the same signatures on each: dot_block_s8, requantize_block4_s8.
-#if defined(__ARM_FEATURE_MVE)
-#include "int8_fully_connected_mve.h"
-#elif defined(__ARM_FEATURE_SIMD32)
-#include "int8_fully_connected_dsp.h"
-#else
-#include "int8_fully_connected_plain.h"
-#endif
+#include "micro_kernels.h"  // dot_block_s8, requantize_block4_s8
 
 namespace tinyc {
 
@@ -55,7 +48,7 @@ inline int64_t fold_input_zero_point(int64_t bias, const int8_t* row, int32_t de
 // in: x int8, w int8 in pack_fully_connected_s8's order, bias int32 (or int16) with the input's
 // zero point folded in (fold_input_zero_point), multiplier int32, shift int8. Rows of w four at a
 // time against each row of x, read in place (no scratch): the ISA's dot_block_s8 and, where it has
-// one (kRequantizeBlock4), requantize_block4_s8 (int8_fully_connected_{plain,dsp,mve}.h). R as in
+// one (kRequantizeBlock4), requantize_block4_s8 ({plain,dsp,mve}/fully_connected.h). R as in
 // conv_s8_im2col.
 template <Rounding R>
 void fully_connected_s8(const FullyConnectedS8Params& p, const void* const* in, void* const* out) {

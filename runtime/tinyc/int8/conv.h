@@ -3,7 +3,7 @@
 #ifndef TINYC_INT8_CONV_H
 #define TINYC_INT8_CONV_H
 
-#include "int8_requant.h"
+#include "requant.h"
 
 namespace tinyc {
 

@@ -1,8 +1,8 @@
 // fully_connected_s8's micro-kernels with Helium (M55): VMLADAVA on sixteen values a row.
-#ifndef TINYC_INT8_FULLY_CONNECTED_MVE_H
-#define TINYC_INT8_FULLY_CONNECTED_MVE_H
+#ifndef TINYC_INT8_MVE_FULLY_CONNECTED_H
+#define TINYC_INT8_MVE_FULLY_CONNECTED_H
 
-#include "int8_requant.h"
+#include "requant.h"
 
 namespace tinyc {
 

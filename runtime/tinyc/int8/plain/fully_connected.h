@@ -1,8 +1,8 @@
 // fully_connected_s8's micro-kernels in plain C (M0+, M3, the host).
-#ifndef TINYC_INT8_FULLY_CONNECTED_PLAIN_H
-#define TINYC_INT8_FULLY_CONNECTED_PLAIN_H
+#ifndef TINYC_INT8_PLAIN_FULLY_CONNECTED_H
+#define TINYC_INT8_PLAIN_FULLY_CONNECTED_H
 
-#include "int8_requant.h"
+#include "../requant.h"
 
 namespace tinyc {
 

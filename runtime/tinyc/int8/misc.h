@@ -2,8 +2,8 @@
 #ifndef TINYC_INT8_MISC_H
 #define TINYC_INT8_MISC_H
 
-#include "int8_requant.h"
-#include "movement.h"
+#include "requant.h"
+#include "../movement.h"
 
 namespace tinyc {
 

@@ -1,8 +1,8 @@
 // fully_connected_s8's micro-kernels with the DSP extension (M4, M7, M33): SMLAD on SXTB16 pairs.
-#ifndef TINYC_INT8_FULLY_CONNECTED_DSP_H
-#define TINYC_INT8_FULLY_CONNECTED_DSP_H
+#ifndef TINYC_INT8_DSP_FULLY_CONNECTED_H
+#define TINYC_INT8_DSP_FULLY_CONNECTED_H
 
-#include "int8_requant.h"
+#include "../requant.h"
 
 namespace tinyc {
 

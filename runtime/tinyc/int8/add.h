@@ -2,8 +2,8 @@
 #ifndef TINYC_INT8_ADD_H
 #define TINYC_INT8_ADD_H
 
-#include "elementwise.h"
-#include "int8_requant.h"
+#include "../elementwise.h"
+#include "requant.h"
 
 namespace tinyc {
 
