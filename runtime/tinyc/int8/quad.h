@@ -41,7 +41,7 @@ void quad_times_rows(const uint32_t* quad, int32_t nb, const int8_t* w, int32_t 
 // four at a time: their patches (gather(xb, pixel, natural) writes one in natural order)
 // interleaved into a quad, times every row of w.
 template <Rounding R, class Gather>
-void im2col_s8(const Im2colShape& s, Gather gather, const int8_t* x, const int8_t* w, const Requant& q,
+TINYC_INLINE void im2col_s8(const Im2colShape& s, Gather gather, const int8_t* x, const int8_t* w, const Requant& q,
                   void* scratch, int8_t* y) {
   // In locals: the int8 stores to y may alias anything, s included.
   const int32_t batch = s.batch, in_ch = s.in_ch, out_ch = s.out_ch, in_size = s.in_size, out_size = s.out_size;

@@ -40,10 +40,12 @@ inline void depthwise3x3_pair(const int16_t* win, int32_t pw, const int32_t* wp,
   }
 }
 
-// A 3x3 window with unit dilation and column stride: two outputs at a time.
+// A 3x3 window with unit dilation and column stride: two outputs at a time. Channel c's
+// requantization is read here, not passed in: a copy through the stack cost every channel more.
 template <Rounding R>
-inline void depthwise3x3_s8(const int16_t* plane, const DepthwiseShape& s, const int8_t* wc,
-                            const ChannelRequant<R> rq, int8_t* yc) {
+inline void depthwise3x3_s8(const int16_t* plane, const DepthwiseShape& s, const int8_t* wc, const Requant& q,
+                            int32_t c, int8_t* yc) {
+  const ChannelRequant<R> rq(q, c);
   const int32_t pw = s.pw, sh = s.sh, out_h = s.out_h, out_w = s.out_w, zy = s.zy, lo = s.lo, hi = s.hi;
   int32_t wp[9];
   for (int32_t i = 0; i < 3; ++i) {
@@ -77,8 +79,9 @@ inline void depthwise3x3_s8(const int16_t* plane, const DepthwiseShape& s, const
 // Only depthwise_s8<0, 0> calls it: in the 3x3 kernel its code cost the 3x3 loops registers.
 constexpr int32_t kDepthwisePairs = 32;  // a window up to 8x8
 template <Rounding R>
-void depthwise_pairs_s8(const int16_t* plane, const DepthwiseShape& s, const int8_t* wc, const ChannelRequant<R> rq,
+void depthwise_pairs_s8(const int16_t* plane, const DepthwiseShape& s, const int8_t* wc, const Requant& q, int32_t c,
                         int8_t* y) {
+  const ChannelRequant<R> rq(q, c);
   const int32_t kh_n = s.kh, kw_n = s.kw, row_step = s.dh * s.pw, out_step = s.sh * s.pw, sw = s.sw;
   const int32_t out_h = s.out_h, out_w = s.out_w, zy = s.zy, lo = s.lo, hi = s.hi;
   const int32_t pairs = kw_n / 2, odd = kw_n & 1;
@@ -105,13 +108,12 @@ void depthwise_pairs_s8(const int16_t* plane, const DepthwiseShape& s, const int
 template <int KH, int KW, Rounding R>
 TINYC_INLINE void depthwise_channel_s8(const int16_t* plane, const DepthwiseShape& s, const int8_t* wc, const Requant& q,
                                  int32_t c, int8_t* yc) {
-  const ChannelRequant<R> rq(q, c);
   if constexpr (KH == 3 && KW == 3) {
-    if (s.dh == 1 && s.dw == 1 && s.sw == 1) return depthwise3x3_s8(plane, s, wc, rq, yc);
+    if (s.dh == 1 && s.dw == 1 && s.sw == 1) return depthwise3x3_s8<R>(plane, s, wc, q, c, yc);
   }
   if (KH == 0 && s.dw == 1 && s.kw > 1 && s.kh * (s.kw / 2) <= kDepthwisePairs)  // not in the 3x3 kernel
-    return depthwise_pairs_s8(plane, s, wc, rq, yc);
-  depthwise_windows_s8(plane, s, KH ? KH : s.kh, KW ? KW : s.kw, wc, rq, yc);
+    return depthwise_pairs_s8<R>(plane, s, wc, q, c, yc);
+  depthwise_windows_s8(plane, s, KH ? KH : s.kh, KW ? KW : s.kw, wc, ChannelRequant<R>(q, c), yc);
 }
 
 }  // namespace tinyc

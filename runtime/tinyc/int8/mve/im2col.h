@@ -183,7 +183,7 @@ inline void place_patch_s8(const int16_t* natural, int32_t n, int32_t zx, int8_t
 // input's depth. Where there are no tables, gather(xb, pixel, natural) writes a patch in natural
 // order after the patches instead.
 template <Rounding R, class Gather>
-void im2col_s8(const Im2colShape& s, Gather gather, const int8_t* x, const int8_t* w, const Requant& q,
+TINYC_INLINE void im2col_s8(const Im2colShape& s, Gather gather, const int8_t* x, const int8_t* w, const Requant& q,
                void* scratch, int8_t* y) {
   const int32_t n = s.n, zx = s.zx, in_ch = s.in_ch, cs = s.cs, ws = s.ws, in_h = s.in_h, in_w = s.in_w;
   const int32_t out_h = s.out_h, out_w = s.out_w, out_size = s.out_size, kd_n = s.kd, kh_n = s.kh, kw_n = s.kw;
