@@ -194,15 +194,18 @@ Lowered lower_concat_s8(OpContext& c) {
 
 }  // namespace
 
+// The quantizer's own operators (domain tinyc), by the names it gives them.
 void register_int8_ops(OpTable& t) {
-  t["ConcatS8"] = lower_concat_s8;
-  t["LookupS8"] = lower_lookup_s8;
-  t["SoftmaxS8"] = lower_softmax_s8;
-  t["ConvS8"] = lower_conv_s8;
-  t["FullyConnectedS8"] = lower_fully_connected_s8;
-  t["AddS8"] = lower_add_s8;
-  t["AvgPoolS8"] = lower_avg_pool_s8;
-  t["ReluS8"] = lower_relu_s8;
+  t.insert({
+      {"ConvS8", lower_conv_s8},                      // conv_s8, conv_s8_im2col, depthwise_s8
+      {"FullyConnectedS8", lower_fully_connected_s8},  // fully_connected_s8
+      {"AddS8", lower_add_s8},                        // add_s8
+      {"AvgPoolS8", lower_avg_pool_s8},               // avg_pool_s8 (max pooling is MaxPool's, ops/nn.cpp)
+      {"ReluS8", lower_relu_s8},                      // clip<int8_t>
+      {"LookupS8", lower_lookup_s8},                  // lookup_s8
+      {"SoftmaxS8", lower_softmax_s8},                // softmax_s8
+      {"ConcatS8", lower_concat_s8},                  // concat_s8
+  });
 }
 
 }  // namespace tinyc

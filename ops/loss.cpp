@@ -33,9 +33,12 @@ Lowered lower_loss(OpContext& c, bool softmax) {
 
 }  // namespace
 
+// Both losses: a softmax first or not.
 void register_loss_ops(OpTable& t) {
-  t["NegativeLogLikelihoodLoss"] = [](OpContext& c) { return lower_loss(c, false); };
-  t["SoftmaxCrossEntropyLoss"] = [](OpContext& c) { return lower_loss(c, true); };
+  for (const bool softmax : {false, true})
+    t[softmax ? "SoftmaxCrossEntropyLoss" : "NegativeLogLikelihoodLoss"] = [softmax](OpContext& c) {
+      return lower_loss(c, softmax);
+    };
 }
 
 }  // namespace tinyc

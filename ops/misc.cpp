@@ -147,15 +147,11 @@ Lowered lower_one_hot(OpContext& c) {
 
 }  // namespace
 
+// Constants, shapes, ranges and one-hot.
 void register_misc_ops(OpTable& t) {
-  t["Constant"] = lower_constant;
-  t["Shape"] = lower_shape;
-  t["Size"] = lower_size;
-  t["ConstantOfShape"] = lower_constant_of_shape;
-  t["EyeLike"] = lower_eye_like;
-  t["Range"] = lower_range;
-  t["Trilu"] = lower_trilu;
-  t["OneHot"] = lower_one_hot;
+  t.insert({{"Constant", lower_constant}, {"Shape", lower_shape}, {"Size", lower_size},
+            {"ConstantOfShape", lower_constant_of_shape}, {"EyeLike", lower_eye_like}, {"Range", lower_range},
+            {"Trilu", lower_trilu}, {"OneHot", lower_one_hot}});
 }
 
 }  // namespace tinyc

@@ -435,21 +435,11 @@ Lowered lower_tile(OpContext& c) {
 }  // namespace
 
 void register_movement_ops(OpTable& t) {
-  t["Reshape"] = lower_reshape;
-  t["Flatten"] = lower_flatten;
-  t["Squeeze"] = lower_squeeze;
-  t["Unsqueeze"] = lower_unsqueeze;
-  t["Transpose"] = lower_transpose;
-  t["Slice"] = lower_slice;
-  t["Expand"] = lower_expand;
-  t["DepthToSpace"] = lower_depth_to_space;
-  t["SpaceToDepth"] = lower_space_to_depth;
-  t["Concat"] = lower_concat;
-  t["Split"] = lower_split;
-  t["Gather"] = lower_gather;
-  t["GatherElements"] = lower_gather_elements;
-  t["Pad"] = lower_pad;
-  t["Tile"] = lower_tile;
+  t.insert({{"Reshape", lower_reshape}, {"Flatten", lower_flatten}, {"Squeeze", lower_squeeze},
+            {"Unsqueeze", lower_unsqueeze}, {"Transpose", lower_transpose}, {"Slice", lower_slice},
+            {"Expand", lower_expand}, {"DepthToSpace", lower_depth_to_space}, {"SpaceToDepth", lower_space_to_depth},
+            {"Concat", lower_concat}, {"Split", lower_split}, {"Gather", lower_gather},
+            {"GatherElements", lower_gather_elements}, {"Pad", lower_pad}, {"Tile", lower_tile}});
 }
 
 }  // namespace tinyc

@@ -180,14 +180,13 @@ Lowered lower_qlinear_leaky_relu(OpContext& c) {
 }  // namespace
 
 void register_quant_ops(OpTable& t) {
-  t["QuantizeLinear"] = lower_quantize;
-  t["DequantizeLinear"] = lower_dequantize;
-  t["DynamicQuantizeLinear"] = lower_dynamic_quantize;
-  t["com.microsoft.QLinearAdd"] = [](OpContext& c) { return lower_qlinear_binary(c, false); };
-  t["com.microsoft.QLinearMul"] = [](OpContext& c) { return lower_qlinear_binary(c, true); };
-  t["com.microsoft.QLinearAveragePool"] = [](OpContext& c) { return lower_qlinear_pool(c, false); };
-  t["com.microsoft.QLinearGlobalAveragePool"] = [](OpContext& c) { return lower_qlinear_pool(c, true); };
-  t["com.microsoft.QLinearLeakyRelu"] = lower_qlinear_leaky_relu;
+  t.insert({{"QuantizeLinear", lower_quantize}, {"DequantizeLinear", lower_dequantize},
+            {"DynamicQuantizeLinear", lower_dynamic_quantize},
+            {"com.microsoft.QLinearAdd", [](OpContext& c) { return lower_qlinear_binary(c, false); }},
+            {"com.microsoft.QLinearMul", [](OpContext& c) { return lower_qlinear_binary(c, true); }},
+            {"com.microsoft.QLinearAveragePool", [](OpContext& c) { return lower_qlinear_pool(c, false); }},
+            {"com.microsoft.QLinearGlobalAveragePool", [](OpContext& c) { return lower_qlinear_pool(c, true); }},
+            {"com.microsoft.QLinearLeakyRelu", lower_qlinear_leaky_relu}});
 }
 
 }  // namespace tinyc

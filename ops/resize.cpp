@@ -101,9 +101,10 @@ Lowered lower_resize(OpContext& c, bool upsample) {
 
 }  // namespace
 
+// Resize, and Upsample (opset < 10) as the Resize it became.
 void register_resize_ops(OpTable& t) {
-  t["Resize"] = [](OpContext& c) { return lower_resize(c, false); };
-  t["Upsample"] = [](OpContext& c) { return lower_resize(c, true); };
+  t.insert({{"Resize", [](OpContext& c) { return lower_resize(c, false); }},
+            {"Upsample", [](OpContext& c) { return lower_resize(c, true); }}});
 }
 
 }  // namespace tinyc
