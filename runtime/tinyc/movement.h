@@ -93,8 +93,7 @@ template <class T>
 void gather_elements(const GatherElementsParams& p, const void* const* in, void* const* out) {
   const T* x = static_cast<const T*>(in[0]);
   T* y = static_cast<T*>(out[0]);
-  int32_t idx[kMaxRank] = {0};
-  for (int32_t i = 0; i < p.n; ++i) {
+  for_each_index(p.n, p.rank, p.dims, [&](const int32_t* idx, int32_t i) {
     int64_t off = 0;
     for (int32_t a = 0; a < p.rank; ++a) {
       int64_t v = idx[a];
@@ -106,8 +105,7 @@ void gather_elements(const GatherElementsParams& p, const void* const* in, void*
       off = off * p.in_dims[a] + v;
     }
     y[i] = x[off];
-    for (int32_t a = p.rank - 1; a >= 0 && ++idx[a] == p.dims[a]; --a) idx[a] = 0;
-  }
+  });
 }
 
 struct PadParams {
@@ -133,8 +131,7 @@ void pad(const PadParams& p, const void* const* in, void* const* out) {
       begin[a] = static_cast<int32_t>(static_cast<const int64_t*>(in[1])[a]);
     if (in[2]) value = *static_cast<const T*>(in[2]);
   }
-  int32_t idx[kMaxRank] = {0};
-  for (int32_t i = 0; i < p.n; ++i) {
+  for_each_index(p.n, p.rank, p.dims, [&](const int32_t* idx, int32_t i) {
     int32_t off = 0;
     bool inside = true;
     for (int32_t a = 0; a < p.rank; ++a) {
@@ -157,8 +154,7 @@ void pad(const PadParams& p, const void* const* in, void* const* out) {
       off = off * d + v;
     }
     y[i] = inside ? x[off] : value;
-    for (int32_t a = p.rank - 1; a >= 0 && ++idx[a] == p.dims[a]; --a) idx[a] = 0;
-  }
+  });
 }
 
 struct TileParams {
@@ -172,13 +168,11 @@ template <class T>
 void tile(const TileParams& p, const void* const* in, void* const* out) {
   const T* x = static_cast<const T*>(in[0]);
   T* y = static_cast<T*>(out[0]);
-  int32_t idx[kMaxRank] = {0};
-  for (int32_t i = 0; i < p.n; ++i) {
+  for_each_index(p.n, p.rank, p.dims, [&](const int32_t* idx, int32_t i) {
     int32_t off = 0;
     for (int32_t a = 0; a < p.rank; ++a) off = off * p.in_dims[a] + idx[a] % p.in_dims[a];
     y[i] = x[off];
-    for (int32_t a = p.rank - 1; a >= 0 && ++idx[a] == p.dims[a]; --a) idx[a] = 0;
-  }
+  });
 }
 
 struct SliceParams {

@@ -113,12 +113,9 @@ void conv(const ConvParams& p, const void* const* in, void* const* out) {
           for (int32_t kh = 0; kh < p.kernel[1]; ++kh)
             for (int32_t kw = 0; kw < p.kernel[2]; ++kw) {
               const T wv = wc[(kd * p.kernel[1] + kh) * p.kernel[2] + kw];
-              // Output columns ow with 0 <= ow * stride + shift < in width.
-              const int32_t shift = kw * p.dilation[2] - p.pad[2], st = p.stride[2];
-              int32_t lo = shift >= 0 ? 0 : (-shift + st - 1) / st;
-              int32_t hi = p.in[2] - shift <= 0 ? 0 : (p.in[2] - shift + st - 1) / st;
-              if (hi > p.out[2]) hi = p.out[2];
-              if (lo >= hi) continue;
+              const int32_t shift = kw * p.dilation[2] - p.pad[2];  // input column ow * stride + shift
+              const Columns cols = inside_columns(shift, p.stride[2], p.in[2], p.out[2]);
+              if (cols.lo >= cols.hi) continue;
               for (int32_t od = 0; od < p.out[0]; ++od) {
                 const int32_t id = od * p.stride[0] + kd * p.dilation[0] - p.pad[0];
                 if (id < 0 || id >= p.in[0]) continue;
@@ -127,7 +124,7 @@ void conv(const ConvParams& p, const void* const* in, void* const* out) {
                   if (ih < 0 || ih >= p.in[1]) continue;
                   const T* xr = xc + ((id * p.in[1] + ih) * p.in[2] + shift) * ws;
                   T* yr = ym + (od * p.out[1] + oh) * p.out[2];
-                  for (int32_t ow = lo; ow < hi; ++ow) yr[ow] += wv * xr[ow * sw];
+                  for (int32_t ow = cols.lo; ow < cols.hi; ++ow) yr[ow] += wv * xr[ow * sw];
                 }
               }
             }
@@ -341,12 +338,11 @@ void batch_norm(const NormParams& p, const void* const* in, void* const* out) {
   const T* mean = static_cast<const T*>(in[3]);
   const T* var = static_cast<const T*>(in[4]);
   T* y = static_cast<T*>(out[0]);
-  for (int32_t o = 0; o < p.outer; ++o)
-    for (int32_t c = 0; c < p.channels; ++c) {
-      const T s = scale[c] / std::sqrt(var[c] + T(p.epsilon));
-      const T t = bias[c] - mean[c] * s;
-      for (int32_t i = 0; i < p.inner; ++i, ++x) *y++ = *x * s + t;
-    }
+  for_each_channel(p.outer, p.channels, [&](int32_t c) {
+    const T s = scale[c] / std::sqrt(var[c] + T(p.epsilon));
+    const T t = bias[c] - mean[c] * s;
+    for (int32_t i = 0; i < p.inner; ++i, ++x) *y++ = *x * s + t;
+  });
 }
 
 // Instance normalization: per (n, c) plane statistics, per-channel scale and bias.
@@ -402,32 +398,31 @@ template <class T>
 void softmax(const SoftmaxParams& p, const void* const* in, void* const* out) {
   const T* x = static_cast<const T*>(in[0]);
   T* y = static_cast<T*>(out[0]);
-  for (int32_t o = 0; o < p.outer; ++o)
-    for (int32_t i = 0; i < p.inner; ++i) {
-      const T* xs = x + o * p.axis * p.inner + i;
-      T* ys = y + o * p.axis * p.inner + i;
-      T mx = xs[0];
-      int32_t arg = 0;
-      for (int32_t a = 1; a < p.axis; ++a)
-        if (xs[a * p.inner] > mx) mx = xs[a * p.inner], arg = a;
-      if (p.kind == kHardmax) {
-        for (int32_t a = 0; a < p.axis; ++a) ys[a * p.inner] = T(a == arg ? 1 : 0);
-        continue;
-      }
-      T sum = T(0);
-      for (int32_t a = 0; a < p.axis; ++a) {
-        const T e = std::exp(xs[a * p.inner] - mx);
-        sum += e;
-        if (p.kind == kSoftmax) ys[a * p.inner] = e;
-      }
-      if (p.kind == kSoftmax) {
-        const T inv = T(1) / sum;
-        for (int32_t a = 0; a < p.axis; ++a) ys[a * p.inner] *= inv;
-      } else {
-        const T ls = std::log(sum);
-        for (int32_t a = 0; a < p.axis; ++a) ys[a * p.inner] = xs[a * p.inner] - mx - ls;
-      }
+  for_each_line(p.outer, p.axis, p.inner, [&](int32_t at, int32_t, int32_t) {
+    const T* xs = x + at;
+    T* ys = y + at;
+    T mx = xs[0];
+    int32_t arg = 0;
+    for (int32_t a = 1; a < p.axis; ++a)
+      if (xs[a * p.inner] > mx) mx = xs[a * p.inner], arg = a;
+    if (p.kind == kHardmax) {
+      for (int32_t a = 0; a < p.axis; ++a) ys[a * p.inner] = T(a == arg ? 1 : 0);
+      return;
     }
+    T sum = T(0);
+    for (int32_t a = 0; a < p.axis; ++a) {
+      const T e = std::exp(xs[a * p.inner] - mx);
+      sum += e;
+      if (p.kind == kSoftmax) ys[a * p.inner] = e;
+    }
+    if (p.kind == kSoftmax) {
+      const T inv = T(1) / sum;
+      for (int32_t a = 0; a < p.axis; ++a) ys[a * p.inner] *= inv;
+    } else {
+      const T ls = std::log(sum);
+      for (int32_t a = 0; a < p.axis; ++a) ys[a * p.inner] = xs[a * p.inner] - mx - ls;
+    }
+  });
 }
 
 struct LrnParams {

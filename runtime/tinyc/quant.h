@@ -40,12 +40,11 @@ void quantize_linear(const QuantizeParams& p, const void* const* in, void* const
   const float* scale = static_cast<const float*>(in[1]);
   const TO* zp = static_cast<const TO*>(in[2]);
   TO* y = static_cast<TO*>(out[0]);
-  for (int32_t o = 0; o < p.outer; ++o)
-    for (int32_t c = 0; c < p.channels; ++c) {
-      const int32_t k = p.per_channel ? c : 0;
-      const float z = zp ? float(zp[k]) : 0.f;
-      for (int32_t i = 0; i < p.inner; ++i, ++x) *y++ = saturate<TO>(round_half_even(*x / scale[k]) + z);
-    }
+  for_each_channel(p.outer, p.channels, [&](int32_t c) {
+    const int32_t k = p.per_channel ? c : 0;
+    const float z = zp ? float(zp[k]) : 0.f;
+    for (int32_t i = 0; i < p.inner; ++i, ++x) *y++ = saturate<TO>(round_half_even(*x / scale[k]) + z);
+  });
 }
 
 // y = (x - zero_point) * scale.
@@ -55,12 +54,11 @@ void dequantize_linear(const QuantizeParams& p, const void* const* in, void* con
   const float* scale = static_cast<const float*>(in[1]);
   const TI* zp = static_cast<const TI*>(in[2]);
   float* y = static_cast<float*>(out[0]);
-  for (int32_t o = 0; o < p.outer; ++o)
-    for (int32_t c = 0; c < p.channels; ++c) {
-      const int32_t k = p.per_channel ? c : 0;
-      const int32_t z = zp ? int32_t(zp[k]) : 0;
-      for (int32_t i = 0; i < p.inner; ++i) *y++ = float(int32_t(*x++) - z) * scale[k];
-    }
+  for_each_channel(p.outer, p.channels, [&](int32_t c) {
+    const int32_t k = p.per_channel ? c : 0;
+    const int32_t z = zp ? int32_t(zp[k]) : 0;
+    for (int32_t i = 0; i < p.inner; ++i) *y++ = float(int32_t(*x++) - z) * scale[k];
+  });
 }
 
 // uint8 quantization with the range of x (always including 0); out: y, scale, zero point.
@@ -157,20 +155,13 @@ void qconv(const QConvParams& q, const void* const* in, void* const* out) {
             for (int32_t c = 0; c < cg; ++c) {
               const TX* xc = x + (n * p.in_ch + g * cg + c) * in_size;
               const TW* wc = w + (m * cg + c) * ksize;
-              for (int32_t kd = 0; kd < p.kernel[0]; ++kd) {
-                const int32_t id = od * p.stride[0] + kd * p.dilation[0] - p.pad[0];
-                if (id < 0 || id >= p.in[0]) continue;
-                for (int32_t kh = 0; kh < p.kernel[1]; ++kh) {
-                  const int32_t ih = oh * p.stride[1] + kh * p.dilation[1] - p.pad[1];
-                  if (ih < 0 || ih >= p.in[1]) continue;
-                  for (int32_t kw = 0; kw < p.kernel[2]; ++kw) {
-                    const int32_t iw = ow * p.stride[2] + kw * p.dilation[2] - p.pad[2];
-                    if (iw < 0 || iw >= p.in[2]) continue;
-                    acc += (int32_t(xc[(id * p.in[1] + ih) * p.in[2] + iw]) - zx) *
-                           (int32_t(wc[(kd * p.kernel[1] + kh) * p.kernel[2] + kw]) - zw);
-                  }
+              window_rows(p, od, oh, [&](int32_t row, int32_t krow) {
+                for (int32_t kw = 0; kw < p.kernel[2]; ++kw) {
+                  const int32_t iw = ow * p.stride[2] + kw * p.dilation[2] - p.pad[2];
+                  if (iw < 0 || iw >= p.in[2]) continue;
+                  acc += (int32_t(xc[row * p.in[2] + iw]) - zx) * (int32_t(wc[krow * p.kernel[2] + kw]) - zw);
                 }
-              }
+              });
             }
             if (q.qlinear)
               *y++ = saturate<TO>(round_half_even(float(acc) * (mult * ws[q.w_per_channel ? m : 0])) + float(zy));

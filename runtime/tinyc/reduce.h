@@ -73,18 +73,17 @@ template <class T>
 void arg_reduce(const ArgParams& p, const void* const* in, void* const* out) {
   const T* x = static_cast<const T*>(in[0]);
   int64_t* y = static_cast<int64_t*>(out[0]);
-  for (int32_t o = 0; o < p.outer; ++o)
-    for (int32_t i = 0; i < p.inner; ++i) {
-      const T* xs = x + o * p.axis * p.inner + i;
-      int32_t best = 0;
-      for (int32_t a = 1; a < p.axis; ++a) {
-        const T v = xs[a * p.inner], b = xs[best * p.inner];
-        const bool better = p.is_max ? (v > b || (p.select_last && v == b))
-                                     : (v < b || (p.select_last && v == b));
-        if (better) best = a;
-      }
-      *y++ = best;
+  for_each_line(p.outer, p.axis, p.inner, [&](int32_t at, int32_t, int32_t) {
+    const T* xs = x + at;
+    int32_t best = 0;
+    for (int32_t a = 1; a < p.axis; ++a) {
+      const T v = xs[a * p.inner], b = xs[best * p.inner];
+      const bool better = p.is_max ? (v > b || (p.select_last && v == b))
+                                   : (v < b || (p.select_last && v == b));
+      if (better) best = a;
     }
+    *y++ = best;
+  });
 }
 
 struct CumSumParams {
@@ -139,30 +138,29 @@ void topk(const TopKParams& p, const void* const* in, void* const* out) {
   const T* x = static_cast<const T*>(in[0]);
   T* values = static_cast<T*>(out[0]);
   int64_t* indices = static_cast<int64_t*>(out[1]);
-  for (int32_t o = 0; o < p.outer; ++o)
-    for (int32_t i = 0; i < p.inner; ++i) {
-      const T* xs = x + o * p.axis * p.inner + i;
-      int32_t prev = -1;
-      for (int32_t r = 0; r < p.k; ++r) {
-        int32_t best = -1;
-        for (int32_t a = 0; a < p.axis; ++a) {
-          const T v = xs[a * p.inner];
-          if (prev >= 0) {  // only elements ranked after the previous pick
-            const T pv = xs[prev * p.inner];
-            const bool after = p.largest ? (v < pv || (v == pv && a > prev))
-                                         : (v > pv || (v == pv && a > prev));
-            if (!after) continue;
-          }
-          if (best < 0) { best = a; continue; }
-          const T b = xs[best * p.inner];
-          if (p.largest ? v > b : v < b) best = a;
+  for_each_line(p.outer, p.axis, p.inner, [&](int32_t at, int32_t o, int32_t i) {
+    const T* xs = x + at;
+    int32_t prev = -1;
+    for (int32_t r = 0; r < p.k; ++r) {
+      int32_t best = -1;
+      for (int32_t a = 0; a < p.axis; ++a) {
+        const T v = xs[a * p.inner];
+        if (prev >= 0) {  // only elements ranked after the previous pick
+          const T pv = xs[prev * p.inner];
+          const bool after = p.largest ? (v < pv || (v == pv && a > prev))
+                                       : (v > pv || (v == pv && a > prev));
+          if (!after) continue;
         }
-        const int32_t at = (o * p.k + r) * p.inner + i;
-        values[at] = xs[best * p.inner];
-        if (indices) indices[at] = best;
-        prev = best;
+        if (best < 0) { best = a; continue; }
+        const T b = xs[best * p.inner];
+        if (p.largest ? v > b : v < b) best = a;
       }
+      const int32_t to = (o * p.k + r) * p.inner + i;
+      values[to] = xs[best * p.inner];
+      if (indices) indices[to] = best;
+      prev = best;
     }
+  });
 }
 
 }  // namespace tinyc

@@ -83,6 +83,59 @@ inline void int_avg_pool(const T* x, int32_t planes, const int32_t in[3], const 
         }
 }
 
+// Calls f(input row, kernel row) for each row (kd, kh) of the window of output row (od, oh) that
+// lies inside the input: input row id * in[1] + ih, kernel row kd * kernel[1] + kh. P: a
+// convolution's params (in, kernel, stride, dilation, pad as depth, height, width).
+template <class P, class F>
+TINYC_INLINE void window_rows(const P& p, int32_t od, int32_t oh, F f) {
+  for (int32_t kd = 0; kd < p.kernel[0]; ++kd) {
+    const int32_t id = od * p.stride[0] + kd * p.dilation[0] - p.pad[0];
+    if (id < 0 || id >= p.in[0]) continue;
+    for (int32_t kh = 0; kh < p.kernel[1]; ++kh) {
+      const int32_t ih = oh * p.stride[1] + kh * p.dilation[1] - p.pad[1];
+      if (ih < 0 || ih >= p.in[1]) continue;
+      f(id * p.in[1] + ih, kd * p.kernel[1] + kh);
+    }
+  }
+}
+
+// Calls f(at, o, i) for each line along the middle axis of a tensor viewed as [outer, axis, inner],
+// in order: the line's first element is at `at` = (o * axis) * inner + i, its next ones inner apart.
+template <class F>
+TINYC_INLINE void for_each_line(int32_t outer, int32_t axis, int32_t inner, F f) {
+  for (int32_t o = 0; o < outer; ++o)
+    for (int32_t i = 0; i < inner; ++i) f(o * axis * inner + i, o, i);
+}
+
+// Calls f(idx, i) for the first n multi-indices idx over dims (rank axes, row-major), i counting
+// from 0.
+template <class F>
+TINYC_INLINE void for_each_index(int32_t n, int32_t rank, const int32_t* dims, F f) {
+  int32_t idx[kMaxRank] = {0};
+  for (int32_t i = 0; i < n; ++i) {
+    f(static_cast<const int32_t*>(idx), i);
+    for (int32_t a = rank - 1; a >= 0 && ++idx[a] == dims[a]; --a) idx[a] = 0;
+  }
+}
+
+// Calls f(c) for each channel of a tensor viewed as [outer, channels, inner], in order: f takes
+// the channel's next inner elements.
+template <class F>
+TINYC_INLINE void for_each_channel(int32_t outer, int32_t channels, F f) {
+  for (int32_t o = 0; o < outer; ++o)
+    for (int32_t c = 0; c < channels; ++c) f(c);
+}
+
+// The output columns lo <= ow < hi whose input column ow * stride + shift lies in [0, width).
+struct Columns {
+  int32_t lo, hi;
+};
+inline Columns inside_columns(int32_t shift, int32_t stride, int32_t width, int32_t out_width) {
+  const int32_t lo = shift >= 0 ? 0 : (-shift + stride - 1) / stride;
+  const int32_t hi = width - shift <= 0 ? 0 : (width - shift + stride - 1) / stride;
+  return {lo, hi < out_width ? hi : out_width};
+}
+
 template <class T>
 inline T clamp_to(T x, T lo, T hi) { return x < lo ? lo : (x > hi ? hi : x); }
 

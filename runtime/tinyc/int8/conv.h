@@ -54,26 +54,17 @@ inline void conv_s8(const ConvS8Params& p, const void* const* in, void* const* o
           for (int32_t c = 0; c < cg; ++c) {
             const int8_t* xc = in_place ? plane : x + n * p.in_ch * in_size + (g * cg + c) * cs;
             const int8_t* wc = w + (m * cg + c) * ksize;
-            for (int32_t kd = 0; kd < p.kernel[0]; ++kd) {
-              const int32_t id = od * p.stride[0] + kd * p.dilation[0] - p.pad[0];
-              if (id < 0 || id >= p.in[0]) continue;
-              for (int32_t kh = 0; kh < p.kernel[1]; ++kh) {
-                const int32_t ih = oh * p.stride[1] + kh * p.dilation[1] - p.pad[1];
-                if (ih < 0 || ih >= p.in[1]) continue;
-                const int8_t* xrow = xc + (id * p.in[1] + ih) * p.in[2] * ws;
-                const int8_t* wk = wc + (kd * p.kernel[1] + kh) * p.kernel[2];
-                for (int32_t kw = 0; kw < p.kernel[2]; ++kw) {
-                  const int32_t wv = wk[kw];
-                  // Output columns ow with 0 <= ow * stride + sh < in width.
-                  const int32_t sh = kw * p.dilation[2] - p.pad[2];
-                  const int32_t lo = sh >= 0 ? 0 : (-sh + st - 1) / st;
-                  int32_t hi = p.in[2] - sh <= 0 ? 0 : (p.in[2] - sh + st - 1) / st;
-                  if (hi > ow_n) hi = ow_n;
-                  const int8_t* xr = xrow + sh * ws;
-                  for (int32_t ow = lo; ow < hi; ++ow) acc[ow] += (int32_t(xr[ow * sw]) - zx) * wv;
-                }
+            window_rows(p, od, oh, [&](int32_t row, int32_t krow) {
+              const int8_t* xrow = xc + row * p.in[2] * ws;
+              const int8_t* wk = wc + krow * p.kernel[2];
+              for (int32_t kw = 0; kw < p.kernel[2]; ++kw) {
+                const int32_t sh = kw * p.dilation[2] - p.pad[2];  // input column ow * stride + sh
+                const Columns cols = inside_columns(sh, st, p.in[2], ow_n);
+                const int8_t* xr = xrow + sh * ws;
+                const int32_t wv = wk[kw];
+                for (int32_t ow = cols.lo; ow < cols.hi; ++ow) acc[ow] += (int32_t(xr[ow * sw]) - zx) * wv;
               }
-            }
+            });
           }
           int8_t* yr = y + ((n * p.out_ch + m) * p.out[0] + od) * p.out[1] * ow_n + oh * ow_n;
           for (int32_t ow = 0; ow < ow_n; ++ow) yr[ow] = q.at(acc[ow], m);

@@ -4,7 +4,7 @@
 
 #include "requant.h"
 
-#include "micro_kernels.h"  // dot_block_s8, requantize_block4_s8
+#include "micro_kernels.h"  // dot16_s8, dot_tail_s8, requantize_block4_s8
 
 namespace tinyc {
 
@@ -45,10 +45,23 @@ inline int64_t fold_input_zero_point(int64_t bias, const int8_t* row, int32_t de
   return bias - int64_t(zx) * sum;
 }
 
+// acc[r] += x . row r over n values, for the R (1 or 4) rows of a packed block wb: the ISA's
+// dot16_s8 for each group of 16, its dot_tail_s8 for the rest. The sums are four scalars, not an
+// array: GCC keeps an array in memory across the loop.
+template <int R>
+TINYC_INLINE void dot_block_s8(const int8_t* x, const int8_t* wb, int32_t n, int32_t* acc) {
+  int32_t s0 = acc[0], s1 = R > 1 ? acc[1] : 0, s2 = R > 1 ? acc[2] : 0, s3 = R > 1 ? acc[3] : 0;
+  const int32_t tail = n & 15;
+  for (const int8_t* const end = x + (n - tail); x < end; x += 16, wb += 16 * R) dot16_s8<R>(x, wb, s0, s1, s2, s3);
+  dot_tail_s8<R>(x, wb, tail, s0, s1, s2, s3);
+  acc[0] = s0;
+  if (R > 1) acc[1] = s1, acc[2] = s2, acc[3] = s3;
+}
+
 // in: x int8, w int8 in pack_fully_connected_s8's order, bias int32 (or int16) with the input's
 // zero point folded in (fold_input_zero_point), multiplier int32, shift int8. Rows of w four at a
-// time against each row of x, read in place (no scratch): the ISA's dot_block_s8 and, where it has
-// one (kRequantizeBlock4), requantize_block4_s8 ({plain,dsp,mve}/fully_connected.h). R as in
+// time against each row of x, read in place (no scratch): dot_block_s8 and, where the ISA has one
+// (kRequantizeBlock4), requantize_block4_s8 ({plain,dsp,mve}/fully_connected.h). R as in
 // conv_s8_im2col.
 template <Rounding R>
 void fully_connected_s8(const FullyConnectedS8Params& p, const void* const* in, void* const* out) {

@@ -58,21 +58,20 @@ inline void softmax_s8(const SoftmaxS8Params& p, const void* const* in, void* co
   const int8_t* x = static_cast<const int8_t*>(in[0]);
   const uint16_t* table = static_cast<const uint16_t*>(in[1]);
   int8_t* y = static_cast<int8_t*>(out[0]);
-  for (int32_t o = 0; o < p.outer; ++o)
-    for (int32_t i = 0; i < p.inner; ++i) {
-      const int8_t* xs = x + o * p.axis * p.inner + i;
-      int8_t* ys = y + o * p.axis * p.inner + i;
-      int32_t mx = -128;
-      for (int32_t a = 0; a < p.axis; ++a) mx = xs[a * p.inner] > mx ? xs[a * p.inner] : mx;
-      int64_t sum = 0;
-      for (int32_t a = 0; a < p.axis; ++a) sum += table[mx - xs[a * p.inner]];
-      for (int32_t a = 0; a < p.axis; ++a) {
-        const int64_t num = int64_t(table[mx - xs[a * p.inner]]) * p.inv_output_scale;
-        const int64_t q = (num + sum / 2) / sum;  // prob / output_scale, times 2^16
-        const int64_t v = ((q + (1 << 15)) >> 16) + p.output_zero_point;
-        ys[a * p.inner] = int8_t(v < -128 ? -128 : (v > 127 ? 127 : v));
-      }
+  for_each_line(p.outer, p.axis, p.inner, [&](int32_t at, int32_t, int32_t) {
+    const int8_t* xs = x + at;
+    int8_t* ys = y + at;
+    int32_t mx = -128;
+    for (int32_t a = 0; a < p.axis; ++a) mx = xs[a * p.inner] > mx ? xs[a * p.inner] : mx;
+    int64_t sum = 0;
+    for (int32_t a = 0; a < p.axis; ++a) sum += table[mx - xs[a * p.inner]];
+    for (int32_t a = 0; a < p.axis; ++a) {
+      const int64_t num = int64_t(table[mx - xs[a * p.inner]]) * p.inv_output_scale;
+      const int64_t q = (num + sum / 2) / sum;  // prob / output_scale, times 2^16
+      const int64_t v = ((q + (1 << 15)) >> 16) + p.output_zero_point;
+      ys[a * p.inner] = int8_t(v < -128 ? -128 : (v > 127 ? 127 : v));
     }
+  });
 }
 
 }  // namespace tinyc

@@ -2,7 +2,7 @@
 #ifndef TINYC_INT8_DSP_FULLY_CONNECTED_H
 #define TINYC_INT8_DSP_FULLY_CONNECTED_H
 
-#include "../requant.h"
+#include "../plain/shared.h"  // dot_tail_s8, requantize_block4_s8
 
 namespace tinyc {
 
@@ -42,39 +42,21 @@ static inline void dot4_word_s8(const int8_t* x, const int8_t* w, int32_t& s0, i
         [w3] "m"(*reinterpret_cast<const uint32_t*>(w + 48)));
 }
 
-// acc[r] += x . row r over n values, for the R (1 or 4) rows of a packed block wb. The sums are
-// four scalars, not an array: GCC keeps an array in memory across the loop.
+// s_r += x . row r over the 16 values at x, for the R (1 or 4) rows of a packed block's group wb.
 template <int R>
-inline void dot_block_s8(const int8_t* x, const int8_t* wb, int32_t n, int32_t* acc) {
-  int32_t s0 = acc[0], s1 = R > 1 ? acc[1] : 0, s2 = R > 1 ? acc[2] : 0, s3 = R > 1 ? acc[3] : 0;
-  const int32_t tail = n & 15;
-  const int8_t* const end = x + (n - tail);
-  for (; x < end; x += 16, wb += 16 * R) {
-    if (R > 1) {
+TINYC_INLINE void dot16_s8(const int8_t* x, const int8_t* wb, int32_t& s0, int32_t& s1, int32_t& s2, int32_t& s3) {
+  if (R > 1) {
 #pragma GCC unroll 4
-      for (int32_t i = 0; i < 16; i += 4) dot4_word_s8(x + i, wb + i, s0, s1, s2, s3);
-      continue;
-    }
-    for (int32_t i = 0; i < 16; i += 4) {
-      uint32_t u, v;
-      __builtin_memcpy(&u, x + i, 4);
-      __builtin_memcpy(&v, wb + i, 4);
-      s0 = __smlad(sxtb16_ror8(v), sxtb16_ror8(u), __smlad(__sxtb16(int32_t(v)), __sxtb16(int32_t(u)), s0));
-    }
+    for (int32_t i = 0; i < 16; i += 4) dot4_word_s8(x + i, wb + i, s0, s1, s2, s3);
+    return;
   }
-  for (int32_t k = 0; k < tail; ++k) {
-    const int32_t v = x[k];
-    s0 += v * wb[k];
-    if (R > 1) s1 += v * wb[tail + k], s2 += v * wb[2 * tail + k], s3 += v * wb[3 * tail + k];
+  for (int32_t i = 0; i < 16; i += 4) {
+    uint32_t u, v;
+    __builtin_memcpy(&u, x + i, 4);
+    __builtin_memcpy(&v, wb + i, 4);
+    s0 = __smlad(sxtb16_ror8(v), sxtb16_ror8(u), __smlad(__sxtb16(int32_t(v)), __sxtb16(int32_t(u)), s0));
   }
-  acc[0] = s0;
-  if (R > 1) acc[1] = s1, acc[2] = s2, acc[3] = s3;
 }
-
-// No vector requantization: the driver requantizes one channel at a time.
-constexpr bool kRequantizeBlock4 = false;
-template <Rounding R>
-void requantize_block4_s8(const int32_t* acc, const Requant& q, int32_t m, int8_t* y);
 
 }  // namespace tinyc
 

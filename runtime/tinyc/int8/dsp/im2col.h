@@ -4,6 +4,7 @@
 #define TINYC_INT8_DSP_IM2COL_H
 
 #include "../quad.h"
+#include "../plain/shared.h"
 
 namespace tinyc {
 
@@ -39,8 +40,7 @@ inline void pointwise_quad(const int8_t* x, int32_t cs, int32_t n, int32_t zx, u
     quad[4] = high_halves(a02, d02), quad[5] = high_halves(b02, e02);
     quad[6] = high_halves(a13, d13), quad[7] = high_halves(b13, e13);
   }
-  for (; c < n; ++c, x += cs)
-    for (int32_t j = 0; j < 4; ++j) *quad++ = uint32_t(int32_t(x[j]) - zx);
+  pointwise_quad_tail(x, cs, c, n, zx, quad);
 }
 
 // Each load of four weights and its two SXTB16 serve four pixels.
@@ -70,10 +70,7 @@ inline void dot4_s8(const uint32_t* quad, const int8_t* w, int32_t n, int32_t* a
   if (k < n4) step(std::integral_constant<int, 0>()), k += 4, quad += 8;
   for (; k < n4; k += 4, quad += 8) {
   }
-  for (; k < n; ++k, quad += 4) {
-    s0 += int32_t(quad[0]) * w[k], s1 += int32_t(quad[1]) * w[k];
-    s2 += int32_t(quad[2]) * w[k], s3 += int32_t(quad[3]) * w[k];
-  }
+  dot4_tail_s8(quad, w, k, n, s0, s1, s2, s3);
   acc[0] = s0, acc[1] = s1, acc[2] = s2, acc[3] = s3;
 }
 }  // namespace tinyc

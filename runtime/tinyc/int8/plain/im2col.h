@@ -3,6 +3,7 @@
 #define TINYC_INT8_PLAIN_IM2COL_H
 
 #include "../quad.h"
+#include "shared.h"
 
 namespace tinyc {
 
@@ -19,8 +20,7 @@ inline void pointwise_quad(const int8_t* x, int32_t cs, int32_t n, int32_t zx, u
       quad[0] = pack16(x[j] - zx, x[2 * cs + j] - zx);
       quad[1] = pack16(x[cs + j] - zx, x[3 * cs + j] - zx);
     }
-  for (; c < n; ++c, x += cs)
-    for (int32_t j = 0; j < 4; ++j) *quad++ = uint32_t(int32_t(x[j]) - zx);
+  pointwise_quad_tail(x, cs, c, n, zx, quad);
 }
 
 inline void dot4_s8(const uint32_t* quad, const int8_t* w, int32_t n, int32_t* acc) {
@@ -33,10 +33,7 @@ inline void dot4_s8(const uint32_t* quad, const int8_t* w, int32_t n, int32_t* a
     };
     s0 += dot(quad[0], quad[1]), s1 += dot(quad[2], quad[3]), s2 += dot(quad[4], quad[5]), s3 += dot(quad[6], quad[7]);
   }
-  for (; k < n; ++k, quad += 4) {
-    s0 += int32_t(quad[0]) * w[k], s1 += int32_t(quad[1]) * w[k];
-    s2 += int32_t(quad[2]) * w[k], s3 += int32_t(quad[3]) * w[k];
-  }
+  dot4_tail_s8(quad, w, k, n, s0, s1, s2, s3);
   acc[0] = s0, acc[1] = s1, acc[2] = s2, acc[3] = s3;
 }
 }  // namespace tinyc
