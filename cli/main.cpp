@@ -100,8 +100,21 @@ struct CompileArgs {
   std::string calibration_method = "minmax";
 };
 
+// The report's quantization section of a pre-quantized model: its layers left in float.
+nlohmann::json pre_quantized_section(const QuantizeSummary& s) {
+  nlohmann::json q;
+  q["pre_quantized"] = true;
+  q["float_layers"] = s.float_layers;
+  q["float_layer_reasons"] = nlohmann::json::object();
+  for (size_t i = 0; i < s.float_layers.size(); ++i) q["float_layer_reasons"][s.float_layers[i]] = s.float_reasons[i];
+  return q;
+}
+
+// Imports, optimizes and (a pre-quantized model) lowers its QDQ patterns to int8 kernels, whose
+// summary goes to `qdq` when given.
 Graph load(const std::string& model, const std::vector<std::string>& shapes,
-           const std::vector<std::string>& disabled = {}, const std::string& dump_after = "") {
+           const std::vector<std::string>& disabled = {}, const std::string& dump_after = "",
+           QuantizeSummary* qdq_summary = nullptr) {
   ImportOptions io;
   for (const auto& s : shapes) io.input_shapes.insert(parse_input_shape(s));
   Graph g = import_model(model, io);
@@ -113,6 +126,9 @@ Graph load(const std::string& model, const std::vector<std::string>& shapes,
   optimize(g, oo);
   const QuantizeSummary qdq = lower_qdq(g);  // a pre-quantized model runs on int8 kernels
   if (!qdq.int8_layers.empty()) spdlog::info("pre-quantized model: {} layers on int8 kernels", qdq.int8_layers.size());
+  for (size_t i = 0; i < qdq.float_layers.size(); ++i)
+    spdlog::info("layer kept in float: {} ({})", qdq.float_layers[i], qdq.float_reasons[i]);
+  if (qdq_summary) *qdq_summary = qdq;
   return g;
 }
 
@@ -215,8 +231,10 @@ int cmd_compile(const CompileArgs& a) {
   const size_t max_flash = a.max_flash.empty() ? 0 : parse_size(a.max_flash);
   if (!a.quantize.empty() && a.calibration.empty())
     throw CLI::ValidationError("--calibration", "--quantize int8 needs --calibration DATA");
-  Graph g = load(a.model, a.input_shapes, a.disabled_passes, a.dump_after);
+  QuantizeSummary qdq;
+  Graph g = load(a.model, a.input_shapes, a.disabled_passes, a.dump_after, &qdq);
   nlohmann::json quantization;
+  if (qdq.pre_quantized) quantization = pre_quantized_section(qdq);
   ReportInputs extra;
   extra.max_ram = max_ram, extra.max_flash = max_flash;
   if (!a.quantize.empty())

@@ -1,5 +1,5 @@
 // QuantizeLinear, DequantizeLinear, DynamicQuantizeLinear, and ONNX Runtime's com.microsoft
-// QLinearAdd, QLinearMul, QLinearAveragePool, QLinearGlobalAveragePool, QLinearLeakyRelu, whose
+// QLinearAdd, QLinearMul, QLinearAveragePool, QLinearGlobalAveragePool, QLinearLeakyRelu, QLinearSoftmax, whose
 // per-tensor scales and zero points become compile-time parameters. (The integer convolutions and
 // matrix products live with their float versions in nn.cpp.)
 #include "ops/op.h"
@@ -177,6 +177,26 @@ Lowered lower_qlinear_leaky_relu(OpContext& c) {
   return TINYC_TYPED_KERNEL(p, tinyc::qlinear_leaky_relu, with_qtype, c, x.dtype);
 }
 
+// QLinearSoftmax: x, x_scale, x_zp, y_scale, y_zp; attributes axis and opset (the Softmax whose
+// axis rule it follows: before 13, the input is seen as 2-D at the axis).
+Lowered lower_qlinear_softmax(OpContext& c) {
+  const Tensor& x = c.input(0);
+  c.set_output(0, x.dtype, x.shape);
+  const int64_t r = static_cast<int64_t>(x.shape.size());
+  const bool legacy = c.node.get_int("opset", 13) < 13;
+  const int64_t axis = norm_axis(c, c.node.get_int("axis", legacy ? 1 : -1), r);
+  int64_t outer, inner;
+  split_at(x.shape, axis, &outer, &inner);
+  QLinearSoftmaxParams p{};
+  p.outer = i32(c, outer);
+  p.axis = i32(c, legacy ? x.shape[axis] * inner : x.shape[axis]);
+  p.inner = legacy ? 1 : i32(c, inner);
+  p.y_zero_point = const_zero_point(c, 4, x.dtype);
+  p.x_scale = const_scale(c, 1);
+  p.inv_y_scale = 1.0f / const_scale(c, 3);
+  return TINYC_TYPED_KERNEL(p, tinyc::qlinear_softmax, with_qtype, c, x.dtype);
+}
+
 }  // namespace
 
 void register_quant_ops(OpTable& t) {
@@ -186,7 +206,8 @@ void register_quant_ops(OpTable& t) {
             {"com.microsoft.QLinearMul", [](OpContext& c) { return lower_qlinear_binary(c, true); }},
             {"com.microsoft.QLinearAveragePool", [](OpContext& c) { return lower_qlinear_pool(c, false); }},
             {"com.microsoft.QLinearGlobalAveragePool", [](OpContext& c) { return lower_qlinear_pool(c, true); }},
-            {"com.microsoft.QLinearLeakyRelu", lower_qlinear_leaky_relu}});
+            {"com.microsoft.QLinearLeakyRelu", lower_qlinear_leaky_relu},
+            {"com.microsoft.QLinearSoftmax", lower_qlinear_softmax}});
 }
 
 }  // namespace tinyc

@@ -143,6 +143,7 @@ class Quantizer {
   QuantizeSummary lower_qdq() {
     std::vector<Node> nodes = std::move(g_.nodes);
     g_.nodes.clear();
+    sink_dequantize(nodes);
     auto producer = [&](const std::string& t) -> const Node* {
       for (const Node& m : nodes)
         if (!m.outputs.empty() && m.outputs[0] == t) return &m;
@@ -188,6 +189,19 @@ class Quantizer {
         q.outputs = {nodes[users[0]].outputs[0]};
         g_.nodes.push_back(q);
         done = true;
+      } else if (pattern && n.op == "Add" && n.inputs.size() == 2) {
+        const Node* dq_b = producer(n.inputs[1]);
+        QParams qb{};
+        int32_t lo, hi;
+        if (!activation_range(n, qy, &lo, &hi)) {
+        } else if (g_.is_const(n.inputs[1])) {  // a bias the optimizer folded out of its DequantizeLinear
+          done = emit_bias_add_s8(n, dq->inputs[0], qx, n.inputs[1], nodes[users[0]].outputs[0], qy, lo, hi);
+        } else if (dq_b && dq_b->op == "DequantizeLinear" && scalar(*dq_b, &qb)) {
+          done = emit_add_s8(n, dq->inputs[0], qx, dq_b->inputs[0], qb, nodes[users[0]].outputs[0], qy, lo, hi);
+          if (done) set_qparams(dq_b->inputs[0], qb);
+        }
+      } else if (pattern && n.op == "Softmax") {
+        done = emit_softmax_s8(n, dq->inputs[0], qx, nodes[users[0]].outputs[0], qy);
       } else if (pattern && n.op == "Resize" && n.get_string("mode", "nearest") == "nearest" &&
                  qx.scale == qy.scale && qx.zero_point == qy.zero_point) {
         Node q = n;  // nearest on the int8 values: exactly what the float Resize and requantization give
@@ -201,6 +215,11 @@ class Quantizer {
         set_qparams(nodes[users[0]].outputs[0], qy);
         absorbed.insert(users[0]);
         summary_.int8_layers.push_back(n.name);
+      } else if (n.domain == "com.microsoft" && n.op == "QLinearSoftmax" && qlinear_scalars(n, &qx, &qy) &&
+                 emit_softmax_s8(n, n.inputs[0], qx, n.outputs[0], qy)) {
+        set_qparams(n.inputs[0], qx);
+        set_qparams(n.outputs[0], qy);
+        summary_.int8_layers.push_back(n.name);
       } else {
         g_.nodes.push_back(n);
       }
@@ -208,10 +227,142 @@ class Quantizer {
     return summary_;
   }
 
+  // Ops that only move or select values: on the integers they give what they give on the
+  // dequantized floats, so a DequantizeLinear may run after them instead of before.
+  static bool moves_values(const Node& n) {
+    static const std::set<std::string> ops = {"Reshape", "Flatten", "Squeeze", "Unsqueeze", "Transpose",
+                                              "Identity", "MaxPool", "Slice", "DepthToSpace", "SpaceToDepth"};
+    return n.domain.empty() && ops.count(n.op) && n.outputs.size() == 1 && !n.inputs.empty();
+  }
+
+  // Pre-quantized graphs carry float islands of data moves between a DequantizeLinear and a
+  // QuantizeLinear (DQ -> MaxPool -> Q, DQ -> Transpose -> Reshape -> Q). Each DequantizeLinear with
+  // scalar parameters whose one reader moves values is moved after it, so the move runs on the
+  // integers; then a QuantizeLinear of a DequantizeLinear with the same parameters is the integer
+  // tensor itself, and its readers read that.
+  void sink_dequantize(std::vector<Node>& nodes) {
+    auto readers = [&](const std::string& t) {
+      std::vector<size_t> v;
+      for (size_t i = 0; i < nodes.size(); ++i)
+        if (std::count(nodes[i].inputs.begin(), nodes[i].inputs.end(), t)) v.push_back(i);
+      return v;
+    };
+    auto is_output = [&](const std::string& t) { return std::count(g_.outputs.begin(), g_.outputs.end(), t) != 0; };
+    auto scalar_qdq = [&](const Node& m) {
+      return m.domain.empty() && m.inputs.size() == 3 && g_.is_const(m.inputs[1]) && g_.is_const(m.inputs[2]) &&
+             num_elements(g_.tensor(m.inputs[1]).shape) == 1 && num_elements(g_.tensor(m.inputs[2]).shape) == 1;
+    };
+    for (bool changed = true; changed;) {
+      changed = false;
+      for (size_t i = 0; i < nodes.size() && !changed; ++i) {
+        if (nodes[i].op != "DequantizeLinear" || !scalar_qdq(nodes[i]) || is_output(nodes[i].outputs[0])) continue;
+        const auto r = readers(nodes[i].outputs[0]);
+        if (r.size() != 1 || !moves_values(nodes[r[0]]) || nodes[r[0]].inputs[0] != nodes[i].outputs[0]) continue;
+        Node& m = nodes[r[0]];
+        if (!std::all_of(m.inputs.begin() + 1, m.inputs.end(), [&](const std::string& t) { return t.empty() || g_.is_const(t); }))
+          continue;
+        // m reads the integers and writes integers of its output's shape, which the DequantizeLinear,
+        // now after it, reads.
+        Node dq = nodes[i];
+        const Tensor& q = g_.tensor(dq.inputs[0]);
+        const std::string moved = fresh(m.outputs[0] + "/int8");
+        Tensor& t = g_.tensor(moved);
+        t.dtype = q.dtype, t.shape = g_.tensor(m.outputs[0]).shape, t.has_shape = g_.tensor(m.outputs[0]).has_shape;
+        m.inputs[0] = dq.inputs[0];
+        dq.inputs[0] = moved;
+        dq.outputs[0] = m.outputs[0];
+        m.outputs[0] = moved;
+        nodes[i] = m;
+        nodes[r[0]] = dq;
+        changed = true;
+      }
+    }
+    // QuantizeLinear(DequantizeLinear(t)) with the same parameters: t.
+    std::map<std::string, std::string> same;
+    std::vector<Node> kept;
+    for (Node& n : nodes) {
+      for (auto& in : n.inputs)
+        if (same.count(in)) in = same.at(in);
+      const Node* dq = nullptr;
+      for (const Node& m : kept)
+        if (n.op == "QuantizeLinear" && m.op == "DequantizeLinear" && m.outputs[0] == n.inputs[0]) dq = &m;
+      if (dq && scalar_qdq(*dq) && scalar_qdq(n) && !is_output(n.outputs[0]) &&
+          g_.tensor(dq->inputs[0]).dtype == g_.tensor(n.inputs[2]).dtype &&
+          g_.tensor(dq->inputs[1]).floats() == g_.tensor(n.inputs[1]).floats() &&
+          g_.tensor(dq->inputs[2]).ints() == g_.tensor(n.inputs[2]).ints()) {
+        same[n.outputs[0]] = dq->inputs[0];
+        continue;
+      }
+      kept.push_back(std::move(n));
+    }
+    nodes = std::move(kept);
+  }
+
+  // x + bias (a float constant along axis 1 of x, or one value) as a depthwise 1x1 ConvS8 over x
+  // viewed as [N, C, rest, 1]: weights 1 (127 at scale 1/127), the bias in int32 at the
+  // accumulator's scale, so that only the output is rounded (ONNX's rounding), as ONNX Runtime
+  // rounds the float sum of the two dequantized inputs.
+  bool emit_bias_add_s8(const Node& n, const std::string& x, QParams qx, const std::string& bias,
+                        const std::string& y, QParams qy, int32_t lo, int32_t hi) {
+    const Shape& s = g_.tensor(x).shape;
+    const Tensor& b = g_.tensor(bias);
+    if (s.size() < 2 || b.dtype != DType::Float || b.shape.size() > s.size()) return false;
+    const int64_t channels = s[1];
+    // The bias varies along axis 1 of x at most: right-aligned, its other dimensions are 1.
+    for (size_t i = 0; i < b.shape.size(); ++i) {
+      const size_t axis = s.size() - b.shape.size() + i;
+      if (b.shape[i] != 1 && (axis != 1 || b.shape[i] != channels)) return false;
+    }
+    std::vector<double> per = b.floats();
+    if (per.size() == 1) per.assign(size_t(channels), per[0]);
+    const Shape view{s[0], channels, num_elements(s) / (s[0] * channels), 1};
+    auto int8_view = [&](const std::string& base, const std::string& from, const Shape& shape) {
+      const std::string t = fresh(base);
+      Tensor& v = g_.tensor(t);
+      v.dtype = DType::Int8, v.shape = shape, v.has_shape = true;
+      add_node("Reshape", base, {from, constant(base + "/shape", DType::Int64, {int64_t(shape.size())}, shape)}, t);
+      set_qparams(t, qx);
+      return t;
+    };
+    Node conv;
+    conv.name = n.name, conv.op = "Conv";
+    const std::string x4 = int8_view(n.name + "/view", x, view);
+    conv.inputs = {x4, constant(n.name + "/ones", DType::Float, {channels, 1, 1, 1}, std::vector<float>(size_t(channels), 1.0f)),
+                   constant(n.name + "/bias", DType::Float, {channels}, std::vector<float>(per.begin(), per.end()))};
+    Attr group, kernel;
+    group.kind = Attr::Int, group.i = channels;
+    kernel.kind = Attr::Ints, kernel.ints = {1, 1};
+    conv.attrs["group"] = group, conv.attrs["kernel_shape"] = kernel;
+    LinearS8 c;
+    if (!linear_s8(conv, qx, qy, true, &c)) return false;
+    const std::string y4 = fresh(y + "/view");
+    Tensor& t = g_.tensor(y4);
+    t.dtype = DType::Int8, t.shape = view, t.has_shape = true;
+    emit_linear_s8(conv, c, x4, qx, y4, qy, lo, hi, true);
+    set_qparams(y4, qy);
+    add_node("Reshape", n.name + "/unview", {y4, constant(n.name + "/out_shape", DType::Int64, {int64_t(s.size())}, s)}, y);
+    return true;
+  }
+
+  // The input and output parameters (inputs 1, 2 and 3, 4: constant scalars, int8) of a
+  // com.microsoft QLinear operator with one input.
+  bool qlinear_scalars(const Node& n, QParams* qx, QParams* qy) const {
+    if (n.inputs.size() < 5) return false;
+    for (size_t i = 1; i < 5; ++i)
+      if (n.inputs[i].empty() || !g_.is_const(n.inputs[i]) || num_elements(g_.tensor(n.inputs[i]).shape) != 1)
+        return false;
+    if (g_.tensor(n.inputs[2]).dtype != DType::Int8 || g_.tensor(n.inputs[4]).dtype != DType::Int8) return false;
+    *qx = {g_.tensor(n.inputs[1]).as<float>()[0], g_.tensor(n.inputs[2]).as<int8_t>()[0]};
+    *qy = {g_.tensor(n.inputs[3]).as<float>()[0], g_.tensor(n.inputs[4]).as<int8_t>()[0]};
+    return true;
+  }
+
   QuantizeSummary run() {
     for (const auto& i : g_.inputs) float_.insert(i);
     std::vector<Node> nodes = std::move(g_.nodes);
     g_.nodes.clear();
+    for (const Node& n : nodes)
+      if (n.op == "LSTM" || n.op == "GRU" || n.op == "RNN") recurrent_inputs_.insert(n.inputs[0]);
     for (Node& n : nodes) {
       why_.clear();
       if (!quantize_node(n)) {
@@ -238,6 +389,7 @@ class Quantizer {
   std::string why_;                            // why the node being quantized stays float, if it does
   std::set<std::string> float_;                // float tensors that exist in the new graph
   std::map<std::string, std::string> int8_;    // float tensor -> its int8 version
+  std::set<std::string> recurrent_inputs_;     // tensors a recurrent cell (float) reads
 
   bool has_range(const std::string& t) const { return ranges_.count(t) != 0; }
   // Records why the node stays float; false.
@@ -557,19 +709,33 @@ class Quantizer {
     if (!activation_range(n, y, &lo, &hi))
       return refuse(fmt::format("its fused {} has no int8 clamp", n.get_string("tinyc_activation", "")));
     const QParams qa = input_qparams(n.inputs[0]), qb = input_qparams(n.inputs[1]);
+    if (!add_s8_fits(qa, qb, y)) return false;
+    return emit_add_s8(n, as_int8(n.inputs[0]), qa, as_int8(n.inputs[1]), qb, int8_output(n.outputs[0], y), y, lo, hi);
+  }
+
+  // The sum of the two rescaled inputs is shifted left by the output multiplier's positive
+  // exponent: an output scale millions of times below the inputs' (a fuzzed model) would overflow
+  // int32 there, so such an Add stays in float.
+  bool add_s8_fits(QParams qa, QParams qb, QParams y) {
+    const double twice_max = 2.0 * std::max(qa.scale, qb.scale);
+    int32_t m, s;
+    quantize_multiplier(twice_max / ((1 << 20) * double(y.scale)), &m, &s);
+    auto largest = [](QParams q) { return double(std::max(128 + q.zero_point, 127 - q.zero_point)); };
+    const double sum = (largest(qa) * qa.scale + largest(qb) * qb.scale) / twice_max * (1 << 20) + 2;
+    if (sum * std::ldexp(1.0, std::max(s, 0)) >= std::ldexp(1.0, 30))
+      return refuse("its output scale is far below its inputs' (the int32 sum would overflow)");
+    return true;
+  }
+
+  // Add n as AddS8 (TFLite's quantized Add) of int8 tensors a and b into int8 tensor y.
+  bool emit_add_s8(const Node& n, const std::string& a, QParams qa, const std::string& b, QParams qb,
+                   const std::string& y, QParams qy, int32_t lo, int32_t hi) {
+    if (!add_s8_fits(qa, qb, qy)) return false;
     const double twice_max = 2.0 * std::max(qa.scale, qb.scale);
     int32_t m[3], s[3];
     quantize_multiplier(qa.scale / twice_max, &m[0], &s[0]);
     quantize_multiplier(qb.scale / twice_max, &m[1], &s[1]);
-    quantize_multiplier(twice_max / ((1 << 20) * double(y.scale)), &m[2], &s[2]);
-    // The sum of the two rescaled inputs is shifted left by the output multiplier's positive
-    // exponent: an output scale millions of times below the inputs' (a fuzzed model) would
-    // overflow int32 there, so such an Add stays in float.
-    auto largest = [](QParams q) { return double(std::max(128 + q.zero_point, 127 - q.zero_point)); };
-    const double sum = (largest(qa) * qa.scale + largest(qb) * qb.scale) / twice_max * (1 << 20) + 2;
-    if (sum * std::ldexp(1.0, std::max(s[2], 0)) >= std::ldexp(1.0, 30))
-      return refuse("its output scale is far below its inputs' (the int32 sum would overflow)");
-    const std::string a = as_int8(n.inputs[0]), b = as_int8(n.inputs[1]);
+    quantize_multiplier(twice_max / ((1 << 20) * double(qy.scale)), &m[2], &s[2]);
     Node q;
     q.name = n.name, q.domain = "tinyc", q.op = "AddS8";
     Attr zp, mult, shift;
@@ -578,11 +744,11 @@ class Quantizer {
     mult.ints = {m[0], m[1], m[2]};
     shift.ints = {s[0], s[1], s[2]};
     q.attrs["tinyc_zero_points"] = zp, q.attrs["tinyc_multipliers"] = mult, q.attrs["tinyc_shifts"] = shift;
-    set_int(q, "tinyc_output_zero_point", y.zero_point);
+    set_int(q, "tinyc_output_zero_point", qy.zero_point);
     set_int(q, "tinyc_act_min", lo);
     set_int(q, "tinyc_act_max", hi);
     q.inputs = {a, b};
-    q.outputs = {int8_output(n.outputs[0], y)};
+    q.outputs = {y};
     g_.nodes.push_back(q);
     return true;
   }
@@ -593,8 +759,10 @@ class Quantizer {
   bool quantize_same_scale(Node& n) {
     const std::string& in = n.inputs.empty() ? "" : n.inputs[0];
     // Views and data moves: the same values in another order (a Transpose on int8 is an int8 copy).
-    const bool view = n.op == "Reshape" || n.op == "Flatten" || n.op == "Squeeze" || n.op == "Unsqueeze" ||
-                      n.op == "Transpose";
+    const bool view = !n.inputs.empty() && (n.op == "Reshape" || n.op == "Flatten" || n.op == "Squeeze" || n.op == "Unsqueeze" ||
+                       n.op == "Transpose" || n.op == "Gather" || n.op == "Slice") &&
+                      std::all_of(n.inputs.begin() + 1, n.inputs.end(),
+                                  [&](const std::string& t) { return t.empty() || g_.is_const(t); });
     const bool avg = (n.op == "AveragePool" && n.get_int("ceil_mode", 0) == 0 && !n.has("dilations") &&
                       n.get_string("auto_pad", "NOTSET") == "NOTSET") ||
                      n.op == "GlobalAveragePool";
@@ -608,8 +776,14 @@ class Quantizer {
       for (int64_t p : n.get_ints("pads"))
         if (p) return false;  // padding counts as real zeros, which are not the zero point
     }
-    // A view or Relu follows its input's representation; a pool or Resize quantizes its input.
-    if ((view || n.op == "Relu") && !int8_.count(in)) return refuse("its input is float");
+    // A view or Relu follows its input's representation where that is int8. On the model's float
+    // input a view quantizes it, as a pool or Resize does; elsewhere a float input is a float
+    // layer's output (a recurrent cell's), which is quantized where it is smallest, after the
+    // data moves.
+    const bool graph_input = std::count(g_.inputs.begin(), g_.inputs.end(), in) != 0 &&
+                             !recurrent_inputs_.count(n.outputs[0]);
+    if (!int8_.count(in) && (n.op == "Relu" || !(view && graph_input && has_range(in))) && !pool)
+      return refuse("its input is float");
     if (pool && !has_range(in)) return false;
     const std::string x = as_int8(in);
     const QParams qx = qparams(x);
@@ -655,20 +829,36 @@ class Quantizer {
   // Softmax over the last axis, integer-only; output scale 1/256, zero point -128 (as TFLite).
   bool quantize_softmax(Node& n) {
     if (n.op != "Softmax" || !has_range(n.inputs[0])) return false;
+    const QParams qy{1.0f / 256.0f, -128};
+    if (!softmax_s8_ok(n)) return false;
+    const std::string x = as_int8(n.inputs[0]);
+    return emit_softmax_s8(n, x, qparams(x), int8_output(n.outputs[0], qy), qy);
+  }
+
+  // Whether Softmax (or QLinearSoftmax) n normalizes along its input's last axis.
+  bool softmax_s8_ok(const Node& n) {
     const Shape& s = g_.tensor(n.inputs[0]).shape;
     const int64_t r = static_cast<int64_t>(s.size());
-    const int64_t axis = n.get_int("axis", g_.opset < 13 ? 1 : -1);
+    const int64_t opset = n.op == "QLinearSoftmax" ? n.get_int("opset", 13) : g_.opset;
+    const int64_t axis = n.get_int("axis", opset < 13 ? 1 : -1);
     if (r == 0 || (axis != -1 && axis != r - 1)) return refuse("softmax over an axis other than the last");
-    const std::string x = as_int8(n.inputs[0]);
-    const QParams qx = qparams(x), qy{1.0f / 256.0f, -128};
+    return true;
+  }
+
+  // Softmax n along the last axis of int8 x into int8 y, integer-only: exp(-scale d) for each
+  // difference d from the row's maximum in a table.
+  bool emit_softmax_s8(const Node& n, const std::string& x, QParams qx, const std::string& y, QParams qy) {
+    if (!softmax_s8_ok(n)) return false;
+    const double inv_scale = std::round(65536.0 / qy.scale);
+    if (!(inv_scale >= 1 && inv_scale < 2147483648.0)) return refuse("its output scale has no int8 softmax");
     std::vector<uint16_t> table(256);
     for (int d = 0; d < 256; ++d) table[d] = uint16_t(std::lround(65535.0 * std::exp(-double(qx.scale) * d)));
     Node q;
     q.name = n.name, q.domain = "tinyc", q.op = "SoftmaxS8";
     set_int(q, "tinyc_output_zero_point", qy.zero_point);
-    set_int(q, "tinyc_inv_output_scale", std::lround(65536.0 / qy.scale));
+    set_int(q, "tinyc_inv_output_scale", int64_t(inv_scale));
     q.inputs = {x, constant(n.name + "/exp_table", DType::UInt16, {256}, table)};
-    q.outputs = {int8_output(n.outputs[0], qy)};
+    q.outputs = {y};
     g_.nodes.push_back(q);
     return true;
   }
@@ -698,6 +888,9 @@ class Quantizer {
   }
 
   bool quantize_node(Node& n) {
+    if (n.op == "LSTM" || n.op == "GRU" || n.op == "RNN")
+      return refuse("a recurrent cell: its state passes through every time step, where int8 rounding would "
+                    "compound, so it stays float");
     const bool done = quantize_linear_layer(n) || (n.op == "Add" && quantize_add(n)) || quantize_same_scale(n) ||
                       quantize_lookup(n) || quantize_softmax(n) || quantize_concat(n);
     if (done) summary_.int8_layers.push_back(n.name);
@@ -719,8 +912,13 @@ static void drop_unused_tensors(Graph& g) {
 }
 
 QuantizeSummary lower_qdq(Graph& g) {
+  const bool pre_quantized = std::any_of(g.nodes.begin(), g.nodes.end(), [](const Node& n) {
+    return n.op == "QuantizeLinear" || n.op == "DequantizeLinear" || n.domain == "com.microsoft" ||
+           n.op.rfind("QLinear", 0) == 0 || n.op == "ConvInteger" || n.op == "MatMulInteger";
+  });
   const Ranges none;
   QuantizeSummary s = Quantizer(g, none, {}).lower_qdq();
+  s.pre_quantized = pre_quantized;
   // DequantizeLinear nodes that fed only the absorbed layers are dead now.
   std::set<std::string> read(g.outputs.begin(), g.outputs.end());
   for (const Node& n : g.nodes) read.insert(n.inputs.begin(), n.inputs.end());
@@ -731,6 +929,20 @@ QuantizeSummary lower_qdq(Graph& g) {
   }
   g.nodes.assign(kept.rbegin(), kept.rend());
   drop_unused_tensors(g);
+  // What still computes in float in a pre-quantized model: a float island between its
+  // DequantizeLinear and QuantizeLinear nodes. Views of the float input or output have no code.
+  if (pre_quantized) {
+    static const std::set<std::string> views = {"Reshape", "Flatten", "Squeeze", "Unsqueeze", "Identity"};
+    for (const Node& n : g.nodes) {
+      if (n.op == "QuantizeLinear" || n.op == "DequantizeLinear" || (n.domain.empty() && views.count(n.op))) continue;
+      const bool on_float = std::any_of(n.outputs.begin(), n.outputs.end(), [&](const std::string& o) {
+        return !o.empty() && g.tensor(o).dtype == DType::Float;
+      });
+      if (!on_float) continue;
+      s.float_layers.push_back(n.name);
+      s.float_reasons.push_back(fmt::format("{} between DequantizeLinear and QuantizeLinear has no int8 form here", n.op));
+    }
+  }
   return s;
 }
 

@@ -185,10 +185,28 @@ def chain(out_dir):
          ["y"], inits, sets)
 
 
-def unsupported(out_dir):
-    """A com.microsoft operator tinyc does not know: compiling it must fail with one clear line."""
+def softmax(out_dir, name, dtype, shape):
+    """QLinearSoftmax along the last axis, output scale 1/256 (as ONNX Runtime's quantizer gives
+    it); the reference's exp in float64, far finer than an output step."""
+    qx = qparams(dtype)
+    qy = (np.float32(1 / 256), dtype(-128 if dtype == np.int8 else 0))
     node = helper.make_node("QLinearSoftmax", ["X", "X_scale", "X_zero_point", "Y_scale", "Y_zero_point"], ["Y"],
                             domain=MS, axis=-1, opset=13)
+    sets = []
+    for _ in range(2):
+        x = rand(dtype, shape)
+        d = (x.astype(np.float64) - x.max(axis=-1, keepdims=True)) * float(qx[0])
+        e = np.exp(d)
+        p = e / e.sum(axis=-1, keepdims=True)
+        sets.append(([x], [requantize(np.vectorize(Fraction, otypes=[object])(p), *qy, dtype)]))
+    save(out_dir, name, [node], [helper.make_tensor_value_info("X", ONNX_TYPE[dtype], shape)],
+         ["Y"], scalar_inits("X", *qx, dtype) + scalar_inits("Y", *qy, dtype), sets)
+
+
+def unsupported(out_dir):
+    """A com.microsoft operator tinyc does not know: compiling it must fail with one clear line."""
+    node = helper.make_node("QLinearReduceMean", ["X", "X_scale", "X_zero_point", "Y_scale", "Y_zero_point"], ["Y"],
+                            domain=MS, axes=[1], keepdims=1)
     qx, qy = qparams(np.uint8), qparams(np.uint8)
     graph = helper.make_graph([node], "unsupported", [helper.make_tensor_value_info("X", TensorProto.UINT8, [1, 8])],
                               [helper.make_tensor_value_info("Y", TensorProto.UINT8, [1, 8])],
@@ -220,6 +238,8 @@ def main():
     leaky_relu(out, "leaky_relu_u8", np.uint8, [1, 3, 8, 8], 0.1)
     leaky_relu(out, "leaky_relu_s8", np.int8, [2, 50], 0.25)
     chain(out)
+    softmax(out, "softmax_s8", np.int8, [3, 10])
+    softmax(out, "softmax_u8", np.uint8, [2, 2, 7])
     unsupported(out)
 
 

@@ -1,0 +1,107 @@
+#!/usr/bin/python3
+"""A small keyword-spotting-shaped model in the QDQ form ONNX Runtime's static quantizer writes,
+channels-last as tf2onnx exports it: float input -> QuantizeLinear; every layer between a
+DequantizeLinear and a QuantizeLinear (Conv with int8 per-channel weights and an int32 bias,
+MaxPool, Transpose, Reshape, MatMul, Add of an int8 bias, Softmax), each activation's Q -> DQ
+pair explicit. Seeded; the references (data/test_data_set_K/output_0.pb) are ONNX Runtime's
+(onnxruntime-node from tests/oracle), so no code of tinyc produced them.
+
+    /usr/bin/python3 tests/qdq/make_models.py [--out tests/qdq]
+"""
+import argparse
+import os
+import shutil
+import sys
+import tempfile
+
+import numpy as np
+import onnx
+from onnx import TensorProto, helper, numpy_helper
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(os.path.dirname(HERE), "oracle"))
+from check_oracle import ort_run  # noqa: E402
+
+RNG = np.random.default_rng(2026)
+
+
+def const(inits, name, a):
+    inits.append(numpy_helper.from_array(a, name))
+    return name
+
+
+def qdq(nodes, inits, x, scale, zp, tag):
+    """x -> QuantizeLinear -> DequantizeLinear with scalar int8 parameters; returns the DQ output."""
+    s = const(inits, f"{tag}_scale", np.array(scale, np.float32))
+    z = const(inits, f"{tag}_zero_point", np.array(zp, np.int8))
+    nodes.append(helper.make_node("QuantizeLinear", [x, s, z], [f"{tag}_q"]))
+    nodes.append(helper.make_node("DequantizeLinear", [f"{tag}_q", s, z], [f"{tag}_dq"]))
+    return f"{tag}_dq"
+
+
+def weights(nodes, inits, tag, shape, axis=0):
+    """int8 per-channel weights (symmetric, as ORT's quantizer) -> DequantizeLinear."""
+    q = RNG.integers(-127, 128, size=shape).astype(np.int8)
+    s = RNG.uniform(0.002, 0.01, size=shape[axis]).astype(np.float32)
+    const(inits, f"{tag}_wq", q), const(inits, f"{tag}_ws", s), const(inits, f"{tag}_wz", np.zeros(shape[axis], np.int8))
+    nodes.append(helper.make_node("DequantizeLinear", [f"{tag}_wq", f"{tag}_ws", f"{tag}_wz"], [f"{tag}_w"], axis=axis))
+    return f"{tag}_w", s
+
+
+def kws(out_dir):
+    nodes, inits = [], []
+    x = qdq(nodes, inits, "input", 0.03, 3, "in")                       # [1, 20, 10, 1] NHWC
+    nodes.append(helper.make_node("Transpose", [x], ["x_nchw"], perm=[0, 3, 1, 2]))
+    x = qdq(nodes, inits, "x_nchw", 0.03, 3, "in_t")
+    w, ws = weights(nodes, inits, "c1", (8, 1, 3, 3))
+    b = const(inits, "c1_bq", RNG.integers(-300, 300, size=8).astype(np.int32))
+    const(inits, "c1_bs", (ws * np.float32(0.03)).astype(np.float32)), const(inits, "c1_bz", np.zeros(8, np.int32))
+    nodes.append(helper.make_node("DequantizeLinear", [b, "c1_bs", "c1_bz"], ["c1_b"], axis=0))
+    nodes.append(helper.make_node("Conv", [x, w, "c1_b"], ["c1"], pads=[1, 1, 1, 1]))
+    nodes.append(helper.make_node("Relu", ["c1"], ["r1"]))
+    x = qdq(nodes, inits, "r1", 0.02, -128, "r1")
+    nodes.append(helper.make_node("MaxPool", [x], ["p1"], kernel_shape=[2, 2], strides=[2, 2]))
+    x = qdq(nodes, inits, "p1", 0.02, -128, "p1")                      # same parameters: a data move
+    nodes.append(helper.make_node("Transpose", [x], ["p1_nhwc"], perm=[0, 2, 3, 1]))
+    x = qdq(nodes, inits, "p1_nhwc", 0.02, -128, "p1t")
+    nodes.append(helper.make_node("Reshape", [x, const(inits, "flat", np.array([1, 400], np.int64))], ["f"]))
+    x = qdq(nodes, inits, "f", 0.02, -128, "f")
+    w, _ = weights(nodes, inits, "d1", (400, 12), axis=1)
+    nodes.append(helper.make_node("MatMul", [x, w], ["m1"]))
+    x = qdq(nodes, inits, "m1", 0.05, -7, "m1")
+    bq = RNG.integers(-128, 128, size=12).astype(np.int8)
+    const(inits, "d1_bq", bq), const(inits, "d1_bs", np.array(0.004, np.float32)), const(inits, "d1_bz", np.array(-20, np.int8))
+    nodes.append(helper.make_node("DequantizeLinear", ["d1_bq", "d1_bs", "d1_bz"], ["d1_b"]))
+    nodes.append(helper.make_node("Add", [x, "d1_b"], ["a1"]))
+    x = qdq(nodes, inits, "a1", 0.05, -5, "a1")
+    nodes.append(helper.make_node("Softmax", [x], ["sm"], axis=-1))
+    qdq(nodes, inits, "sm", 1 / 256, -128, "sm")
+    nodes[-1].output[0] = "probabilities"
+    graph = helper.make_graph(nodes, "qdq_kws", [helper.make_tensor_value_info("input", TensorProto.FLOAT, [1, 20, 10, 1])],
+                              [helper.make_tensor_value_info("probabilities", TensorProto.FLOAT, [1, 12])], inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)], producer_name="tinyc tests/qdq")
+    model.ir_version = 8
+    onnx.checker.check_model(model, full_check=True)
+    d = os.path.join(out_dir, "kws_nhwc_s8")
+    shutil.rmtree(d, ignore_errors=True)
+    os.makedirs(d)
+    onnx.save(model, os.path.join(d, "model.onnx"))
+    sets = [RNG.normal(0, 1.5, size=(1, 20, 10, 1)).astype(np.float32) for _ in range(3)]
+    with tempfile.TemporaryDirectory() as work:
+        outs = ort_run([(os.path.join(d, "model.onnx"), [("input", a)], os.path.join(work, f"s{k}"))
+                        for k, a in enumerate(sets)], work, "qdq")
+    for k, (a, o) in enumerate(zip(sets, outs)):
+        sd = os.path.join(d, "data", f"test_data_set_{k}")
+        os.makedirs(sd)
+        onnx.save_tensor(numpy_helper.from_array(a, "input"), os.path.join(sd, "input_0.pb"))
+        onnx.save_tensor(numpy_helper.from_array(o[0], "probabilities"), os.path.join(sd, "output_0.pb"))
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--out", default=HERE)
+    kws(ap.parse_args().out)
+
+
+if __name__ == "__main__":
+    main()
