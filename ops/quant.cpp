@@ -191,9 +191,10 @@ Lowered lower_qlinear_softmax(OpContext& c) {
   p.outer = i32(c, outer);
   p.axis = i32(c, legacy ? x.shape[axis] * inner : x.shape[axis]);
   p.inner = legacy ? 1 : i32(c, inner);
+  p.x_zero_point = const_zero_point(c, 2, x.dtype);
   p.y_zero_point = const_zero_point(c, 4, x.dtype);
   p.x_scale = const_scale(c, 1);
-  p.inv_y_scale = 1.0f / const_scale(c, 3);
+  p.y_scale = const_scale(c, 3);
   return TINYC_TYPED_KERNEL(p, tinyc::qlinear_softmax, with_qtype, c, x.dtype);
 }
 

@@ -200,8 +200,17 @@ class Quantizer {
           done = emit_add_s8(n, dq->inputs[0], qx, dq_b->inputs[0], qb, nodes[users[0]].outputs[0], qy, lo, hi);
           if (done) set_qparams(dq_b->inputs[0], qb);
         }
-      } else if (pattern && n.op == "Softmax") {
-        done = emit_softmax_s8(n, dq->inputs[0], qx, nodes[users[0]].outputs[0], qy);
+      } else if (pattern && n.op == "Softmax" && softmax_s8_ok(n)) {
+        // As com.microsoft QLinearSoftmax, whose kernel does the float path's very operations:
+        // pre-quantized models keep their references' integers.
+        Node q = n;
+        q.domain = "com.microsoft", q.op = "QLinearSoftmax";
+        q.attrs.clear();
+        set_int(q, "opset", 13);
+        q.inputs = {dq->inputs[0], dq->inputs[1], dq->inputs[2], nodes[users[0]].inputs[1], nodes[users[0]].inputs[2]};
+        q.outputs = {nodes[users[0]].outputs[0]};
+        g_.nodes.push_back(q);
+        done = true;
       } else if (pattern && n.op == "Resize" && n.get_string("mode", "nearest") == "nearest" &&
                  qx.scale == qy.scale && qx.zero_point == qy.zero_point) {
         Node q = n;  // nearest on the int8 values: exactly what the float Resize and requantization give
@@ -214,11 +223,6 @@ class Quantizer {
         set_qparams(dq->inputs[0], qx);
         set_qparams(nodes[users[0]].outputs[0], qy);
         absorbed.insert(users[0]);
-        summary_.int8_layers.push_back(n.name);
-      } else if (n.domain == "com.microsoft" && n.op == "QLinearSoftmax" && qlinear_scalars(n, &qx, &qy) &&
-                 emit_softmax_s8(n, n.inputs[0], qx, n.outputs[0], qy)) {
-        set_qparams(n.inputs[0], qx);
-        set_qparams(n.outputs[0], qy);
         summary_.int8_layers.push_back(n.name);
       } else {
         g_.nodes.push_back(n);
@@ -341,19 +345,6 @@ class Quantizer {
     emit_linear_s8(conv, c, x4, qx, y4, qy, lo, hi, true);
     set_qparams(y4, qy);
     add_node("Reshape", n.name + "/unview", {y4, constant(n.name + "/out_shape", DType::Int64, {int64_t(s.size())}, s)}, y);
-    return true;
-  }
-
-  // The input and output parameters (inputs 1, 2 and 3, 4: constant scalars, int8) of a
-  // com.microsoft QLinear operator with one input.
-  bool qlinear_scalars(const Node& n, QParams* qx, QParams* qy) const {
-    if (n.inputs.size() < 5) return false;
-    for (size_t i = 1; i < 5; ++i)
-      if (n.inputs[i].empty() || !g_.is_const(n.inputs[i]) || num_elements(g_.tensor(n.inputs[i]).shape) != 1)
-        return false;
-    if (g_.tensor(n.inputs[2]).dtype != DType::Int8 || g_.tensor(n.inputs[4]).dtype != DType::Int8) return false;
-    *qx = {g_.tensor(n.inputs[1]).as<float>()[0], g_.tensor(n.inputs[2]).as<int8_t>()[0]};
-    *qy = {g_.tensor(n.inputs[3]).as<float>()[0], g_.tensor(n.inputs[4]).as<int8_t>()[0]};
     return true;
   }
 

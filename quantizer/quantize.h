@@ -61,11 +61,11 @@ Agreement compare_outputs(Graph& float_graph, Graph& int8_graph, const std::vect
 // Rewrites `g` (after the optimizer) to int8. The graph keeps its float inputs and outputs.
 QuantizeSummary quantize_int8(Graph& g, const Ranges& ranges, const QuantizeOptions& opts = {});
 
-// Pre-quantized (QDQ) models: DequantizeLinear -> Conv / Gemm / AveragePool / Add / Softmax ->
+// Pre-quantized (QDQ) models: DequantizeLinear -> Conv / Gemm / AveragePool / Add ->
 // QuantizeLinear patterns become int8 kernels with the model's own scales, requantized with
 // ONNX's rounding (float scale, round half to even) so results follow ONNX Runtime; data moves
-// between a DequantizeLinear and a QuantizeLinear run on the integers; com.microsoft
-// QLinearSoftmax (int8) becomes SoftmaxS8. The summary lists what still computes in float.
+// between a DequantizeLinear and a QuantizeLinear run on the integers; DQ -> Softmax -> Q becomes
+// com.microsoft QLinearSoftmax. The summary lists what still computes in float.
 QuantizeSummary lower_qdq(Graph& g);
 
 // TFLite's QuantizeMultiplier: real = multiplier * 2^shift / 2^31, multiplier in [2^30, 2^31).

@@ -253,14 +253,15 @@ void qlinear_leaky_relu(const QLinearLeakyReluParams& p, const void* const* in, 
 
 struct QLinearSoftmaxParams {
   int32_t outer, axis, inner;  // x viewed as [outer, axis, inner]; normalized along axis
-  int32_t y_zero_point;
-  float x_scale, inv_y_scale;
-  TINYC_PARAMS(QLinearSoftmaxParams, outer, axis, inner, y_zero_point, x_scale, inv_y_scale)
+  int32_t x_zero_point, y_zero_point;
+  float x_scale, y_scale;
+  TINYC_PARAMS(QLinearSoftmaxParams, outer, axis, inner, x_zero_point, y_zero_point, x_scale, y_scale)
 };
 
-// com.microsoft QLinearSoftmax: y = saturate(round_half_even(softmax(x_scale * x) / y_scale) +
-// y_zero_point) along the axis, in float (x's zero point cancels: only differences from the
-// maximum count). tinyc runs int8 ones as softmax_s8 (lower_qdq); this serves the others.
+// Softmax of quantized x into quantized y (com.microsoft QLinearSoftmax, and DequantizeLinear ->
+// Softmax -> QuantizeLinear in pre-quantized models) with the very float operations of the three
+// ONNX operators in turn (dequantize_linear, softmax<float>, quantize_linear), so the integers are
+// those of the float path, which ONNX Runtime's references give.
 template <class T>
 void qlinear_softmax(const QLinearSoftmaxParams& p, const void* const* in, void* const* out) {
   const T* x = static_cast<const T*>(in[0]);
@@ -268,15 +269,14 @@ void qlinear_softmax(const QLinearSoftmaxParams& p, const void* const* in, void*
   for_each_line(p.outer, p.axis, p.inner, [&](int32_t at, int32_t, int32_t) {
     const T* xs = x + at;
     T* ys = y + at;
-    int32_t mx = xs[0];
-    for (int32_t a = 1; a < p.axis; ++a) mx = xs[a * p.inner] > mx ? xs[a * p.inner] : mx;
+    auto real = [&](int32_t a) { return float(int32_t(xs[a * p.inner]) - p.x_zero_point) * p.x_scale; };
+    float mx = real(0);
+    for (int32_t a = 1; a < p.axis; ++a) mx = real(a) > mx ? real(a) : mx;
     float sum = 0;
-    for (int32_t a = 0; a < p.axis; ++a) sum += std::exp(p.x_scale * float(int32_t(xs[a * p.inner]) - mx));
-    const float k = p.inv_y_scale / sum;
-    for (int32_t a = 0; a < p.axis; ++a) {
-      const float e = std::exp(p.x_scale * float(int32_t(xs[a * p.inner]) - mx));
-      ys[a * p.inner] = saturate<T>(round_half_even(e * k) + float(p.y_zero_point));
-    }
+    for (int32_t a = 0; a < p.axis; ++a) sum += std::exp(real(a) - mx);
+    const float inv = 1.0f / sum;
+    for (int32_t a = 0; a < p.axis; ++a)
+      ys[a * p.inner] = saturate<T>(round_half_even(std::exp(real(a) - mx) * inv / p.y_scale) + float(p.y_zero_point));
   });
 }
 
