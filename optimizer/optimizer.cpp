@@ -11,6 +11,24 @@
 
 namespace tinyc {
 
+// A folded DequantizeLinear of int8 weights keeps, on its float output, the scales and zero
+// points it was dequantized with: the quantizer then takes the model's own integers back, bit for
+// bit, instead of deriving new ones from the floats.
+static void remember_quantization(Graph& g, const Node& dq) {
+  const Tensor& q = g.tensor(dq.inputs[0]);
+  if (q.dtype != DType::Int8 || dq.inputs.size() < 2) return;
+  Tensor& t = g.tensor(dq.outputs[0]);
+  const std::vector<double> scale = g.tensor(dq.inputs[1]).floats();
+  t.quant.scale.assign(scale.begin(), scale.end());
+  t.quant.zero_point.assign(scale.size(), 0);
+  if (dq.inputs.size() > 2 && !dq.inputs[2].empty()) {
+    const std::vector<int64_t> zp = g.tensor(dq.inputs[2]).ints();
+    t.quant.zero_point.assign(zp.begin(), zp.end());
+  }
+  const int64_t rank = static_cast<int64_t>(q.shape.size()), axis = dq.get_int("axis", 1);
+  t.quant.axis = static_cast<int>(axis < 0 ? axis + rank : axis);
+}
+
 void fold_constants(Graph& g) {
   std::vector<Node> kept;
   for (const Node& n : g.nodes) {
@@ -42,6 +60,7 @@ void fold_constants(Graph& g) {
       t.data.resize(t.bytes());
       t.is_const = true;
     }
+    if (n.op == "DequantizeLinear" && n.domain.empty()) remember_quantization(g, n);
   }
   g.nodes = std::move(kept);
 }

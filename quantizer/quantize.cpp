@@ -523,6 +523,8 @@ class Quantizer {
     const size_t m = static_cast<size_t>(channels_last ? w.shape.back() : w.shape[0]);
     const size_t rest = v.size() / m;
     auto at = [&](size_t ch, size_t j) { return channels_last ? v[j * m + ch] : v[ch * rest + j]; };
+    std::vector<int8_t> exact;
+    if (recover_grid && model_integers(w, channels_last, m, rest, &exact, scales)) return exact;
     scales->assign(m, 0.0f);
     double all = 0;
     for (size_t ch = 0; ch < m; ++ch) {
@@ -548,6 +550,34 @@ class Quantizer {
       for (size_t j = 0; j < rest; ++j)
         q[ch * rest + j] = int8_t(std::clamp<long>(std::lround(at(ch, j) / (*scales)[ch]), -127, 127));
     return q;
+  }
+
+  // The integers and per-channel scales a pre-quantized model's weights were dequantized from
+  // (fold_constants keeps them on the float tensor), laid out [M, rest]: when they are symmetric,
+  // per tensor or per output channel, and give back every float bit for bit. False otherwise.
+  bool model_integers(const Tensor& w, bool channels_last, size_t m, size_t rest, std::vector<int8_t>* q,
+                      std::vector<float>* scales) const {
+    const Quantization& wq = w.quant;
+    const int unit_axis = channels_last ? static_cast<int>(w.shape.size()) - 1 : 0;
+    if (wq.empty() || w.dtype != DType::Float || (wq.scale.size() != 1 && (wq.scale.size() != m || wq.axis != unit_axis)))
+      return false;
+    for (int32_t z : wq.zero_point)
+      if (z != 0) return false;
+    const float* f = w.as<float>();
+    scales->assign(m, 0.0f);
+    q->assign(m * rest, 0);
+    for (size_t ch = 0; ch < m; ++ch) {
+      const float s = wq.scale[wq.scale.size() == 1 ? 0 : ch];
+      if (!(std::isfinite(s) && s > 0)) return false;
+      (*scales)[ch] = s;
+      for (size_t j = 0; j < rest; ++j) {
+        const float x = channels_last ? f[j * m + ch] : f[ch * rest + j];
+        const long k = std::lround(double(x) / double(s));
+        if (k < -128 || k > 127 || float(int32_t(k)) * s != x) return false;  // as DequantizeLinear computes it
+        (*q)[ch * rest + j] = static_cast<int8_t>(k);
+      }
+    }
+    return true;
   }
 
   // Conv or Gemm -> ConvS8 / FullyConnectedS8.
