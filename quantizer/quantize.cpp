@@ -143,6 +143,7 @@ class Quantizer {
   QuantizeSummary lower_qdq() {
     std::vector<Node> nodes = std::move(g_.nodes);
     g_.nodes.clear();
+    uint8_to_int8(nodes);
     sink_dequantize(nodes);
     auto producer = [&](const std::string& t) -> const Node* {
       for (const Node& m : nodes)
@@ -229,6 +230,52 @@ class Quantizer {
       }
     }
     return summary_;
+  }
+
+  // uint8 quantization (ONNX Runtime's QUInt8) is int8 with the values and the zero point moved
+  // by 128: the same real numbers. Every uint8 tensor that only Quantize/DequantizeLinear nodes
+  // make and read inside the graph (not a graph input or output), and every uint8 constant only
+  // DequantizeLinear reads, becomes int8, so the int8 patterns and kernels serve it.
+  void uint8_to_int8(std::vector<Node>& nodes) {
+    auto boundary = [&](const std::string& t) {
+      return std::count(g_.inputs.begin(), g_.inputs.end(), t) || std::count(g_.outputs.begin(), g_.outputs.end(), t);
+    };
+    auto u8_scalar_zp = [&](const Node& n) {
+      return n.domain.empty() && (n.op == "QuantizeLinear" || n.op == "DequantizeLinear") && n.inputs.size() == 3 &&
+             g_.is_const(n.inputs[2]) && g_.tensor(n.inputs[2]).dtype == DType::UInt8;
+    };
+    std::map<std::string, std::string> moved;  // a uint8 constant -> its int8 twin
+    auto int8_twin = [&](const std::string& name) {
+      auto it = moved.find(name);
+      if (it != moved.end()) return it->second;
+      const Tensor& u = g_.tensor(name);
+      std::vector<int8_t> v(num_elements(u.shape));
+      for (size_t i = 0; i < v.size(); ++i) v[i] = int8_t(int32_t(u.as<uint8_t>()[i]) - 128);
+      const std::string t = constant(name + "/int8", DType::Int8, u.shape, v);
+      moved[name] = t;
+      return t;
+    };
+    // The uint8 tensors that may change: made by a QuantizeLinear (or a constant), read only by
+    // DequantizeLinear nodes, not at the graph's boundary.
+    std::set<std::string> keep;
+    for (const Node& n : nodes) {
+      for (size_t i = 0; i < n.inputs.size(); ++i)
+        if (!(n.op == "DequantizeLinear" && n.domain.empty() && i == 0 && u8_scalar_zp(n))) keep.insert(n.inputs[i]);
+      if (!(n.op == "QuantizeLinear" && u8_scalar_zp(n)))
+        for (const auto& o : n.outputs) keep.insert(o);
+    }
+    auto movable = [&](const std::string& t) { return !keep.count(t) && !boundary(t); };
+    for (Node& n : nodes) {
+      if (!u8_scalar_zp(n)) continue;
+      const std::string& data = n.op == "QuantizeLinear" ? n.outputs[0] : n.inputs[0];
+      if (!movable(data)) continue;
+      if (n.op == "DequantizeLinear" && g_.is_const(n.inputs[0])) {
+        if (g_.tensor(n.inputs[0]).dtype != DType::UInt8) continue;
+        n.inputs[0] = int8_twin(n.inputs[0]);
+      }
+      n.inputs[2] = int8_twin(n.inputs[2]);
+      if (n.op == "QuantizeLinear") g_.tensor(n.outputs[0]).dtype = DType::Int8;
+    }
   }
 
   // Ops that only move or select values: on the integers they give what they give on the

@@ -3,7 +3,8 @@
 channels-last as tf2onnx exports it: float input -> QuantizeLinear; every layer between a
 DequantizeLinear and a QuantizeLinear (Conv with int8 per-channel weights and an int32 bias,
 MaxPool, Transpose, Reshape, MatMul, Add of an int8 bias, Softmax), each activation's Q -> DQ
-pair explicit. Seeded; the references (data/test_data_set_K/output_0.pb) are ONNX Runtime's
+pair explicit; with int8 activations (kws_nhwc_s8) and uint8 ones (kws_nhwc_u8, ONNX Runtime's
+QUInt8). Seeded; the references (data/test_data_set_K/output_0.pb) are ONNX Runtime's
 (onnxruntime-node from tests/oracle), so no code of tinyc produced them.
 
     /usr/bin/python3 tests/qdq/make_models.py [--out tests/qdq]
@@ -30,10 +31,11 @@ def const(inits, name, a):
     return name
 
 
-def qdq(nodes, inits, x, scale, zp, tag):
-    """x -> QuantizeLinear -> DequantizeLinear with scalar int8 parameters; returns the DQ output."""
+def qdq(nodes, inits, x, scale, zp, tag, dtype=np.int8):
+    """x -> QuantizeLinear -> DequantizeLinear with scalar parameters (zp given as int8: uint8 ones
+    are moved by 128, the same real values); returns the DQ output."""
     s = const(inits, f"{tag}_scale", np.array(scale, np.float32))
-    z = const(inits, f"{tag}_zero_point", np.array(zp, np.int8))
+    z = const(inits, f"{tag}_zero_point", np.array(zp + (128 if dtype == np.uint8 else 0), dtype))
     nodes.append(helper.make_node("QuantizeLinear", [x, s, z], [f"{tag}_q"]))
     nodes.append(helper.make_node("DequantizeLinear", [f"{tag}_q", s, z], [f"{tag}_dq"]))
     return f"{tag}_dq"
@@ -48,41 +50,46 @@ def weights(nodes, inits, tag, shape, axis=0):
     return f"{tag}_w", s
 
 
-def kws(out_dir):
+def kws(out_dir, name, act=np.int8):
+    """act: the activations' type (ONNX Runtime's QInt8 or QUInt8; weights are int8 in both)."""
     nodes, inits = [], []
-    x = qdq(nodes, inits, "input", 0.03, 3, "in")                       # [1, 20, 10, 1] NHWC
+
+    def qdq_act(nodes, inits, x, scale, zp, tag):
+        return qdq(nodes, inits, x, scale, zp, tag, act)
+
+    x = qdq_act(nodes, inits, "input", 0.03, 3, "in")                       # [1, 20, 10, 1] NHWC
     nodes.append(helper.make_node("Transpose", [x], ["x_nchw"], perm=[0, 3, 1, 2]))
-    x = qdq(nodes, inits, "x_nchw", 0.03, 3, "in_t")
+    x = qdq_act(nodes, inits, "x_nchw", 0.03, 3, "in_t")
     w, ws = weights(nodes, inits, "c1", (8, 1, 3, 3))
     b = const(inits, "c1_bq", RNG.integers(-300, 300, size=8).astype(np.int32))
     const(inits, "c1_bs", (ws * np.float32(0.03)).astype(np.float32)), const(inits, "c1_bz", np.zeros(8, np.int32))
     nodes.append(helper.make_node("DequantizeLinear", [b, "c1_bs", "c1_bz"], ["c1_b"], axis=0))
     nodes.append(helper.make_node("Conv", [x, w, "c1_b"], ["c1"], pads=[1, 1, 1, 1]))
     nodes.append(helper.make_node("Relu", ["c1"], ["r1"]))
-    x = qdq(nodes, inits, "r1", 0.02, -128, "r1")
+    x = qdq_act(nodes, inits, "r1", 0.02, -128, "r1")
     nodes.append(helper.make_node("MaxPool", [x], ["p1"], kernel_shape=[2, 2], strides=[2, 2]))
-    x = qdq(nodes, inits, "p1", 0.02, -128, "p1")                      # same parameters: a data move
+    x = qdq_act(nodes, inits, "p1", 0.02, -128, "p1")                      # same parameters: a data move
     nodes.append(helper.make_node("Transpose", [x], ["p1_nhwc"], perm=[0, 2, 3, 1]))
-    x = qdq(nodes, inits, "p1_nhwc", 0.02, -128, "p1t")
+    x = qdq_act(nodes, inits, "p1_nhwc", 0.02, -128, "p1t")
     nodes.append(helper.make_node("Reshape", [x, const(inits, "flat", np.array([1, 400], np.int64))], ["f"]))
-    x = qdq(nodes, inits, "f", 0.02, -128, "f")
+    x = qdq_act(nodes, inits, "f", 0.02, -128, "f")
     w, _ = weights(nodes, inits, "d1", (400, 12), axis=1)
     nodes.append(helper.make_node("MatMul", [x, w], ["m1"]))
-    x = qdq(nodes, inits, "m1", 0.05, -7, "m1")
+    x = qdq_act(nodes, inits, "m1", 0.05, -7, "m1")
     bq = RNG.integers(-128, 128, size=12).astype(np.int8)
     const(inits, "d1_bq", bq), const(inits, "d1_bs", np.array(0.004, np.float32)), const(inits, "d1_bz", np.array(-20, np.int8))
     nodes.append(helper.make_node("DequantizeLinear", ["d1_bq", "d1_bs", "d1_bz"], ["d1_b"]))
     nodes.append(helper.make_node("Add", [x, "d1_b"], ["a1"]))
-    x = qdq(nodes, inits, "a1", 0.05, -5, "a1")
+    x = qdq_act(nodes, inits, "a1", 0.05, -5, "a1")
     nodes.append(helper.make_node("Softmax", [x], ["sm"], axis=-1))
-    qdq(nodes, inits, "sm", 1 / 256, -128, "sm")
+    qdq_act(nodes, inits, "sm", 1 / 256, -128, "sm")
     nodes[-1].output[0] = "probabilities"
     graph = helper.make_graph(nodes, "qdq_kws", [helper.make_tensor_value_info("input", TensorProto.FLOAT, [1, 20, 10, 1])],
                               [helper.make_tensor_value_info("probabilities", TensorProto.FLOAT, [1, 12])], inits)
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)], producer_name="tinyc tests/qdq")
     model.ir_version = 8
     onnx.checker.check_model(model, full_check=True)
-    d = os.path.join(out_dir, "kws_nhwc_s8")
+    d = os.path.join(out_dir, name)
     shutil.rmtree(d, ignore_errors=True)
     os.makedirs(d)
     onnx.save(model, os.path.join(d, "model.onnx"))
@@ -100,7 +107,9 @@ def kws(out_dir):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", default=HERE)
-    kws(ap.parse_args().out)
+    out = ap.parse_args().out
+    kws(out, "kws_nhwc_s8")
+    kws(out, "kws_nhwc_u8", np.uint8)
 
 
 if __name__ == "__main__":
