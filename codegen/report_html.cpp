@@ -354,9 +354,15 @@ std::string shapes(const json& v, const json& constant = json()) {
   return s;
 }
 
+// Whether the report is of a pre-quantized model (its quantization section lists only the layers
+// left in float).
+bool pre_quantized(const json& r) {
+  return r.contains("quantization") && r["quantization"].value("pre_quantized", false);
+}
+
 std::string layer_table(const json& r) {
   const json& layers = r["layers"];
-  const bool sqnr = r.contains("quantization"), profiled = r["totals"].contains("profiled_instructions");
+  const bool sqnr = r.contains("quantization") && !pre_quantized(r), profiled = r["totals"].contains("profiled_instructions");
   std::string s =
       "<table id=\"layers\" class=\"sortable\">\n<thead><tr><th data-num>#</th><th>name</th><th>operator</th>"
       "<th>kernel</th><th>inputs</th><th>outputs</th><th data-num>MACs</th><th data-num>weight B</th>"
@@ -437,7 +443,15 @@ std::string report_html(const json& r) {
   item("arena", fmt::format("{} (lower bound {})", bytes(t["arena_bytes"]), bytes(t["arena_lower_bound_bytes"])));
   if (t.contains("peak_layer")) item("peak-memory layer", esc(t["peak_layer"]));
   item("flash / RAM", fmt::format("{} / {}", bytes(t["flash_bytes"]), bytes(t["ram_bytes"])));
-  if (r.contains("quantization")) {
+  if (pre_quantized(r)) {
+    const json& q = r["quantization"];
+    std::string left;
+    for (const json& l : q["float_layers"])
+      left += fmt::format("{}{} ({})", left.empty() ? ": " : "; ", esc(l.get<std::string>()),
+                          esc(q["float_layer_reasons"].value(l.get<std::string>(), std::string())));
+    item("quantization", fmt::format("pre-quantized model, the model's own scales; {} layers in float{}",
+                                     q["float_layers"].size(), left));
+  } else if (r.contains("quantization")) {
     const json& q = r["quantization"];
     item("quantization", fmt::format("int8 ({}); {} layers in int8, {} in float; calibration: {} samples, {}",
                                      esc(q.value("weights", std::string())), q["int8_layers"].size(),
@@ -469,7 +483,10 @@ std::string report_html(const json& r) {
                                            : "; give --profile FILE for instructions measured on the target.</p>\n";
   h += cost_chart(r);
   h += "<h2>Quantization error per layer</h2>\n";
-  if (r.contains("quantization")) {
+  if (pre_quantized(r)) {
+    h += "<p class=\"note\">A pre-quantized model: its scales are its own, so there is no float model to "
+         "measure against here. tests/oracle/check_oracle.py compares it with ONNX Runtime.</p>\n";
+  } else if (r.contains("quantization")) {
     h += "<p class=\"note\">SQNR of each layer's output (dequantized) against the float model's same tensor, over "
          "the calibration samples: 10 log10(&Sigma;f&sup2; / &Sigma;(f &minus; q)&sup2;). Errors add up along the "
          "model; a layer where it drops is the one to keep in float. Orange: under 20 dB.</p>\n";

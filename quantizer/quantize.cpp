@@ -225,6 +225,8 @@ class Quantizer {
         set_qparams(nodes[users[0]].outputs[0], qy);
         absorbed.insert(users[0]);
         summary_.int8_layers.push_back(n.name);
+      } else if ((n.op == "QLinearConv" || n.op == "QLinearMatMul") && n.domain.empty() && emit_qlinear_s8(n)) {
+        summary_.int8_layers.push_back(n.name);
       } else {
         g_.nodes.push_back(n);
       }
@@ -276,6 +278,69 @@ class Quantizer {
       n.inputs[2] = int8_twin(n.inputs[2]);
       if (n.op == "QuantizeLinear") g_.tensor(n.outputs[0]).dtype = DType::Int8;
     }
+  }
+
+  // QLinearConv (x, x_scale, x_zp, w, w_scale, w_zp, y_scale, y_zp, B) or QLinearMatMul (a, ..., b,
+  // ..., y_scale, y_zp; b constant [K, M]) on int8 with symmetric int8 weights: ConvS8 or
+  // FullyConnectedS8 with the model's integers as they are and its requantization scale computed
+  // as the integer reference kernel computes it (x_scale / y_scale, times the weight's scale, in
+  // float), so the integers stay those of qlinear_conv / qmatmul. False: the reference kernel runs.
+  bool emit_qlinear_s8(const Node& n) {
+    const bool conv = n.op == "QLinearConv";
+    if (n.inputs.size() < 8) return false;
+    auto scalar_const = [&](size_t i, DType t) {
+      return i < n.inputs.size() && !n.inputs[i].empty() && g_.is_const(n.inputs[i]) &&
+             g_.tensor(n.inputs[i]).dtype == t && num_elements(g_.tensor(n.inputs[i]).shape) == 1;
+    };
+    if (!scalar_const(1, DType::Float) || !scalar_const(2, DType::Int8) || !scalar_const(6, DType::Float) ||
+        !scalar_const(7, DType::Int8) || !g_.is_const(n.inputs[3]) || !g_.is_const(n.inputs[4]) ||
+        g_.tensor(n.inputs[0]).dtype != DType::Int8)
+      return false;
+    const Tensor &w = g_.tensor(n.inputs[3]), &ws = g_.tensor(n.inputs[4]);
+    if (w.dtype != DType::Int8 || ws.dtype != DType::Float || (!conv && (w.shape.size() != 2 || g_.tensor(n.inputs[0]).shape.size() != 2)))
+      return false;
+    if (n.inputs[5].empty() || !g_.is_const(n.inputs[5])) return false;
+    for (int64_t z : g_.tensor(n.inputs[5]).ints())
+      if (z != 0) return false;  // the fast kernels take symmetric weights
+    const int64_t units = conv ? w.shape[0] : w.shape[1];
+    const size_t per_unit = static_cast<size_t>(num_elements(w.shape) / units);
+    const int64_t nscale = num_elements(ws.shape);
+    if (nscale != 1 && nscale != units) return false;
+    const bool has_bias = conv && n.inputs.size() > 8 && !n.inputs[8].empty();
+    if (has_bias && (!g_.is_const(n.inputs[8]) || g_.tensor(n.inputs[8]).dtype != DType::Int32 ||
+                     num_elements(g_.tensor(n.inputs[8]).shape) != units))
+      return false;
+    const QParams qx{g_.tensor(n.inputs[1]).as<float>()[0], g_.tensor(n.inputs[2]).as<int8_t>()[0]};
+    const QParams qy{g_.tensor(n.inputs[6]).as<float>()[0], g_.tensor(n.inputs[7]).as<int8_t>()[0]};
+    LinearS8 c;
+    c.weights.resize(per_unit * size_t(units));
+    for (int64_t m = 0; m < units; ++m)  // [M, rest]; a MatMul's b is [K, M]
+      for (size_t j = 0; j < per_unit; ++j)
+        c.weights[m * per_unit + j] = conv ? w.as<int8_t>()[m * per_unit + j] : w.as<int8_t>()[j * units + m];
+    c.bias.assign(size_t(units), 0), c.mult.resize(units), c.shift.resize(units), c.fscale.resize(units), c.wscale.resize(units);
+    const float ratio = qx.scale / qy.scale;
+    const int64_t max_dx = std::max(128 + qx.zero_point, 127 - qx.zero_point);
+    for (int64_t m = 0; m < units; ++m) {
+      const float sw = ws.as<float>()[nscale == 1 ? 0 : m];
+      if (!(std::isfinite(sw) && sw > 0 && std::isfinite(ratio) && ratio > 0)) return false;
+      c.wscale[m] = sw;
+      if (has_bias) c.bias[m] = g_.tensor(n.inputs[8]).as<int32_t>()[m];
+      c.fscale[m] = ratio * sw;
+      int32_t sh;
+      quantize_multiplier(double(c.fscale[m]), &c.mult[m], &sh);
+      c.shift[m] = static_cast<int8_t>(sh);
+      int64_t largest = std::abs(int64_t(c.bias[m]));
+      for (size_t j = 0; j < per_unit; ++j) largest += std::abs(int64_t(c.weights[m * per_unit + j])) * max_dx;
+      if (largest >= (int64_t(1) << 30)) return false;
+    }
+    Node layer = n;  // the float layer emit_linear_s8 reads its form from
+    layer.op = conv ? "Conv" : "Gemm";
+    layer.inputs = {n.inputs[0], n.inputs[3]};
+    if (!conv) layer.attrs.clear();
+    emit_linear_s8(layer, c, n.inputs[0], qx, n.outputs[0], qy, -128, 127, true);
+    set_qparams(n.inputs[0], qx);
+    set_qparams(n.outputs[0], qy);
+    return true;
   }
 
   // Ops that only move or select values: on the integers they give what they give on the
