@@ -4,7 +4,7 @@ channels-last as tf2onnx exports it: float input -> QuantizeLinear; every layer 
 DequantizeLinear and a QuantizeLinear (Conv with int8 per-channel weights and an int32 bias,
 MaxPool, Transpose, Reshape, MatMul, Add of an int8 bias, Softmax), each activation's Q -> DQ
 pair explicit; with int8 activations (kws_nhwc_s8) and uint8 ones (kws_nhwc_u8, ONNX Runtime's
-QUInt8). Seeded; the references (data/test_data_set_K/output_0.pb) are ONNX Runtime's
+QUInt8); and qoperator_s8, QLinearConv and QLinearMatMul in their QOperator form. Seeded; the references (data/test_data_set_K/output_0.pb) are ONNX Runtime's
 (onnxruntime-node from tests/oracle), so no code of tinyc produced them.
 
     /usr/bin/python3 tests/qdq/make_models.py [--out tests/qdq]
@@ -86,6 +86,35 @@ def kws(out_dir, name, act=np.int8):
     nodes[-1].output[0] = "probabilities"
     graph = helper.make_graph(nodes, "qdq_kws", [helper.make_tensor_value_info("input", TensorProto.FLOAT, [1, 20, 10, 1])],
                               [helper.make_tensor_value_info("probabilities", TensorProto.FLOAT, [1, 12])], inits)
+    save_with_references(out_dir, name, graph, [RNG.normal(0, 1.5, size=(1, 20, 10, 1)).astype(np.float32) for _ in range(3)])
+
+
+def qoperator(out_dir, name):
+    """The QOperator form: QuantizeLinear -> QLinearConv (per-channel int8 weights, int32 bias) ->
+    Reshape -> QLinearMatMul -> DequantizeLinear, all int8."""
+    nodes, inits = [], []
+    sc = lambda n, v: const(inits, n, np.array(v, np.float32))  # noqa: E731
+    zp = lambda n, v: const(inits, n, np.array(v, np.int8))  # noqa: E731
+    nodes.append(helper.make_node("QuantizeLinear", ["input", sc("xs", 0.03), zp("xz", 3)], ["xq"]))
+    w = const(inits, "cw", RNG.integers(-127, 128, size=(8, 1, 3, 3)).astype(np.int8))
+    ws = const(inits, "cws", RNG.uniform(0.002, 0.01, size=8).astype(np.float32))
+    wz = const(inits, "cwz", np.zeros(8, np.int8))
+    b = const(inits, "cb", RNG.integers(-300, 300, size=8).astype(np.int32))
+    nodes.append(helper.make_node("QLinearConv", ["xq", "xs", "xz", w, ws, wz, sc("cs", 0.02), zp("cz", -20), b], ["cq"],
+                                  pads=[1, 1, 1, 1]))
+    nodes.append(helper.make_node("Reshape", ["cq", const(inits, "flat", np.array([1, 200], np.int64))], ["fq"]))
+    mw = const(inits, "mw", RNG.integers(-127, 128, size=(200, 12)).astype(np.int8))
+    mws = const(inits, "mws", RNG.uniform(0.002, 0.01, size=12).astype(np.float32))
+    nodes.append(helper.make_node("QLinearMatMul", ["fq", "cs", "cz", mw, mws, const(inits, "mwz", np.zeros(12, np.int8)),
+                                                    sc("ms", 0.05), zp("mz", 7)], ["mq"]))
+    nodes.append(helper.make_node("DequantizeLinear", ["mq", "ms", "mz"], ["scores"]))
+    graph = helper.make_graph(nodes, name, [helper.make_tensor_value_info("input", TensorProto.FLOAT, [1, 1, 5, 5])],
+                              [helper.make_tensor_value_info("scores", TensorProto.FLOAT, [1, 12])], inits)
+    save_with_references(out_dir, name, graph, [RNG.normal(0, 1.5, size=(1, 1, 5, 5)).astype(np.float32) for _ in range(3)])
+
+
+def save_with_references(out_dir, name, graph, sets):
+    """NAME/model.onnx and its test data sets, the outputs from ONNX Runtime."""
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)], producer_name="tinyc tests/qdq")
     model.ir_version = 8
     onnx.checker.check_model(model, full_check=True)
@@ -93,15 +122,15 @@ def kws(out_dir, name, act=np.int8):
     shutil.rmtree(d, ignore_errors=True)
     os.makedirs(d)
     onnx.save(model, os.path.join(d, "model.onnx"))
-    sets = [RNG.normal(0, 1.5, size=(1, 20, 10, 1)).astype(np.float32) for _ in range(3)]
+    in_name, out_name = graph.input[0].name, graph.output[0].name
     with tempfile.TemporaryDirectory() as work:
-        outs = ort_run([(os.path.join(d, "model.onnx"), [("input", a)], os.path.join(work, f"s{k}"))
+        outs = ort_run([(os.path.join(d, "model.onnx"), [(in_name, a)], os.path.join(work, f"s{k}"))
                         for k, a in enumerate(sets)], work, "qdq")
     for k, (a, o) in enumerate(zip(sets, outs)):
         sd = os.path.join(d, "data", f"test_data_set_{k}")
         os.makedirs(sd)
-        onnx.save_tensor(numpy_helper.from_array(a, "input"), os.path.join(sd, "input_0.pb"))
-        onnx.save_tensor(numpy_helper.from_array(o[0], "probabilities"), os.path.join(sd, "output_0.pb"))
+        onnx.save_tensor(numpy_helper.from_array(a, in_name), os.path.join(sd, "input_0.pb"))
+        onnx.save_tensor(numpy_helper.from_array(o[0], out_name), os.path.join(sd, "output_0.pb"))
 
 
 def main():
@@ -110,6 +139,7 @@ def main():
     out = ap.parse_args().out
     kws(out, "kws_nhwc_s8")
     kws(out, "kws_nhwc_u8", np.uint8)
+    qoperator(out, "qoperator_s8")
 
 
 if __name__ == "__main__":
