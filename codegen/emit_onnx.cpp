@@ -285,7 +285,7 @@ class Emitter {
       set_attr(p, "beta", 0.5f);
       qdq(n, "Mul", {x, h}, false);
     } else {
-      qdq(n, fn, {x}, false);
+      qdq(n, fn, {x});  // with the function's attributes (LeakyRelu's alpha...)
     }
   }
 

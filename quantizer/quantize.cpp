@@ -190,6 +190,8 @@ class Quantizer {
         q.outputs = {nodes[users[0]].outputs[0]};
         g_.nodes.push_back(q);
         done = true;
+      } else if (pattern && unary(n)) {
+        done = emit_lookup_s8(n, dq->inputs[0], qx, nodes[users[0]].outputs[0], qy);
       } else if (pattern && n.op == "Add" && n.inputs.size() == 2) {
         const Node* dq_b = producer(n.inputs[1]);
         QParams qb{};
@@ -935,27 +937,53 @@ class Quantizer {
     return true;
   }
 
-  // Sigmoid, Tanh, HardSwish: a 256-entry table of the function between the int8 grids of input
-  // and output (each entry rounded half to even, as the float path would).
+  // Elementwise functions of one tensor, set by their attributes alone: on int8 each is a table
+  // of its 256 values.
+  bool unary(const Node& n) const {
+    static const std::set<std::string> ops = {
+        "Sigmoid", "Tanh", "HardSwish", "HardSigmoid", "LeakyRelu", "Elu", "Selu", "Celu", "Softplus",
+        "Softsign", "Mish", "ThresholdedRelu", "Clip", "Exp", "Log", "Abs", "Neg", "Sqrt", "Reciprocal", "Erf"};
+    if (!n.domain.empty() || !ops.count(n.op) || n.inputs.empty() || n.outputs.size() != 1) return false;
+    return std::all_of(n.inputs.begin() + 1, n.inputs.end(), [](const std::string& t) { return t.empty(); });
+  }
+
+  // Calibrated: an elementwise function as a table between the int8 grids of input and output.
   bool quantize_lookup(Node& n) {
-    if (!(n.op == "Sigmoid" || n.op == "Tanh" || n.op == "HardSwish") || !has_range(n.inputs[0]) ||
-        !has_range(n.outputs[0]))
-      return false;
+    if (!unary(n) || !has_range(n.inputs[0]) || !has_range(n.outputs[0])) return false;
     const std::string x = as_int8(n.inputs[0]);
-    const QParams qx = qparams(x), qy = activation_qparams(ranges_.at(n.outputs[0]));
+    return emit_lookup_s8(n, x, qparams(x), int8_output(n.outputs[0], activation_qparams(ranges_.at(n.outputs[0]))),
+                          activation_qparams(ranges_.at(n.outputs[0])));
+  }
+
+  // Elementwise n from int8 x to int8 y as LookupS8: the table holds, for each of the 256 inputs,
+  // the node's own float kernel on the dequantized value (the evaluator runs it), quantized as
+  // QuantizeLinear does (round half to even): the integers of the float path.
+  bool emit_lookup_s8(const Node& n, const std::string& x, QParams qx, const std::string& y, QParams qy) {
+    Graph f;
+    f.opset = g_.opset;
+    Tensor& in = f.tensors["x"];
+    in.name = "x", in.dtype = DType::Float, in.shape = {256}, in.has_shape = true;
+    Node fn = n;
+    fn.inputs[0] = "x", fn.outputs = {"y"};
+    for (size_t i = 1; i < fn.inputs.size(); ++i)
+      if (!fn.inputs[i].empty()) f.tensors[fn.inputs[i]] = g_.tensor(fn.inputs[i]);
+    f.tensors["y"].name = "y";
+    f.nodes = {fn};
+    f.inputs = {"x"}, f.outputs = {"y"};
+    Tensor grid = in;
+    grid.data.resize(256 * sizeof(float));
+    for (int i = 0; i < 256; ++i) grid.as<float>()[i] = float(i - 128 - qx.zero_point) * qx.scale;  // as DequantizeLinear
+    const std::vector<Tensor> out = evaluate(f, {grid});
+    if (out.size() != 1 || out[0].dtype != DType::Float || num_elements(out[0].shape) != 256) return false;
     std::vector<int8_t> table(256);
-    for (int i = 0; i < 256; ++i) {
-      const double v = double(qx.scale) * (i - 128 - qx.zero_point);
-      const double f = n.op == "Sigmoid" ? 1.0 / (1.0 + std::exp(-v))
-                       : n.op == "Tanh"  ? std::tanh(v)
-                                         : v * std::clamp(v / 6.0 + 0.5, 0.0, 1.0);
-      table[i] = int8_t(std::clamp<double>(std::nearbyint(f / qy.scale) + qy.zero_point, -128, 127));
-    }
-    add_node("LookupS8", n.name, {x, constant(n.name + "/table", DType::Int8, {256}, table)},
-             int8_output(n.outputs[0], qy), "tinyc");
-    Attr fn;
-    fn.kind = Attr::String, fn.s = n.op;  // what the table holds, for --emit-onnx
-    g_.nodes.back().attrs["tinyc_function"] = fn;
+    for (int i = 0; i < 256; ++i)
+      table[i] = int8_t(std::clamp<float>(round_half_even(out[0].as<float>()[i] / qy.scale) + float(qy.zero_point), -128, 127));
+    add_node("LookupS8", n.name, {x, constant(n.name + "/table", DType::Int8, {256}, table)}, y, "tinyc");
+    Node& l = g_.nodes.back();
+    l.attrs = n.attrs;  // the function's own, for --emit-onnx
+    Attr what;
+    what.kind = Attr::String, what.s = n.op;  // what the table holds
+    l.attrs["tinyc_function"] = what;
     return true;
   }
 

@@ -4,7 +4,8 @@ channels-last as tf2onnx exports it: float input -> QuantizeLinear; every layer 
 DequantizeLinear and a QuantizeLinear (Conv with int8 per-channel weights and an int32 bias,
 MaxPool, Transpose, Reshape, MatMul, Add of an int8 bias, Softmax), each activation's Q -> DQ
 pair explicit; with int8 activations (kws_nhwc_s8) and uint8 ones (kws_nhwc_u8, ONNX Runtime's
-QUInt8); and qoperator_s8, QLinearConv and QLinearMatMul in their QOperator form. Seeded; the references (data/test_data_set_K/output_0.pb) are ONNX Runtime's
+QUInt8); qoperator_s8, QLinearConv and QLinearMatMul in their QOperator form; unary_s8, elementwise
+functions between Q/DQ pairs. Seeded; the references (data/test_data_set_K/output_0.pb) are ONNX Runtime's
 (onnxruntime-node from tests/oracle), so no code of tinyc produced them.
 
     /usr/bin/python3 tests/qdq/make_models.py [--out tests/qdq]
@@ -113,9 +114,26 @@ def qoperator(out_dir, name):
     save_with_references(out_dir, name, graph, [RNG.normal(0, 1.5, size=(1, 1, 5, 5)).astype(np.float32) for _ in range(3)])
 
 
-def save_with_references(out_dir, name, graph, sets):
+def unary(out_dir, name):
+    """Elementwise functions between DequantizeLinear and QuantizeLinear (LeakyRelu, Sigmoid,
+    HardSwish, Tanh, Elu), each with its own output parameters."""
+    nodes, inits = [], []
+    x = qdq(nodes, inits, "input", 0.04, 5, "in")
+    for i, (op, attrs, scale, zp) in enumerate([("LeakyRelu", {"alpha": 0.15}, 0.035, 20), ("Sigmoid", {}, 1 / 256, -128),
+                                                ("HardSwish", {}, 0.01, -100), ("Tanh", {}, 1 / 128, 0),
+                                                ("Elu", {"alpha": 0.7}, 0.02, 30)]):
+        nodes.append(helper.make_node(op, [x], [f"f{i}"], **attrs))
+        x = qdq(nodes, inits, f"f{i}", scale, zp, f"f{i}")
+    nodes[-1].output[0] = "y"
+    graph = helper.make_graph(nodes, name, [helper.make_tensor_value_info("input", TensorProto.FLOAT, [2, 50])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [2, 50])], inits)
+    save_with_references(out_dir, name, graph, [RNG.normal(0, 2.0, size=(2, 50)).astype(np.float32) for _ in range(3)],
+                         opset=14)
+
+
+def save_with_references(out_dir, name, graph, sets, opset=13):
     """NAME/model.onnx and its test data sets, the outputs from ONNX Runtime."""
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)], producer_name="tinyc tests/qdq")
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)], producer_name="tinyc tests/qdq")
     model.ir_version = 8
     onnx.checker.check_model(model, full_check=True)
     d = os.path.join(out_dir, name)
@@ -140,6 +158,7 @@ def main():
     kws(out, "kws_nhwc_s8")
     kws(out, "kws_nhwc_u8", np.uint8)
     qoperator(out, "qoperator_s8")
+    unary(out, "unary_s8")
 
 
 if __name__ == "__main__":
