@@ -285,7 +285,10 @@ class Emitter {
       set_attr(p, "beta", 0.5f);
       qdq(n, "Mul", {x, h}, false);
     } else {
-      qdq(n, fn, {x});  // with the function's attributes (LeakyRelu's alpha...)
+      std::vector<std::string> in{x};  // x op c: the constant too
+      if (n.has("tinyc_operand"))
+        in.push_back(constant(n.name + "/operand", DType::Float, {}, std::vector<float>{n.get_float("tinyc_operand", 0)}));
+      qdq(n, fn, in);  // with the function's attributes (LeakyRelu's alpha...)
     }
   }
 

@@ -190,6 +190,31 @@ class Quantizer {
         q.outputs = {nodes[users[0]].outputs[0]};
         g_.nodes.push_back(q);
         done = true;
+      } else if (pattern && n.op == "Concat" && n.inputs.size() <= 16) {
+        std::vector<std::string> xs;
+        std::vector<QParams> qxs;
+        for (const auto& in : n.inputs) {
+          const Node* d = producer(in);
+          QParams qi{};
+          if (!d || d->op != "DequantizeLinear" || !scalar(*d, &qi)) break;
+          xs.push_back(d->inputs[0]), qxs.push_back(qi);
+        }
+        done = xs.size() == n.inputs.size();
+        for (size_t i = 0; done && i < xs.size(); ++i) {
+          set_qparams(xs[i], qxs[i]);
+          if (qxs[i].scale == qy.scale && qxs[i].zero_point == qy.zero_point) continue;
+          // Requantized to the output's parameters first, as the float path rounds (a table).
+          Node same;
+          same.op = "Identity", same.name = fmt::format("{}/requantize_{}", n.name, i);
+          same.inputs = {xs[i]}, same.outputs = {xs[i]};
+          const std::string moved = fresh(xs[i] + "/requantized");
+          g_.tensor(moved).dtype = DType::Int8, g_.tensor(moved).shape = g_.tensor(xs[i]).shape;
+          g_.tensor(moved).has_shape = g_.tensor(xs[i]).has_shape;
+          emit_lookup_s8(same, xs[i], qxs[i], moved, qy);
+          set_qparams(moved, qy);
+          xs[i] = moved, qxs[i] = qy;
+        }
+        if (done) emit_concat_s8(n, xs, qxs, nodes[users[0]].outputs[0], qy);
       } else if (pattern && unary(n)) {
         done = emit_lookup_s8(n, dq->inputs[0], qx, nodes[users[0]].outputs[0], qy);
       } else if (pattern && n.op == "Add" && n.inputs.size() == 2) {
@@ -937,13 +962,19 @@ class Quantizer {
     return true;
   }
 
-  // Elementwise functions of one tensor, set by their attributes alone: on int8 each is a table
-  // of its 256 values.
+  // Elementwise functions of one tensor, set by their attributes alone (or by one constant value:
+  // x + c, x * c, ...): on int8 each is a table of its 256 values.
   bool unary(const Node& n) const {
     static const std::set<std::string> ops = {
         "Sigmoid", "Tanh", "HardSwish", "HardSigmoid", "LeakyRelu", "Elu", "Selu", "Celu", "Softplus",
         "Softsign", "Mish", "ThresholdedRelu", "Clip", "Exp", "Log", "Abs", "Neg", "Sqrt", "Reciprocal", "Erf"};
-    if (!n.domain.empty() || !ops.count(n.op) || n.inputs.empty() || n.outputs.size() != 1) return false;
+    static const std::set<std::string> with_scalar = {"Add", "Sub", "Mul", "Div", "Pow", "Max", "Min"};
+    if (!n.domain.empty() || n.inputs.empty() || n.outputs.size() != 1) return false;
+    if (with_scalar.count(n.op))  // x op c, c one constant value: a function of x alone
+      return n.inputs.size() == 2 && g_.is_const(n.inputs[1]) && num_elements(g_.tensor(n.inputs[1]).shape) == 1 &&
+             g_.tensor(n.inputs[1]).shape.size() <= g_.tensor(n.inputs[0]).shape.size() &&
+             !n.has("tinyc_activation");
+    if (!ops.count(n.op)) return false;
     return std::all_of(n.inputs.begin() + 1, n.inputs.end(), [](const std::string& t) { return t.empty(); });
   }
 
@@ -984,6 +1015,11 @@ class Quantizer {
     Attr what;
     what.kind = Attr::String, what.s = n.op;  // what the table holds
     l.attrs["tinyc_function"] = what;
+    if (n.inputs.size() > 1 && !n.inputs[1].empty()) {  // x op c: the constant, for --emit-onnx
+      Attr c;
+      c.kind = Attr::Float, c.f = float(g_.tensor(n.inputs[1]).floats().at(0));
+      l.attrs["tinyc_operand"] = c;
+    }
     return true;
   }
 
@@ -1030,30 +1066,39 @@ class Quantizer {
     for (const auto& in : n.inputs)
       if (g_.is_const(in) || !has_range(in) || g_.tensor(in).dtype != DType::Float) return false;
     const QParams y = activation_qparams(ranges_.at(n.outputs[0]));
+    std::vector<std::string> xs;
+    std::vector<QParams> qxs;
+    for (const auto& in : n.inputs) xs.push_back(as_int8(in)), qxs.push_back(qparams(xs.back()));
+    emit_concat_s8(n, xs, qxs, int8_output(n.outputs[0], y), y);
+    return true;
+  }
+
+  // Concat n of int8 tensors xs into int8 y, each input requantized to y's parameters (a plain
+  // copy where they agree).
+  void emit_concat_s8(const Node& n, const std::vector<std::string>& xs, const std::vector<QParams>& qxs,
+                      const std::string& y, QParams qy) {
     Node q = n;
     q.domain = "tinyc", q.op = "ConcatS8";
     Attr zp, mult, shift;
     zp.kind = mult.kind = shift.kind = Attr::Ints;
-    for (auto& in : q.inputs) {
-      in = as_int8(in);
-      const QParams x = qparams(in);
+    for (const QParams& x : qxs) {
       int32_t m = 0, s = 0;
-      if (x.scale != y.scale || x.zero_point != y.zero_point) quantize_multiplier(double(x.scale) / y.scale, &m, &s);
+      if (x.scale != qy.scale || x.zero_point != qy.zero_point) quantize_multiplier(double(x.scale) / qy.scale, &m, &s);
       zp.ints.push_back(x.zero_point), mult.ints.push_back(m), shift.ints.push_back(s);
     }
     q.attrs["tinyc_zero_points"] = zp, q.attrs["tinyc_multipliers"] = mult, q.attrs["tinyc_shifts"] = shift;
-    set_int(q, "tinyc_output_zero_point", y.zero_point);
-    q.outputs = {int8_output(n.outputs[0], y)};
+    set_int(q, "tinyc_output_zero_point", qy.zero_point);
+    q.inputs = xs;
+    q.outputs = {y};
     g_.nodes.push_back(q);
-    return true;
   }
 
   bool quantize_node(Node& n) {
     if (n.op == "LSTM" || n.op == "GRU" || n.op == "RNN")
       return refuse("a recurrent cell: its state passes through every time step, where int8 rounding would "
                     "compound, so it stays float");
-    const bool done = quantize_linear_layer(n) || (n.op == "Add" && quantize_add(n)) || quantize_same_scale(n) ||
-                      quantize_lookup(n) || quantize_softmax(n) || quantize_concat(n);
+    const bool done = quantize_linear_layer(n) || quantize_lookup(n) || (n.op == "Add" && quantize_add(n)) ||
+                      quantize_same_scale(n) || quantize_softmax(n) || quantize_concat(n);
     if (done) summary_.int8_layers.push_back(n.name);
     return done;
   }

@@ -116,7 +116,8 @@ def qoperator(out_dir, name):
 
 def unary(out_dir, name):
     """Elementwise functions between DequantizeLinear and QuantizeLinear (LeakyRelu, Sigmoid,
-    HardSwish, Tanh, Elu), each with its own output parameters."""
+    HardSwish, Tanh, Elu, times and plus a constant), each with its own output parameters, then a
+    Concat of two of them on different scales."""
     nodes, inits = [], []
     x = qdq(nodes, inits, "input", 0.04, 5, "in")
     for i, (op, attrs, scale, zp) in enumerate([("LeakyRelu", {"alpha": 0.15}, 0.035, 20), ("Sigmoid", {}, 1 / 256, -128),
@@ -124,9 +125,15 @@ def unary(out_dir, name):
                                                 ("Elu", {"alpha": 0.7}, 0.02, 30)]):
         nodes.append(helper.make_node(op, [x], [f"f{i}"], **attrs))
         x = qdq(nodes, inits, f"f{i}", scale, zp, f"f{i}")
+    first = "f0_dq"
+    for i, (op, c, scale, zp) in enumerate([("Mul", 0.5, 0.004, 3), ("Add", 0.3, 0.005, -60)]):  # x op constant
+        nodes.append(helper.make_node(op, [x, const(inits, f"c{i}", np.array(c, np.float32))], [f"g{i}"]))
+        x = qdq(nodes, inits, f"g{i}", scale, zp, f"g{i}")
+    nodes.append(helper.make_node("Concat", [x, first], ["cat"], axis=1))  # inputs on different scales
+    qdq(nodes, inits, "cat", 0.03, 10, "cat")
     nodes[-1].output[0] = "y"
     graph = helper.make_graph(nodes, name, [helper.make_tensor_value_info("input", TensorProto.FLOAT, [2, 50])],
-                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [2, 50])], inits)
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [2, 100])], inits)
     save_with_references(out_dir, name, graph, [RNG.normal(0, 2.0, size=(2, 50)).astype(np.float32) for _ in range(3)],
                          opset=14)
 
