@@ -458,33 +458,71 @@ class Quantizer {
     }
     std::vector<double> per = b.floats();
     if (per.size() == 1) per.assign(size_t(channels), per[0]);
+    return emit_channel_affine_s8(n, x, s, qx, std::vector<double>(size_t(channels), 1.0), per, y, qy, lo, hi, true);
+  }
+
+  // y = x * scale[c] + shift[c] along axis 1 of int8 x of shape s (C channels): a depthwise 1x1
+  // ConvS8 over x viewed as [N, C, rest, 1], the scales as its weights and the shifts as its bias.
+  bool emit_channel_affine_s8(const Node& n, const std::string& x, const Shape s, QParams qx,
+                              const std::vector<double>& scale, const std::vector<double>& shift, const std::string& y,
+                              QParams qy, int32_t lo, int32_t hi, bool onnx_rounding) {
+    const int64_t channels = s.size() < 2 ? 0 : s[1];
+    if (channels <= 0 || int64_t(scale.size()) != channels || int64_t(shift.size()) != channels) return false;
     const Shape view{s[0], channels, num_elements(s) / (s[0] * channels), 1};
-    auto int8_view = [&](const std::string& base, const std::string& from, const Shape& shape) {
-      const std::string t = fresh(base);
-      Tensor& v = g_.tensor(t);
-      v.dtype = DType::Int8, v.shape = shape, v.has_shape = true;
-      add_node("Reshape", base, {from, constant(base + "/shape", DType::Int64, {int64_t(shape.size())}, shape)}, t);
-      set_qparams(t, qx);
-      return t;
-    };
     Node conv;
     conv.name = n.name, conv.op = "Conv";
-    const std::string x4 = int8_view(n.name + "/view", x, view);
-    conv.inputs = {x4, constant(n.name + "/ones", DType::Float, {channels, 1, 1, 1}, std::vector<float>(size_t(channels), 1.0f)),
-                   constant(n.name + "/bias", DType::Float, {channels}, std::vector<float>(per.begin(), per.end()))};
+    const std::string w = constant(n.name + "/scale", DType::Float, {channels, 1, 1, 1}, std::vector<float>(scale.begin(), scale.end())),
+                      b = constant(n.name + "/shift", DType::Float, {channels}, std::vector<float>(shift.begin(), shift.end()));
+    const std::string x4 = fresh(n.name + "/view");
+    Tensor& v = g_.tensor(x4);
+    v.dtype = DType::Int8, v.shape = view, v.has_shape = true;
+    conv.inputs = {x4, w, b};
     Attr group, kernel;
     group.kind = Attr::Int, group.i = channels;
     kernel.kind = Attr::Ints, kernel.ints = {1, 1};
     conv.attrs["group"] = group, conv.attrs["kernel_shape"] = kernel;
     LinearS8 c;
-    if (!linear_s8(conv, qx, qy, true, &c)) return false;
+    if (!linear_s8(conv, qx, qy, onnx_rounding, &c)) return false;
+    add_node("Reshape", n.name + "/view", {x, constant(n.name + "/view_shape", DType::Int64, {4}, view)}, x4);
+    set_qparams(x4, qx);
     const std::string y4 = fresh(y + "/view");
     Tensor& t = g_.tensor(y4);
     t.dtype = DType::Int8, t.shape = view, t.has_shape = true;
-    emit_linear_s8(conv, c, x4, qx, y4, qy, lo, hi, true);
+    emit_linear_s8(conv, c, x4, qx, y4, qy, lo, hi, onnx_rounding);
     set_qparams(y4, qy);
     add_node("Reshape", n.name + "/unview", {y4, constant(n.name + "/out_shape", DType::Int64, {int64_t(s.size())}, s)}, y);
     return true;
+  }
+
+  // Calibrated: an inference BatchNormalization the optimizer could not fold into a layer before
+  // it (one after a Relu) as a per-channel affine in int8.
+  bool quantize_batch_norm(Node& n) {
+    if (n.op != "BatchNormalization" || n.inputs.size() < 5 || n.outputs.size() != 1 || !has_range(n.inputs[0]) ||
+        !has_range(n.outputs[0]) || n.get_int("training_mode", 0))
+      return false;
+    for (size_t i = 1; i < 5; ++i)
+      if (!g_.is_const(n.inputs[i])) return false;
+    const std::vector<double> gamma = g_.tensor(n.inputs[1]).floats(), beta = g_.tensor(n.inputs[2]).floats(),
+                              mean = g_.tensor(n.inputs[3]).floats(), var = g_.tensor(n.inputs[4]).floats();
+    const double eps = n.get_float("epsilon", 1e-5f);
+    std::vector<double> scale(gamma.size()), shift(gamma.size());
+    for (size_t c = 0; c < gamma.size(); ++c) {
+      scale[c] = gamma[c] / std::sqrt(var[c] + eps);
+      shift[c] = beta[c] - mean[c] * scale[c];
+    }
+    const QParams qx = input_qparams(n.inputs[0]), qy = activation_qparams(ranges_.at(n.outputs[0]));
+    int32_t lo, hi;
+    if (!activation_range(n, qy, &lo, &hi)) return false;
+    const Shape& s = g_.tensor(n.inputs[0]).shape;
+    if (s.size() < 2 || s[1] != int64_t(gamma.size())) return false;
+    const std::string x = as_int8(n.inputs[0]);
+    const size_t before = g_.nodes.size();
+    if (emit_channel_affine_s8(n, x, s, qparams(x), scale, shift, int8_output(n.outputs[0], qy), qy, lo, hi, false))
+      return true;
+    g_.nodes.resize(before);
+    int8_.erase(n.outputs[0]);
+    summary_.activations.pop_back();
+    return false;
   }
 
   QuantizeSummary run() {
@@ -1097,7 +1135,7 @@ class Quantizer {
     if (n.op == "LSTM" || n.op == "GRU" || n.op == "RNN")
       return refuse("a recurrent cell: its state passes through every time step, where int8 rounding would "
                     "compound, so it stays float");
-    const bool done = quantize_linear_layer(n) || quantize_lookup(n) || (n.op == "Add" && quantize_add(n)) ||
+    const bool done = quantize_linear_layer(n) || quantize_batch_norm(n) || quantize_lookup(n) || (n.op == "Add" && quantize_add(n)) ||
                       quantize_same_scale(n) || quantize_softmax(n) || quantize_concat(n);
     if (done) summary_.int8_layers.push_back(n.name);
     return done;

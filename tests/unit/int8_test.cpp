@@ -476,6 +476,40 @@ TEST_CASE("Resize (nearest) after an int8 layer stays int8 with its input's para
   CHECK(int8_resize);
 }
 
+TEST_CASE("a BatchNormalization after a Relu is an int8 per-channel affine within a step of float") {
+  Graph g;
+  add_float(g, "x", {1, 3, 2, 4}), add_float(g, "r", {1, 3, 2, 4}), add_float(g, "y", {1, 3, 2, 4});
+  add_float(g, "gamma", {3}, {1.5f, -0.5f, 0.8f}), add_float(g, "beta", {3}, {0.1f, 0.4f, -0.3f});
+  add_float(g, "mean", {3}, {0.2f, 0.5f, 0.1f}), add_float(g, "var", {3}, {0.9f, 1.2f, 0.25f});
+  Node relu, bn;
+  relu.op = "Relu", relu.name = "relu", relu.inputs = {"x"}, relu.outputs = {"r"};
+  bn.op = "BatchNormalization", bn.name = "bn", bn.inputs = {"r", "gamma", "beta", "mean", "var"}, bn.outputs = {"y"};
+  g.nodes = {relu, bn}, g.inputs = {"x"}, g.outputs = {"y"}, g.opset = 13;
+  const auto samples = samples_of(g, 4, [](int i, int k) { return 0.17f * float((i * 5 + k * 3) % 19) - 1.2f; });
+  Graph f = g;
+  const Ranges ranges = calibrate(g, samples);
+  const QuantizeSummary q = quantize_int8(g, ranges);
+  CHECK(std::find(q.int8_layers.begin(), q.int8_layers.end(), "bn") != q.int8_layers.end());
+  std::string why;
+  for (size_t i = 0; i < q.float_layers.size(); ++i) why += q.float_layers[i] + ": " + q.float_reasons[i] + "; ";
+  INFO(why);
+  CHECK(std::find(q.float_layers.begin(), q.float_layers.end(), "bn") == q.float_layers.end());
+  // Against the formula on the float input: the int8 input's and output's rounding, a step each.
+  const double sy = (std::max(0.0f, ranges.at("y").second) - std::min(0.0f, ranges.at("y").first)) / 255.0;
+  const double sr = (std::max(0.0f, ranges.at("r").second) - std::min(0.0f, ranges.at("r").first)) / 255.0;
+  const float gamma[3] = {1.5f, -0.5f, 0.8f}, beta[3] = {0.1f, 0.4f, -0.3f}, mean[3] = {0.2f, 0.5f, 0.1f},
+              var[3] = {0.9f, 1.2f, 0.25f};
+  for (const auto& s : samples) {
+    const auto got = evaluate(g, s);
+    for (int i = 0; i < 24; ++i) {
+      const int c = i / 8;
+      const double k = gamma[c] / std::sqrt(double(var[c]) + 1e-5);
+      const double want = std::max(0.0f, s[0].as<float>()[i]) * k + (beta[c] - mean[c] * k);
+      CHECK(std::fabs(got[0].as<float>()[i] - want) <= sy + std::fabs(k) * 0.5 * sr + 1e-6);
+    }
+  }
+}
+
 TEST_CASE("elementwise functions (Sigmoid, Tanh, HardSwish, LeakyRelu, Erf, Elu) become table lookups within half an output step of the function") {
   for (const char* op : {"Sigmoid", "Tanh", "HardSwish", "LeakyRelu", "Erf", "Elu"}) {
     Graph g;
