@@ -370,12 +370,33 @@ class Quantizer {
     return true;
   }
 
-  // Ops that only move or select values: on the integers they give what they give on the
-  // dequantized floats, so a DequantizeLinear may run after them instead of before.
+  // Ops that only move or select values (the maximum too: dequantizing keeps the order): on the
+  // integers they give what they give on the dequantized floats, so a DequantizeLinear may run
+  // after them instead of before. Pad pads with the zero point, which is the float 0.
   static bool moves_values(const Node& n) {
-    static const std::set<std::string> ops = {"Reshape", "Flatten", "Squeeze", "Unsqueeze", "Transpose",
-                                              "Identity", "MaxPool", "Slice", "DepthToSpace", "SpaceToDepth"};
+    static const std::set<std::string> ops = {"Reshape",   "Flatten",   "Squeeze",       "Unsqueeze",    "Transpose",
+                                              "Identity",  "MaxPool",   "ReduceMax",     "ReduceMin",
+                                              "Slice",     "Pad",       "DepthToSpace",  "SpaceToDepth"};
     return n.domain.empty() && ops.count(n.op) && n.outputs.size() == 1 && !n.inputs.empty();
+  }
+
+  // A Pad of the dequantized floats as a Pad of the integers: reflect and edge move values; the
+  // constant 0 becomes the zero point (a constant of the integers' type), so that it dequantizes
+  // to 0. False when the padding value is not 0 or cannot be given (a Pad before opset 11 pads
+  // with its attribute's value, which must then be the zero point itself, 0).
+  bool pad_with_zero_point(Node& pad, const Node& dq) {
+    if (pad.get_string("mode", "constant") != "constant") return true;
+    const Tensor& zp = g_.tensor(dq.inputs[2]);
+    const int64_t z = zp.ints().at(0);
+    if (pad.inputs.size() > 2 && !pad.inputs[2].empty()) {
+      const std::vector<double> v = g_.tensor(pad.inputs[2]).floats();
+      if (v.size() != 1 || v[0] != 0) return false;
+    }
+    if (pad.inputs.size() < 2) return pad.get_float("value", 0.0f) == 0 && z == 0;  // opset < 11: pads attribute
+    if (pad.inputs.size() < 3) pad.inputs.resize(3);
+    pad.inputs[2] = zp.dtype == DType::Int8 ? constant(pad.name + "/zero_point", DType::Int8, {}, std::vector<int8_t>{int8_t(z)})
+                                            : constant(pad.name + "/zero_point", DType::UInt8, {}, std::vector<uint8_t>{uint8_t(z)});
+    return true;
   }
 
   // Pre-quantized graphs carry float islands of data moves between a DequantizeLinear and a
@@ -404,6 +425,7 @@ class Quantizer {
         Node& m = nodes[r[0]];
         if (!std::all_of(m.inputs.begin() + 1, m.inputs.end(), [&](const std::string& t) { return t.empty() || g_.is_const(t); }))
           continue;
+        if (m.op == "Pad" && !pad_with_zero_point(m, nodes[i])) continue;
         // m reads the integers and writes integers of its output's shape, which the DequantizeLinear,
         // now after it, reads.
         Node dq = nodes[i];
@@ -968,7 +990,9 @@ class Quantizer {
     const bool resize = n.op == "Resize" && (mode == "nearest" || mode == "linear") &&
                         std::all_of(n.inputs.begin() + 1, n.inputs.end(),
                                     [&](const std::string& t) { return t.empty() || g_.is_const(t); });
-    const bool pool = (n.op == "MaxPool" && n.outputs.size() == 1) || avg || resize;
+    const bool pool = (n.op == "MaxPool" && n.outputs.size() == 1) || avg || resize ||
+                      ((n.op == "ReduceMax" || n.op == "ReduceMin") &&
+                       std::all_of(n.inputs.begin() + 1, n.inputs.end(), [&](const std::string& t) { return t.empty() || g_.is_const(t); }));
     if (in.empty() || !(view || pool || n.op == "Relu")) return false;
     if (avg && n.get_int("count_include_pad", 0)) {
       for (int64_t p : n.get_ints("pads"))

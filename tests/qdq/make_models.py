@@ -5,7 +5,7 @@ DequantizeLinear and a QuantizeLinear (Conv with int8 per-channel weights and an
 MaxPool, Transpose, Reshape, MatMul, Add of an int8 bias, Softmax), each activation's Q -> DQ
 pair explicit; with int8 activations (kws_nhwc_s8) and uint8 ones (kws_nhwc_u8, ONNX Runtime's
 QUInt8); qoperator_s8, QLinearConv and QLinearMatMul in their QOperator form; unary_s8, elementwise
-functions between Q/DQ pairs. Seeded; the references (data/test_data_set_K/output_0.pb) are ONNX Runtime's
+functions between Q/DQ pairs; selections_s8, Pad, MaxPool and ReduceMax between them. Seeded; the references (data/test_data_set_K/output_0.pb) are ONNX Runtime's
 (onnxruntime-node from tests/oracle), so no code of tinyc produced them.
 
     /usr/bin/python3 tests/qdq/make_models.py [--out tests/qdq]
@@ -138,6 +138,23 @@ def unary(out_dir, name):
                          opset=14)
 
 
+def selections(out_dir, name):
+    """Data moves and selections between Q/DQ pairs of the same parameters: Pad (constant 0, which
+    must become the zero point), MaxPool with padding, ReduceMax."""
+    nodes, inits = [], []
+    x = qdq(nodes, inits, "input", 0.05, 17, "in")
+    nodes.append(helper.make_node("Pad", [x, const(inits, "pads", np.array([0, 0, 1, 2, 0, 0, 2, 1], np.int64))], ["p"]))
+    x = qdq(nodes, inits, "p", 0.05, 17, "p")
+    nodes.append(helper.make_node("MaxPool", [x], ["m"], kernel_shape=[3, 3], pads=[1, 1, 1, 1]))
+    x = qdq(nodes, inits, "m", 0.05, 17, "m")
+    nodes.append(helper.make_node("ReduceMax", [x], ["r"], axes=[3], keepdims=1))
+    qdq(nodes, inits, "r", 0.05, 17, "r")
+    nodes[-1].output[0] = "y"
+    graph = helper.make_graph(nodes, name, [helper.make_tensor_value_info("input", TensorProto.FLOAT, [1, 3, 5, 6])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 3, 8, 1])], inits)
+    save_with_references(out_dir, name, graph, [RNG.normal(-1.0, 1.5, size=(1, 3, 5, 6)).astype(np.float32) for _ in range(3)])
+
+
 def save_with_references(out_dir, name, graph, sets, opset=13):
     """NAME/model.onnx and its test data sets, the outputs from ONNX Runtime."""
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)], producer_name="tinyc tests/qdq")
@@ -166,6 +183,7 @@ def main():
     kws(out, "kws_nhwc_u8", np.uint8)
     qoperator(out, "qoperator_s8")
     unary(out, "unary_s8")
+    selections(out, "selections_s8")
 
 
 if __name__ == "__main__":
