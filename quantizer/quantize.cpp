@@ -190,6 +190,23 @@ class Quantizer {
         q.outputs = {nodes[users[0]].outputs[0]};
         g_.nodes.push_back(q);
         done = true;
+      } else if (pattern && n.op == "Mul" && n.inputs.size() == 2 && !n.has("tinyc_activation")) {
+        // Of two tensors: com.microsoft QLinearMul, int32 products of the offsets requantized in
+        // float as ONNX Runtime does.
+        const Node* dq_b = producer(n.inputs[1]);
+        QParams qb{};
+        done = dq_b && dq_b->op == "DequantizeLinear" && scalar(*dq_b, &qb);
+        if (done) {
+          Node q = n;
+          q.domain = "com.microsoft", q.op = "QLinearMul";
+          q.attrs.clear();
+          const Node& out_q = nodes[users[0]];
+          q.inputs = {dq->inputs[0], dq->inputs[1], dq->inputs[2], dq_b->inputs[0], dq_b->inputs[1], dq_b->inputs[2],
+                      out_q.inputs[1], out_q.inputs[2]};
+          q.outputs = {out_q.outputs[0]};
+          g_.nodes.push_back(q);
+          set_qparams(dq_b->inputs[0], qb);
+        }
       } else if (pattern && n.op == "Concat" && n.inputs.size() <= 16) {
         std::vector<std::string> xs;
         std::vector<QParams> qxs;

@@ -140,7 +140,7 @@ def unary(out_dir, name):
 
 def selections(out_dir, name):
     """Data moves and selections between Q/DQ pairs of the same parameters: Pad (constant 0, which
-    must become the zero point), MaxPool with padding, ReduceMax."""
+    must become the zero point), MaxPool with padding, ReduceMax; then a Mul of two tensors."""
     nodes, inits = [], []
     x = qdq(nodes, inits, "input", 0.05, 17, "in")
     nodes.append(helper.make_node("Pad", [x, const(inits, "pads", np.array([0, 0, 1, 2, 0, 0, 2, 1], np.int64))], ["p"]))
@@ -148,7 +148,9 @@ def selections(out_dir, name):
     nodes.append(helper.make_node("MaxPool", [x], ["m"], kernel_shape=[3, 3], pads=[1, 1, 1, 1]))
     x = qdq(nodes, inits, "m", 0.05, 17, "m")
     nodes.append(helper.make_node("ReduceMax", [x], ["r"], axes=[3], keepdims=1))
-    qdq(nodes, inits, "r", 0.05, 17, "r")
+    x = qdq(nodes, inits, "r", 0.05, 17, "r")
+    nodes.append(helper.make_node("Mul", [x, x], ["sq"]))  # two tensors (here the same): QLinearMul
+    qdq(nodes, inits, "sq", 0.04, -120, "sq")
     nodes[-1].output[0] = "y"
     graph = helper.make_graph(nodes, name, [helper.make_tensor_value_info("input", TensorProto.FLOAT, [1, 3, 5, 6])],
                               [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 3, 8, 1])], inits)
