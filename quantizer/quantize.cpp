@@ -190,7 +190,7 @@ class Quantizer {
         q.outputs = {nodes[users[0]].outputs[0]};
         g_.nodes.push_back(q);
         done = true;
-      } else if (pattern && n.op == "Mul" && n.inputs.size() == 2 && !n.has("tinyc_activation")) {
+      } else if (pattern && n.op == "Mul" && n.inputs.size() == 2 && !g_.is_const(n.inputs[1]) && !n.has("tinyc_activation")) {
         // Of two tensors: com.microsoft QLinearMul, int32 products of the offsets requantized in
         // float as ONNX Runtime does.
         const Node* dq_b = producer(n.inputs[1]);
