@@ -217,19 +217,19 @@ class Quantizer {
           xs.push_back(d->inputs[0]), qxs.push_back(qi);
         }
         done = xs.size() == n.inputs.size();
-        for (size_t i = 0; done && i < xs.size(); ++i) {
-          set_qparams(xs[i], qxs[i]);
-          if (qxs[i].scale == qy.scale && qxs[i].zero_point == qy.zero_point) continue;
+        for (size_t k = 0; done && k < xs.size(); ++k) {
+          set_qparams(xs[k], qxs[k]);
+          if (qxs[k].scale == qy.scale && qxs[k].zero_point == qy.zero_point) continue;
           // Requantized to the output's parameters first, as the float path rounds (a table).
           Node same;
-          same.op = "Identity", same.name = fmt::format("{}/requantize_{}", n.name, i);
-          same.inputs = {xs[i]}, same.outputs = {xs[i]};
-          const std::string moved = fresh(xs[i] + "/requantized");
-          g_.tensor(moved).dtype = DType::Int8, g_.tensor(moved).shape = g_.tensor(xs[i]).shape;
-          g_.tensor(moved).has_shape = g_.tensor(xs[i]).has_shape;
-          emit_lookup_s8(same, xs[i], qxs[i], moved, qy);
+          same.op = "Identity", same.name = fmt::format("{}/requantize_{}", n.name, k);
+          same.inputs = {xs[k]}, same.outputs = {xs[k]};
+          const std::string moved = fresh(xs[k] + "/requantized");
+          g_.tensor(moved).dtype = DType::Int8, g_.tensor(moved).shape = g_.tensor(xs[k]).shape;
+          g_.tensor(moved).has_shape = g_.tensor(xs[k]).has_shape;
+          emit_lookup_s8(same, xs[k], qxs[k], moved, qy);
           set_qparams(moved, qy);
-          xs[i] = moved, qxs[i] = qy;
+          xs[k] = moved, qxs[k] = qy;
         }
         if (done) emit_concat_s8(n, xs, qxs, nodes[users[0]].outputs[0], qy);
       } else if (pattern && unary(n)) {
@@ -341,7 +341,8 @@ class Quantizer {
         g_.tensor(n.inputs[0]).dtype != DType::Int8)
       return false;
     const Tensor &w = g_.tensor(n.inputs[3]), &ws = g_.tensor(n.inputs[4]);
-    if (w.dtype != DType::Int8 || ws.dtype != DType::Float || (!conv && (w.shape.size() != 2 || g_.tensor(n.inputs[0]).shape.size() != 2)))
+    if (w.dtype != DType::Int8 || ws.dtype != DType::Float || w.shape.size() != (conv ? g_.tensor(n.inputs[0]).shape.size() : 2) ||
+        (!conv && g_.tensor(n.inputs[0]).shape.size() != 2) || num_elements(w.shape) <= 0 || w.shape[conv ? 0 : 1] <= 0)
       return false;
     if (n.inputs[5].empty() || !g_.is_const(n.inputs[5])) return false;
     for (int64_t z : g_.tensor(n.inputs[5]).ints())
@@ -506,7 +507,9 @@ class Quantizer {
                               const std::vector<double>& scale, const std::vector<double>& shift, const std::string& y,
                               QParams qy, int32_t lo, int32_t hi, bool onnx_rounding) {
     const int64_t channels = s.size() < 2 ? 0 : s[1];
-    if (channels <= 0 || int64_t(scale.size()) != channels || int64_t(shift.size()) != channels) return false;
+    if (channels <= 0 || s[0] <= 0 || num_elements(s) <= 0 || int64_t(scale.size()) != channels ||
+        int64_t(shift.size()) != channels)
+      return false;
     const Shape view{s[0], channels, num_elements(s) / (s[0] * channels), 1};
     Node conv;
     conv.name = n.name, conv.op = "Conv";
@@ -549,7 +552,7 @@ class Quantizer {
       scale[c] = gamma[c] / std::sqrt(var[c] + eps);
       shift[c] = beta[c] - mean[c] * scale[c];
     }
-    const QParams qx = input_qparams(n.inputs[0]), qy = activation_qparams(ranges_.at(n.outputs[0]));
+    const QParams qy = activation_qparams(ranges_.at(n.outputs[0]));
     int32_t lo, hi;
     if (!activation_range(n, qy, &lo, &hi)) return false;
     const Shape& s = g_.tensor(n.inputs[0]).shape;

@@ -6,7 +6,7 @@
 #
 # compile (the default): fuzz_compile, the whole compile and a calibration (tens of inputs a second).
 # import: fuzz_import, the import and the optimizer only (thousands of inputs a second).
-# Seeds: the test models, tests/qlinear, the hostile corpus, tests/fuzz/regressions and, for import,
+# Seeds: the test models, tests/qlinear, tests/qdq, the hostile corpus, tests/fuzz/regressions and, for import,
 # the tiny models of make_seeds.py; tests/fuzz/onnx.dict is the dictionary. New inputs go to
 # build-fuzz/corpus (compile) or build-fuzz/corpus-import, crashes, leaks and timeouts to
 # build-fuzz/artifacts/ (then: minimize with `build-fuzz/tests/fuzz_TARGET -minimize_crash=1 FILE`,
@@ -27,7 +27,7 @@ cmake -S . -B $B -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_COMPILER
 cmake --build $B --target fuzz_$TARGET -j 2
 
 rm -rf $B/seeds && mkdir -p $B/seeds $CORPUS $B/artifacts
-for m in tests/models/*/model.onnx tests/qlinear/*/model.onnx tests/qlinear/*.onnx; do
+for m in tests/models/*/model.onnx tests/qlinear/*/model.onnx tests/qlinear/*.onnx tests/qdq/*/model.onnx; do
   cp "$m" "$B/seeds/$(basename "$(dirname "$m")")_$(basename "$m")"
 done
 /usr/bin/python3 tests/hostile/make_corpus.py $B/hostile >/dev/null

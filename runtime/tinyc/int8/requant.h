@@ -18,18 +18,25 @@ namespace tinyc {
 //   floor((floor(v / 2^31) + c) / 2^e) = floor((v + c * 2^31) / 2^(31+e)) for an integer c: both
 //   steps are one sum shifted right by 31 + e, whose high word shifted by e - 1 is the result.
 //   [h < 0] may be read as [x < 0]: they differ only when h = 0, where both give 0.
+// - A zero point added after the shift can ride in the same sum: floor(h / 2^e) + zp =
+//   floor((h + zp 2^e) / 2^e), and h + zp 2^e is the high word of the sum plus zp 2^(32+e), which
+//   fits int32 while e <= 22 (|h| < 2^30, |zp| <= 128). apply_right_zp adds it so.
 struct QuantizedMultiplier {
   int32_t mult, left, right;   // right: -shift - 1 when shifting right
   uint32_t nudge_lo, nudge_hi;  // 2^30 + 2^(30 - shift) when shifting right
-  QuantizedMultiplier(int32_t multiplier, int32_t shift)
+  uint32_t nudge_hi_zp;         // nudge_hi + zp 2^right (two's complement): apply_right_zp's
+  QuantizedMultiplier(int32_t multiplier, int32_t shift, int32_t zp = 0)
       : mult(multiplier), left(shift > 0 ? shift : 0), right(shift < 0 ? -shift - 1 : -1),
-        nudge_lo(shift < 0 ? (1u << 30) + ((1u << -shift) << 30) : 0), nudge_hi(shift < 0 ? (1u << -shift) >> 2 : 0) {}
+        nudge_lo(shift < 0 ? (1u << 30) + ((1u << -shift) << 30) : 0), nudge_hi(shift < 0 ? (1u << -shift) >> 2 : 0),
+        nudge_hi_zp(nudge_hi + (shift < 0 && -shift - 1 <= 22 ? uint32_t(zp) << (-shift - 1) : 0u)) {}
   int32_t apply(int32_t x) const {
     if (right < 0) return int32_t((int64_t(int32_t(uint32_t(x) << left)) * mult + (int64_t(1) << 30)) >> 31);
     return apply_right(x);
   }
-  int32_t apply_right(int32_t x) const {  // right >= 0
-    const int64_t k = int64_t((uint64_t(nudge_hi) << 32) | nudge_lo) - (x < 0 ? (int64_t(1) << 31) : 0);
+  int32_t apply_right(int32_t x) const { return shifted_right(x, nudge_hi); }  // right >= 0
+  int32_t apply_right_zp(int32_t x) const { return shifted_right(x, nudge_hi_zp); }  // 0 <= right <= 22: + zp
+  int32_t shifted_right(int32_t x, uint32_t hi) const {
+    const int64_t k = int64_t((uint64_t(hi) << 32) | nudge_lo) - (x < 0 ? (int64_t(1) << 31) : 0);
     return int32_t(uint64_t(int64_t(x) * mult + k) >> 32) >> right;
   }
 };
@@ -103,16 +110,30 @@ template <Rounding R>
 struct ChannelRequant {
   static constexpr bool onnx = R == Rounding::OnnxFloat;
   int32_t bias;
-  QuantizedMultiplier q;
+  QuantizedMultiplier q;  // TFLite's, its right shift carrying the output zero point (folded)
   float scale;
+  bool folded;  // 0 <= right <= 22: apply_right_zp gives the sum with the zero point
   ChannelRequant(const Requant& r, int32_t m)
-      : bias(r.bias_of(m)), q(onnx ? 0 : r.mult[m], onnx ? 0 : r.shift[m]), scale(onnx ? r.fscale[m] : 0.0f) {}
+      : bias(r.bias_of(m)), q(onnx ? 0 : r.mult[m], onnx ? 0 : r.shift[m], onnx ? 0 : r.zp),
+        scale(onnx ? r.fscale[m] : 0.0f), folded(!onnx && q.right >= 0 && q.right <= 22) {}
   // Whether scaled_plain() and saturate_s8() serve: no left shift, no clamp but int8's own.
   bool plain(int32_t lo, int32_t hi) const { return (onnx || q.right >= 0) && lo == -128 && hi == 127; }
   int32_t scaled_plain(int32_t acc) const { return onnx ? scaled(acc) : q.apply_right(acc); }
   // acc as int8 with zero point zp and clamp [lo, hi]; plain: plain(lo, hi), read once per channel.
   int8_t out(int32_t acc, int32_t zp, int32_t lo, int32_t hi, bool plain) const {
     return plain ? saturate_s8(scaled_plain(acc) + zp) : clamp_s8(scaled(acc) + zp, lo, hi);
+  }
+  // The same with the zero point folded into the shift where it can be: one register and one add
+  // less per output, for the kernels with many outputs per channel (depthwise); the fold costs a
+  // few instructions per channel, more than it saves where a channel has few outputs.
+  bool plain_zp(int32_t lo, int32_t hi) const { return (onnx || folded) && lo == -128 && hi == 127; }
+  int8_t out_zp(int32_t acc, int32_t zp, int32_t lo, int32_t hi, bool plain) const {
+    return plain ? saturate_s8(onnx ? scaled(acc) + zp : q.apply_right_zp(acc)) : clamp_s8(with_zp(acc, zp), lo, hi);
+  }
+  // scaled(acc) + zp.
+  int32_t with_zp(int32_t acc, int32_t zp) const {
+    if (onnx) return scaled(acc) + zp;
+    return folded ? q.apply_right_zp(acc) : q.apply(acc) + zp;
   }
   int32_t scaled(int32_t acc) const { return onnx ? rounded(acc, scale) : q.apply(acc); }
   // ONNX's rounding: acc * scale in float, rounded half to even.

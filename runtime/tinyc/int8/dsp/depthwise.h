@@ -53,7 +53,7 @@ inline void depthwise3x3_s8(const int16_t* plane, const DepthwiseShape& s, const
     wp[3 * i] = int32_t(pack16(t[0], t[1])), wp[3 * i + 1] = int32_t(pack16(t[1], t[2]));
     wp[3 * i + 2] = int32_t(pack16(t[0], t[2]));
   }
-  const bool plain = rq.plain(lo, hi);
+  const bool plain = rq.plain_zp(lo, hi);
   for (int32_t oh = 0; oh < out_h; ++oh) {
     const int16_t* win = plane + oh * sh * pw;
     int8_t* yr = yc + oh * out_w;
@@ -62,15 +62,15 @@ inline void depthwise3x3_s8(const int16_t* plane, const DepthwiseShape& s, const
       int32_t y0 = rq.bias, y1 = rq.bias;
       depthwise3x3_pair(win + ow, pw, wp, y0, y1);
       if (plain)
-        yr[ow] = rq.out(y0, zy, lo, hi, true), yr[ow + 1] = rq.out(y1, zy, lo, hi, true);
+        yr[ow] = rq.out_zp(y0, zy, lo, hi, true), yr[ow + 1] = rq.out_zp(y1, zy, lo, hi, true);
       else
-        yr[ow] = rq.out(y0, zy, lo, hi, false), yr[ow + 1] = rq.out(y1, zy, lo, hi, false);
+        yr[ow] = rq.out_zp(y0, zy, lo, hi, false), yr[ow + 1] = rq.out_zp(y1, zy, lo, hi, false);
     }
     if (ow < out_w) {
       const int16_t* v = win + ow;
       int32_t acc = rq.bias;
       for (int32_t i = 0; i < 3; ++i, v += pw) acc += v[0] * wc[3 * i] + v[1] * wc[3 * i + 1] + v[2] * wc[3 * i + 2];
-      yr[ow] = rq.out(acc, zy, lo, hi, plain);
+      yr[ow] = rq.out_zp(acc, zy, lo, hi, plain);
     }
   }
 }
@@ -100,7 +100,7 @@ void depthwise_pairs_s8(const int16_t* plane, const DepthwiseShape& s, const int
         }
         if (odd) acc += win[kw_n - 1] * wc[i * kw_n + kw_n - 1];
       }
-      *y++ = clamp_s8(rq.scaled(acc) + zy, lo, hi);
+      *y++ = clamp_s8(rq.with_zp(acc, zy), lo, hi);
     }
 }
 
