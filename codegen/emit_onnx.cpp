@@ -215,6 +215,20 @@ class Emitter {
     return p;
   }
 
+  // Int8 weights w (symmetric, per output channel) written as `values` in the order ONNX reads
+  // them (tinyc's kernels hold some reordered), dequantized.
+  std::string dequantized_weights(const Tensor& w, const std::vector<int8_t>& values) {
+    const int64_t scales = static_cast<int64_t>(w.quant.scale.size());
+    const Shape per = scales > 1 ? Shape{scales} : Shape{};
+    const std::string wf = fresh(w.name + "/dequantized");
+    auto* p = node("DequantizeLinear", w.name + "/dequantize",
+                   {constant(w.name, DType::Int8, w.shape, values), constant(w.name + "/scale", DType::Float, per, w.quant.scale),
+                    constant(w.name + "/zero_point", DType::Int8, per, std::vector<int8_t>(size_t(scales), 0))},
+                   {wf});
+    if (scales > 1) set_attr(p, "axis", int64_t(0));
+    return wf;
+  }
+
   // An integer bias as int32, for DequantizeLinear.
   std::vector<int32_t> bias_values(const Tensor& b) {
     std::vector<int32_t> v(static_cast<size_t>(num_elements(b.shape)));
@@ -232,22 +246,42 @@ class Emitter {
     return f;
   }
 
-  // Float input `x`, channels-last as tinyc reads it: transposed to the NCHW the Conv expects.
-  std::string to_channels_first(const std::string& x, size_t r, const std::string& label) {
-    std::vector<int64_t> perm{0, static_cast<int64_t>(r) - 1};
-    for (size_t a = 1; a + 1 < r; ++a) perm.push_back(static_cast<int64_t>(a));
-    const std::string out = fresh(x + "/nchw");
-    auto* a = node("Transpose", label + "/nchw", {x}, {out})->add_attribute();
+  // Float `x` of rank r, channels-last as tinyc reads it: transposed to the NCHW the Conv expects
+  // (or, back, NCHW to channels-last).
+  std::string to_channels_first(const std::string& x, size_t r, const std::string& label, bool back = false) {
+    std::vector<int64_t> perm{0};
+    if (!back) perm.push_back(static_cast<int64_t>(r) - 1);
+    for (size_t a = back ? 2 : 1; a + (back ? 0 : 1) < r; ++a) perm.push_back(static_cast<int64_t>(a));
+    if (back) perm.push_back(1);
+    const std::string out = fresh(x + (back ? "/nhwc" : "/nchw"));
+    auto* a = node("Transpose", label + (back ? "/nhwc" : "/nchw"), {x}, {out})->add_attribute();
     a->set_name("perm"), a->set_type(onnx::AttributeProto::INTS);
     for (int64_t v : perm) a->add_ints(v);
     return out;
   }
 
+  // A channels-last ConvS8 holds its weights as [M, k..., C/g] (reorder_conv_weights): put back.
   void conv_s8(const Node& n) {
-    std::string x = dequantize(n.inputs[0]);
-    if (n.get_int("tinyc_channels_last", 0)) x = to_channels_first(x, g_.tensor(n.inputs[0]).shape.size(), n.name);
+    const size_t r = g_.tensor(n.inputs[0]).shape.size();
+    std::string x = dequantize(n.inputs[0]), w = dequantize(n.inputs[1]);
+    if (n.get_int("tinyc_channels_last", 0)) {
+      x = to_channels_first(x, r, n.name);
+      const Tensor& wt = g_.tensor(n.inputs[1]);
+      const int64_t m = wt.shape[0], cg = wt.shape[1], k = num_elements(wt.shape) / (m * cg);
+      std::vector<int8_t> first(static_cast<size_t>(num_elements(wt.shape)));
+      reorder_conv_weights(wt.as<int8_t>(), m, cg, k, false, first.data());
+      w = dequantized_weights(wt, first);
+    }
     const Tensor& b = g_.tensor(n.inputs[2]);
-    qdq(n, "Conv", {x, dequantize(n.inputs[1]), dequantized_bias(b, bias_values(b))});
+    const std::vector<std::string> in{x, w, dequantized_bias(b, bias_values(b))};
+    if (!n.get_int("tinyc_channels_last_out", 0)) {
+      qdq(n, "Conv", in);
+      return;
+    }
+    const std::string& y = n.outputs[0];
+    const std::string f = fresh(y + "/float");
+    copy_attrs(n, node("Conv", n.name, in, {f}));
+    quantize(clamp(n, to_channels_first(f, r, n.name, true), y), y);
   }
 
   // FullyConnectedS8 holds its weights packed and the input's zero point folded into the bias:
@@ -265,13 +299,7 @@ class Emitter {
     const int32_t zx = g_.tensor(n.inputs[0]).quant.zero_point.at(0);
     for (int32_t u = 0; u < units; ++u)
       bias[u] = static_cast<int32_t>(fold_input_zero_point(bias[u], &rows[size_t(u) * depth], depth, -zx));
-    const std::string wq = constant(w.name, DType::Int8, w.shape, rows);
-    const std::string wf = fresh(w.name + "/dequantized");
-    auto* p = node("DequantizeLinear", w.name + "/dequantize",
-                   {wq, constant(w.name + "/scale", DType::Float, {units}, w.quant.scale),
-                    constant(w.name + "/zero_point", DType::Int8, {units}, std::vector<int8_t>(size_t(units), 0))},
-                   {wf});
-    set_attr(p, "axis", int64_t(0));
+    const std::string wf = dequantized_weights(w, rows);
     set_attr(qdq(n, "Gemm", {dequantize(n.inputs[0]), wf, dequantized_bias(b, bias)}, false), "transB", int64_t(1));
   }
 

@@ -17,13 +17,42 @@ void check_int8(OpContext& c, size_t i) {
   if (c.input(i).dtype != DType::Int8) c.fail(fmt::format("input {} must be int8", i));
 }
 
-// x, w, bias, multiplier, shift[, float scale: ONNX rounding]
+// f(std::true_type) or f(std::false_type): a flag known at run time as a compile-time one.
+template <class F>
+auto with_flag(bool b, F f) {
+  return b ? f(std::true_type()) : f(std::false_type());
+}
+
+// A fast convolution kernel with the rounding R and output layout Out of the params: Kernel<R,
+// Out>::run, and its name as the generated code spells it, `pattern` with {0} for R and {1} for
+// Out; both from the same constants.
+template <template <Rounding, Layout> class Kernel>
+Lowered conv_s8_kernel(const char* pattern, const ConvS8Params& p) {
+  return with_flag(p.float_requant, [&](auto onnx) {
+    return with_flag(p.channels_last_out, [&](auto last) {
+      constexpr Rounding R = decltype(onnx)::value ? Rounding::OnnxFloat : Rounding::TFLite;
+      constexpr Layout Out = decltype(last)::value ? Layout::ChannelsLast : Layout::ChannelsFirst;
+      const std::string name = fmt::format(fmt::runtime(pattern), R == Rounding::OnnxFloat ? "tinyc::Rounding::OnnxFloat" : "tinyc::Rounding::TFLite",
+                                           Out == Layout::ChannelsLast ? "tinyc::Layout::ChannelsLast" : "tinyc::Layout::ChannelsFirst");
+      return make_kernel(name, p, Kernel<R, Out>::run);
+    });
+  });
+}
+template <Rounding R, Layout Out> struct Im2col3 { static constexpr auto run = &conv_s8_im2col<R, 3, Out>; };
+template <Rounding R, Layout Out> struct Im2col { static constexpr auto run = &conv_s8_im2col<R, 0, Out>; };
+template <Rounding R, Layout Out> struct Depthwise3x3 { static constexpr auto run = &depthwise_s8<3, 3, R, Out>; };
+template <Rounding R, Layout Out> struct Depthwise { static constexpr auto run = &depthwise_s8<0, 0, R, Out>; };
+
+// x, w, bias, multiplier, shift[, float scale: ONNX rounding]. Attributes as Conv's, with
+// tinyc_channels_last (x NHWC, w [M, k..., C/g]) and tinyc_channels_last_out (y NHWC).
 Lowered lower_conv_s8(OpContext& c) {
   check_int8(c, 0);
   check_int8(c, 1);
-  const ConvParams g = conv_params(c, c.input(0), c.input(1), &c.input(2), DType::Int8);
+  const bool last_out = c.node.get_int("tinyc_channels_last_out", 0) != 0;
+  ConvParams g = conv_params(c, c.input(0), c.input(1), &c.input(2), DType::Int8, last_out);
   ConvS8Params p{};
   p.batch = g.batch, p.in_ch = g.in_ch, p.out_ch = g.out_ch, p.groups = g.groups, p.channels_last = g.channels_last;
+  p.channels_last_out = last_out;
   for (int a = 0; a < 3; ++a) {
     p.in[a] = g.in[a], p.out[a] = g.out[a], p.kernel[a] = g.kernel[a];
     p.stride[a] = g.stride[a], p.dilation[a] = g.dilation[a], p.pad[a] = g.pad[a];
@@ -39,24 +68,18 @@ Lowered lower_conv_s8(OpContext& c) {
   const size_t in_plane = static_cast<size_t>(g.in[0] * g.in[1] * g.in[2]);
   const bool depthwise = g.groups == g.in_ch && g.out_ch == g.in_ch && g.in[0] == 1 && g.kernel[0] == 1;
   Lowered l;
-  const bool f = p.float_requant;  // ONNX's float rounding, compiled in or out of the kernel
+  g.channels_last = g.channels_last || p.channels_last_out;  // (conv_in_place: not over a channels-last tensor)
   if (depthwise) {
     const bool k3 = g.kernel[1] == 3 && g.kernel[2] == 3;
-    if (k3)
-      l = f ? TINYC_KERNEL(p, tinyc::depthwise_s8<3, 3, tinyc::Rounding::OnnxFloat>)
-            : TINYC_KERNEL(p, tinyc::depthwise_s8<3, 3, tinyc::Rounding::TFLite>);
-    else
-      l = f ? TINYC_KERNEL(p, tinyc::depthwise_s8<0, 0, tinyc::Rounding::OnnxFloat>)
-            : TINYC_KERNEL(p, tinyc::depthwise_s8<0, 0, tinyc::Rounding::TFLite>);
+    l = k3 ? conv_s8_kernel<Depthwise3x3>("tinyc::depthwise_s8<3, 3, {0}, {1}>", p)
+           : conv_s8_kernel<Depthwise>("tinyc::depthwise_s8<0, 0, {0}, {1}>", p);
     l.scratch_bytes = depthwise_s8_scratch_bytes(p);
     if (conv_in_place(g)) l.in_place = 0, l.in_place_scratch = l.scratch_bytes;
   } else if (g.groups == 1) {
     if (g.kernel[2] == 3)  // the commonest width, its gather written out
-      l = f ? TINYC_KERNEL(p, tinyc::conv_s8_im2col<tinyc::Rounding::OnnxFloat, 3>)
-            : TINYC_KERNEL(p, tinyc::conv_s8_im2col<tinyc::Rounding::TFLite, 3>);
+      l = conv_s8_kernel<Im2col3>("tinyc::conv_s8_im2col<{0}, 3, {1}>", p);
     else
-      l = f ? TINYC_KERNEL(p, tinyc::conv_s8_im2col<tinyc::Rounding::OnnxFloat>)
-            : TINYC_KERNEL(p, tinyc::conv_s8_im2col<tinyc::Rounding::TFLite>);
+      l = conv_s8_kernel<Im2col>("tinyc::conv_s8_im2col<{0}, 0, {1}>", p);
     l.scratch_bytes = conv_s8_im2col_scratch_bytes(p, c.isa);
     if (conv_in_place(g)) l.in_place = 0, l.in_place_scratch = l.scratch_bytes;  // pointwise
   } else {

@@ -82,7 +82,8 @@ void fill_activation(const Node& n, P& p) {
 
 }  // namespace
 
-ConvParams conv_params(OpContext& c, const Tensor& x, const Tensor& w, const Tensor* bias, DType out_type) {
+ConvParams conv_params(OpContext& c, const Tensor& x, const Tensor& w, const Tensor* bias, DType out_type,
+                       bool channels_last_out) {
   if (x.shape.size() < 3 || w.shape.size() != x.shape.size()) c.fail("input and weight ranks differ");
   const bool channels_last = c.node.get_int("tinyc_channels_last", 0) != 0;  // set by the optimizer
   Shape xs = x.shape;  // as [N, C, spatial...]
@@ -101,8 +102,10 @@ ConvParams conv_params(OpContext& c, const Tensor& x, const Tensor& w, const Ten
   if (groups < 1 || xs[1] % groups || m % groups || w.shape[1] != xs[1] / groups)  // no product: group is any int64
     c.fail("channels do not match the weights and groups");
   if (bias && num_elements(bias->shape) != m) c.fail("bias size differs from the output channels");
-  Shape out{xs[0], m};
+  Shape out{xs[0]};
+  if (!channels_last_out) out.push_back(m);
   out.insert(out.end(), win.out.begin(), win.out.end());
+  if (channels_last_out) out.push_back(m);
   c.set_output(0, out_type, out);
   ConvParams p{};
   p.channels_last = channels_last;

@@ -191,8 +191,9 @@ std::vector<int64_t> strides_of(const Shape& s);
 int32_t i32(const OpContext& c, int64_t v);
 
 // Geometry of a convolution (pads, strides, dilations, groups, output size) with input x and
-// weights w; sets output 0 to `out_type` (ops/nn.cpp).
-ConvParams conv_params(OpContext& c, const Tensor& x, const Tensor& w, const Tensor* bias, DType out_type);
+// weights w; sets output 0 to `out_type`, NCHW or channels-last (ops/nn.cpp).
+ConvParams conv_params(OpContext& c, const Tensor& x, const Tensor& w, const Tensor* bias, DType out_type,
+                       bool channels_last_out = false);
 // Whether the convolution kernels (conv, conv_s8) may write the output over the input: pointwise
 // ones that keep or shrink the channels (or batch 1), depthwise ones whose output is not larger.
 bool conv_in_place(const ConvParams& p);

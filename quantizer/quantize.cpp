@@ -903,6 +903,10 @@ class Quantizer {
     const Shape per{units};
     std::vector<int8_t> weights = c.weights;
     std::vector<int32_t> bias = c.bias;
+    if (conv && n.get_int("tinyc_channels_last", 0)) {  // read channels-last: w [M, k..., C/g] (weight_index)
+      const int64_t cg = wshape[1];
+      reorder_conv_weights(c.weights.data(), units, cg, num_elements(wshape) / (units * cg), true, weights.data());
+    }
     if (!conv) {  // the fully connected kernel's own order, and the input's zero point in the bias
       const int32_t depth = static_cast<int32_t>(wshape[1]);
       for (int64_t m = 0; m < units; ++m)  // fits: linear_s8 bounds |bias| + 128 sum |w| below 2^30
@@ -1199,6 +1203,61 @@ static void drop_unused_tensors(Graph& g) {
     it = used.count(it->first) ? std::next(it) : g.tensors.erase(it);
 }
 
+// int8 Transposes between channels-last and NCHW next to convolutions, as tf2onnx writes every
+// TFLite-born model and ONNX Runtime's quantizer keeps them (Transpose, Conv, Relu, Transpose back):
+// a ConvS8 reads a channels-last input itself when the Transpose to NCHW feeds only convolutions
+// (their weights reordered to [M, k..., C/g]), and writes channels-last when only a Transpose back
+// reads its output. The int8 copies go.
+static void fold_conv_transposes(Graph& g) {
+  std::map<std::string, std::vector<Node*>> readers;
+  for (Node& n : g.nodes)
+    for (const std::string& i : n.inputs) readers[i].push_back(&n);
+  const std::set<std::string> outputs(g.outputs.begin(), g.outputs.end());
+  auto set_flag = [](Node& n, const char* name) {
+    Attr a;
+    a.kind = Attr::Int, a.i = 1;
+    n.attrs[name] = a;
+  };
+  for (Node& t : g.nodes) {
+    const std::vector<int64_t> perm = t.get_ints("perm");  // (the int8 tensors have no shapes yet)
+    const size_t r = perm.size();
+    if (t.op != "Transpose" || r < 3 || outputs.count(t.outputs[0])) continue;
+    std::vector<int64_t> to_first{0, static_cast<int64_t>(r) - 1}, to_last{0};
+    for (size_t a = 1; a + 1 < r; ++a) to_first.push_back(static_cast<int64_t>(a)), to_last.push_back(static_cast<int64_t>(a + 1));
+    to_last.push_back(1);
+    Node* conv = nullptr;
+    for (Node& n : g.nodes)
+      if (n.op == "ConvS8" && n.outputs[0] == t.inputs[0]) conv = &n;
+    if (perm == to_last && conv && readers[conv->outputs[0]].size() == 1 && !outputs.count(conv->outputs[0]) &&
+        !conv->get_int("tinyc_channels_last_out", 0)) {
+      set_flag(*conv, "tinyc_channels_last_out");
+      g.tensors.erase(conv->outputs[0]);
+      conv->outputs[0] = t.outputs[0];
+      t.op.clear();  // removed below
+      continue;
+    }
+    const std::vector<Node*>& users = readers[t.outputs[0]];
+    bool convs = perm == to_first && !users.empty();
+    for (const Node* u : users)
+      convs = convs && u->op == "ConvS8" && u->inputs[0] == t.outputs[0] && !u->get_int("tinyc_channels_last", 0) &&
+              std::count(u->inputs.begin(), u->inputs.end(), t.outputs[0]) == 1;
+    if (!convs) continue;
+    for (Node* u : users) {
+      const Tensor w = g.tensor(u->inputs[1]);
+      const int64_t m = w.shape[0], cg = w.shape[1];
+      Tensor last = w;
+      last.name = w.name + "/channels_last";
+      reorder_conv_weights(w.as<int8_t>(), m, cg, num_elements(w.shape) / (m * cg), true, last.as<int8_t>());
+      g.tensors[last.name] = last;
+      u->inputs[1] = last.name;
+      u->inputs[0] = t.inputs[0];
+      set_flag(*u, "tinyc_channels_last");
+    }
+    t.op.clear();
+  }
+  g.nodes.erase(std::remove_if(g.nodes.begin(), g.nodes.end(), [](const Node& n) { return n.op.empty(); }), g.nodes.end());
+}
+
 QuantizeSummary lower_qdq(Graph& g) {
   const bool pre_quantized = std::any_of(g.nodes.begin(), g.nodes.end(), [](const Node& n) {
     return n.op == "QuantizeLinear" || n.op == "DequantizeLinear" || n.domain == "com.microsoft" ||
@@ -1216,6 +1275,7 @@ QuantizeSummary lower_qdq(Graph& g) {
     kept.push_back(*it);
   }
   g.nodes.assign(kept.rbegin(), kept.rend());
+  fold_conv_transposes(g);
   drop_unused_tensors(g);
   // What still computes in float in a pre-quantized model: a float island between its
   // DequantizeLinear and QuantizeLinear nodes. Views of the float input or output have no code.
@@ -1236,6 +1296,7 @@ QuantizeSummary lower_qdq(Graph& g) {
 
 QuantizeSummary quantize_int8(Graph& g, const Ranges& ranges, const QuantizeOptions& opts) {
   QuantizeSummary s = Quantizer(g, ranges, opts).run();
+  fold_conv_transposes(g);
   drop_unused_tensors(g);  // the float weights of quantized layers
   return s;
 }

@@ -88,6 +88,14 @@ inline void reference_conv_s8(const tinyc::ConvS8Params& p, const int8_t* x, con
       }
 }
 
+// Each of `blocks` [rows, cols] matrices of src transposed into dst: x [C, HW] to channels-last
+// [HW, C] (blocks 1), or weights [M, C/g, K] to [M, K, C/g] (blocks M).
+inline void transpose_blocks(const int8_t* src, int blocks, int rows, int cols, int8_t* dst) {
+  for (int b = 0; b < blocks; ++b, src += rows * cols, dst += rows * cols)
+    for (int r = 0; r < rows; ++r)
+      for (int c = 0; c < cols; ++c) dst[c * rows + r] = src[r * cols + c];
+}
+
 // w natural [units, depth]; zx the input's zero point.
 inline void reference_fully_connected_s8(const tinyc::FullyConnectedS8Params& p, int32_t zx, const int8_t* x,
                                          const int8_t* w, const int32_t* bias, const int32_t* mult,

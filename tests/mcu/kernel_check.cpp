@@ -46,22 +46,29 @@ int main() {
       shift[m] = int8_t(uni(0, 9) ? -uni(6, 14) : uni(0, 1));  // now and then a left shift
       fscale[m] = float(uni(1, 1000)) / float(1 << uni(12, 20));
     }
-    for (int c = 0; c < p.in_ch; ++c)
-      for (int i = 0; i < in_size; ++i) nhwc[i * p.in_ch + c] = x[c * in_size + i];
     reference_conv_s8(p, x, w, bias, mult, shift, want, fl ? fscale : nullptr);
+    // Channels-last: x [HW, C], w [M, K, C/g] (w itself, from mode 1 on), y [HW, M] (compared in
+    // place: the M0+ has 16 KiB).
+    transpose_blocks(x, 1, p.in_ch, in_size, nhwc);
     using Kernel = void (*)(const ConvS8Params&, const void* const*, void* const*);
     const bool depthwise = p.groups == p.in_ch && p.out_ch == p.in_ch;
     const bool w3 = p.kernel[2] == 3;  // the kernel width written out
+    constexpr Layout Last = Layout::ChannelsLast;
     const Kernel im2col = fl ? (w3 ? conv_s8_im2col<Onnx, 3> : conv_s8_im2col<Onnx>)
                              : (w3 ? conv_s8_im2col<TFLite, 3> : conv_s8_im2col<TFLite>);
+    const Kernel im2col_last = fl ? (w3 ? conv_s8_im2col<Onnx, 3, Last> : conv_s8_im2col<Onnx, 0, Last>)
+                                  : (w3 ? conv_s8_im2col<TFLite, 3, Last> : conv_s8_im2col<TFLite, 0, Last>);
     const Kernel dw = fl ? depthwise_s8<0, 0, Onnx> : depthwise_s8<0, 0, TFLite>;
+    const Kernel dw_last = fl ? depthwise_s8<0, 0, Onnx, Last> : depthwise_s8<0, 0, TFLite, Last>;
     const Kernel dw3 = fl ? depthwise_s8<3, 3, Onnx> : depthwise_s8<3, 3, TFLite>;
+    const Kernel dw3_last = fl ? depthwise_s8<3, 3, Onnx, Last> : depthwise_s8<3, 3, TFLite, Last>;
     // Each kernel with the scratch its *_scratch_bytes says for this core's ISA: the bytes past
     // that must stay as they were.
-    auto check = [&](Kernel kernel, int mode) {  // 0 NCHW, 1 channels-last, 2 over its input
+    // Modes: 0 NCHW, 1 channels-last input, 2 over its input, 3 channels-last output, 4 both.
+    auto check = [&](Kernel kernel, int mode) {
       ConvS8Params q = p;
-      const size_t room = kernel == dw || kernel == dw3 ? depthwise_s8_scratch_bytes(q)
-                                                        : conv_s8_im2col_scratch_bytes(q, kIsa);
+      const bool plane = kernel == dw || kernel == dw3 || kernel == dw_last || kernel == dw3_last;
+      const size_t room = plane ? depthwise_s8_scratch_bytes(q) : conv_s8_im2col_scratch_bytes(q, kIsa);
       if (room + 64 > sizeof scratch) {
         ++mismatches;
         printf("trial %d needs %u bytes of scratch, more than the check has\n", trial, unsigned(room));
@@ -69,9 +76,10 @@ int main() {
       }
       uint8_t* const canary = reinterpret_cast<uint8_t*>(scratch) + room;
       memset(canary, 0x5a, 64);
-      q.channels_last = mode == 1;
+      q.channels_last = mode == 1 || mode == 4;
+      q.channels_last_out = mode >= 3;
       memcpy(buffer, x, size_t(p.in_ch * in_size));
-      const void* in[6] = {mode == 1 ? nhwc : x, w, bias, mult, shift, fscale};
+      const void* in[6] = {q.channels_last ? nhwc : x, w, bias, mult, shift, fscale};
       void* out[10] = {y};
       if (mode == 2) in[0] = out[0] = buffer;
       out[kScratchSlot] = scratch;
@@ -83,20 +91,29 @@ int main() {
           printf("scratch overrun: trial %d mode %d writes past its %u bytes\n", trial, mode, unsigned(room));
           break;
         }
-      if (memcmp(mode == 2 ? buffer : y, want, size_t(p.out_ch * out_size)) != 0) {
+      const int8_t* got = mode == 2 ? buffer : y;
+      bool same = true;
+      for (int m = 0; m < p.out_ch; ++m)
+        for (int i = 0; i < out_size; ++i) same = same && got[q.channels_last_out ? i * p.out_ch + m : m * out_size + i] == want[m * out_size + i];
+      if (!same) {
         ++mismatches;
         printf("mismatch: trial %d mode %d groups %ld in %ldx%ld k %ldx%ld\n", trial, mode, (long)p.groups,
                (long)p.in[1], (long)p.in[2], (long)p.kernel[1], (long)p.kernel[2]);
       }
     };
-    for (int mode : {0, 1}) {
-      check(reference::conv_s8, mode);  // the runtime's reference, which the evaluator can run
-      if (p.groups == 1) check(im2col, mode);
-      if (depthwise) check(dw, mode);
-      if (depthwise && ks == 9) check(dw3, mode);
-    }
     if (is_pointwise(p)) check(im2col, 2);
     if (depthwise && out_size <= in_size) check(dw, 2);
+    for (int mode : {0, 3, 1, 4}) {
+      const bool last = mode >= 3;
+      if (mode == 1) {  // w channels-last from here
+        memcpy(scratch, w, size_t(p.out_ch * cg * ks));
+        transpose_blocks(reinterpret_cast<const int8_t*>(scratch), p.out_ch, cg, ks, w);
+      }
+      check(reference::conv_s8, mode);  // the runtime's reference, which the evaluator can run
+      if (p.groups == 1) check(last ? im2col_last : im2col, mode);
+      if (depthwise) check(last ? dw_last : dw, mode);
+      if (depthwise && ks == 9) check(last ? dw3_last : dw3, mode);
+    }
   };
   for (int trial = 0; trial < 300; ++trial, ++trials) conv_trial(random_conv_s8(uni, trial, 4, 2), trial);
   // Depthwise 3x3 on wider rows (Helium goes down columns of four outputs there), then one group

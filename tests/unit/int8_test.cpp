@@ -106,7 +106,7 @@ TEST_CASE("the one-multiply requantization equals TFLite's high multiply and rou
       CHECK(multiply_by_quantized_multiplier(x, INT32_MAX, shift) == tflite_multiply(x, INT32_MAX, shift));
 }
 
-TEST_CASE("conv_s8, conv_s8_im2col and depthwise_s8 equal a straightforward loop on random shapes, also channels-last and written over their input") {
+TEST_CASE("conv_s8, conv_s8_im2col and depthwise_s8 equal a straightforward loop on random shapes, also channels-last in and out and written over their input") {
   std::mt19937 rng(7);
   auto uni = [&](int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(rng); };
   int in_place_runs = 0;
@@ -137,38 +137,48 @@ TEST_CASE("conv_s8, conv_s8_im2col and depthwise_s8 equal a straightforward loop
       geometry.in[a] = p.in[a], geometry.out[a] = p.out[a], geometry.kernel[a] = p.kernel[a];
       geometry.stride[a] = p.stride[a], geometry.dilation[a] = p.dilation[a], geometry.pad[a] = p.pad[a];
     }
-    std::vector<int8_t> nhwc(x.size());  // x channels-last
-    for (int c = 0; c < p.in_ch; ++c)
-      for (int i = 0; i < in_size; ++i) nhwc[i * p.in_ch + c] = x[c * in_size + i];
+    // Channels-last: x [HW, C], w [M, K, C/g], y [HW, M].
+    std::vector<int8_t> nhwc(x.size()), w_last(w.size()), want_last(want.size());
+    transpose_blocks(x.data(), 1, p.in_ch, in_size, nhwc.data());
+    transpose_blocks(w.data(), p.out_ch, cg, ksize, w_last.data());
+    transpose_blocks(want.data(), 1, p.out_ch, out_size, want_last.data());
     using Kernel = void (*)(const ConvS8Params&, const void* const*, void* const*);
     // Runs `kernel` from x (or its channels-last copy, or over a buffer holding x) and checks it.
+    // Modes: 0 NCHW, 1 channels-last input, 2 over its input, 3 channels-last output, 4 both.
     auto check = [&](Kernel kernel, const char* name, int mode) {
       INFO(name << " mode " << mode);
       std::vector<int8_t> buffer(std::max(x.size(), y.size()));
       std::copy(x.begin(), x.end(), buffer.begin());
       ConvS8Params q = p;
-      q.channels_last = mode == 1;
-      const void* in[6] = {mode == 1 ? nhwc.data() : x.data(), w.data(), bias.data(), mult.data(), shift.data(),
-                           fscale.data()};
+      q.channels_last = mode == 1 || mode == 4;
+      q.channels_last_out = mode >= 3;
+      const void* in[6] = {q.channels_last ? nhwc.data() : x.data(), q.channels_last ? w_last.data() : w.data(),
+                           bias.data(), mult.data(), shift.data(), fscale.data()};
       void* out[10] = {y.data()};
       if (mode == 2) in[0] = out[0] = buffer.data();
       out[kScratchSlot] = scratch.data();
       kernel(q, in, out);
       const int8_t* got = mode == 2 ? buffer.data() : y.data();
-      REQUIRE(std::vector<int8_t>(got, got + y.size()) == want);
+      REQUIRE(std::vector<int8_t>(got, got + y.size()) == (q.channels_last_out ? want_last : want));
     };
     const bool in_place = conv_in_place(geometry), depthwise = p.groups == p.in_ch && p.out_ch == p.in_ch;
     const bool w3 = p.kernel[2] == 3;  // the kernel width written out
+    constexpr Layout Last = Layout::ChannelsLast;
     const Kernel im2col = fl ? (w3 ? conv_s8_im2col<Onnx, 3> : conv_s8_im2col<Onnx>)
                              : (w3 ? conv_s8_im2col<TFLite, 3> : conv_s8_im2col<TFLite>);
+    const Kernel im2col_last = fl ? (w3 ? conv_s8_im2col<Onnx, 3, Last> : conv_s8_im2col<Onnx, 0, Last>)
+                                  : (w3 ? conv_s8_im2col<TFLite, 3, Last> : conv_s8_im2col<TFLite, 0, Last>);
     const Kernel dw = fl ? depthwise_s8<0, 0, Onnx> : depthwise_s8<0, 0, TFLite>;
+    const Kernel dw_last = fl ? depthwise_s8<0, 0, Onnx, Last> : depthwise_s8<0, 0, TFLite, Last>;
     const Kernel dw3 = fl ? depthwise_s8<3, 3, Onnx> : depthwise_s8<3, 3, TFLite>;
-    for (int mode : {0, 1}) {
+    const Kernel dw3_last = fl ? depthwise_s8<3, 3, Onnx, Last> : depthwise_s8<3, 3, TFLite, Last>;
+    for (int mode : {0, 1, 3, 4}) {
+      const bool last = mode >= 3;
       check(reference::conv_s8, "reference::conv_s8", mode);  // the runtime's reference, as the evaluator runs it
       check(conv_s8, "conv_s8", mode);
-      if (p.groups == 1) check(im2col, "conv_s8_im2col", mode);  // also where depthwise_s8 runs
-      if (depthwise) check(dw, "depthwise_s8<0, 0>", mode);
-      if (depthwise && p.kernel[1] == 3 && p.kernel[2] == 3) check(dw3, "depthwise_s8<3, 3>", mode);
+      if (p.groups == 1) check(last ? im2col_last : im2col, "conv_s8_im2col", mode);  // also where depthwise_s8 runs
+      if (depthwise) check(last ? dw_last : dw, "depthwise_s8<0, 0>", mode);
+      if (depthwise && p.kernel[1] == 3 && p.kernel[2] == 3) check(last ? dw3_last : dw3, "depthwise_s8<3, 3>", mode);
     }
     if (!in_place) continue;
     ++in_place_runs;

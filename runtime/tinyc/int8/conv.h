@@ -14,12 +14,34 @@ struct ConvS8Params {
   int32_t act_min, act_max;  // output clamp (the fused activation)
   int32_t float_requant;     // ONNX's rounding (pre-quantized models): scale per channel in in[5]
   int32_t bias16;            // the int32 biases all fit int16 and are stored so
-  int32_t channels_last;     // the input is [N, D, H, W, C]; y stays NCHW
+  int32_t channels_last;     // x is [N, D, H, W, C] and w [M, KD, KH, KW, C/g] (CMSIS-NN's layouts)
+  int32_t channels_last_out; // y is [N, D, H, W, M]
   TINYC_PARAMS(ConvS8Params, batch, in_ch, out_ch, groups, in, out, kernel, stride, dilation, pad, input_zero_point,
-               output_zero_point, act_min, act_max, float_requant, bias16, channels_last)
+               output_zero_point, act_min, act_max, float_requant, bias16, channels_last, channels_last_out)
 };
 
-// in: x int8, w int8 [M, C/g, k...] (symmetric, per output channel), bias int32 (or int16) [M],
+// The layout of a fast kernel's output, a compile-time choice: NCHW, or NHWC (channels_last_out).
+enum class Layout { ChannelsFirst, ChannelsLast };
+
+// Where weight (m, c, k) of a group's convolution is, c < C/g and k the window's place: w is
+// [M, C/g, K] channels-first and [M, K, C/g] channels-last.
+inline int32_t weight_index(const ConvS8Params& p, int32_t m, int32_t c, int32_t k, int32_t ksize) {
+  const int32_t cg = p.in_ch / p.groups;
+  return p.channels_last ? (m * ksize + k) * cg + c : (m * cg + c) * ksize + k;
+}
+
+// The compiler's: weights [M, C/g, K] reordered to channels-last [M, K, C/g] (to_last), or back.
+template <class T>
+void reorder_conv_weights(const T* from, int64_t m, int64_t cg, int64_t ksize, bool to_last, T* to) {
+  for (int64_t i = 0; i < m; ++i)
+    for (int64_t c = 0; c < cg; ++c)
+      for (int64_t k = 0; k < ksize; ++k) {
+        const int64_t first = (i * cg + c) * ksize + k, last = (i * ksize + k) * cg + c;
+        to[to_last ? last : first] = from[to_last ? first : last];
+      }
+}
+
+// in: x int8, w int8 [M, C/g, k...] or channels-last [M, k..., C/g] (symmetric, per output channel), bias int32 (or int16) [M],
 // multiplier int32 [M], shift int8 [M] (or float_requant: float scale [M] in in[5]).
 // acc = bias + sum (x - zx) * w, then requantized. Padding contributes nothing (x = zx there).
 // The reference for every grouping: weight-stationary along each output row into one int32 per
@@ -39,6 +61,10 @@ inline void conv_s8(const ConvS8Params& p, const void* const* in, void* const* o
   // Element strides of a channel and of a column of the input.
   const int32_t cs = p.channels_last ? 1 : in_size, ws = p.channels_last ? p.in_ch : 1;
   const int32_t st = p.stride[2], sw = st * ws;
+  const int32_t kstep = p.channels_last ? cg : 1;  // between a window's places in w
+  // Element strides of an output channel and of an output column.
+  const int32_t out_size = p.out[0] * p.out[1] * ow_n;
+  const int32_t ms = p.channels_last_out ? 1 : out_size, ys = p.channels_last_out ? p.out_ch : 1;
   int32_t* acc = static_cast<int32_t*>(out[kScratchSlot]);
   int8_t* plane = reinterpret_cast<int8_t*>(acc + ow_n);
   const bool in_place = static_cast<const void*>(x) == static_cast<const void*>(y);
@@ -53,21 +79,21 @@ inline void conv_s8(const ConvS8Params& p, const void* const* in, void* const* o
           for (int32_t ow = 0; ow < ow_n; ++ow) acc[ow] = b;
           for (int32_t c = 0; c < cg; ++c) {
             const int8_t* xc = in_place ? plane : x + n * p.in_ch * in_size + (g * cg + c) * cs;
-            const int8_t* wc = w + (m * cg + c) * ksize;
+            const int8_t* wc = w + weight_index(p, m, c, 0, ksize);
             window_rows(p, od, oh, [&](int32_t row, int32_t krow) {
               const int8_t* xrow = xc + row * p.in[2] * ws;
-              const int8_t* wk = wc + krow * p.kernel[2];
+              const int8_t* wk = wc + krow * p.kernel[2] * kstep;
               for (int32_t kw = 0; kw < p.kernel[2]; ++kw) {
                 const int32_t sh = kw * p.dilation[2] - p.pad[2];  // input column ow * stride + sh
                 const Columns cols = inside_columns(sh, st, p.in[2], ow_n);
                 const int8_t* xr = xrow + sh * ws;
-                const int32_t wv = wk[kw];
+                const int32_t wv = wk[kw * kstep];
                 for (int32_t ow = cols.lo; ow < cols.hi; ++ow) acc[ow] += (int32_t(xr[ow * sw]) - zx) * wv;
               }
             });
           }
-          int8_t* yr = y + ((n * p.out_ch + m) * p.out[0] + od) * p.out[1] * ow_n + oh * ow_n;
-          for (int32_t ow = 0; ow < ow_n; ++ow) yr[ow] = q.at(acc[ow], m);
+          int8_t* yr = y + n * p.out_ch * out_size + m * ms + (od * p.out[1] + oh) * ow_n * ys;
+          for (int32_t ow = 0; ow < ow_n; ++ow) yr[ow * ys] = q.at(acc[ow], m);
         }
     }
 }

@@ -10,8 +10,8 @@ namespace tinyc {
 // Depthwise (groups = in_ch = out_ch), 2-D: each input plane is copied into scratch as int16
 // (x - zx) with a border of zeros for the padding, so the window needs no bounds checks; then the
 // ISA's micro-kernel computes the channel's outputs from it. KH x KW known at compile time (0:
-// taken from the params), R as in conv_s8_im2col. y may be x.
-template <int KH, int KW, Rounding R>
+// taken from the params), R and Out as in conv_s8_im2col. y may be x.
+template <int KH, int KW, Rounding R, Layout Out = Layout::ChannelsFirst>
 void depthwise_s8(const ConvS8Params& p, const void* const* in, void* const* out) {
   const int8_t* x = static_cast<const int8_t*>(in[0]);
   const int8_t* w = static_cast<const int8_t*>(in[1]);
@@ -27,7 +27,7 @@ void depthwise_s8(const ConvS8Params& p, const void* const* in, void* const* out
   const int32_t in_h = p.in[1], in_w = p.in[2], pad_h = p.pad[1], pad_w = p.pad[2];
   const int32_t batch = p.batch, channels = p.out_ch, in_ch = p.in_ch;
   const DepthwiseShape s{kh_n, kw_n, p.stride[1], p.stride[2], p.dilation[1], p.dilation[2], ph, pw,
-                         p.out[1], p.out[2], q.zp, q.lo, q.hi};
+                         p.out[1], p.out[2], q.zp, q.lo, q.hi, p.out_ch};
   // The border of zeros is the same for every channel: zeroed once, then only the rows and
   // columns that hold the input are written.
   for (int32_t i = 0; i < ph * pw; ++i) plane[i] = 0;
@@ -37,7 +37,8 @@ void depthwise_s8(const ConvS8Params& p, const void* const* in, void* const* out
     for (int32_t c = 0; c < channels; ++c) {
       const int8_t* xc = x + b * in_ch * in_size + c * cs;
       widen_rows_s8(xc + (r0 - pad_h) * in_w * ws, in_w * ws, ws, zx, plane + r0 * pw + left, pw, r1 - r0, n);
-      depthwise_channel_s8<KH, KW, R>(plane, s, w + c * kh_n * kw_n, q, c, y + (b * channels + c) * out_size);
+      int8_t* yc = y + b * channels * out_size + (Out == Layout::ChannelsLast ? c : c * out_size);
+      depthwise_channel_s8<KH, KW, R, Out>(plane, s, w + c * kh_n * kw_n, q, c, yc);
     }
 }
 

@@ -22,17 +22,24 @@ inline size_t depthwise_s8_scratch_bytes(const ConvS8Params& p) {
 
 // One channel's windows over its plane: kernel rows and columns (0 where the micro-kernel knows
 // them at compile time), strides and dilations, the plane's rows and columns, the output's rows
-// and columns, its zero point and clamp.
+// and columns, its zero point and clamp, and (channels-last output) the step between its pixels.
 struct DepthwiseShape {
-  int32_t kh, kw, sh, sw, dh, dw, ph, pw, out_h, out_w, zy, lo, hi;
+  int32_t kh, kw, sh, sw, dh, dw, ph, pw, out_h, out_w, zy, lo, hi, ys;
 };
 
+// The step between a channel's adjacent outputs in the layout Out.
+template <Layout Out>
+inline int32_t pixel_step(const DepthwiseShape& s) {
+  return Out == Layout::ChannelsLast ? s.ys : 1;
+}
+
 // Every window of a channel, one output at a time: the path for any shape.
-template <Rounding R>
+template <Layout Out, Rounding R>
 TINYC_INLINE void depthwise_windows_s8(const int16_t* plane, const DepthwiseShape& s, int32_t kh_n, int32_t kw_n,
                                  const int8_t* wc, const ChannelRequant<R> rq, int8_t* yc) {
   // In locals: the int8 stores to yc may alias anything, s included.
   const int32_t sh = s.sh, sw = s.sw, dh = s.dh, dw = s.dw, pw = s.pw, out_h = s.out_h, out_w = s.out_w;
+  const int32_t ys = pixel_step<Out>(s);
   const int32_t zy = s.zy, lo = s.lo, hi = s.hi;
   for (int32_t oh = 0; oh < out_h; ++oh)
     for (int32_t ow = 0; ow < out_w; ++ow) {
@@ -40,7 +47,7 @@ TINYC_INLINE void depthwise_windows_s8(const int16_t* plane, const DepthwiseShap
       int32_t acc = rq.bias;
       for (int32_t i = 0; i < kh_n; ++i)
         for (int32_t j = 0; j < kw_n; ++j) acc += win[i * dh * pw + j * dw] * wc[i * kw_n + j];
-      yc[oh * out_w + ow] = clamp_s8(rq.scaled(acc) + zy, lo, hi);
+      yc[(oh * out_w + ow) * ys] = clamp_s8(rq.scaled(acc) + zy, lo, hi);
     }
 }
 

@@ -12,7 +12,10 @@ namespace tinyc {
 // channel's weights (the ISA's im2col_s8). A pointwise one reads its pixels before writing them, so y may be x.
 // R: the requantization's rounding, chosen at compile time.
 // KW: the kernel width, known at compile time (0: taken from the params).
-template <Rounding R, int KW = 0>
+// Out: y's layout (p.channels_last_out), chosen at compile time.
+// A patch is in w's order: (c, kd, kh, kw), or channels-last (kd, kh, kw, c), where a window's
+// row is kw * in_ch adjacent values of x.
+template <Rounding R, int KW = 0, Layout Out = Layout::ChannelsFirst>
 void conv_s8_im2col(const ConvS8Params& p, const void* const* in, void* const* out) {
   const int8_t* x = static_cast<const int8_t*>(in[0]);
   const int8_t* w = static_cast<const int8_t*>(in[1]);
@@ -28,11 +31,31 @@ void conv_s8_im2col(const ConvS8Params& p, const void* const* in, void* const* o
   const int32_t kd_n = p.kernel[0], kh_n = p.kernel[1], kw_n = p.kernel[2];
   const int32_t sd = p.stride[0], sh = p.stride[1], sw = p.stride[2], dd = p.dilation[0], dh = p.dilation[1],
                 dw = p.dilation[2], pd = p.pad[0], ph = p.pad[1], pw = p.pad[2];
-  // The patch of output pixel i of batch b, in natural order.
+  // The patch of output pixel i of batch b, in natural order: NCHW (c, kd, kh, kw), channels-last
+  // (kd, kh, kw, c) (the same with one channel), or a pointwise one's channels.
   auto gather = [=](const int8_t* xb, int32_t i, int16_t* dst) {
     if (pointwise) {
       const int8_t* xp = xb + i * ws;
       for (int32_t c = 0; c < in_ch; ++c) *dst++ = int16_t(xp[c * cs] - zx);
+    } else if (ws != 1) {
+      const int32_t ow = i % out_w, oh = i / out_w % out_h, od = i / (out_w * out_h);
+      const int32_t iw0 = ow * sw - pw, ih0 = oh * sh - ph, id0 = od * sd - pd, run = kw_n * in_ch;
+      const bool inside = iw0 >= 0 && iw0 + (kw_n - 1) * dw < in_w;  // no column check needed
+      for (int32_t kd = 0, id = id0; kd < kd_n; ++kd, id += dd) {
+        const bool plane = id >= 0 && id < in_d;
+        if (plane && inside && dw == 1 && ih0 >= 0 && ih0 + (kh_n - 1) * dh < in_h) {  // kh_n runs of adjacent values
+          widen_rows_s8(xb + ((id * in_h + ih0) * in_w + iw0) * in_ch, dh * in_w * in_ch, 1, zx, dst, run, kh_n, run);
+          dst += kh_n * run;
+          continue;
+        }
+        for (int32_t kh = 0, ih = ih0; kh < kh_n; ++kh, ih += dh)
+          for (int32_t kw = 0, iw = iw0; kw < kw_n; ++kw, iw += dw, dst += in_ch) {
+            if (plane && ih >= 0 && ih < in_h && iw >= 0 && iw < in_w)
+              widen_rows_s8(xb + ((id * in_h + ih) * in_w + iw) * in_ch, 0, 1, zx, dst, 0, 1, in_ch);
+            else
+              for (int32_t c = 0; c < in_ch; ++c) dst[c] = 0;
+          }
+      }
     } else {
       const int32_t ow = i % out_w, oh = i / out_w % out_h, od = i / (out_w * out_h);
       const int32_t iw0 = ow * sw - pw, ih0 = oh * sh - ph, id0 = od * sd - pd;
@@ -46,7 +69,7 @@ void conv_s8_im2col(const ConvS8Params& p, const void* const* in, void* const* o
           for (int32_t c = 0; c < in_ch; ++c, xc += cs) {
             const int8_t* xr = xc;
             for (int32_t kh = 0; kh < kh_n; ++kh, xr += row_step, dst += KW) {
-#pragma GCC unroll 8
+  #pragma GCC unroll 8
               for (int32_t kw = 0; kw < KW; ++kw) dst[kw] = int16_t(xr[kw] - zx);
             }
           }
@@ -80,7 +103,7 @@ void conv_s8_im2col(const ConvS8Params& p, const void* const* in, void* const* o
   };
   const Im2colShape s{p.batch, in_ch, p.out_ch, in_size, out_size, cs, ws, n, zx, in_d, in_h, in_w, out_h, out_w,
                       kd_n, kh_n, kw_n, sd, sh, sw, dd, dh, dw, pd, ph, pw, pointwise};
-  im2col_s8<R>(s, gather, x, w, q, out[kScratchSlot], y);
+  im2col_s8<R, Out>(s, gather, x, w, q, out[kScratchSlot], y);
 }
 
 }  // namespace tinyc

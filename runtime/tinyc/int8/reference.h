@@ -50,7 +50,8 @@ inline int8_t requantize(const void* const* in, int32_t bias16, int32_t float_re
 
 // Any convolution conv_s8, conv_s8_im2col or depthwise_s8 computes: y[n, m, o] = requantized
 // bias[m] + sum over the group's channels c and the window k inside the input of
-// (x[n, c, o * stride + k * dilation - pad] - zx) * w[m, c, k]. x is NCHW or channels-last.
+// (x[n, c, o * stride + k * dilation - pad] - zx) * w[m, c, k]. x is NCHW, or channels-last with w
+// [M, K, C/g] (weight_index); y NCHW or channels-last.
 inline void conv_s8(const ConvS8Params& p, const void* const* in, void* const* out) {
   const int8_t* x = static_cast<const int8_t*>(in[0]);
   const int8_t* w = static_cast<const int8_t*>(in[1]);
@@ -74,9 +75,9 @@ inline void conv_s8(const ConvS8Params& p, const void* const* in, void* const* o
             if (!inside) continue;
             const int32_t ch = m / mg * cg + c, pixel = (i3[0] * p.in[1] + i3[1]) * p.in[2] + i3[2];
             const int32_t xv = p.channels_last ? x[(n * in_size + pixel) * p.in_ch + ch] : x[(n * p.in_ch + ch) * in_size + pixel];
-            sum += (xv - p.input_zero_point) * w[(m * cg + c) * p.kernel[0] * p.kernel[1] * p.kernel[2] + k];
+            sum += (xv - p.input_zero_point) * w[weight_index(p, m, c, k, p.kernel[0] * p.kernel[1] * p.kernel[2])];
           }
-        y[(n * p.out_ch + m) * out_size + o] =
+        y[p.channels_last_out ? (n * out_size + o) * p.out_ch + m : (n * p.out_ch + m) * out_size + o] =
             requantize(in, p.bias16, p.float_requant, m, sum, p.output_zero_point, p.act_min, p.act_max);
       }
 }

@@ -42,11 +42,12 @@ inline void depthwise3x3_pair(const int16_t* win, int32_t pw, const int32_t* wp,
 
 // A 3x3 window with unit dilation and column stride: two outputs at a time. Channel c's
 // requantization is read here, not passed in: a copy through the stack cost every channel more.
-template <Rounding R>
+template <Rounding R, Layout Out>
 inline void depthwise3x3_s8(const int16_t* plane, const DepthwiseShape& s, const int8_t* wc, const Requant& q,
                             int32_t c, int8_t* yc) {
   const ChannelRequant<R> rq(q, c);
   const int32_t pw = s.pw, sh = s.sh, out_h = s.out_h, out_w = s.out_w, zy = s.zy, lo = s.lo, hi = s.hi;
+  const int32_t ys = pixel_step<Out>(s);
   int32_t wp[9];
   for (int32_t i = 0; i < 3; ++i) {
     const int8_t* t = wc + 3 * i;
@@ -56,21 +57,21 @@ inline void depthwise3x3_s8(const int16_t* plane, const DepthwiseShape& s, const
   const bool plain = rq.plain_zp(lo, hi);
   for (int32_t oh = 0; oh < out_h; ++oh) {
     const int16_t* win = plane + oh * sh * pw;
-    int8_t* yr = yc + oh * out_w;
+    int8_t* yr = yc + oh * out_w * ys;
     int32_t ow = 0;
     for (; ow + 2 <= out_w; ow += 2) {
       int32_t y0 = rq.bias, y1 = rq.bias;
       depthwise3x3_pair(win + ow, pw, wp, y0, y1);
       if (plain)
-        yr[ow] = rq.out_zp(y0, zy, lo, hi, true), yr[ow + 1] = rq.out_zp(y1, zy, lo, hi, true);
+        yr[ow * ys] = rq.out_zp(y0, zy, lo, hi, true), yr[(ow + 1) * ys] = rq.out_zp(y1, zy, lo, hi, true);
       else
-        yr[ow] = rq.out_zp(y0, zy, lo, hi, false), yr[ow + 1] = rq.out_zp(y1, zy, lo, hi, false);
+        yr[ow * ys] = rq.out_zp(y0, zy, lo, hi, false), yr[(ow + 1) * ys] = rq.out_zp(y1, zy, lo, hi, false);
     }
     if (ow < out_w) {
       const int16_t* v = win + ow;
       int32_t acc = rq.bias;
       for (int32_t i = 0; i < 3; ++i, v += pw) acc += v[0] * wc[3 * i] + v[1] * wc[3 * i + 1] + v[2] * wc[3 * i + 2];
-      yr[ow] = rq.out_zp(acc, zy, lo, hi, plain);
+      yr[ow * ys] = rq.out_zp(acc, zy, lo, hi, plain);
     }
   }
 }
@@ -78,10 +79,11 @@ inline void depthwise3x3_s8(const int16_t* plane, const DepthwiseShape& s, const
 // A window of any size whose taps along a row are adjacent: the row's taps in pairs by SMLAD.
 // Only depthwise_s8<0, 0> calls it: in the 3x3 kernel its code cost the 3x3 loops registers.
 constexpr int32_t kDepthwisePairs = 32;  // a window up to 8x8
-template <Rounding R>
+template <Rounding R, Layout Out>
 void depthwise_pairs_s8(const int16_t* plane, const DepthwiseShape& s, const int8_t* wc, const Requant& q, int32_t c,
                         int8_t* y) {
   const ChannelRequant<R> rq(q, c);
+  const int32_t ys = pixel_step<Out>(s);
   const int32_t kh_n = s.kh, kw_n = s.kw, row_step = s.dh * s.pw, out_step = s.sh * s.pw, sw = s.sw;
   const int32_t out_h = s.out_h, out_w = s.out_w, zy = s.zy, lo = s.lo, hi = s.hi;
   const int32_t pairs = kw_n / 2, odd = kw_n & 1;
@@ -100,20 +102,21 @@ void depthwise_pairs_s8(const int16_t* plane, const DepthwiseShape& s, const int
         }
         if (odd) acc += win[kw_n - 1] * wc[i * kw_n + kw_n - 1];
       }
-      *y++ = clamp_s8(rq.with_zp(acc, zy), lo, hi);
+      *y = clamp_s8(rq.with_zp(acc, zy), lo, hi);
+      y += ys;
     }
 }
 
 // Channel c's outputs yc from its plane and weights wc; KH x KW known at compile time (0: in s).
-template <int KH, int KW, Rounding R>
+template <int KH, int KW, Rounding R, Layout Out>
 TINYC_INLINE void depthwise_channel_s8(const int16_t* plane, const DepthwiseShape& s, const int8_t* wc, const Requant& q,
                                  int32_t c, int8_t* yc) {
   if constexpr (KH == 3 && KW == 3) {
-    if (s.dh == 1 && s.dw == 1 && s.sw == 1) return depthwise3x3_s8<R>(plane, s, wc, q, c, yc);
+    if (s.dh == 1 && s.dw == 1 && s.sw == 1) return depthwise3x3_s8<R, Out>(plane, s, wc, q, c, yc);
   }
   if (KH == 0 && s.dw == 1 && s.kw > 1 && s.kh * (s.kw / 2) <= kDepthwisePairs)  // not in the 3x3 kernel
-    return depthwise_pairs_s8<R>(plane, s, wc, q, c, yc);
-  depthwise_windows_s8(plane, s, KH ? KH : s.kh, KW ? KW : s.kw, wc, ChannelRequant<R>(q, c), yc);
+    return depthwise_pairs_s8<R, Out>(plane, s, wc, q, c, yc);
+  depthwise_windows_s8<Out>(plane, s, KH ? KH : s.kh, KW ? KW : s.kw, wc, ChannelRequant<R>(q, c), yc);
 }
 
 }  // namespace tinyc

@@ -43,6 +43,19 @@ inline void pointwise_quad(const int8_t* x, int32_t cs, int32_t n, int32_t zx, u
   pointwise_quad_tail(x, cs, c, n, zx, quad);
 }
 
+// A word (four channels) per pixel: bytes 0 and 2, and 1 and 3, are the quad's pairs as they are.
+inline void pointwise_quad_last(const int8_t* x, int32_t ps, int32_t n, int32_t zx, uint32_t* quad) {
+  int32_t c = 0;
+  const int32_t zz = int32_t(pack16(zx, zx));
+  for (; c + 4 <= n; c += 4)
+    for (int32_t j = 0; j < 4; ++j, quad += 2) {
+      uint32_t u;
+      __builtin_memcpy(&u, x + j * ps + c, 4);
+      quad[0] = uint32_t(__ssub16(__sxtb16(int32_t(u)), zz)), quad[1] = uint32_t(__ssub16(sxtb16_ror8(u), zz));
+    }
+  pointwise_quad_tail(x + c, 1, c, n, zx, quad, ps);
+}
+
 // Each load of four weights and its two SXTB16 serve four pixels.
 inline void dot4_s8(const uint32_t* quad, const int8_t* w, int32_t n, int32_t* acc) {
   const int32_t n4 = n & ~3;

@@ -37,19 +37,22 @@ inline void widen_rows_s8(const int8_t* x, int32_t x_step, int32_t step, int32_t
 }
 
 // Channel c's outputs yc from its plane and weights wc; KH x KW known at compile time (0: in s).
-template <int KH, int KW, Rounding R>
+template <int KH, int KW, Rounding R, Layout Out>
 inline void depthwise_channel_s8(const int16_t* plane, const DepthwiseShape& s, const int8_t* wc, const Requant& q,
                                  int32_t c, int8_t* yc) {
+  constexpr bool nhwc = Out == Layout::ChannelsLast;
   const int32_t kh_n = KH ? KH : s.kh, kw_n = KW ? KW : s.kw, sh = s.sh, sw = s.sw, dh = s.dh, dw = s.dw;
+  const int32_t ys = pixel_step<Out>(s);
   const int32_t ph = s.ph, pw = s.pw, out_h = s.out_h, out_w = s.out_w, zy = s.zy, lo = s.lo, hi = s.hi;
   // Helium: four outputs of a row at a time, a vector load of the plane per tap (a gather when
   // strided). The lanes past the row's end read on into the next plane rows; the loads are
   // predicated only where that could pass the plane's end (the last row, mostly).
   const ChannelRequant4<R> rq4(q, c);
   const uint32x4_t strided = vmulq_n_u32(vidupq_n_u32(0, 1), uint32_t(sw));
+  const uint32x4_t pixels = vmulq_n_u32(vidupq_n_u32(0, 1), uint32_t(ys));  // channels-last: four outputs' offsets
   auto row = [&](int32_t oh, auto last, auto unit_stride) {
     const int16_t* pr = plane + oh * sh * pw;
-    int8_t* yr = yc + oh * out_w;
+    int8_t* yr = yc + oh * out_w * ys;
     for (int32_t ow = 0; ow < out_w; ow += 4) {
       const mve_pred16_t p = vctp32q(uint32_t(out_w - ow));
       const int16_t* win = pr + ow * sw;
@@ -67,7 +70,9 @@ inline void depthwise_channel_s8(const int16_t* plane, const DepthwiseShape& s, 
                                       : vldrhq_gather_shifted_offset_s32(t, strided);
           acc = vmlaq_n_s32(acc, v, wc[i * kw_n + j]);
         }
-      vstrbq_p_s32(yr + ow, rq4.out(vaddq_n_s32(acc, rq4.bias), zy, lo, hi), p);
+      const int32x4_t v = rq4.out(vaddq_n_s32(acc, rq4.bias), zy, lo, hi);
+      if constexpr (nhwc) vstrbq_scatter_offset_p_s32(yr + ow * ys, pixels, v, p);
+      else vstrbq_p_s32(yr + ow, v, p);
     }
   };
 #if defined(__OPTIMIZE__)  // unoptimized, GCC finds no registers for the assembly below
@@ -79,8 +84,11 @@ inline void depthwise_channel_s8(const int16_t* plane, const DepthwiseShape& s, 
     // (rows r - 2, r - 1, r) take their tap rows 2, 1, 0 from it. In assembly: GCC kept the
     // sums in core registers and the weights on the stack; with the weights read as they are
     // needed, the sums, the requantization and the pointers fit the registers (no left shift
-    // and a right shift of at least 1, so the fixup needs no mask).
-    alignas(8) const int32_t taps[9] = {wc[6], wc[3], wc[0], wc[7], wc[4], wc[1], wc[8], wc[5], wc[2]};
+    // and a right shift of at least 1, so the fixup needs no mask). A channels-last output's
+    // scatter takes the bias's vector register for its offsets (vq); the bias is then read after
+    // the taps, as a word, each row.
+    alignas(8) int32_t taps[10] = {wc[6], wc[3], wc[0], wc[7], wc[4], wc[1], wc[8], wc[5], wc[2]};
+    if constexpr (nhwc) taps[9] = rq4.bias;
     const int32x4_t bias = vdupq_n_s32(rq4.bias), vlo = vdupq_n_s32(lo), vhi = vdupq_n_s32(hi);
     int32_t scale_bits;
     __builtin_memcpy(&scale_bits, &rq4.scale, 4);
@@ -94,14 +102,19 @@ inline void depthwise_channel_s8(const int16_t* plane, const DepthwiseShape& s, 
         s1 = vmlaq_n_s32(vmlaq_n_s32(vmlaq_n_s32(s0, x0, wc[3]), x1, wc[4]), x2, wc[5]);
         s0 = vmlaq_n_s32(vmlaq_n_s32(vmlaq_n_s32(bias, x0, wc[0]), x1, wc[1]), x2, wc[2]);
       }
-      int8_t* yr = yc + ow;
+      int8_t* yr = yc + ow * ys;
       register int32_t rows __asm__("lr") = out_h;
       __asm__ volatile(
           "dls lr, lr\n"
           "1:\n"
           "vmov q2, %q[s1]\n"
           "vmov %q[s1], %q[s0]\n"
-          "vmov %q[s0], %q[bias]\n"
+          ".if %c[nhwc]\n"
+          "ldr r4, [%[taps], #36]\n"
+          "vdup.32 %q[s0], r4\n"
+          ".else\n"
+          "vmov %q[s0], %q[vq]\n"
+          ".endif\n"
           "ldrd r4, r5, [%[taps]]\n"
           "vldrh.s32 q3, [%[pr]]\n"
           "vmla.s32 q2, q3, r4\n"
@@ -135,11 +148,16 @@ inline void depthwise_channel_s8(const int16_t* plane, const DepthwiseShape& s, 
           ".endif\n"
           "vmax.s32 q2, q2, %q[lo]\n"
           "vmin.s32 q2, q2, %q[hi]\n"
+          ".if %c[nhwc]\n"
+          "vstrb.32 q2, [%[y], %q[vq]]\n"
+          ".else\n"
           "vstrb.32 q2, [%[y]]\n"
-          "add %[y], %[y], %[out_w]\n"
+          ".endif\n"
+          "add %[y], %[y], %[y_row]\n"
           "le lr, 1b\n"
           : [s1] "+w"(s1), [s0] "+w"(s0), [pr] "+l"(pr), [y] "+l"(yr), "+r"(rows)
-          : [taps] "r"(taps), [pw2] "r"(2 * pw), [out_w] "r"(out_w), [bias] "w"(bias), [lo] "w"(vlo),
+          : [taps] "r"(taps), [pw2] "r"(2 * pw), [y_row] "r"(out_w * ys), [vq] "w"(nhwc ? pixels : vreinterpretq_u32_s32(bias)),
+            [nhwc] "i"(nhwc ? 1 : 0), [lo] "w"(vlo),
             [hi] "w"(vhi), [scale] "w"(scale), [rs] "r"(rq4.right), [zp] "r"(zy), [fl] "i"(R == Rounding::OnnxFloat && float_mve ? 1 : 0)
           : "r4", "r5", "q2", "q3", "memory");
     }

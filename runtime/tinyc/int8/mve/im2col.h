@@ -9,7 +9,7 @@
 namespace tinyc {
 
 // Helium: the patches of six pixels (n int8 values each: x itself, padding zx) times every row of
-// w, requantized into y[m * y_stride + j] for the first nb pixels. VMLADAVA takes sixteen int8
+// w, requantized into y[m * y_stride + j] (channels-last Out: y[m + j * y_stride]) for the first nb pixels. VMLADAVA takes sixteen int8
 // products at once, so the sums are x . w - zx sum w, sum w from VADDVA on the same loads of w.
 // Six, as VMLADAVA accumulates in even registers only: six sums and sum w take all seven. The
 // patches are laid out for one pointer: the whole groups of sixteen values as
@@ -19,13 +19,16 @@ inline int8_t* patch_at(int8_t* patches, int32_t n, int32_t j, int32_t k) {
                        : patches + kPatchPixels * (n & ~15) + (n & 15) * j + (k & 15);
 }
 
-template <Rounding R>
+template <Rounding R, Layout Out>
 void patches_times_rows(const int8_t* x, int32_t nb, const int8_t* w, int32_t n, int32_t units, const Requant q,
                         int32_t zx, int8_t* y, int32_t y_stride) {
+  constexpr bool last = Out == Layout::ChannelsLast;
   const int32_t zp = q.zp, lo = q.lo, hi = q.hi, groups = n >> 4, rest = n & 15;
+  const int32_t ms = last ? 1 : y_stride, ps = last ? y_stride : 1;
+  const uint32x4_t pixels = vmulq_n_u32(vidupq_n_u32(0, 1), uint32_t(ps));  // channels-last: the four pixels' offsets
   const mve_pred16_t tail = vctp8q(uint32_t(rest));
   const mve_pred16_t first = vctp32q(uint32_t(nb < 4 ? nb : 4)), second = vctp32q(uint32_t(nb > 4 ? nb - 4 : 0));
-  for (int32_t m = 0; m < units; ++m, y += y_stride) {
+  for (int32_t m = 0; m < units; ++m, y += ms) {
     int32x4_t v0, v1;  // pixels 0 to 3, then 4 and 5
     int32_t sw;
     if (groups) {
@@ -113,8 +116,13 @@ void patches_times_rows(const int8_t* x, int32_t nb, const int8_t* w, int32_t n,
     }
     const ChannelRequant4<R> r(q, m);
     const int32_t b = r.bias - zx * sw;
-    vstrbq_p_s32(y, r.out(vaddq_n_s32(v0, b), zp, lo, hi), first);
-    if (nb > 4) vstrbq_p_s32(y + 4, r.out(vaddq_n_s32(v1, b), zp, lo, hi), second);
+    if constexpr (last) {
+      vstrbq_scatter_offset_p_s32(y, pixels, r.out(vaddq_n_s32(v0, b), zp, lo, hi), first);
+      if (nb > 4) vstrbq_scatter_offset_p_s32(y + 4 * ps, pixels, r.out(vaddq_n_s32(v1, b), zp, lo, hi), second);
+    } else {
+      vstrbq_p_s32(y, r.out(vaddq_n_s32(v0, b), zp, lo, hi), first);
+      if (nb > 4) vstrbq_p_s32(y + 4, r.out(vaddq_n_s32(v1, b), zp, lo, hi), second);
+    }
   }
 }
 
@@ -182,7 +190,7 @@ inline void place_patch_s8(const int16_t* natural, int32_t n, int32_t zx, int8_t
 // <= n): when the window spans less than 64 KiB of x and at most 256 places, and never crosses the
 // input's depth. Where there are no tables, gather(xb, pixel, natural) writes a patch in natural
 // order after the patches instead.
-template <Rounding R, class Gather>
+template <Rounding R, Layout Out, class Gather>
 TINYC_INLINE void im2col_s8(const Im2colShape& s, Gather gather, const int8_t* x, const int8_t* w, const Requant& q,
                void* scratch, int8_t* y) {
   const int32_t n = s.n, zx = s.zx, in_ch = s.in_ch, cs = s.cs, ws = s.ws, in_h = s.in_h, in_w = s.in_w;
@@ -196,14 +204,22 @@ TINYC_INLINE void im2col_s8(const Im2colShape& s, Gather gather, const int8_t* x
   uint8_t* inside = taps + n;
   const int32_t span = (in_ch - 1) * cs + (((kd_n - 1) * dd * in_h + (kh_n - 1) * dh) * in_w + (kw_n - 1) * dw) * ws;
   const bool table = span < 65536 && kh_n * kw_n <= 256 && kd_n == 1 && s.pd == 0;
-  if (table)
+  // In w's order: (c, kh, kw), or channels-last (kh, kw, c).
+  auto entry = [&](int32_t k, int32_t c, int32_t kh, int32_t kw) {
+    offsets[k] = uint16_t(c * cs + (kh * dh * in_w + kw * dw) * ws), taps[k] = uint8_t(kh * kw_n + kw);
+  };
+  if (table && ws == 1)
     for (int32_t c = 0, k = 0; c < in_ch; ++c)
       for (int32_t kh = 0; kh < kh_n; ++kh)
-        for (int32_t kw = 0; kw < kw_n; ++kw, ++k)
-          offsets[k] = uint16_t(c * cs + (kh * dh * in_w + kw * dw) * ws), taps[k] = uint8_t(kh * kw_n + kw);
+        for (int32_t kw = 0; kw < kw_n; ++kw, ++k) entry(k, c, kh, kw);
+  if (table && ws != 1)
+    for (int32_t kh = 0, k = 0; kh < kh_n; ++kh)
+      for (int32_t kw = 0; kw < kw_n; ++kw)
+        for (int32_t c = 0; c < in_ch; ++c, ++k) entry(k, c, kh, kw);
   for (int32_t b = 0; b < batch; ++b) {
     const int8_t* xb = x + b * in_ch * in_size;
     int8_t* yb = y + b * out_ch * out_size;
+    const int32_t ps = Out == Layout::ChannelsLast ? out_ch : 1, y_stride = Out == Layout::ChannelsLast ? out_ch : out_size;
     for (int32_t i = 0; i < out_size; i += kPatchPixels) {
       const int32_t nb = out_size - i < kPatchPixels ? out_size - i : kPatchPixels;
       for (int32_t j = 0; j < nb; ++j) {  // past nb: sums not stored
@@ -226,7 +242,7 @@ TINYC_INLINE void im2col_s8(const Im2colShape& s, Gather gather, const int8_t* x
         }
         gather_border_s8(first, offsets, taps, inside, n, zx, patches, j);
       }
-      patches_times_rows<R>(patches, nb, w, n, out_ch, q, zx, yb + i, out_size);
+      patches_times_rows<R, Out>(patches, nb, w, n, out_ch, q, zx, yb + i * ps, y_stride);
     }
   }
 }

@@ -23,6 +23,16 @@ inline void pointwise_quad(const int8_t* x, int32_t cs, int32_t n, int32_t zx, u
   pointwise_quad_tail(x, cs, c, n, zx, quad);
 }
 
+inline void pointwise_quad_last(const int8_t* x, int32_t ps, int32_t n, int32_t zx, uint32_t* quad) {
+  int32_t c = 0;
+  for (; c + 4 <= n; c += 4)
+    for (int32_t j = 0; j < 4; ++j, quad += 2) {
+      const int8_t* xp = x + j * ps + c;
+      quad[0] = pack16(xp[0] - zx, xp[2] - zx), quad[1] = pack16(xp[1] - zx, xp[3] - zx);
+    }
+  pointwise_quad_tail(x + c, 1, c, n, zx, quad, ps);
+}
+
 inline void dot4_s8(const uint32_t* quad, const int8_t* w, int32_t n, int32_t* acc) {
   const int32_t n4 = n & ~3;
   int32_t s0 = acc[0], s1 = acc[1], s2 = acc[2], s3 = acc[3];

@@ -27,10 +27,11 @@ TINYC_INLINE void dot4_tail_s8(const uint32_t* quad, const int8_t* w, int32_t k,
   }
 }
 
-// pointwise_quad's channels c to n, one word per pixel.
-TINYC_INLINE void pointwise_quad_tail(const int8_t* x, int32_t cs, int32_t c, int32_t n, int32_t zx, uint32_t* quad) {
+// pointwise_quad's channels c to n, one word per pixel (pixels ps apart).
+TINYC_INLINE void pointwise_quad_tail(const int8_t* x, int32_t cs, int32_t c, int32_t n, int32_t zx, uint32_t* quad,
+                                      int32_t ps = 1) {
   for (; c < n; ++c, x += cs)
-    for (int32_t j = 0; j < 4; ++j) *quad++ = uint32_t(int32_t(x[j]) - zx);
+    for (int32_t j = 0; j < 4; ++j) *quad++ = uint32_t(int32_t(x[j * ps]) - zx);
 }
 
 // No vector requantization: fully_connected_s8 requantizes one channel at a time.
