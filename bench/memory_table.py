@@ -62,18 +62,24 @@ def independent_bound(path, int8):
       N) up to the size of output 0, which may be written over it in place.
     Merging only ever lowers this sum, and scratch, padding and Quantize/Dequantize copies are not
     counted, so the max over N is a lower bound of NAME_ARENA_SIZE for any schedule. int8 builds:
-    1 byte per element (activations that stay in float only make the arena larger).
+    1 byte per element (activations that stay in float only make the arena larger). A recurrent
+    layer's output sequence counts as one step: read for its last step only, it need not be stored.
     """
     m = shape_inference.infer_shapes(onnx.load(path), data_prop=True)
     g = m.graph
-    size = {}
+    size, dims = {}, {}
     for v in list(g.input) + list(g.value_info) + list(g.output):
         t = v.type.tensor_type
         if t.HasField("shape"):
             n = 1
-            for d in t.shape.dim:
-                n *= d.dim_value if d.HasField("dim_value") else 1  # a dynamic batch is 1
+            dims[v.name] = [d.dim_value if d.HasField("dim_value") else 1 for d in t.shape.dim]  # a dynamic batch is 1
+            for d in dims[v.name]:
+                n *= d
             size[v.name] = n * (1 if int8 else to_numpy(t.elem_type).itemsize)
+    for n in g.node:
+        if n.op_type in ("LSTM", "GRU", "RNN") and n.output and n.output[0] in size:
+            layout = next((a.i for a in n.attribute if a.name == "layout"), 0)
+            size[n.output[0]] //= max(dims[n.output[0]][1 if layout else 0], 1)
     const = {i.name for i in g.initializer}
     io = {v.name for v in g.input if v.name not in const} | {v.name for v in g.output}
     root, nodes = {}, []  # root: tensor -> the tensor its value starts as

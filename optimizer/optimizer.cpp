@@ -555,6 +555,67 @@ void fuse_activations(Graph& g) {
   }
 }
 
+void use_final_state(Graph& g) {
+  static const std::set<std::string> views = {"Reshape", "Squeeze", "Unsqueeze", "Flatten"};
+  for (Node& n : g.nodes) {
+    if (!(n.op == "LSTM" || n.op == "GRU" || n.op == "RNN") || n.outputs.empty() || n.outputs[0].empty() ||
+        n.get_string("direction", "forward") != "forward")
+      continue;
+    const Shape y = g.tensor(n.outputs[0]).shape;  // [S, 1, 1, H] (layout 0) or [1, S, 1, H] (layout 1)
+    const bool batch_first = n.get_int("layout", 0) != 0;
+    if (y.size() != 4 || y[2] != 1 || (batch_first ? y[0] : y[1]) != 1) continue;
+    const int64_t steps = batch_first ? y[1] : y[0], hidden = y[3];
+    std::string t = n.outputs[0];  // Y through views; then the one reader that takes its last step
+    std::vector<Node*> users = users_of(g, t);
+    while (users.size() == 1 && views.count(users[0]->op) && users[0]->inputs[0] == t && !is_output(g, t))
+      t = users[0]->outputs[0], users = users_of(g, t);
+    if (users.size() != 1 || is_output(g, t) || users[0]->inputs[0] != t) continue;
+    Node& u = *users[0];
+    const Shape s = g.tensor(t).shape;
+    int64_t axis = 0, last = INT64_MIN;
+    auto constant = [&](size_t i) {
+      return i < u.inputs.size() && !u.inputs[i].empty() && g.is_const(u.inputs[i]) &&
+                     num_elements(g.tensor(u.inputs[i]).shape) == 1
+                 ? g.tensor(u.inputs[i]).ints().at(0)
+                 : INT64_MIN;
+    };
+    if (u.op == "Gather") {
+      axis = u.get_int("axis", 0), last = constant(1);
+    } else if (u.op == "Slice" && g.opset >= 10) {  // x[..., -1:, ...] on one axis, step 1
+      axis = u.inputs.size() > 3 && !u.inputs[3].empty() ? constant(3) : 0;
+      const int64_t end = constant(2), step = u.inputs.size() > 4 && !u.inputs[4].empty() ? constant(4) : 1;
+      last = end >= steps && step == 1 ? constant(1) : INT64_MIN;
+    }
+    if (axis < 0) axis += static_cast<int64_t>(s.size());
+    if (axis < 0 || axis >= static_cast<int64_t>(s.size()) || s[static_cast<size_t>(axis)] != steps ||
+        (last != -1 && last != steps - 1))
+      continue;
+    int64_t before = 1, after = 1;
+    for (int64_t a = 0; a < static_cast<int64_t>(s.size()); ++a) {
+      if (a < axis) before *= s[static_cast<size_t>(a)];
+      if (a > axis) after *= s[static_cast<size_t>(a)];
+    }
+    if (before != 1 || after != hidden) continue;
+    // The last step is the final state Y_h [1, 1, H]: its values in the same order.
+    if (n.outputs.size() < 2) n.outputs.resize(2);
+    if (n.outputs[1].empty()) {
+      n.outputs[1] = n.outputs[0] + "_final_state";
+      Tensor h;
+      h.name = n.outputs[1], h.dtype = g.tensor(n.outputs[0]).dtype, h.shape = {1, 1, hidden}, h.has_shape = true;
+      g.tensors[h.name] = h;
+    }
+    const Shape out = g.tensor(u.outputs[0]).shape;
+    u.op = "Reshape";
+    u.attrs.clear();
+    u.inputs = {n.outputs[1], add_constant(g, u.name + "_shape", DType::Int64, {static_cast<int64_t>(out.size())}, out)};
+  }
+  eliminate_dead_nodes(g);
+  for (Node& n : g.nodes)  // outputs that nothing reads are not stored (all three are optional)
+    if (n.op == "LSTM" || n.op == "GRU" || n.op == "RNN")
+      for (std::string& o : n.outputs)
+        if (!o.empty() && !consumers(g, o) && !is_output(g, o)) g.tensors.erase(o), o.clear();
+}
+
 const std::vector<Pass>& passes() {
   static const std::vector<Pass> p = {{"fold_constants", fold_constants},
                                       {"remove_identities", remove_identities},
@@ -565,6 +626,7 @@ const std::vector<Pass>& passes() {
                                       {"fold_mul", fold_mul},
                                       {"fold_add_into_bias", fold_add_into_bias},
                                       {"fuse_activations", fuse_activations},
+                                      {"use_final_state", use_final_state},
                                       {"eliminate_dead_nodes", eliminate_dead_nodes}};
   return p;
 }

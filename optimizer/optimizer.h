@@ -50,6 +50,12 @@ void fold_add_into_bias(Graph& g);
 // (a residual connection) that produces their input, as that layer's output activation.
 void fuse_activations(Graph& g);
 
+// A recurrent layer (one direction, batch 1) whose output sequence Y is read only for its last
+// step (Gather or Slice of index -1 through views: x[:, -1] after a batch-first export) gives it
+// from its final state Y_h: Y, a sequence's length larger, is never stored. Outputs of LSTM, GRU
+// and RNN that nothing reads are dropped.
+void use_final_state(Graph& g);
+
 struct Pass {
   const char* name;
   void (*run)(Graph&);
@@ -57,7 +63,7 @@ struct Pass {
 
 // The passes in the order they run: fold_constants, remove_identities, fold_pad, fold_batch_norm,
 // matmul_to_gemm, fold_transposes, fold_mul, fold_add_into_bias, fuse_activations,
-// eliminate_dead_nodes.
+// use_final_state, eliminate_dead_nodes.
 const std::vector<Pass>& passes();
 
 struct OptimizeOptions {

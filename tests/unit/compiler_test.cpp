@@ -450,7 +450,8 @@ struct Builder {
     for (const auto& [k, v] : attrs) {  // lists, but a scalar for the attributes that are one
       Attr a;
       a.kind = Attr::Ints, a.ints = v;
-      if (k == "group" || k == "transA" || k == "transB" || k == "axis") a.kind = Attr::Int, a.i = v.at(0);
+      if (k == "group" || k == "transA" || k == "transB" || k == "axis" || k == "hidden_size" || k == "layout")
+        a.kind = Attr::Int, a.i = v.at(0);
       n.attrs[k] = a;
     }
     tensor(out, {}, DType::Float).has_shape = false;
@@ -489,6 +490,39 @@ static std::vector<std::string> optimized_ops(Builder& b, Graph* out = nullptr) 
 }
 
 using Ops = std::vector<std::string>;
+
+TEST_CASE("use_final_state: a recurrent layer's last step read from Y comes from Y_h; other reads keep Y") {
+  // GRU over 5 steps (hidden 4), Y [5, 1, 1, 4] squeezed to [5, 1, 4], then `last` of its steps.
+  auto gru = [](Builder& b, const std::string& last) {
+    b.g.outputs = {"y"};
+    Node n;
+    n.op = "GRU", n.name = "gru", n.outputs = {"seq"};
+    n.inputs = {b.input("x", {5, 1, 3}), b.constant("w", {1, 12, 3}), b.constant("r", {1, 12, 4}, -0.5f)};
+    Attr h;
+    h.kind = Attr::Int, h.i = 4;
+    n.attrs["hidden_size"] = h;
+    b.tensor("seq", {}, DType::Float).has_shape = false;
+    b.g.nodes.push_back(n);
+    b.node("Squeeze", {"seq", b.ints("axes", {1})}, "s");
+    if (last == "slice") {
+      b.node("Slice", {"s", b.ints("starts", {-1}), b.ints("ends", {100}), b.ints("slice_axes", {0})}, "y");
+    } else {
+      b.ints("index", {last == "first" ? 0 : -1});
+      b.g.tensors["index"].shape = {};
+      b.node("Gather", {"s", "index"}, "y", {{"axis", {0}}});
+    }
+  };
+  for (const char* last : {"gather", "slice"}) {
+    Builder b;
+    gru(b, last);
+    Graph opt;
+    CHECK(optimized_ops(b, &opt) == Ops{"GRU", "Reshape"});
+    CHECK(opt.nodes[0].outputs[0].empty());  // Y is not stored
+  }
+  Builder b;
+  gru(b, "first");
+  CHECK(optimized_ops(b) == Ops{"GRU", "Squeeze", "Gather"});
+}
 
 TEST_CASE("fold_transposes: pairs cancel, size-1 moves are views, NHWC feeds Conv, a flatten's transpose goes into the weights") {
   {

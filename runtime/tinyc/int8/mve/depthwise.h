@@ -8,8 +8,8 @@
 namespace tinyc {
 
 // rows rows of n values, x[j * step] - zx as int16, from x (rows x_step apart) to dst (rows
-// dst_step apart): a row in one load when it is contiguous and at most eight long (most rows of a
-// small model's planes), else eight to a load or gather.
+// dst_step apart): a row in one load (or gather, channels-last) when it is at most eight long
+// (most rows of a small model's planes), else eight to a load or gather.
 inline void widen_rows_s8(const int8_t* x, int32_t x_step, int32_t step, int32_t zx, int16_t* dst, int32_t dst_step,
                           int32_t rows, int32_t n) {
   if (step == 1 && n <= 8) {
@@ -19,6 +19,12 @@ inline void widen_rows_s8(const int8_t* x, int32_t x_step, int32_t step, int32_t
     return;
   }
   const uint16x8_t offsets = vmulq_n_u16(vidupq_n_u16(0, 1), uint16_t(step));
+  if (n <= 8 && step < 8192) {
+    const mve_pred16_t p = vctp16q(uint32_t(n));
+    for (int32_t r = 0; r < rows; ++r, x += x_step, dst += dst_step)
+      vstrhq_p_s16(dst, vsubq_n_s16(vldrbq_gather_offset_z_s16(x, offsets, p), int16_t(zx)), p);
+    return;
+  }
   for (int32_t r = 0; r < rows; ++r, x += x_step, dst += dst_step) {
     int32_t j = 0;
     const int8_t* xj = x;
