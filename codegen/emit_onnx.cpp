@@ -117,6 +117,11 @@ class Emitter {
     auto* a = p->add_attribute();
     a->set_name(name), a->set_type(onnx::AttributeProto::FLOAT), a->set_f(v);
   }
+  static void set_attr(onnx::NodeProto* p, const std::string& name, const std::vector<int64_t>& v) {
+    auto* a = p->add_attribute();
+    a->set_name(name), a->set_type(onnx::AttributeProto::INTS);
+    for (int64_t i : v) a->add_ints(i);
+  }
 
   // The node's ONNX attributes (tinyc's own, `tinyc_*`, say how tinyc runs it and are expressed
   // by the nodes around it instead).
@@ -363,8 +368,12 @@ class Emitter {
     const std::string act = n.get_string("tinyc_activation", "");
     std::vector<std::string> out = n.outputs;
     if (!act.empty()) out[0] = fresh(n.outputs[0] + "/linear");
-    onnx::NodeProto* p = node(n.op, n.name, in, out, n.domain);
+    // ONNX's GlobalMaxPool takes floats only: on int8 it is the MaxPool of the whole plane.
+    const Shape& x = n.inputs.empty() || n.inputs[0].empty() ? Shape{} : g_.tensor(n.inputs[0]).shape;
+    const bool global_max = n.op == "GlobalMaxPool" && g_.tensor(n.inputs[0]).dtype != DType::Float && x.size() > 2;
+    onnx::NodeProto* p = node(global_max ? "MaxPool" : n.op, n.name, in, out, n.domain);
     copy_attrs(n, p);
+    if (global_max) set_attr(p, "kernel_shape", std::vector<int64_t>(x.begin() + 2, x.end()));
     if (changed_since(n)) {
       const onnx::NodeProto old = *p;
       gp_->mutable_node()->RemoveLast();
@@ -392,6 +401,8 @@ class Emitter {
     if (n.op == "AddS8") return void(qdq(n, "Add", {dequantize(n.inputs[0]), dequantize(n.inputs[1])}));
     if (n.op == "ReluS8") return void(qdq(n, "Relu", {dequantize(n.inputs[0])}, false));
     if (n.op == "SoftmaxS8") return void(set_attr(qdq(n, "Softmax", {dequantize(n.inputs[0])}, false), "axis", int64_t(-1)));
+    if (n.op == "LogSoftmaxS8")
+      return void(set_attr(qdq(n, "LogSoftmax", {dequantize(n.inputs[0])}, false), "axis", int64_t(-1)));
     if (n.op == "AvgPoolS8")
       return void(qdq(n, n.get_int("tinyc_global", 0) ? "GlobalAveragePool" : "AveragePool", {dequantize(n.inputs[0])}));
     if (n.op == "ConcatS8") {

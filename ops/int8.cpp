@@ -183,6 +183,21 @@ Lowered lower_softmax_s8(OpContext& c) {
   return TINYC_KERNEL(p, tinyc::softmax_s8);
 }
 
+// x, exp table uint16 [256] (as SoftmaxS8's); log-softmax along the last axis
+Lowered lower_log_softmax_s8(OpContext& c) {
+  check_int8(c, 0);
+  if (c.input(1).dtype != DType::UInt16 || num_elements(c.input(1).shape) != 256) c.fail("the table must be uint16 [256]");
+  const Shape& x = c.input(0).shape;
+  if (x.empty()) c.fail("input must not be a scalar");
+  c.set_output(0, DType::Int8, x);
+  const int64_t axis = x.back();
+  if (!c.node.has("tinyc_inv_output_scale")) c.fail("missing attribute tinyc_inv_output_scale");
+  LogSoftmaxS8Params p{i32(c, num_elements(x) / std::max<int64_t>(axis, 1)), i32(c, axis), 1,
+                       attr32(c, "tinyc_output_zero_point"), attr32(c, "tinyc_ratio"),
+                       c.node.get_float("tinyc_inv_output_scale", 0)};
+  return TINYC_KERNEL(p, tinyc::log_softmax_s8);
+}
+
 // Concat of int8 inputs, each requantized to the output's parameters.
 Lowered lower_concat_s8(OpContext& c) {
   const Shape& x0 = c.input(0).shape;
@@ -227,6 +242,7 @@ void register_int8_ops(OpTable& t) {
       {"ReluS8", lower_relu_s8},                      // clip<int8_t>
       {"LookupS8", lower_lookup_s8},                  // lookup_s8
       {"SoftmaxS8", lower_softmax_s8},                // softmax_s8
+      {"LogSoftmaxS8", lower_log_softmax_s8},         // log_softmax_s8
       {"ConcatS8", lower_concat_s8},                  // concat_s8
   });
 }

@@ -957,6 +957,27 @@ class Quantizer {
     return emit_add_s8(n, as_int8(n.inputs[0]), qa, as_int8(n.inputs[1]), qb, int8_output(n.outputs[0], y), y, lo, hi);
   }
 
+  // Mul of two tensors (a squeeze-and-excitation gate, with broadcasting): com.microsoft
+  // QLinearMul, the exact int32 product of the offsets requantized in float.
+  bool quantize_mul(Node& n) {
+    if (n.op != "Mul" || n.inputs.size() != 2 || g_.is_const(n.inputs[0]) || g_.is_const(n.inputs[1]) ||
+        n.has("tinyc_activation") || !has_range(n.inputs[0]) || !has_range(n.inputs[1]) || !has_range(n.outputs[0]))
+      return false;
+    const QParams qy = activation_qparams(ranges_.at(n.outputs[0]));
+    std::vector<std::string> in;
+    for (const std::string& t : {as_int8(n.inputs[0]), as_int8(n.inputs[1]), std::string()}) {
+      const QParams q = t.empty() ? qy : qparams(t);
+      if (!t.empty()) in.push_back(t);
+      in.push_back(constant(n.name + "/scale", DType::Float, {}, std::vector<float>{q.scale}));
+      in.push_back(constant(n.name + "/zero_point", DType::Int8, {}, std::vector<int8_t>{int8_t(q.zero_point)}));
+    }
+    Node q;
+    q.name = n.name, q.domain = "com.microsoft", q.op = "QLinearMul", q.inputs = in;
+    q.outputs = {int8_output(n.outputs[0], qy)};
+    g_.nodes.push_back(q);
+    return true;
+  }
+
   // The sum of the two rescaled inputs is shifted left by the output multiplier's positive
   // exponent: an output scale millions of times below the inputs' (a fuzzed model) would overflow
   // int32 there, so such an Add stays in float.
@@ -997,11 +1018,13 @@ class Quantizer {
     return true;
   }
 
-  // Ops whose int8 output keeps the input's parameters: pools, views, Relu, and Resize (nearest
-  // copies the integers; linear rounds the interpolated integers, as requantizing to the same
-  // parameters would).
+  // Ops whose int8 output keeps the input's parameters: pools, views, Relu, Pad (its constant
+  // quantized: 0 pads with the zero point), Split, and Resize (nearest copies the integers; linear
+  // rounds the interpolated integers, as requantizing to the same parameters would).
   bool quantize_same_scale(Node& n) {
     const std::string& in = n.inputs.empty() ? "" : n.inputs[0];
+    const bool constant_operands = std::all_of(n.inputs.begin() + (in.empty() ? 0 : 1), n.inputs.end(),
+                                               [&](const std::string& t) { return t.empty() || g_.is_const(t); });
     // Views and data moves: the same values in another order (a Transpose on int8 is an int8 copy).
     const bool view = !n.inputs.empty() && (n.op == "Reshape" || n.op == "Flatten" || n.op == "Squeeze" || n.op == "Unsqueeze" ||
                        n.op == "Transpose" || n.op == "Gather" || n.op == "Slice") &&
@@ -1014,9 +1037,9 @@ class Quantizer {
     const bool resize = n.op == "Resize" && (mode == "nearest" || mode == "linear") &&
                         std::all_of(n.inputs.begin() + 1, n.inputs.end(),
                                     [&](const std::string& t) { return t.empty() || g_.is_const(t); });
-    const bool pool = (n.op == "MaxPool" && n.outputs.size() == 1) || avg || resize ||
-                      ((n.op == "ReduceMax" || n.op == "ReduceMin") &&
-                       std::all_of(n.inputs.begin() + 1, n.inputs.end(), [&](const std::string& t) { return t.empty() || g_.is_const(t); }));
+    const bool pool = (n.op == "MaxPool" && n.outputs.size() == 1) || n.op == "GlobalMaxPool" || avg || resize ||
+                      ((n.op == "ReduceMax" || n.op == "ReduceMin" || n.op == "Split" || (n.op == "Pad" && g_.opset >= 11)) &&
+                       constant_operands);
     if (in.empty() || !(view || pool || n.op == "Relu")) return false;
     if (avg && n.get_int("count_include_pad", 0)) {
       for (int64_t p : n.get_ints("pads"))
@@ -1042,9 +1065,59 @@ class Quantizer {
     } else if (avg) {
       q.domain = "tinyc", q.op = "AvgPoolS8";
       if (n.op == "GlobalAveragePool") set_int(q, "tinyc_global", 1);
+    } else if (n.op == "Pad" && n.get_string("mode", "constant") == "constant") {
+      const std::vector<double> v = n.inputs.size() > 2 && !n.inputs[2].empty() ? g_.tensor(n.inputs[2]).floats()
+                                                                                 : std::vector<double>{0.0};
+      if (v.size() != 1) return false;
+      const double level = std::clamp<double>(round_half_even(float(v[0] / qx.scale)) + qx.zero_point, -128, 127);
+      q.inputs.resize(3);
+      q.inputs[2] = constant(n.name + "/int8_value", DType::Int8, {}, std::vector<int8_t>{int8_t(level)});
     }
-    q.outputs = {int8_output(n.outputs[0], qx)};
+    for (size_t i = 0; i < n.outputs.size(); ++i)
+      q.outputs[i] = n.outputs[i].empty() ? "" : int8_output(n.outputs[i], qx);
     g_.nodes.push_back(q);
+    return true;
+  }
+
+  // ReduceMean over a run of adjacent axes (a global average pool, also channels-last: axes 1 and
+  // 2 of NHWC, as tf2onnx writes it) as AvgPoolS8 on a view [outer, 1, reduced, inner] with a
+  // window [reduced, 1]: the same parameters in and out, the sum rounded to the nearest.
+  bool quantize_reduce_mean(Node& n) {
+    if (n.op != "ReduceMean" || n.inputs.empty() || !has_range(n.inputs[0]) || !g_.tensor(n.inputs[0]).has_shape)
+      return false;
+    const Shape s = g_.tensor(n.inputs[0]).shape;
+    const int64_t r = static_cast<int64_t>(s.size());
+    std::vector<int64_t> axes = n.get_ints("axes");
+    if (n.inputs.size() > 1 && !n.inputs[1].empty()) {
+      if (!g_.is_const(n.inputs[1])) return refuse("its axes are known at run time only");
+      axes = g_.tensor(n.inputs[1]).ints();
+    }
+    if (axes.empty())
+      for (int64_t a = 0; a < r; ++a) axes.push_back(a);
+    for (int64_t& a : axes) a = a < 0 ? a + r : a;
+    std::sort(axes.begin(), axes.end());
+    if (axes.front() < 0 || axes.back() >= r || axes.back() - axes.front() + 1 != static_cast<int64_t>(axes.size()))
+      return refuse("its axes are not adjacent");
+    int64_t outer = 1, reduced = 1, inner = 1;
+    for (int64_t a = 0; a < r; ++a) (a < axes.front() ? outer : a > axes.back() ? inner : reduced) *= s[static_cast<size_t>(a)];
+    const std::string x = as_int8(n.inputs[0]);
+    const QParams qx = qparams(x);
+    const std::string view = fresh(n.outputs[0] + "/pool_in"), pooled = fresh(n.outputs[0] + "/pooled");
+    set_qparams(view, qx), set_qparams(pooled, qx);
+    add_node("Reshape", n.name + "/view", {x, constant(n.name + "/view_shape", DType::Int64, {4}, std::vector<int64_t>{outer, 1, reduced, inner})}, view);
+    add_node("AvgPoolS8", n.name, {view}, pooled, "tinyc");
+    Node& pool = g_.nodes.back();
+    Attr k;
+    k.kind = Attr::Ints, k.ints = {reduced, 1};
+    pool.attrs["kernel_shape"] = k;
+    Shape out = s;  // keepdims, or the reduced axes gone
+    for (auto a = axes.rbegin(); a != axes.rend(); ++a) {
+      if (n.get_int("keepdims", 1)) out[static_cast<size_t>(*a)] = 1;
+      else out.erase(out.begin() + *a);
+    }
+    add_node("Reshape", n.name + "/unview",
+             {pooled, constant(n.name + "/out_shape", DType::Int64, {static_cast<int64_t>(out.size())}, out)},
+             int8_output(n.outputs[0], qx));
     return true;
   }
 
@@ -1110,7 +1183,29 @@ class Quantizer {
   }
 
   // Softmax over the last axis, integer-only; output scale 1/256, zero point -128 (as TFLite).
+  // LogSoftmax: on the calibrated output range, one logarithm per row.
   bool quantize_softmax(Node& n) {
+    if (n.op == "LogSoftmax" && has_range(n.inputs[0]) && has_range(n.outputs[0])) {
+      if (!softmax_s8_ok(n)) return false;
+      const QParams qy = activation_qparams(ranges_.at(n.outputs[0]));
+      const std::string x = as_int8(n.inputs[0]);
+      const QParams qx = qparams(x);
+      const double ratio = std::round(65536.0 * qx.scale / qy.scale);
+      if (!(ratio >= 1 && ratio < 8388608.0)) return refuse("its input and output scales are too far apart for int8");
+      std::vector<uint16_t> table(256);
+      for (int d = 0; d < 256; ++d) table[d] = uint16_t(std::lround(65535.0 * std::exp(-double(qx.scale) * d)));
+      Node q;
+      q.name = n.name, q.domain = "tinyc", q.op = "LogSoftmaxS8";
+      set_int(q, "tinyc_output_zero_point", qy.zero_point);
+      set_int(q, "tinyc_ratio", int64_t(ratio));
+      Attr inv;
+      inv.kind = Attr::Float, inv.f = 1.0f / qy.scale;
+      q.attrs["tinyc_inv_output_scale"] = inv;
+      q.inputs = {x, constant(n.name + "/exp_table", DType::UInt16, {256}, table)};
+      q.outputs = {int8_output(n.outputs[0], qy)};
+      g_.nodes.push_back(q);
+      return true;
+    }
     if (n.op != "Softmax" || !has_range(n.inputs[0])) return false;
     const QParams qy{1.0f / 256.0f, -128};
     if (!softmax_s8_ok(n)) return false;
@@ -1183,8 +1278,8 @@ class Quantizer {
     if (n.op == "LSTM" || n.op == "GRU" || n.op == "RNN")
       return refuse("a recurrent cell: its state passes through every time step, where int8 rounding would "
                     "compound, so it stays float");
-    const bool done = quantize_linear_layer(n) || quantize_batch_norm(n) || quantize_lookup(n) || (n.op == "Add" && quantize_add(n)) ||
-                      quantize_same_scale(n) || quantize_softmax(n) || quantize_concat(n);
+    const bool done = quantize_linear_layer(n) || quantize_batch_norm(n) || quantize_lookup(n) || (n.op == "Add" && quantize_add(n)) || quantize_mul(n) ||
+                      quantize_same_scale(n) || quantize_reduce_mean(n) || quantize_softmax(n) || quantize_concat(n);
     if (done) summary_.int8_layers.push_back(n.name);
     return done;
   }

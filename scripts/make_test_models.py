@@ -177,6 +177,28 @@ class LSTMHAR(nn.Module):
         return self.fc(y[:, -1, :])
 
 
+class Heads(nn.Module):
+    """The layers around a backbone that keep int8 models honest: Pad (edge), Split, a
+    squeeze-and-excitation gate (ReduceMean, Sigmoid, Mul of two tensors), GlobalMaxPool, a mean
+    over NCHW's and over NHWC's spatial axes, Concat and a LogSoftmax head."""
+
+    def __init__(self):
+        super().__init__()
+        self.c1 = nn.Conv2d(1, 8, 3, padding=1)
+        self.c2 = nn.Conv2d(4, 4, 3)
+        self.fc = nn.Linear(12, 5)
+
+    def forward(self, x):
+        x = F.relu(self.c1(x))
+        a, b = torch.split(x, 4, dim=1)
+        a = F.relu(self.c2(F.pad(a, (1, 1, 1, 1), mode="replicate")))
+        b = b * torch.sigmoid(b.mean(dim=(2, 3), keepdim=True))
+        m = F.adaptive_max_pool2d(a, 1).flatten(1)
+        v = b.mean(dim=(2, 3))
+        w = a.permute(0, 2, 3, 1).mean(dim=(1, 2))
+        return F.log_softmax(self.fc(torch.cat([m, v, w], 1)), dim=1)
+
+
 # ---------------------------------------------------------------------------
 # Seeded input generators: gen(rng, n) -> float32 array [n, *shape_without_batch]
 # ---------------------------------------------------------------------------
@@ -277,6 +299,8 @@ MODELS = [
          gen=gen_mfcc(20, 8, "ntc"), seed=1005, n_classes=4),
     dict(name="lstm_har", ctor=LSTMHAR, shape=(1, 24, 6), input_name="input",
          gen=gen_imu(24, 6), seed=1006, n_classes=3),
+    dict(name="heads", ctor=Heads, shape=(1, 1, 12, 12), input_name="input",
+         gen=gen_image(1, 12, 12), seed=1007, n_classes=5),
 ]
 
 

@@ -74,6 +74,37 @@ inline void softmax_s8(const SoftmaxS8Params& p, const void* const* in, void* co
   });
 }
 
+struct LogSoftmaxS8Params {
+  int32_t outer, axis, inner;  // as SoftmaxS8Params
+  int32_t output_zero_point;
+  int32_t ratio;               // round(2^16 * input scale / output scale)
+  float inv_output_scale;
+  TINYC_PARAMS(LogSoftmaxS8Params, outer, axis, inner, output_zero_point, ratio, inv_output_scale)
+};
+
+// Log-softmax on int8: log p = -input_scale * d - log(sum of exp(-input_scale * d)), d = max - x,
+// the sum from the same exp table as softmax_s8 (65535 exp(-input_scale d)) and one logarithm per
+// row; y = round(log p / output_scale) + zero point, in 2^16 fixed point.
+inline void log_softmax_s8(const LogSoftmaxS8Params& p, const void* const* in, void* const* out) {
+  const int8_t* x = static_cast<const int8_t*>(in[0]);
+  const uint16_t* table = static_cast<const uint16_t*>(in[1]);
+  int8_t* y = static_cast<int8_t*>(out[0]);
+  for_each_line(p.outer, p.axis, p.inner, [&](int32_t at, int32_t, int32_t) {
+    const int8_t* xs = x + at;
+    int8_t* ys = y + at;
+    int32_t mx = -128;
+    for (int32_t a = 0; a < p.axis; ++a) mx = xs[a * p.inner] > mx ? xs[a * p.inner] : mx;
+    int64_t sum = 0;
+    for (int32_t a = 0; a < p.axis; ++a) sum += table[mx - xs[a * p.inner]];
+    const int64_t offset = int64_t(65536.0f * std::log(float(sum) / 65535.0f) * p.inv_output_scale + 0.5f);
+    for (int32_t a = 0; a < p.axis; ++a) {
+      const int64_t v = -(int64_t(p.ratio) * (mx - xs[a * p.inner]) + offset);
+      const int64_t q = ((v + (1 << 15)) >> 16) + p.output_zero_point;
+      ys[a * p.inner] = int8_t(q < -128 ? -128 : (q > 127 ? 127 : q));
+    }
+  });
+}
+
 }  // namespace tinyc
 
 #endif
