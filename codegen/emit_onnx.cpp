@@ -398,7 +398,8 @@ class Emitter {
     if (n.op == "ConvS8") return conv_s8(n);
     if (n.op == "FullyConnectedS8") return fully_connected_s8(n);
     if (n.op == "LookupS8") return lookup_s8(n);
-    if (n.op == "AddS8") return void(qdq(n, "Add", {dequantize(n.inputs[0]), dequantize(n.inputs[1])}));
+    if (n.op == "AddS8")
+      return void(qdq(n, n.get_int("tinyc_subtract", 0) ? "Sub" : "Add", {dequantize(n.inputs[0]), dequantize(n.inputs[1])}));
     if (n.op == "ReluS8") return void(qdq(n, "Relu", {dequantize(n.inputs[0])}, false));
     if (n.op == "SoftmaxS8") return void(set_attr(qdq(n, "Softmax", {dequantize(n.inputs[0])}, false), "axis", int64_t(-1)));
     if (n.op == "LogSoftmaxS8")

@@ -75,7 +75,7 @@ std::pair<std::map<std::string, size_t>, size_t> place(const Buffers& live, size
   // sequence is the same everywhere, so the plan is too).
   std::mt19937 shuffle_rng(1);
   std::pair<std::map<std::string, size_t>, size_t> best{{}, SIZE_MAX};
-  for (int attempt = 0; attempt < 8 + 64 && best.second > bound; ++attempt) {
+  for (int attempt = 0; attempt < 8 + 512 && best.second > bound; ++attempt) {
     const bool best_fit = attempt % 8 >= 4;
     std::vector<Item> order = all;
     if (attempt < 8) {

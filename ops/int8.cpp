@@ -120,7 +120,9 @@ Lowered lower_add_s8(OpContext& c) {
   p.output_zero_point = attr32(c, "tinyc_output_zero_point");
   p.act_min = attr32(c, "tinyc_act_min");
   p.act_max = attr32(c, "tinyc_act_max");
-  return elementwise_in_place(c, with_reference(TINYC_KERNEL(p, tinyc::add_s8), p, &reference::add_s8));
+  if (c.node.get_int("tinyc_subtract", 0))
+    return elementwise_in_place(c, with_reference(TINYC_KERNEL(p, tinyc::sub_s8), p, &reference::add_s8<true>));
+  return elementwise_in_place(c, with_reference(TINYC_KERNEL(p, tinyc::add_s8), p, &reference::add_s8<false>));
 }
 
 Lowered lower_avg_pool_s8(OpContext& c) {

@@ -475,12 +475,51 @@ void fold_mul(Graph& g) {
 }
 
 void matmul_to_gemm(Graph& g) {
-  for (Node& n : g.nodes) {
+  for (size_t i = 0; i < g.nodes.size(); ++i) {
+    Node& n = g.nodes[i];
     if (n.op != "MatMul" || !g.is_const(n.inputs[1])) continue;
     const Tensor &a = g.tensor(n.inputs[0]), &b = g.tensor(n.inputs[1]);
-    if (a.shape.size() != 2 || b.shape.size() != 2 || a.dtype != DType::Float || b.dtype != DType::Float) continue;
+    if (a.shape.size() < 2 || b.shape.size() != 2 || a.dtype != DType::Float || b.dtype != DType::Float ||
+        a.shape.back() != b.shape[0] || !a.has_shape)
+      continue;
     n.op = "Gemm";  // alpha = beta = 1, no transposes: the same product
+    if (a.shape.size() == 2) continue;
+    // [..., K] x [K, N]: the rows of a as a matrix [rows, K], the product viewed back as [..., N].
+    const int64_t k = a.shape.back(), rows = num_elements(a.shape) / std::max<int64_t>(k, 1);
+    Shape out(a.shape.begin(), a.shape.end() - 1);
+    out.push_back(b.shape[1]);
+    const std::string y = n.outputs[0], rows_in = y + "_rows_in", rows_out = y + "_rows";
+    for (const std::string& t : {rows_in, rows_out}) {
+      Tensor v;
+      v.name = t, v.dtype = DType::Float, v.shape = t == rows_in ? Shape{rows, k} : Shape{rows, b.shape[1]}, v.has_shape = true;
+      g.tensors[t] = v;
+    }
+    Node in_view, out_view;
+    in_view.op = out_view.op = "Reshape";
+    in_view.name = n.name + "_rows", out_view.name = n.name + "_unrows";
+    in_view.inputs = {n.inputs[0], add_constant(g, n.name + "_rows_shape", DType::Int64, {2}, Shape{rows, k})};
+    in_view.outputs = {rows_in};
+    out_view.inputs = {rows_out, add_constant(g, n.name + "_out_shape", DType::Int64, {static_cast<int64_t>(out.size())}, out)};
+    out_view.outputs = {y};
+    // A constant [N] added to the product (a Linear's bias) is the Gemm's bias.
+    const std::vector<Node*> users = users_of(g, y);
+    if (users.size() == 1 && users[0]->op == "Add" && users[0]->inputs.size() == 2 && !is_output(g, y)) {
+      Node& add = *users[0];
+      const std::string& c = add.inputs[0] == y ? add.inputs[1] : add.inputs[0];
+      const Tensor& ct = g.tensor(c);
+      if (c != y && g.is_const(c) && ct.dtype == DType::Float && !ct.shape.empty() && ct.shape.back() == b.shape[1] &&
+          num_elements(ct.shape) == b.shape[1] && g.tensor(add.outputs[0]).shape == out) {
+        n.inputs.push_back(add_constant(g, add.name + "_bias", DType::Float, {b.shape[1]}, float_values(ct)));
+        out_view.outputs = {add.outputs[0]};
+        add.op.clear();  // removed below
+      }
+    }
+    n.inputs[0] = rows_in, n.outputs[0] = rows_out;
+    g.nodes.insert(g.nodes.begin() + static_cast<std::ptrdiff_t>(i) + 1, out_view);
+    g.nodes.insert(g.nodes.begin() + static_cast<std::ptrdiff_t>(i), in_view);
+    i += 2;
   }
+  g.nodes.erase(std::remove_if(g.nodes.begin(), g.nodes.end(), [](const Node& n) { return n.op.empty(); }), g.nodes.end());
 }
 
 void fold_add_into_bias(Graph& g) {

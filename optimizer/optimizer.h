@@ -28,8 +28,9 @@ void fold_batch_norm(Graph& g);
 // nothing is removed.
 void fold_pad(Graph& g);
 
-// MatMul of a 2-D input by a constant 2-D matrix becomes a Gemm (which takes a bias and an
-// activation, and has an int8 kernel).
+// MatMul of an input by a constant 2-D matrix becomes a Gemm (which takes a bias and an
+// activation, and has an int8 kernel); an input of more than two axes is viewed as rows [.., K]
+// and the product viewed back.
 void matmul_to_gemm(Graph& g);
 
 // Transposes: two in a row become one (none when they cancel); one that moves only axes of size 1

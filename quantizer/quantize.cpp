@@ -503,14 +503,16 @@ class Quantizer {
 
   // y = x * scale[c] + shift[c] along axis 1 of int8 x of shape s (C channels): a depthwise 1x1
   // ConvS8 over x viewed as [N, C, rest, 1], the scales as its weights and the shifts as its bias.
+  // (The channels may be another axis: x is then viewed as [before it, C, after it, 1].)
   bool emit_channel_affine_s8(const Node& n, const std::string& x, const Shape s, QParams qx,
                               const std::vector<double>& scale, const std::vector<double>& shift, const std::string& y,
-                              QParams qy, int32_t lo, int32_t hi, bool onnx_rounding) {
-    const int64_t channels = s.size() < 2 ? 0 : s[1];
-    if (channels <= 0 || s[0] <= 0 || num_elements(s) <= 0 || int64_t(scale.size()) != channels ||
-        int64_t(shift.size()) != channels)
+                              QParams qy, int32_t lo, int32_t hi, bool onnx_rounding, size_t axis = 1) {
+    const int64_t channels = s.size() <= axis ? 0 : s[axis];
+    if (channels <= 0 || num_elements(s) <= 0 || int64_t(scale.size()) != channels || int64_t(shift.size()) != channels)
       return false;
-    const Shape view{s[0], channels, num_elements(s) / (s[0] * channels), 1};
+    int64_t outer = 1;
+    for (size_t a = 0; a < axis; ++a) outer *= s[a];
+    const Shape view{outer, channels, num_elements(s) / (outer * channels), 1};
     Node conv;
     conv.name = n.name, conv.op = "Conv";
     const std::string w = constant(n.name + "/scale", DType::Float, {channels, 1, 1, 1}, std::vector<float>(scale.begin(), scale.end())),
@@ -534,6 +536,45 @@ class Quantizer {
     set_qparams(y4, qy);
     add_node("Reshape", n.name + "/unview", {y4, constant(n.name + "/out_shape", DType::Int64, {int64_t(s.size())}, s)}, y);
     return true;
+  }
+
+  // Calibrated: x + c, x - c, c - x, x * c, x / c with a constant c of one value per channel
+  // (along any one axis of x; one value is a table, quantize_lookup) the optimizer could not fold
+  // into a layer before it: a per-channel affine in int8.
+  bool quantize_constant_affine(Node& n) {
+    static const std::set<std::string> ops = {"Add", "Sub", "Mul", "Div"};
+    if (!ops.count(n.op) || !n.domain.empty() || n.inputs.size() != 2 || n.has("tinyc_activation")) return false;
+    const int k = g_.is_const(n.inputs[1]) ? 1 : g_.is_const(n.inputs[0]) ? 0 : -1;
+    if (k < 0 || (n.op == "Div" && k == 0) || !has_range(n.inputs[1 - k]) || !has_range(n.outputs[0])) return false;
+    const Tensor& c = g_.tensor(n.inputs[k]);
+    const Shape& s = g_.tensor(n.inputs[1 - k]).shape;
+    if (c.dtype != DType::Float || c.shape.size() > s.size() || num_elements(c.shape) <= 1 ||
+        g_.tensor(n.outputs[0]).shape != s)
+      return false;
+    size_t axis = s.size();  // the one axis of x along which c varies
+    for (size_t i = 0; i < c.shape.size(); ++i) {
+      const size_t a = s.size() - c.shape.size() + i;
+      if (c.shape[i] == 1) continue;
+      if (axis != s.size() || c.shape[i] != s[a]) return false;
+      axis = a;
+    }
+    const std::vector<double> v = c.floats();
+    std::vector<double> scale(v.size(), 1.0), shift(v.size(), 0.0);
+    for (size_t i = 0; i < v.size(); ++i) {
+      if (n.op == "Add") shift[i] = v[i];
+      if (n.op == "Sub") (k == 1 ? shift[i] = -v[i] : (scale[i] = -1.0, shift[i] = v[i]));
+      if (n.op == "Mul") scale[i] = v[i];
+      if (n.op == "Div") scale[i] = 1.0 / v[i];
+    }
+    const QParams qy = activation_qparams(ranges_.at(n.outputs[0]));
+    const std::string x = as_int8(n.inputs[1 - k]);
+    const size_t before = g_.nodes.size();
+    if (emit_channel_affine_s8(n, x, s, qparams(x), scale, shift, int8_output(n.outputs[0], qy), qy, -128, 127, false, axis))
+      return true;
+    g_.nodes.resize(before);
+    int8_.erase(n.outputs[0]);
+    summary_.activations.pop_back();
+    return false;
   }
 
   // Calibrated: an inference BatchNormalization the optimizer could not fold into a layer before
@@ -1003,6 +1044,7 @@ class Quantizer {
     quantize_multiplier(twice_max / ((1 << 20) * double(qy.scale)), &m[2], &s[2]);
     Node q;
     q.name = n.name, q.domain = "tinyc", q.op = "AddS8";
+    if (n.op == "Sub") set_int(q, "tinyc_subtract", 1);  // a - b
     Attr zp, mult, shift;
     zp.kind = mult.kind = shift.kind = Attr::Ints;
     zp.ints = {qa.zero_point, qb.zero_point};
@@ -1027,7 +1069,8 @@ class Quantizer {
                                                [&](const std::string& t) { return t.empty() || g_.is_const(t); });
     // Views and data moves: the same values in another order (a Transpose on int8 is an int8 copy).
     const bool view = !n.inputs.empty() && (n.op == "Reshape" || n.op == "Flatten" || n.op == "Squeeze" || n.op == "Unsqueeze" ||
-                       n.op == "Transpose" || n.op == "Gather" || n.op == "Slice") &&
+                       n.op == "Transpose" || n.op == "Gather" || n.op == "Slice" || n.op == "DepthToSpace" ||
+                       n.op == "SpaceToDepth") &&
                       std::all_of(n.inputs.begin() + 1, n.inputs.end(),
                                   [&](const std::string& t) { return t.empty() || g_.is_const(t); });
     const bool avg = (n.op == "AveragePool" && n.get_int("ceil_mode", 0) == 0 && !n.has("dilations") &&
@@ -1127,7 +1170,7 @@ class Quantizer {
     static const std::set<std::string> ops = {
         "Sigmoid", "Tanh", "HardSwish", "HardSigmoid", "LeakyRelu", "Elu", "Selu", "Celu", "Softplus",
         "Softsign", "Mish", "ThresholdedRelu", "Clip", "Exp", "Log", "Abs", "Neg", "Sqrt", "Reciprocal", "Erf"};
-    static const std::set<std::string> with_scalar = {"Add", "Sub", "Mul", "Div", "Pow", "Max", "Min"};
+    static const std::set<std::string> with_scalar = {"Add", "Sub", "Mul", "Div", "Pow", "Max", "Min", "PRelu"};
     if (!n.domain.empty() || n.inputs.empty() || n.outputs.size() != 1) return false;
     if (with_scalar.count(n.op))  // x op c, c one constant value: a function of x alone
       return n.inputs.size() == 2 && g_.is_const(n.inputs[1]) && num_elements(g_.tensor(n.inputs[1]).shape) == 1 &&
@@ -1278,7 +1321,7 @@ class Quantizer {
     if (n.op == "LSTM" || n.op == "GRU" || n.op == "RNN")
       return refuse("a recurrent cell: its state passes through every time step, where int8 rounding would "
                     "compound, so it stays float");
-    const bool done = quantize_linear_layer(n) || quantize_batch_norm(n) || quantize_lookup(n) || (n.op == "Add" && quantize_add(n)) || quantize_mul(n) ||
+    const bool done = quantize_linear_layer(n) || quantize_batch_norm(n) || quantize_constant_affine(n) || quantize_lookup(n) || ((n.op == "Add" || n.op == "Sub") && quantize_add(n)) || quantize_mul(n) ||
                       quantize_same_scale(n) || quantize_reduce_mean(n) || quantize_softmax(n) || quantize_concat(n);
     if (done) summary_.int8_layers.push_back(n.name);
     return done;

@@ -179,24 +179,33 @@ class LSTMHAR(nn.Module):
 
 class Heads(nn.Module):
     """The layers around a backbone that keep int8 models honest: Pad (edge), Split, a
-    squeeze-and-excitation gate (ReduceMean, Sigmoid, Mul of two tensors), GlobalMaxPool, a mean
-    over NCHW's and over NHWC's spatial axes, Concat and a LogSoftmax head."""
+    squeeze-and-excitation gate (ReduceMean, Sigmoid, Mul of two tensors), a per-channel gain,
+    Sub of two tensors, PReLU, a Linear on a 3-D tensor (MatMul), DepthToSpace, GlobalMaxPool,
+    means over NCHW's and NHWC's spatial axes, ReduceMax, Concat and a LogSoftmax head."""
 
     def __init__(self):
         super().__init__()
         self.c1 = nn.Conv2d(1, 8, 3, padding=1)
         self.c2 = nn.Conv2d(4, 4, 3)
-        self.fc = nn.Linear(12, 5)
+        self.gain = nn.Parameter(torch.rand(1, 4, 1, 1) + 0.5)
+        self.prelu = nn.PReLU()
+        self.proj = nn.Linear(4, 4)
+        self.fc = nn.Linear(17, 5)
 
     def forward(self, x):
         x = F.relu(self.c1(x))
         a, b = torch.split(x, 4, dim=1)
         a = F.relu(self.c2(F.pad(a, (1, 1, 1, 1), mode="replicate")))
         b = b * torch.sigmoid(b.mean(dim=(2, 3), keepdim=True))
+        b = self.prelu(b * self.gain - a)
+        t = self.proj(b.flatten(2).transpose(1, 2))
+        s = F.pixel_shuffle(a, 2)
         m = F.adaptive_max_pool2d(a, 1).flatten(1)
         v = b.mean(dim=(2, 3))
         w = a.permute(0, 2, 3, 1).mean(dim=(1, 2))
-        return F.log_softmax(self.fc(torch.cat([m, v, w], 1)), dim=1)
+        u = t.mean(dim=1)
+        q = s.amax(dim=(2, 3))
+        return F.log_softmax(self.fc(torch.cat([m, v, w, u, q], 1)), dim=1)
 
 
 # ---------------------------------------------------------------------------

@@ -109,9 +109,9 @@ inline void reference_fully_connected_s8(const tinyc::FullyConnectedS8Params& p,
 }
 
 // TFLite's quantized Add of one pair of int8 values, written out.
-inline int8_t reference_add_s8(const tinyc::AddS8Params& p, int8_t a, int8_t b) {
+inline int8_t reference_add_s8(const tinyc::AddS8Params& p, int8_t a, int8_t b, bool sub = false) {
   using tinyc::multiply_by_quantized_multiplier;
-  const int32_t va = (a - p.zero_point[0]) * (1 << 20), vb = (b - p.zero_point[1]) * (1 << 20);
+  const int32_t va = (a - p.zero_point[0]) * (1 << 20), vb = (sub ? p.zero_point[1] - b : b - p.zero_point[1]) * (1 << 20);
   const int32_t sum = multiply_by_quantized_multiplier(va, p.multiplier[0], p.shift[0]) +
                       multiply_by_quantized_multiplier(vb, p.multiplier[1], p.shift[1]);
   return tinyc::clamp_s8(multiply_by_quantized_multiplier(sum, p.output_multiplier, p.output_shift) + p.output_zero_point,

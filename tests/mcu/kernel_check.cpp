@@ -156,7 +156,8 @@ int main() {
     reference::fully_connected_s8(p, in, out);  // the runtime's reference
     if (memcmp(y, want, size_t(p.units)) != 0) ++mismatches, printf("mismatch: reference fully connected %d\n", trial);
   }
-  for (int trial = 0; trial < 100; ++trial, ++trials) {  // add, b broadcast along rows or not
+  for (int trial = 0; trial < 100; ++trial, ++trials) {  // add (sub: a - b), b broadcast along rows or not
+    const bool sub = trial % 4 == 1;
     const int rows = uni(1, 5), cols = uni(1, 9);
     const bool row_vector = uni(0, 1);
     AddS8Params p{};
@@ -170,13 +171,14 @@ int main() {
     p.act_min = trial % 2 ? -128 : uni(-128, 0), p.act_max = trial % 2 ? 127 : uni(0, 127);
     for (int i = 0; i < rows * cols; ++i) x[i] = int8_t(uni(-128, 127)), nhwc[i] = int8_t(uni(-128, 127));
     for (int r = 0; r < rows; ++r)
-      for (int c = 0; c < cols; ++c) want[r * cols + c] = reference_add_s8(p, x[r * cols + c], nhwc[(row_vector ? 0 : r * cols) + c]);
+      for (int c = 0; c < cols; ++c)
+        want[r * cols + c] = reference_add_s8(p, x[r * cols + c], nhwc[(row_vector ? 0 : r * cols) + c], sub);
     const void* in[2] = {x, nhwc};
     void* out[1] = {y};
-    add_s8(p, in, out);
+    (sub ? sub_s8 : add_s8)(p, in, out);
     ++runs;
     if (memcmp(y, want, size_t(rows * cols)) != 0) ++mismatches, printf("mismatch: add trial %d\n", trial);
-    reference::add_s8(p, in, out);  // the runtime's reference
+    (sub ? reference::add_s8<true> : reference::add_s8<false>)(p, in, out);  // the runtime's reference
     if (memcmp(y, want, size_t(rows * cols)) != 0) ++mismatches, printf("mismatch: reference add %d\n", trial);
   }
   for (int trial = 0; trial < 100; ++trial, ++trials) {  // max pool, against pool<int8_t>

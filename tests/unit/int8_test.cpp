@@ -262,7 +262,7 @@ TEST_CASE("fully_connected_s8 equals a straightforward loop on random shapes") {
   }
 }
 
-TEST_CASE("add_s8 equals TFLite's formula written out, with broadcasting") {
+TEST_CASE("add_s8 and sub_s8 equal TFLite's formula written out, with broadcasting") {
   std::mt19937 rng(5);
   auto uni = [&](int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(rng); };
   for (int trial = 0; trial < 50; ++trial) {
@@ -285,19 +285,21 @@ TEST_CASE("add_s8 equals TFLite's formula written out, with broadcasting") {
     quantize_multiplier(twice / ((1 << 20) * sy_used), &p.output_multiplier, &p.output_shift);
     p.act_min = -128, p.act_max = 127;
     if (trial % 3 == 2) p.act_min = uni(-128, 0), p.act_max = uni(0, 127);  // a fused activation's clamp
+    const bool sub = trial % 4 == 1;  // a - b
     const void* in[2] = {a.data(), b.data()};
     void* out[1] = {y.data()};
     std::vector<int8_t> ref(y.size());
     void* ref_out[1] = {ref.data()};
-    reference::add_s8(p, in, ref_out);  // the runtime's reference
-    add_s8(p, in, out);
+    (sub ? reference::add_s8<true> : reference::add_s8<false>)(p, in, ref_out);  // the runtime's reference
+    (sub ? sub_s8 : add_s8)(p, in, out);
     REQUIRE(ref == y);
     for (int r = 0; r < rows; ++r)
       for (int c = 0; c < cols; ++c) {
-        const int32_t want = reference_add_s8(p, a[r * cols + c], b[(row_vector ? 0 : r * cols) + c]);
+        const int32_t want = reference_add_s8(p, a[r * cols + c], b[(row_vector ? 0 : r * cols) + c], sub);
         REQUIRE(int32_t(y[r * cols + c]) == want);
         // and it is the real sum to within one step of the output scale
-        const double real = sa * (a[r * cols + c] - p.zero_point[0]) + sb * (b[(row_vector ? 0 : r * cols) + c] - p.zero_point[1]);
+        const double real = sa * (a[r * cols + c] - p.zero_point[0]) +
+                            (sub ? -sb : sb) * (b[(row_vector ? 0 : r * cols) + c] - p.zero_point[1]);
         const double q = std::clamp(real / sy_used + p.output_zero_point, double(p.act_min), double(p.act_max));
         CHECK(std::fabs(want - q) <= 1.0);
       }

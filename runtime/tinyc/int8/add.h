@@ -1,4 +1,4 @@
-// add_s8: TFLite's quantized Add, with broadcasting.
+// add_s8 and sub_s8: TFLite's quantized Add and Sub, with broadcasting.
 #ifndef TINYC_INT8_ADD_H
 #define TINYC_INT8_ADD_H
 
@@ -17,9 +17,9 @@ struct AddS8Params {
                act_min, act_max)
 };
 
-// One row of add_s8: n values of a and b (element strides sa, sb) into y. Right: every
-// multiplier scales down (the usual case), so each takes one SMLAL and no shift check.
-template <bool Right>
+// One row of add_s8 (sub_s8: Sub): n values of a and b (element strides sa, sb) into y. Right:
+// every multiplier scales down (the usual case), so each takes one SMLAL and no shift check.
+template <bool Right, bool Sub>
 inline void add_s8_row(const AddS8Params& p, const QuantizedMultiplier* q, const int8_t* a, int32_t sa,
                        const int8_t* b, int32_t sb, int32_t n, int8_t* y) {
   auto scaled = [](const QuantizedMultiplier& m, int32_t v) { return Right ? m.apply_right(v) : m.apply(v); };
@@ -27,15 +27,18 @@ inline void add_s8_row(const AddS8Params& p, const QuantizedMultiplier* q, const
   const int32_t lo = p.act_min, hi = p.act_max;
   const bool own_clamp = lo == -128 && hi == 127;
   for (int32_t j = 0; j < n; ++j, a += sa, b += sb) {
-    const int32_t sum = scaled(q[0], (int32_t(*a) - za) * (1 << 20)) + scaled(q[1], (int32_t(*b) - zb) * (1 << 20));
+    const int32_t db = Sub ? zb - int32_t(*b) : int32_t(*b) - zb;
+    const int32_t sum = scaled(q[0], (int32_t(*a) - za) * (1 << 20)) + scaled(q[1], db * (1 << 20));
     const int32_t v = scaled(q[2], sum) + zy;
     y[j] = own_clamp ? saturate_s8(v) : clamp_s8(v, lo, hi);
   }
 }
 
-// TFLite's quantized Add: both inputs are shifted left by 20 bits, rescaled to twice the larger
-// input scale, summed and rescaled to the output. The three multipliers are set up once per call.
-inline void add_s8(const AddS8Params& p, const void* const* in, void* const* out) {
+// TFLite's quantized Add (Sub: a - b): both inputs are shifted left by 20 bits, rescaled to twice
+// the larger input scale, summed and rescaled to the output. The three multipliers are set up
+// once per call.
+template <bool Sub>
+inline void add_sub_s8(const AddS8Params& p, const void* const* in, void* const* out) {
   const int8_t* a = static_cast<const int8_t*>(in[0]);
   const int8_t* b = static_cast<const int8_t*>(in[1]);
   int8_t* y = static_cast<int8_t*>(out[0]);
@@ -48,11 +51,14 @@ inline void add_s8(const AddS8Params& p, const void* const* in, void* const* out
                                     {p.output_multiplier, p.output_shift}};
   const bool right = q[0].right >= 0 && q[1].right >= 0 && q[2].right >= 0;
   do {
-    if (right) add_s8_row<true>(p, q, a + off[0], sa, b + off[1], sb, last, y);
-    else add_s8_row<false>(p, q, a + off[0], sa, b + off[1], sb, last, y);
+    if (right) add_s8_row<true, Sub>(p, q, a + off[0], sa, b + off[1], sb, last, y);
+    else add_s8_row<false, Sub>(p, q, a + off[0], sa, b + off[1], sb, last, y);
     y += last;
   } while (next_row<2>(s.rank, s.dims, idx, s.strides, off));
 }
+
+inline void add_s8(const AddS8Params& p, const void* const* in, void* const* out) { add_sub_s8<false>(p, in, out); }
+inline void sub_s8(const AddS8Params& p, const void* const* in, void* const* out) { add_sub_s8<true>(p, in, out); }
 
 }  // namespace tinyc
 

@@ -105,7 +105,8 @@ inline void fully_connected_s8(const FullyConnectedS8Params& p, const void* cons
     }
 }
 
-// TFLite's quantized Add, one output element at a time, with numpy broadcasting.
+// TFLite's quantized Add (Sub: a - b), one output element at a time, with numpy broadcasting.
+template <bool Sub = false>
 inline void add_s8(const AddS8Params& p, const void* const* in, void* const* out) {
   const BroadcastParams& s = p.shape;
   for (int32_t i = 0; i < s.n; ++i) {
@@ -113,8 +114,10 @@ inline void add_s8(const AddS8Params& p, const void* const* in, void* const* out
     for (int32_t a = s.rank - 1, rest = i; a >= 0; rest /= s.dims[a], --a)
       for (int k = 0; k < 2; ++k) off[k] += rest % s.dims[a] * s.strides[k][a];
     int32_t v[2];
-    for (int k = 0; k < 2; ++k)
-      v[k] = multiply((static_cast<const int8_t*>(in[k])[off[k]] - p.zero_point[k]) * (1 << 20), p.multiplier[k], p.shift[k]);
+    for (int k = 0; k < 2; ++k) {
+      const int32_t d = static_cast<const int8_t*>(in[k])[off[k]] - p.zero_point[k];
+      v[k] = multiply((Sub && k == 1 ? -d : d) * (1 << 20), p.multiplier[k], p.shift[k]);
+    }
     static_cast<int8_t*>(out[0])[i] =
         clamp(int64_t(multiply(v[0] + v[1], p.output_multiplier, p.output_shift)) + p.output_zero_point, p.act_min, p.act_max);
   }
