@@ -402,6 +402,12 @@ class Emitter {
       return void(qdq(n, n.get_int("tinyc_subtract", 0) ? "Sub" : "Add", {dequantize(n.inputs[0]), dequantize(n.inputs[1])}));
     if (n.op == "ReluS8") return void(qdq(n, "Relu", {dequantize(n.inputs[0])}, false));
     if (n.op == "SoftmaxS8") return void(set_attr(qdq(n, "Softmax", {dequantize(n.inputs[0])}, false), "axis", int64_t(-1)));
+    if (n.op == "PReluS8") {  // the slopes along the channels' axis, broadcast as ONNX does
+      const std::vector<float>& v = n.attrs.at("tinyc_slopes").floats;
+      Shape s{static_cast<int64_t>(v.size())};
+      s.resize(g_.tensor(n.inputs[0]).shape.size() - static_cast<size_t>(n.get_int("tinyc_axis", 1)), 1);
+      return void(qdq(n, "PRelu", {dequantize(n.inputs[0]), constant(n.name + "/slope", DType::Float, s, v)}, false));
+    }
     if (n.op == "LogSoftmaxS8")
       return void(set_attr(qdq(n, "LogSoftmax", {dequantize(n.inputs[0])}, false), "axis", int64_t(-1)));
     if (n.op == "AvgPoolS8")

@@ -185,6 +185,24 @@ Lowered lower_softmax_s8(OpContext& c) {
   return TINYC_KERNEL(p, tinyc::softmax_s8);
 }
 
+// x, multiplier int32 [C], shift int8 [C], sign int8 [C] of the negative side; the channels along
+// attribute tinyc_axis.
+Lowered lower_prelu_s8(OpContext& c) {
+  check_int8(c, 0);
+  const Shape& x = c.input(0).shape;
+  const int64_t axis = norm_axis(c, c.node.get_int("tinyc_axis", 1), static_cast<int64_t>(x.size()));
+  int64_t outer, inner;
+  split_at(x, axis, &outer, &inner);
+  for (size_t i = 1; i < 4; ++i)
+    if (num_elements(c.input(i).shape) != x[static_cast<size_t>(axis)]) c.fail("one multiplier, shift and sign per channel");
+  if (c.input(1).dtype != DType::Int32 || c.input(2).dtype != DType::Int8 || c.input(3).dtype != DType::Int8)
+    c.fail("multipliers int32, shifts and signs int8");
+  c.set_output(0, DType::Int8, x);
+  PReluS8Params p{i32(c, outer), i32(c, x[static_cast<size_t>(axis)]), i32(c, inner), attr32(c, "tinyc_input_zero_point"),
+                  attr32(c, "tinyc_output_zero_point"), attr32(c, "tinyc_multiplier"), attr32(c, "tinyc_shift")};
+  return elementwise_in_place(c, TINYC_KERNEL(p, tinyc::prelu_s8));
+}
+
 // x, exp table uint16 [256] (as SoftmaxS8's); log-softmax along the last axis
 Lowered lower_log_softmax_s8(OpContext& c) {
   check_int8(c, 0);
@@ -245,6 +263,7 @@ void register_int8_ops(OpTable& t) {
       {"LookupS8", lower_lookup_s8},                  // lookup_s8
       {"SoftmaxS8", lower_softmax_s8},                // softmax_s8
       {"LogSoftmaxS8", lower_log_softmax_s8},         // log_softmax_s8
+      {"PReluS8", lower_prelu_s8},                    // prelu_s8
       {"ConcatS8", lower_concat_s8},                  // concat_s8
   });
 }

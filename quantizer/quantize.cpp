@@ -551,13 +551,8 @@ class Quantizer {
     if (c.dtype != DType::Float || c.shape.size() > s.size() || num_elements(c.shape) <= 1 ||
         g_.tensor(n.outputs[0]).shape != s)
       return false;
-    size_t axis = s.size();  // the one axis of x along which c varies
-    for (size_t i = 0; i < c.shape.size(); ++i) {
-      const size_t a = s.size() - c.shape.size() + i;
-      if (c.shape[i] == 1) continue;
-      if (axis != s.size() || c.shape[i] != s[a]) return false;
-      axis = a;
-    }
+    const size_t axis = channel_axis(c.shape, s);
+    if (axis == s.size()) return false;
     const std::vector<double> v = c.floats();
     std::vector<double> scale(v.size(), 1.0), shift(v.size(), 0.0);
     for (size_t i = 0; i < v.size(); ++i) {
@@ -575,6 +570,60 @@ class Quantizer {
     int8_.erase(n.outputs[0]);
     summary_.activations.pop_back();
     return false;
+  }
+
+  // The one axis of x (shape s) along which constant c varies, if c broadcasts to s so; s.size()
+  // if c is one value or varies along more than one axis.
+  static size_t channel_axis(const Shape& c, const Shape& s) {
+    size_t axis = s.size();
+    for (size_t i = 0; i < c.size() && c.size() <= s.size(); ++i) {
+      const size_t a = s.size() - c.size() + i;
+      if (c[i] == 1) continue;
+      if (axis != s.size() || c[i] != s[a]) return s.size();
+      axis = a;
+    }
+    return c.size() <= s.size() ? axis : s.size();
+  }
+
+  // Calibrated: PRelu with one slope per channel (one slope: a table, quantize_lookup) as
+  // PReluS8, each side requantized by its own multiplier.
+  bool quantize_prelu(Node& n) {
+    if (n.op != "PRelu" || n.inputs.size() != 2 || !g_.is_const(n.inputs[1]) || !has_range(n.inputs[0]) ||
+        !has_range(n.outputs[0]))
+      return false;
+    const Tensor& slope = g_.tensor(n.inputs[1]);
+    const Shape& s = g_.tensor(n.inputs[0]).shape;
+    const size_t axis = channel_axis(slope.shape, s);
+    if (slope.dtype != DType::Float || axis == s.size()) return refuse("its slope is not one value per channel");
+    const QParams qy = activation_qparams(ranges_.at(n.outputs[0]));
+    const std::string x = as_int8(n.inputs[0]);
+    const QParams qx = qparams(x);
+    const std::vector<double> v = slope.floats();
+    std::vector<int32_t> mult(v.size());
+    std::vector<int8_t> shift(v.size()), sign(v.size());
+    for (size_t c = 0; c < v.size(); ++c) {
+      int32_t sh;
+      quantize_multiplier(std::fabs(v[c]) * qx.scale / qy.scale, &mult[c], &sh);
+      shift[c] = int8_t(sh), sign[c] = v[c] < 0 ? -1 : 1;
+    }
+    int32_t m, sh;
+    quantize_multiplier(double(qx.scale) / qy.scale, &m, &sh);
+    Node q;
+    q.name = n.name, q.domain = "tinyc", q.op = "PReluS8";
+    set_int(q, "tinyc_axis", int64_t(axis));
+    set_int(q, "tinyc_input_zero_point", qx.zero_point);
+    set_int(q, "tinyc_output_zero_point", qy.zero_point);
+    set_int(q, "tinyc_multiplier", m);
+    set_int(q, "tinyc_shift", sh);
+    Attr slopes;  // for --emit-onnx
+    slopes.kind = Attr::Floats, slopes.floats.assign(v.begin(), v.end());
+    q.attrs["tinyc_slopes"] = slopes;
+    const Shape per{int64_t(v.size())};
+    q.inputs = {x, constant(n.name + "/multiplier", DType::Int32, per, mult), constant(n.name + "/shift", DType::Int8, per, shift),
+                constant(n.name + "/sign", DType::Int8, per, sign)};
+    q.outputs = {int8_output(n.outputs[0], qy)};
+    g_.nodes.push_back(q);
+    return true;
   }
 
   // Calibrated: an inference BatchNormalization the optimizer could not fold into a layer before
@@ -1321,7 +1370,7 @@ class Quantizer {
     if (n.op == "LSTM" || n.op == "GRU" || n.op == "RNN")
       return refuse("a recurrent cell: its state passes through every time step, where int8 rounding would "
                     "compound, so it stays float");
-    const bool done = quantize_linear_layer(n) || quantize_batch_norm(n) || quantize_constant_affine(n) || quantize_lookup(n) || ((n.op == "Add" || n.op == "Sub") && quantize_add(n)) || quantize_mul(n) ||
+    const bool done = quantize_linear_layer(n) || quantize_batch_norm(n) || quantize_constant_affine(n) || quantize_lookup(n) || quantize_prelu(n) || ((n.op == "Add" || n.op == "Sub") && quantize_add(n)) || quantize_mul(n) ||
                       quantize_same_scale(n) || quantize_reduce_mean(n) || quantize_softmax(n) || quantize_concat(n);
     if (done) summary_.int8_layers.push_back(n.name);
     return done;

@@ -180,7 +180,7 @@ class LSTMHAR(nn.Module):
 class Heads(nn.Module):
     """The layers around a backbone that keep int8 models honest: Pad (edge), Split, a
     squeeze-and-excitation gate (ReduceMean, Sigmoid, Mul of two tensors), a per-channel gain,
-    Sub of two tensors, PReLU, a Linear on a 3-D tensor (MatMul), DepthToSpace, GlobalMaxPool,
+    Sub of two tensors, PReLU (one slope per channel, and one for all), a Linear on a 3-D tensor (MatMul), DepthToSpace, GlobalMaxPool,
     means over NCHW's and NHWC's spatial axes, ReduceMax, Concat and a LogSoftmax head."""
 
     def __init__(self):
@@ -189,13 +189,14 @@ class Heads(nn.Module):
         self.c2 = nn.Conv2d(4, 4, 3)
         self.gain = nn.Parameter(torch.rand(1, 4, 1, 1) + 0.5)
         self.prelu = nn.PReLU()
+        self.prelu4 = nn.PReLU(4, init=0.1)
         self.proj = nn.Linear(4, 4)
         self.fc = nn.Linear(17, 5)
 
     def forward(self, x):
         x = F.relu(self.c1(x))
         a, b = torch.split(x, 4, dim=1)
-        a = F.relu(self.c2(F.pad(a, (1, 1, 1, 1), mode="replicate")))
+        a = self.prelu4(self.c2(F.pad(a, (1, 1, 1, 1), mode="replicate")))
         b = b * torch.sigmoid(b.mean(dim=(2, 3), keepdim=True))
         b = self.prelu(b * self.gain - a)
         t = self.proj(b.flatten(2).transpose(1, 2))

@@ -641,3 +641,34 @@ TEST_CASE("every layer left in float says why") {
   CHECK(q.float_reasons[0] == "no int8 kernel for Sin");
   CHECK(q.float_reasons[1] == "its input is float");
 }
+
+TEST_CASE("prelu_s8 is PRelu on the dequantized values, requantized, within 1 LSB") {
+  std::mt19937 rng(11);
+  auto uni = [&](int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(rng); };
+  for (int trial = 0; trial < 40; ++trial) {
+    const int outer = uni(1, 3), channels = uni(1, 5), inner = uni(1, 7);
+    const double sx = std::ldexp(uni(1, 100), -7), sy = std::ldexp(uni(1, 100), -7);
+    PReluS8Params p{outer, channels, inner, uni(-128, 127), uni(-128, 127), 0, 0};
+    quantize_multiplier(sx / sy, &p.multiplier, &p.shift);
+    std::vector<double> slope(channels);
+    std::vector<int32_t> mult(channels);
+    std::vector<int8_t> shift(channels), sign(channels), x(outer * channels * inner), y(x.size());
+    for (int c = 0; c < channels; ++c) {
+      slope[c] = (uni(0, 3) ? 1 : -1) * std::ldexp(uni(0, 200), -8);  // now and then negative, or 0
+      int32_t s;
+      quantize_multiplier(std::fabs(slope[c]) * sx / sy, &mult[c], &s);
+      shift[c] = int8_t(s), sign[c] = slope[c] < 0 ? -1 : 1;
+    }
+    for (auto& v : x) v = int8_t(uni(-128, 127));
+    const void* in[4] = {x.data(), mult.data(), shift.data(), sign.data()};
+    void* out[1] = {y.data()};
+    prelu_s8(p, in, out);
+    for (int o = 0, i = 0; o < outer; ++o)
+      for (int c = 0; c < channels; ++c)
+        for (int k = 0; k < inner; ++k, ++i) {
+          const double real = sx * (x[i] - p.input_zero_point);
+          const double want = std::clamp(std::nearbyint((real >= 0 ? real : slope[c] * real) / sy) + p.output_zero_point, -128.0, 127.0);
+          REQUIRE(std::fabs(y[i] - want) <= 1.0);
+        }
+  }
+}

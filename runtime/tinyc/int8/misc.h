@@ -74,6 +74,32 @@ inline void softmax_s8(const SoftmaxS8Params& p, const void* const* in, void* co
   });
 }
 
+struct PReluS8Params {
+  int32_t outer, channels, inner;  // x viewed as [outer, channels, inner]; the slope per channel
+  int32_t input_zero_point, output_zero_point;
+  int32_t multiplier, shift;       // input scale / output scale, for x >= 0
+  TINYC_PARAMS(PReluS8Params, outer, channels, inner, input_zero_point, output_zero_point, multiplier, shift)
+};
+
+// PRelu on int8: d = x - zx requantized by the input-to-output scale where d >= 0, by |slope[c]|
+// times it where d < 0 (negated for a negative slope), plus the output's zero point. in: x,
+// multiplier int32 [C], shift int8 [C] and sign int8 [C] of the negative side.
+inline void prelu_s8(const PReluS8Params& p, const void* const* in, void* const* out) {
+  const int8_t* x = static_cast<const int8_t*>(in[0]);
+  const int32_t* mult = static_cast<const int32_t*>(in[1]);
+  const int8_t* shift = static_cast<const int8_t*>(in[2]);
+  const int8_t* sign = static_cast<const int8_t*>(in[3]);
+  int8_t* y = static_cast<int8_t*>(out[0]);
+  for (int32_t o = 0; o < p.outer; ++o)
+    for (int32_t c = 0; c < p.channels; ++c)
+      for (int32_t i = 0; i < p.inner; ++i, ++x, ++y) {
+        const int32_t d = int32_t(*x) - p.input_zero_point;
+        const int32_t v = d >= 0 ? multiply_by_quantized_multiplier(d, p.multiplier, p.shift)
+                                 : sign[c] * multiply_by_quantized_multiplier(d, mult[c], shift[c]);
+        *y = saturate_s8(v + p.output_zero_point);
+      }
+}
+
 struct LogSoftmaxS8Params {
   int32_t outer, axis, inner;  // as SoftmaxS8Params
   int32_t output_zero_point;
