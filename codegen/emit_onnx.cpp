@@ -402,6 +402,20 @@ class Emitter {
       return void(qdq(n, n.get_int("tinyc_subtract", 0) ? "Sub" : "Add", {dequantize(n.inputs[0]), dequantize(n.inputs[1])}));
     if (n.op == "ReluS8") return void(qdq(n, "Relu", {dequantize(n.inputs[0])}, false));
     if (n.op == "SoftmaxS8") return void(set_attr(qdq(n, "Softmax", {dequantize(n.inputs[0])}, false), "axis", int64_t(-1)));
+    if (n.op == "ConvTransposeS8") {  // weights [M, C/g, k...] back to ONNX's [C, M/g, k...]
+      const Shape& ws = g_.tensor(n.inputs[1]).shape;
+      const int64_t groups = n.get_int("group", 1), mg = ws[0] / groups, cg = ws[1], k = num_elements(ws) / (ws[0] * cg);
+      Shape back = ws;
+      back[0] = groups * cg, back[1] = mg;
+      const std::string grouped = fresh(n.inputs[1] + "/grouped"), moved = fresh(n.inputs[1] + "/moved"), w = fresh(n.inputs[1] + "/by_input");
+      node("Reshape", n.name + "/weights_grouped",
+           {dequantize(n.inputs[1]), constant(n.name + "/grouped_shape", DType::Int64, {4}, std::vector<int64_t>{groups, mg, cg, k})},
+           {grouped});
+      set_attr(node("Transpose", n.name + "/weights_by_input", {grouped}, {moved}), "perm", std::vector<int64_t>{0, 2, 1, 3});
+      node("Reshape", n.name + "/weights_back", {moved, constant(n.name + "/back_shape", DType::Int64, {int64_t(back.size())}, back)}, {w});
+      const Tensor& b = g_.tensor(n.inputs[2]);
+      return void(qdq(n, "ConvTranspose", {dequantize(n.inputs[0]), w, dequantized_bias(b, bias_values(b))}));
+    }
     if (n.op == "PReluS8") {  // the slopes along the channels' axis, broadcast as ONNX does
       const std::vector<float>& v = n.attrs.at("tinyc_slopes").floats;
       Shape s{static_cast<int64_t>(v.size())};

@@ -91,6 +91,32 @@ Lowered lower_conv_s8(OpContext& c) {
   return with_reference(l, p, &reference::conv_s8);
 }
 
+// x, w [M, C/g, k...], bias, multiplier, shift[, float scale]; ConvTranspose's attributes.
+Lowered lower_conv_transpose_s8(OpContext& c) {
+  check_int8(c, 0);
+  check_int8(c, 1);
+  const Tensor &x = c.input(0), &w = c.input(1);
+  const int64_t groups = c.node.get_int("group", 1);
+  if (x.shape.size() < 3 || w.shape.size() != x.shape.size() || groups < 1 || x.shape[1] % groups ||
+      w.shape[1] * groups != x.shape[1] || w.shape[0] % groups)
+    c.fail("channels do not match the weights and groups");
+  const ConvParams g = conv_transpose_params(c, x, w.shape[0], Shape(w.shape.begin() + 2, w.shape.end()), DType::Int8);
+  if (num_elements(c.input(2).shape) != w.shape[0]) c.fail("bias size differs from the output channels");
+  ConvS8Params p{};
+  p.batch = g.batch, p.in_ch = g.in_ch, p.out_ch = g.out_ch, p.groups = g.groups;
+  for (int a = 0; a < 3; ++a) {
+    p.in[a] = g.in[a], p.out[a] = g.out[a], p.kernel[a] = g.kernel[a];
+    p.stride[a] = g.stride[a], p.dilation[a] = g.dilation[a], p.pad[a] = g.pad[a];
+  }
+  p.input_zero_point = attr32(c, "tinyc_input_zero_point");
+  p.output_zero_point = attr32(c, "tinyc_output_zero_point");
+  p.act_min = attr32(c, "tinyc_act_min");
+  p.act_max = attr32(c, "tinyc_act_max");
+  p.float_requant = c.has(5);
+  p.bias16 = c.input(2).dtype == DType::Int16;
+  return TINYC_KERNEL(p, tinyc::conv_transpose_s8);
+}
+
 Lowered lower_fully_connected_s8(OpContext& c) {
   check_int8(c, 0);
   check_int8(c, 1);
@@ -264,6 +290,7 @@ void register_int8_ops(OpTable& t) {
       {"SoftmaxS8", lower_softmax_s8},                // softmax_s8
       {"LogSoftmaxS8", lower_log_softmax_s8},         // log_softmax_s8
       {"PReluS8", lower_prelu_s8},                    // prelu_s8
+      {"ConvTransposeS8", lower_conv_transpose_s8},   // conv_transpose_s8
       {"ConcatS8", lower_concat_s8},                  // concat_s8
   });
 }

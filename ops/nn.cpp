@@ -204,18 +204,26 @@ Lowered lower_qconv(OpContext& c, bool qlinear) {
 Lowered lower_conv_transpose(OpContext& c) {
   const Tensor& x = c.input(0);
   const Tensor& w = c.input(1);
-  const size_t nsp = x.shape.size() - 2;
   if (x.shape.size() < 3 || w.shape.size() != x.shape.size()) c.fail("input and weight ranks differ");
-  if (nsp > 3) c.fail("more than 3 spatial axes");
   const int64_t groups = c.node.get_int("group", 1);
   if (groups < 1 || groups > x.shape[1]) c.fail("channels do not match the weights");  // and m fits
-  const int64_t m = w.shape[1] * groups;
   if (w.shape[0] != x.shape[1] || x.shape[1] % groups) c.fail("channels do not match the weights");
+  const ConvParams p = conv_transpose_params(c, x, w.shape[1] * groups, Shape(w.shape.begin() + 2, w.shape.end()), x.dtype);
+  return TINYC_TYPED_KERNEL(p, tinyc::conv_transpose, with_float_type, c, x.dtype);
+}
+
+}  // namespace
+
+ConvParams conv_transpose_params(OpContext& c, const Tensor& x, int64_t m, const Shape& window, DType out_type) {
+  const size_t nsp = x.shape.size() - 2;
+  if (x.shape.size() < 3 || window.size() != nsp) c.fail("input and weight ranks differ");
+  if (nsp > 3) c.fail("more than 3 spatial axes");
+  const int64_t groups = c.node.get_int("group", 1);
   std::vector<int64_t> kernel = c.node.get_ints("kernel_shape");
-  if (kernel.empty()) kernel.assign(w.shape.begin() + 2, w.shape.end());
+  if (kernel.empty()) kernel = window;
   // The kernels walk the weights by kernel_shape: it must be the weights' own (found by the fuzzer).
-  if (!std::equal(kernel.begin(), kernel.end(), w.shape.begin() + 2, w.shape.end()))
-    c.fail(fmt::format("kernel_shape [{}] differs from the weights' {}", fmt::join(kernel, ", "), shape_str(w.shape)));
+  if (kernel != window)
+    c.fail(fmt::format("kernel_shape [{}] differs from the weights' [{}]", fmt::join(kernel, ", "), fmt::join(window, ", ")));
   auto stride = c.node.get_ints("strides", std::vector<int64_t>(nsp, 1));
   auto dil = c.node.get_ints("dilations", std::vector<int64_t>(nsp, 1));
   auto pads = c.node.get_ints("pads", std::vector<int64_t>(2 * nsp, 0));
@@ -255,7 +263,7 @@ Lowered lower_conv_transpose(OpContext& c) {
   }
   Shape out{x.shape[0], m};
   out.insert(out.end(), win.out.begin(), win.out.end());
-  c.set_output(0, x.dtype, out);
+  c.set_output(0, out_type, out);
   ConvParams p{};
   p.batch = i32(c, x.shape[0]);
   p.in_ch = i32(c, x.shape[1]);
@@ -263,8 +271,10 @@ Lowered lower_conv_transpose(OpContext& c) {
   p.groups = i32(c, groups);
   fill_spatial(c, win, p);
   fill_activation(c.node, p);
-  return TINYC_TYPED_KERNEL(p, tinyc::conv_transpose, with_float_type, c, x.dtype);
+  return p;
 }
+
+namespace {
 
 Lowered lower_pool(OpContext& c, int32_t kind, bool global) {
   const Tensor& x = c.input(0);

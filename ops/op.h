@@ -194,6 +194,10 @@ int32_t i32(const OpContext& c, int64_t v);
 // weights w; sets output 0 to `out_type`, NCHW or channels-last (ops/nn.cpp).
 ConvParams conv_params(OpContext& c, const Tensor& x, const Tensor& w, const Tensor* bias, DType out_type,
                        bool channels_last_out = false);
+// Geometry of a transposed convolution of x with m output channels and a window of `window`
+// (strides, dilations, pads, output_padding, output_shape, auto_pad); sets output 0 to
+// `out_type` (ops/nn.cpp).
+ConvParams conv_transpose_params(OpContext& c, const Tensor& x, int64_t m, const Shape& window, DType out_type);
 // Whether the convolution kernels (conv, conv_s8) may write the output over the input: pointwise
 // ones that keep or shrink the channels (or batch 1), depthwise ones whose output is not larger.
 bool conv_in_place(const ConvParams& p);

@@ -1034,6 +1034,47 @@ class Quantizer {
     return true;
   }
 
+  // ConvTranspose as ConvTransposeS8: its weights [C, M/g, k...] reordered to the [M, C/g, k...]
+  // of a Conv, quantized per output channel as a Conv's are.
+  bool quantize_conv_transpose(Node& n) {
+    if (n.op != "ConvTranspose" || n.inputs.size() < 2 || !g_.is_const(n.inputs[1])) return false;
+    const bool has_bias = n.inputs.size() > 2 && !n.inputs[2].empty();
+    const Tensor& w = g_.tensor(n.inputs[1]);
+    const int64_t groups = n.get_int("group", 1);
+    if (w.dtype != DType::Float || w.shape.size() < 3 || (has_bias && !g_.is_const(n.inputs[2])) || groups < 1 ||
+        w.shape[0] % groups)
+      return false;
+    if (!has_range(n.inputs[0]) || !has_range(n.outputs[0])) return refuse("no calibrated range");
+    const int64_t cg = w.shape[0] / groups, mg = w.shape[1], k = num_elements(w.shape) / std::max<int64_t>(w.shape[0] * mg, 1);
+    const std::vector<double> v = w.floats();
+    std::vector<float> t(v.size());
+    for (int64_t g = 0; g < groups; ++g)
+      for (int64_t c = 0; c < cg; ++c)
+        for (int64_t m = 0; m < mg; ++m)
+          for (int64_t j = 0; j < k; ++j)
+            t[size_t(((g * mg + m) * cg + c) * k + j)] = float(v[size_t(((g * cg + c) * mg + m) * k + j)]);
+    Shape ts = w.shape;
+    ts[0] = groups * mg, ts[1] = cg;
+    Node conv = n;  // the same product as a Conv's, for linear_s8 and emit_linear_s8
+    conv.op = "Conv";
+    conv.inputs = {n.inputs[0], constant(n.name + "/weights_by_output", DType::Float, ts, t)};
+    if (has_bias) conv.inputs.push_back(n.inputs[2]);
+    const QParams y = activation_qparams(ranges_.at(n.outputs[0]));
+    int32_t lo, hi;
+    if (!activation_range(n, y, &lo, &hi))
+      return refuse(fmt::format("its fused {} has no int8 clamp", n.get_string("tinyc_activation", "")));
+    const QParams qx = input_qparams(n.inputs[0]);
+    LinearS8 c;
+    if (!linear_s8(conv, qx, y, false, &c)) return false;
+    const std::string x = as_int8(n.inputs[0]);
+    emit_linear_s8(conv, c, x, qparams(x), int8_output(n.outputs[0], y), y, lo, hi, false);
+    Node& q = g_.nodes.back();
+    q.op = "ConvTransposeS8";
+    for (const char* a : {"output_padding", "output_shape"})
+      if (n.has(a)) q.attrs[a] = n.attrs.at(a);
+    return true;
+  }
+
   bool quantize_add(Node& n) {
     if (n.inputs.size() != 2 || g_.is_const(n.inputs[0]) || g_.is_const(n.inputs[1]) || !has_range(n.outputs[0]) ||
         !has_range(n.inputs[0]) || !has_range(n.inputs[1]))
@@ -1370,7 +1411,7 @@ class Quantizer {
     if (n.op == "LSTM" || n.op == "GRU" || n.op == "RNN")
       return refuse("a recurrent cell: its state passes through every time step, where int8 rounding would "
                     "compound, so it stays float");
-    const bool done = quantize_linear_layer(n) || quantize_batch_norm(n) || quantize_constant_affine(n) || quantize_lookup(n) || quantize_prelu(n) || ((n.op == "Add" || n.op == "Sub") && quantize_add(n)) || quantize_mul(n) ||
+    const bool done = quantize_linear_layer(n) || quantize_conv_transpose(n) || quantize_batch_norm(n) || quantize_constant_affine(n) || quantize_lookup(n) || quantize_prelu(n) || ((n.op == "Add" || n.op == "Sub") && quantize_add(n)) || quantize_mul(n) ||
                       quantize_same_scale(n) || quantize_reduce_mean(n) || quantize_softmax(n) || quantize_concat(n);
     if (done) summary_.int8_layers.push_back(n.name);
     return done;

@@ -209,6 +209,26 @@ class Heads(nn.Module):
         return F.log_softmax(self.fc(torch.cat([m, v, w, u, q], 1)), dim=1)
 
 
+class UpDown(nn.Module):
+    """An encoder-decoder: strided Conv down, ConvTranspose (stride 2, output_padding) and a
+    grouped one back up, Conv, GlobalAveragePool, Linear."""
+
+    def __init__(self):
+        super().__init__()
+        self.down = nn.Conv2d(2, 8, 3, stride=2, padding=1)
+        self.up = nn.ConvTranspose2d(8, 4, 3, stride=2, padding=1, output_padding=1)
+        self.up2 = nn.ConvTranspose2d(4, 4, 2, stride=1, dilation=2, groups=2)
+        self.head = nn.Conv2d(4, 6, 3)
+        self.fc = nn.Linear(6, 4)
+
+    def forward(self, x):
+        x = F.relu(self.down(x))
+        x = F.relu(self.up(x))
+        x = F.relu(self.up2(x))
+        x = F.relu(self.head(x))
+        return self.fc(F.adaptive_avg_pool2d(x, 1).flatten(1))
+
+
 # ---------------------------------------------------------------------------
 # Seeded input generators: gen(rng, n) -> float32 array [n, *shape_without_batch]
 # ---------------------------------------------------------------------------
@@ -311,6 +331,8 @@ MODELS = [
          gen=gen_imu(24, 6), seed=1006, n_classes=3),
     dict(name="heads", ctor=Heads, shape=(1, 1, 12, 12), input_name="input",
          gen=gen_image(1, 12, 12), seed=1007, n_classes=5),
+    dict(name="updown", ctor=UpDown, shape=(1, 2, 12, 12), input_name="input",
+         gen=gen_image(2, 12, 12), seed=1008, n_classes=4),
 ]
 
 

@@ -5,6 +5,7 @@
 //   int8/requant.h          Rounding, requantize, Requant, ChannelRequant: requantization, one place
 //   int8/reference.h        the obviously-correct reference of every int8 kernel (the tests' oracle)
 //   int8/conv.h             ConvS8Params and conv_s8, the convolution for any grouping
+//   int8/conv_transpose.h   conv_transpose_s8, output by output
 //   int8/im2col.h           conv_s8_im2col (one group): patches times rows of weights
 //   int8/depthwise.h        depthwise_s8: a padded int16 plane per channel
 //   int8/fully_connected.h  fully_connected_s8 and its compile-time weight packing
@@ -16,6 +17,7 @@
 
 #include "int8/add.h"
 #include "int8/conv.h"
+#include "int8/conv_transpose.h"
 #include "int8/depthwise.h"
 #include "int8/fully_connected.h"
 #include "int8/im2col.h"

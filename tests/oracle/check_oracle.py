@@ -36,7 +36,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "conformance"))
 from run_node_tests import build_batch, load_sets  # noqa: E402
 
-INT8_OPS = {"ConvS8", "FullyConnectedS8", "AddS8", "AvgPoolS8", "ReluS8", "LookupS8", "SoftmaxS8", "LogSoftmaxS8", "PReluS8", "ConcatS8"}
+INT8_OPS = {"ConvS8", "FullyConnectedS8", "AddS8", "AvgPoolS8", "ReluS8", "LookupS8", "SoftmaxS8", "LogSoftmaxS8", "PReluS8", "ConvTransposeS8", "ConcatS8"}
 TRACE = """#include <stdio.h>
 #include <stdlib.h>
 extern "C" void {0}_trace(int layer, int output, const void* data, unsigned long bytes) {{

@@ -672,3 +672,56 @@ TEST_CASE("prelu_s8 is PRelu on the dequantized values, requantized, within 1 LS
         }
   }
 }
+
+TEST_CASE("conv_transpose_s8 equals the scatter of every input through the window, requantized") {
+  std::mt19937 rng(13);
+  auto uni = [&](int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(rng); };
+  for (int trial = 0; trial < 60; ++trial) {
+    ConvS8Params p{};
+    p.batch = 1, p.groups = uni(1, 2), p.in_ch = p.groups * uni(1, 3), p.out_ch = p.groups * uni(1, 3);
+    p.in[0] = p.out[0] = p.kernel[0] = p.stride[0] = p.dilation[0] = 1;
+    for (int a = 1; a < 3; ++a) {
+      p.in[a] = uni(1, 5), p.kernel[a] = uni(1, 3), p.stride[a] = uni(1, 3), p.dilation[a] = uni(1, 2);
+      const int full = (p.in[a] - 1) * p.stride[a] + (p.kernel[a] - 1) * p.dilation[a] + 1 + uni(0, p.stride[a] - 1);
+      p.pad[a] = uni(0, std::min(2, full - 1)), p.out[a] = full - p.pad[a] - uni(0, std::min(2, full - p.pad[a] - 1));
+    }
+    p.input_zero_point = uni(-128, 127), p.output_zero_point = uni(-128, 127), p.act_min = -128, p.act_max = 127;
+    const int cg = p.in_ch / p.groups, mg = p.out_ch / p.groups, ks = p.kernel[1] * p.kernel[2];
+    const int in_size = p.in[1] * p.in[2], out_size = p.out[1] * p.out[2];
+    std::vector<int8_t> x(p.in_ch * in_size), w(p.in_ch * mg * ks), w_by_output(w.size()), y(p.out_ch * out_size);
+    std::vector<int32_t> bias(p.out_ch), mult(p.out_ch), acc(y.size());
+    std::vector<int8_t> shift(p.out_ch);
+    for (auto& v : x) v = int8_t(uni(-128, 127));
+    for (auto& v : w) v = int8_t(uni(-127, 127));
+    for (int m = 0; m < p.out_ch; ++m) {
+      bias[m] = uni(-3000, 3000);
+      int32_t s;
+      quantize_multiplier(std::ldexp(uni(1, 1000), -uni(10, 18)), &mult[m], &s);
+      shift[m] = int8_t(s);
+    }
+    // The model's [C, M/g, k] as the kernel's [M, C/g, k]; the scatter from the model's.
+    for (int c = 0; c < p.in_ch; ++c)
+      for (int mm = 0; mm < mg; ++mm)
+        for (int k = 0; k < ks; ++k) w_by_output[((c / cg * mg + mm) * cg + c % cg) * ks + k] = w[(c * mg + mm) * ks + k];
+    for (int m = 0; m < p.out_ch; ++m)
+      for (int i = 0; i < out_size; ++i) acc[m * out_size + i] = bias[m];
+    for (int c = 0; c < p.in_ch; ++c)
+      for (int ih = 0; ih < p.in[1]; ++ih)
+        for (int iw = 0; iw < p.in[2]; ++iw)
+          for (int mm = 0; mm < mg; ++mm)
+            for (int kh = 0; kh < p.kernel[1]; ++kh)
+              for (int kw = 0; kw < p.kernel[2]; ++kw) {
+                const int oh = ih * p.stride[1] + kh * p.dilation[1] - p.pad[1], ow = iw * p.stride[2] + kw * p.dilation[2] - p.pad[2];
+                if (oh < 0 || oh >= p.out[1] || ow < 0 || ow >= p.out[2]) continue;
+                acc[(c / cg * mg + mm) * out_size + oh * p.out[2] + ow] +=
+                    (x[c * in_size + ih * p.in[2] + iw] - p.input_zero_point) * w[(c * mg + mm) * ks + kh * p.kernel[2] + kw];
+              }
+    const void* in[5] = {x.data(), w_by_output.data(), bias.data(), mult.data(), shift.data()};
+    void* out[10] = {y.data()};
+    conv_transpose_s8(p, in, out);
+    for (int m = 0; m < p.out_ch; ++m)
+      for (int i = 0; i < out_size; ++i)
+        REQUIRE(y[m * out_size + i] == reference_requantize(acc[m * out_size + i], m, mult.data(), shift.data(), nullptr,
+                                                            p.output_zero_point, p.act_min, p.act_max));
+  }
+}
