@@ -1109,6 +1109,24 @@ class Quantizer {
     return true;
   }
 
+  // MatMul of two tensors (attention, a Gram matrix): QLinearMatMul, the exact int32 sums of the
+  // products of the offsets requantized in float.
+  bool quantize_matmul(Node& n) {
+    if (n.op != "MatMul" || n.inputs.size() != 2 || g_.is_const(n.inputs[0]) || g_.is_const(n.inputs[1]) ||
+        !has_range(n.inputs[0]) || !has_range(n.inputs[1]) || !has_range(n.outputs[0]))
+      return false;
+    const QParams qy = activation_qparams(ranges_.at(n.outputs[0]));
+    std::vector<std::string> in;
+    for (const std::string& t : {as_int8(n.inputs[0]), as_int8(n.inputs[1]), std::string()}) {
+      const QParams q = t.empty() ? qy : qparams(t);
+      if (!t.empty()) in.push_back(t);
+      in.push_back(constant(n.name + "/scale", DType::Float, {}, std::vector<float>{q.scale}));
+      in.push_back(constant(n.name + "/zero_point", DType::Int8, {}, std::vector<int8_t>{int8_t(q.zero_point)}));
+    }
+    add_node("QLinearMatMul", n.name, in, int8_output(n.outputs[0], qy));
+    return true;
+  }
+
   // The sum of the two rescaled inputs is shifted left by the output multiplier's positive
   // exponent: an output scale millions of times below the inputs' (a fuzzed model) would overflow
   // int32 there, so such an Add stays in float.
@@ -1411,7 +1429,7 @@ class Quantizer {
     if (n.op == "LSTM" || n.op == "GRU" || n.op == "RNN")
       return refuse("a recurrent cell: its state passes through every time step, where int8 rounding would "
                     "compound, so it stays float");
-    const bool done = quantize_linear_layer(n) || quantize_conv_transpose(n) || quantize_batch_norm(n) || quantize_constant_affine(n) || quantize_lookup(n) || quantize_prelu(n) || ((n.op == "Add" || n.op == "Sub") && quantize_add(n)) || quantize_mul(n) ||
+    const bool done = quantize_linear_layer(n) || quantize_conv_transpose(n) || quantize_batch_norm(n) || quantize_constant_affine(n) || quantize_lookup(n) || quantize_prelu(n) || ((n.op == "Add" || n.op == "Sub") && quantize_add(n)) || quantize_mul(n) || quantize_matmul(n) ||
                       quantize_same_scale(n) || quantize_reduce_mean(n) || quantize_softmax(n) || quantize_concat(n);
     if (done) summary_.int8_layers.push_back(n.name);
     return done;

@@ -211,7 +211,8 @@ class Heads(nn.Module):
 
 class UpDown(nn.Module):
     """An encoder-decoder: strided Conv down, ConvTranspose (stride 2, output_padding) and a
-    grouped one back up, Conv, GlobalAveragePool, Linear."""
+    grouped one back up, Conv, GlobalAveragePool and the mean of the channels' Gram matrix (a
+    MatMul of two tensors), Linear."""
 
     def __init__(self):
         super().__init__()
@@ -219,14 +220,16 @@ class UpDown(nn.Module):
         self.up = nn.ConvTranspose2d(8, 4, 3, stride=2, padding=1, output_padding=1)
         self.up2 = nn.ConvTranspose2d(4, 4, 2, stride=1, dilation=2, groups=2)
         self.head = nn.Conv2d(4, 6, 3)
-        self.fc = nn.Linear(6, 4)
+        self.fc = nn.Linear(12, 4)
 
     def forward(self, x):
         x = F.relu(self.down(x))
         x = F.relu(self.up(x))
         x = F.relu(self.up2(x))
         x = F.relu(self.head(x))
-        return self.fc(F.adaptive_avg_pool2d(x, 1).flatten(1))
+        f = x.flatten(2)
+        gram = torch.matmul(f, f.transpose(1, 2)).mean(dim=2) / f.shape[2]
+        return self.fc(torch.cat([F.adaptive_avg_pool2d(x, 1).flatten(1), gram], 1))
 
 
 # ---------------------------------------------------------------------------

@@ -1,1 +1,2 @@
-BoutputJPà¨?<MÏ¿`A«?ú4¿
+BoutputJY=??LA$Àí§
+?èmm¿
