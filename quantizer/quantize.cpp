@@ -1088,13 +1088,9 @@ class Quantizer {
     return emit_add_s8(n, as_int8(n.inputs[0]), qa, as_int8(n.inputs[1]), qb, int8_output(n.outputs[0], y), y, lo, hi);
   }
 
-  // Mul of two tensors (a squeeze-and-excitation gate, with broadcasting): com.microsoft
-  // QLinearMul, the exact int32 product of the offsets requantized in float.
-  bool quantize_mul(Node& n) {
-    if (n.op != "Mul" || n.inputs.size() != 2 || g_.is_const(n.inputs[0]) || g_.is_const(n.inputs[1]) ||
-        n.has("tinyc_activation") || !has_range(n.inputs[0]) || !has_range(n.inputs[1]) || !has_range(n.outputs[0]))
-      return false;
-    const QParams qy = activation_qparams(ranges_.at(n.outputs[0]));
+  // QLinear inputs of binary n: a, a_scale, a_zero_point, b, b_scale, b_zero_point, y_scale,
+  // y_zero_point (scalar constants).
+  std::vector<std::string> qlinear_inputs(const Node& n, QParams qy) {
     std::vector<std::string> in;
     for (const std::string& t : {as_int8(n.inputs[0]), as_int8(n.inputs[1]), std::string()}) {
       const QParams q = t.empty() ? qy : qparams(t);
@@ -1102,6 +1098,17 @@ class Quantizer {
       in.push_back(constant(n.name + "/scale", DType::Float, {}, std::vector<float>{q.scale}));
       in.push_back(constant(n.name + "/zero_point", DType::Int8, {}, std::vector<int8_t>{int8_t(q.zero_point)}));
     }
+    return in;
+  }
+
+  // Mul of two tensors (a squeeze-and-excitation gate, with broadcasting): com.microsoft
+  // QLinearMul, the exact int32 product of the offsets requantized in float.
+  bool quantize_mul(Node& n) {
+    if (n.op != "Mul" || n.inputs.size() != 2 || g_.is_const(n.inputs[0]) || g_.is_const(n.inputs[1]) ||
+        n.has("tinyc_activation") || !has_range(n.inputs[0]) || !has_range(n.inputs[1]) || !has_range(n.outputs[0]))
+      return false;
+    const QParams qy = activation_qparams(ranges_.at(n.outputs[0]));
+    const std::vector<std::string> in = qlinear_inputs(n, qy);
     Node q;
     q.name = n.name, q.domain = "com.microsoft", q.op = "QLinearMul", q.inputs = in;
     q.outputs = {int8_output(n.outputs[0], qy)};
@@ -1116,13 +1123,7 @@ class Quantizer {
         !has_range(n.inputs[0]) || !has_range(n.inputs[1]) || !has_range(n.outputs[0]))
       return false;
     const QParams qy = activation_qparams(ranges_.at(n.outputs[0]));
-    std::vector<std::string> in;
-    for (const std::string& t : {as_int8(n.inputs[0]), as_int8(n.inputs[1]), std::string()}) {
-      const QParams q = t.empty() ? qy : qparams(t);
-      if (!t.empty()) in.push_back(t);
-      in.push_back(constant(n.name + "/scale", DType::Float, {}, std::vector<float>{q.scale}));
-      in.push_back(constant(n.name + "/zero_point", DType::Int8, {}, std::vector<int8_t>{int8_t(q.zero_point)}));
-    }
+    const std::vector<std::string> in = qlinear_inputs(n, qy);
     add_node("QLinearMatMul", n.name, in, int8_output(n.outputs[0], qy));
     return true;
   }
