@@ -198,16 +198,22 @@ Lowered lower_lookup_s8(OpContext& c) {
   return elementwise_in_place(c, TINYC_KERNEL(p, tinyc::lookup_s8));
 }
 
-// x, exp table uint16 [256]; softmax along the last axis
-Lowered lower_softmax_s8(OpContext& c) {
+// SoftmaxS8 and LogSoftmaxS8's inputs x, exp table uint16 [256], checked; sets the output; x
+// viewed as [lines, last axis].
+void softmax_lines(OpContext& c, int32_t* lines, int32_t* axis) {
   check_int8(c, 0);
   if (c.input(1).dtype != DType::UInt16 || num_elements(c.input(1).shape) != 256) c.fail("the table must be uint16 [256]");
   const Shape& x = c.input(0).shape;
   if (x.empty()) c.fail("input must not be a scalar");
   c.set_output(0, DType::Int8, x);
-  const int64_t axis = x.back();
-  SoftmaxS8Params p{i32(c, num_elements(x) / std::max<int64_t>(axis, 1)), i32(c, axis), 1,
-                    attr32(c, "tinyc_output_zero_point"), attr32(c, "tinyc_inv_output_scale")};
+  *lines = i32(c, num_elements(x) / std::max<int64_t>(x.back(), 1)), *axis = i32(c, x.back());
+}
+
+// x, exp table uint16 [256]; softmax along the last axis
+Lowered lower_softmax_s8(OpContext& c) {
+  SoftmaxS8Params p{};
+  softmax_lines(c, &p.outer, &p.axis);
+  p.inner = 1, p.output_zero_point = attr32(c, "tinyc_output_zero_point"), p.inv_output_scale = attr32(c, "tinyc_inv_output_scale");
   return TINYC_KERNEL(p, tinyc::softmax_s8);
 }
 
@@ -231,16 +237,11 @@ Lowered lower_prelu_s8(OpContext& c) {
 
 // x, exp table uint16 [256] (as SoftmaxS8's); log-softmax along the last axis
 Lowered lower_log_softmax_s8(OpContext& c) {
-  check_int8(c, 0);
-  if (c.input(1).dtype != DType::UInt16 || num_elements(c.input(1).shape) != 256) c.fail("the table must be uint16 [256]");
-  const Shape& x = c.input(0).shape;
-  if (x.empty()) c.fail("input must not be a scalar");
-  c.set_output(0, DType::Int8, x);
-  const int64_t axis = x.back();
+  LogSoftmaxS8Params p{};
+  softmax_lines(c, &p.outer, &p.axis);
   if (!c.node.has("tinyc_inv_output_scale")) c.fail("missing attribute tinyc_inv_output_scale");
-  LogSoftmaxS8Params p{i32(c, num_elements(x) / std::max<int64_t>(axis, 1)), i32(c, axis), 1,
-                       attr32(c, "tinyc_output_zero_point"), attr32(c, "tinyc_ratio"),
-                       c.node.get_float("tinyc_inv_output_scale", 0)};
+  p.inner = 1, p.output_zero_point = attr32(c, "tinyc_output_zero_point"), p.ratio = attr32(c, "tinyc_ratio");
+  p.inv_output_scale = c.node.get_float("tinyc_inv_output_scale", 0);
   return TINYC_KERNEL(p, tinyc::log_softmax_s8);
 }
 

@@ -491,11 +491,8 @@ class Quantizer {
     const Tensor& b = g_.tensor(bias);
     if (s.size() < 2 || b.dtype != DType::Float || b.shape.size() > s.size()) return false;
     const int64_t channels = s[1];
-    // The bias varies along axis 1 of x at most: right-aligned, its other dimensions are 1.
-    for (size_t i = 0; i < b.shape.size(); ++i) {
-      const size_t axis = s.size() - b.shape.size() + i;
-      if (b.shape[i] != 1 && (axis != 1 || b.shape[i] != channels)) return false;
-    }
+    // The bias varies along axis 1 of x at most.
+    if (num_elements(b.shape) != 1 && channel_axis(b.shape, s) != 1) return false;
     std::vector<double> per = b.floats();
     if (per.size() == 1) per.assign(size_t(channels), per[0]);
     return emit_channel_affine_s8(n, x, s, qx, std::vector<double>(size_t(channels), 1.0), per, y, qy, lo, hi, true);
@@ -1022,15 +1019,21 @@ class Quantizer {
     if (n.op != "Conv" && n.op != "Gemm") return false;
     if (!linear_layer_ok(n)) return refuse("its weights or bias are not constant float, or its form has no int8 kernel");
     if (!has_range(n.outputs[0]) || !has_range(n.inputs[0])) return refuse("no calibrated range");
+    return emit_calibrated_linear(n, n);
+  }
+
+  // n as the int8 form of `layer` (n itself, or the Conv that computes the same) with calibrated
+  // ranges: its output clamp, weights, biases and requantization.
+  bool emit_calibrated_linear(const Node& n, const Node& layer) {
     const QParams y = activation_qparams(ranges_.at(n.outputs[0]));
     int32_t lo, hi;
     if (!activation_range(n, y, &lo, &hi))
       return refuse(fmt::format("its fused {} has no int8 clamp", n.get_string("tinyc_activation", "")));
     const QParams qx = input_qparams(n.inputs[0]);
     LinearS8 c;
-    if (!linear_s8(n, qx, y, false, &c)) return false;
+    if (!linear_s8(layer, qx, y, false, &c)) return false;
     const std::string x = as_int8(n.inputs[0]);
-    emit_linear_s8(n, c, x, qparams(x), int8_output(n.outputs[0], y), y, lo, hi, false);
+    emit_linear_s8(layer, c, x, qparams(x), int8_output(n.outputs[0], y), y, lo, hi, false);
     return true;
   }
 
@@ -1059,15 +1062,7 @@ class Quantizer {
     conv.op = "Conv";
     conv.inputs = {n.inputs[0], constant(n.name + "/weights_by_output", DType::Float, ts, t)};
     if (has_bias) conv.inputs.push_back(n.inputs[2]);
-    const QParams y = activation_qparams(ranges_.at(n.outputs[0]));
-    int32_t lo, hi;
-    if (!activation_range(n, y, &lo, &hi))
-      return refuse(fmt::format("its fused {} has no int8 clamp", n.get_string("tinyc_activation", "")));
-    const QParams qx = input_qparams(n.inputs[0]);
-    LinearS8 c;
-    if (!linear_s8(conv, qx, y, false, &c)) return false;
-    const std::string x = as_int8(n.inputs[0]);
-    emit_linear_s8(conv, c, x, qparams(x), int8_output(n.outputs[0], y), y, lo, hi, false);
+    if (!emit_calibrated_linear(n, conv)) return false;
     Node& q = g_.nodes.back();
     q.op = "ConvTransposeS8";
     for (const char* a : {"output_padding", "output_shape"})
