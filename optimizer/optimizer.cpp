@@ -13,10 +13,11 @@ namespace tinyc {
 
 // A folded DequantizeLinear of int8 weights keeps, on its float output, the scales and zero
 // points it was dequantized with: the quantizer then takes the model's own integers back, bit for
-// bit, instead of deriving new ones from the floats.
+// bit, instead of deriving new ones from the floats. uint8 weights are int8 ones with their zero
+// point moved by 128 (zero point 128: symmetric int8).
 static void remember_quantization(Graph& g, const Node& dq) {
   const Tensor& q = g.tensor(dq.inputs[0]);
-  if (q.dtype != DType::Int8 || dq.inputs.size() < 2) return;
+  if ((q.dtype != DType::Int8 && q.dtype != DType::UInt8) || dq.inputs.size() < 2) return;
   Tensor& t = g.tensor(dq.outputs[0]);
   const std::vector<double> scale = g.tensor(dq.inputs[1]).floats();
   t.quant.scale.assign(scale.begin(), scale.end());
@@ -25,6 +26,8 @@ static void remember_quantization(Graph& g, const Node& dq) {
     const std::vector<int64_t> zp = g.tensor(dq.inputs[2]).ints();
     t.quant.zero_point.assign(zp.begin(), zp.end());
   }
+  if (q.dtype == DType::UInt8)
+    for (int32_t& z : t.quant.zero_point) z -= 128;
   const int64_t rank = static_cast<int64_t>(q.shape.size()), axis = dq.get_int("axis", 1);
   t.quant.axis = static_cast<int>(axis < 0 ? axis + rank : axis);
 }

@@ -138,158 +138,80 @@ class Quantizer {
  public:
   Quantizer(Graph& g, const Ranges& r, const QuantizeOptions& o) : g_(g), ranges_(r), opts_(o) {}
 
-  // A pre-quantized model: DequantizeLinear -> Conv/Gemm/AveragePool/Resize -> QuantizeLinear
-  // becomes one int8 node with the model's own scales and ONNX's rounding.
+  // A pre-quantized model: its QuantizeLinear and DequantizeLinear nodes give the parameters of
+  // the tensors they quantize and dequantize, and the graph between them is then quantized as a
+  // calibrated one is, with those parameters instead of calibrated ranges, the model's own integer
+  // weights, and ONNX's rounding (float scale, round half to even) so results follow ONNX Runtime.
   QuantizeSummary lower_qdq() {
-    std::vector<Node> nodes = std::move(g_.nodes);
-    g_.nodes.clear();
-    uint8_to_int8(nodes);
-    sink_dequantize(nodes);
-    auto producer = [&](const std::string& t) -> const Node* {
-      for (const Node& m : nodes)
-        if (!m.outputs.empty() && m.outputs[0] == t) return &m;
-      return nullptr;
-    };
-    auto consumers = [&](const std::string& t) {
-      std::vector<size_t> v;
-      for (size_t i = 0; i < nodes.size(); ++i)
-        for (const auto& x : nodes[i].inputs)
-          if (x == t) v.push_back(i);
-      return v;
-    };
-    auto scalar = [&](const Node& m, QParams* q) {
-      if (m.inputs.size() < 3 || !g_.is_const(m.inputs[1]) || !g_.is_const(m.inputs[2])) return false;
-      const Tensor &sc = g_.tensor(m.inputs[1]), &zp = g_.tensor(m.inputs[2]);
-      if (num_elements(sc.shape) != 1 || num_elements(zp.shape) != 1 || zp.dtype != DType::Int8) return false;
-      *q = {sc.as<float>()[0], zp.as<int8_t>()[0]};
-      return true;
-    };
-    std::set<size_t> absorbed;
-    for (size_t i = 0; i < nodes.size(); ++i) {
-      if (absorbed.count(i)) continue;
-      const Node& n = nodes[i];
-      const Node* dq = n.inputs.empty() ? nullptr : producer(n.inputs[0]);
-      const auto users = n.outputs.empty() ? std::vector<size_t>() : consumers(n.outputs[0]);
-      QParams qx{}, qy{};
-      const bool pattern = dq && dq->op == "DequantizeLinear" && scalar(*dq, &qx) && users.size() == 1 &&
-                           nodes[users[0]].op == "QuantizeLinear" && scalar(nodes[users[0]], &qy) &&
-                           std::find(g_.outputs.begin(), g_.outputs.end(), n.outputs[0]) == g_.outputs.end();
-      bool done = false;
-      if (pattern && linear_layer_ok(n)) {
-        int32_t lo, hi;
-        LinearS8 c;
-        done = activation_range(n, qy, &lo, &hi) && linear_s8(n, qx, qy, true, &c);
-        if (done) emit_linear_s8(n, c, dq->inputs[0], qx, nodes[users[0]].outputs[0], qy, lo, hi, true);
-      } else if (pattern && (n.op == "AveragePool" || n.op == "GlobalAveragePool") && qx.scale == qy.scale &&
-                 qx.zero_point == qy.zero_point && n.get_int("ceil_mode", 0) == 0 && !n.has("dilations") &&
-                 n.get_string("auto_pad", "NOTSET") == "NOTSET" && n.get_int("count_include_pad", 0) == 0) {
-        Node q = n;
-        q.domain = "tinyc", q.op = "AvgPoolS8";
-        if (n.op == "GlobalAveragePool") set_int(q, "tinyc_global", 1);
-        q.inputs = {dq->inputs[0]};
-        q.outputs = {nodes[users[0]].outputs[0]};
-        g_.nodes.push_back(q);
-        done = true;
-      } else if (pattern && n.op == "Mul" && n.inputs.size() == 2 && !g_.is_const(n.inputs[1]) && !n.has("tinyc_activation")) {
-        // Of two tensors: com.microsoft QLinearMul, int32 products of the offsets requantized in
-        // float as ONNX Runtime does.
-        const Node* dq_b = producer(n.inputs[1]);
-        QParams qb{};
-        done = dq_b && dq_b->op == "DequantizeLinear" && scalar(*dq_b, &qb);
-        if (done) {
-          Node q = n;
-          q.domain = "com.microsoft", q.op = "QLinearMul";
-          q.attrs.clear();
-          const Node& out_q = nodes[users[0]];
-          q.inputs = {dq->inputs[0], dq->inputs[1], dq->inputs[2], dq_b->inputs[0], dq_b->inputs[1], dq_b->inputs[2],
-                      out_q.inputs[1], out_q.inputs[2]};
-          q.outputs = {out_q.outputs[0]};
-          g_.nodes.push_back(q);
-          set_qparams(dq_b->inputs[0], qb);
-        }
-      } else if (pattern && n.op == "Concat" && n.inputs.size() <= 16) {
-        std::vector<std::string> xs;
-        std::vector<QParams> qxs;
-        for (const auto& in : n.inputs) {
-          const Node* d = producer(in);
-          QParams qi{};
-          if (!d || d->op != "DequantizeLinear" || !scalar(*d, &qi)) break;
-          xs.push_back(d->inputs[0]), qxs.push_back(qi);
-        }
-        done = xs.size() == n.inputs.size();
-        for (size_t k = 0; done && k < xs.size(); ++k) {
-          set_qparams(xs[k], qxs[k]);
-          if (qxs[k].scale == qy.scale && qxs[k].zero_point == qy.zero_point) continue;
-          // Requantized to the output's parameters first, as the float path rounds (a table).
-          Node same;
-          same.op = "Identity", same.name = fmt::format("{}/requantize_{}", n.name, k);
-          same.inputs = {xs[k]}, same.outputs = {xs[k]};
-          const std::string moved = fresh(xs[k] + "/requantized");
-          g_.tensor(moved).dtype = DType::Int8, g_.tensor(moved).shape = g_.tensor(xs[k]).shape;
-          g_.tensor(moved).has_shape = g_.tensor(xs[k]).has_shape;
-          emit_lookup_s8(same, xs[k], qxs[k], moved, qy);
-          set_qparams(moved, qy);
-          xs[k] = moved, qxs[k] = qy;
-        }
-        if (done) emit_concat_s8(n, xs, qxs, nodes[users[0]].outputs[0], qy);
-      } else if (pattern && unary(n)) {
-        done = emit_lookup_s8(n, dq->inputs[0], qx, nodes[users[0]].outputs[0], qy);
-      } else if (pattern && n.op == "Add" && n.inputs.size() == 2) {
-        const Node* dq_b = producer(n.inputs[1]);
-        QParams qb{};
-        int32_t lo, hi;
-        if (!activation_range(n, qy, &lo, &hi)) {
-        } else if (g_.is_const(n.inputs[1])) {  // a bias the optimizer folded out of its DequantizeLinear
-          done = emit_bias_add_s8(n, dq->inputs[0], qx, n.inputs[1], nodes[users[0]].outputs[0], qy, lo, hi);
-        } else if (dq_b && dq_b->op == "DequantizeLinear" && scalar(*dq_b, &qb)) {
-          done = emit_add_s8(n, dq->inputs[0], qx, dq_b->inputs[0], qb, nodes[users[0]].outputs[0], qy, lo, hi);
-          if (done) set_qparams(dq_b->inputs[0], qb);
-        }
-      } else if (pattern && n.op == "Softmax" && softmax_s8_ok(n)) {
-        // As com.microsoft QLinearSoftmax, whose kernel does the float path's very operations:
-        // pre-quantized models keep their references' integers.
-        Node q = n;
-        q.domain = "com.microsoft", q.op = "QLinearSoftmax";
-        q.attrs.clear();
-        set_int(q, "opset", 13);
-        q.inputs = {dq->inputs[0], dq->inputs[1], dq->inputs[2], nodes[users[0]].inputs[1], nodes[users[0]].inputs[2]};
-        q.outputs = {nodes[users[0]].outputs[0]};
-        g_.nodes.push_back(q);
-        done = true;
-      } else if (pattern && n.op == "Resize" && n.get_string("mode", "nearest") == "nearest" &&
-                 qx.scale == qy.scale && qx.zero_point == qy.zero_point) {
-        Node q = n;  // nearest on the int8 values: exactly what the float Resize and requantization give
-        q.inputs[0] = dq->inputs[0];
-        q.outputs = {nodes[users[0]].outputs[0]};
-        g_.nodes.push_back(q);
-        done = true;
-      }
-      if (done) {
-        set_qparams(dq->inputs[0], qx);
-        set_qparams(nodes[users[0]].outputs[0], qy);
-        absorbed.insert(users[0]);
-        summary_.int8_layers.push_back(n.name);
-      } else if ((n.op == "QLinearConv" || n.op == "QLinearMatMul") && n.domain.empty() && emit_qlinear_s8(n)) {
-        summary_.int8_layers.push_back(n.name);
-      } else {
-        g_.nodes.push_back(n);
-      }
+    onnx_ = true;
+    uint8_to_int8(g_.nodes);
+    for (const Node& n : g_.nodes)
+      if (QParams p; n.op == "QuantizeLinear" && scalar_params(n, &p)) fixed_.emplace(n.inputs[0], p);
+    return run();
+  }
+
+  // Where a node that knows zero points reads or writes quantized data: (data input, its zero
+  // point input) pairs, and the zero point input of output 0 (-1: none).
+  struct ZeroPoints {
+    std::vector<std::pair<size_t, size_t>> in;
+    int out = -1;
+  };
+  static ZeroPoints zero_points(const Node& n) {
+    const std::string& op = n.op;
+    const bool ms = n.domain == "com.microsoft";
+    if (n.domain.empty() && op == "QuantizeLinear") return {{}, 2};
+    if (n.domain.empty() && op == "DequantizeLinear") return {{{0, 2}}, -1};
+    if ((n.domain.empty() && (op == "QLinearConv" || op == "QLinearMatMul")) || (ms && (op == "QLinearAdd" || op == "QLinearMul")))
+      return {{{0, 2}, {3, 5}}, 7};
+    if (ms && op == "QGemm") return {{{0, 2}, {3, 5}}, n.inputs.size() > 8 ? 8 : -1};
+    if (ms && (op == "QLinearAveragePool" || op == "QLinearGlobalAveragePool" || op == "QLinearLeakyRelu" ||
+               op == "QLinearSigmoid" || op == "QLinearSoftmax"))
+      return {{{0, 2}}, 4};
+    ZeroPoints z;
+    if (ms && op == "QLinearConcat") {  // y_scale, y_zero_point, then (x, x_scale, x_zero_point)...
+      z.out = 1;
+      for (size_t i = 2; i + 2 < n.inputs.size(); i += 3) z.in.push_back({i, i + 2});
     }
-    return summary_;
+    return z;
   }
 
   // uint8 quantization (ONNX Runtime's QUInt8) is int8 with the values and the zero point moved
-  // by 128: the same real numbers. Every uint8 tensor that only Quantize/DequantizeLinear nodes
-  // make and read inside the graph (not a graph input or output), and every uint8 constant only
-  // DequantizeLinear reads, becomes int8, so the int8 patterns and kernels serve it.
+  // by 128: the same real numbers, and the same integer arithmetic on x - zero_point. Every uint8
+  // tensor inside the graph (not a graph input or output) that only nodes knowing its zero point
+  // make and read (QuantizeLinear, DequantizeLinear, the QLinear operators) becomes int8, with
+  // those nodes' zero points, so the int8 patterns and kernels serve it.
   void uint8_to_int8(std::vector<Node>& nodes) {
-    auto boundary = [&](const std::string& t) {
-      return std::count(g_.inputs.begin(), g_.inputs.end(), t) || std::count(g_.outputs.begin(), g_.outputs.end(), t);
+    auto u8 = [&](const std::string& t) { return !t.empty() && g_.tensor(t).dtype == DType::UInt8; };
+    auto u8_const = [&](const Node& n, int i) {
+      return i >= 0 && size_t(i) < n.inputs.size() && g_.is_const(n.inputs[size_t(i)]) && u8(n.inputs[size_t(i)]);
     };
-    auto u8_scalar_zp = [&](const Node& n) {
-      return n.domain.empty() && (n.op == "QuantizeLinear" || n.op == "DequantizeLinear") && n.inputs.size() == 3 &&
-             g_.is_const(n.inputs[2]) && g_.tensor(n.inputs[2]).dtype == DType::UInt8;
-    };
+    // The uint8 data each node reads or writes with a zero point; every other uint8 tensor stays.
+    std::set<std::string> stays(g_.inputs.begin(), g_.inputs.end());
+    stays.insert(g_.outputs.begin(), g_.outputs.end());
+    std::vector<std::vector<std::string>> data(nodes.size());
+    for (size_t k = 0; k < nodes.size(); ++k) {
+      const Node& n = nodes[k];
+      const ZeroPoints z = zero_points(n);
+      std::set<size_t> zps;
+      for (const auto& [d, zp] : z.in) zps.insert(zp);
+      if (z.out >= 0) zps.insert(size_t(z.out));
+      for (size_t i = 0; i < n.inputs.size(); ++i) {
+        if (!u8(n.inputs[i]) || zps.count(i)) continue;
+        const bool with_zp = std::any_of(z.in.begin(), z.in.end(), [&](const auto& p) { return p.first == i && u8_const(n, int(p.second)); });
+        (with_zp ? data[k].push_back(n.inputs[i]) : void(stays.insert(n.inputs[i])));
+      }
+      for (size_t o = 0; o < n.outputs.size(); ++o) {
+        if (!u8(n.outputs[o])) continue;
+        (o == 0 && u8_const(n, z.out) ? data[k].push_back(n.outputs[o]) : void(stays.insert(n.outputs[o])));
+      }
+    }
+    // A node changes with all its uint8 data or not at all.
+    for (bool changed = true; changed;) {
+      changed = false;
+      for (const auto& d : data)
+        if (std::any_of(d.begin(), d.end(), [&](const std::string& t) { return stays.count(t); }))
+          for (const auto& t : d) changed = stays.insert(t).second || changed;
+    }
     std::map<std::string, std::string> moved;  // a uint8 constant -> its int8 twin
     auto int8_twin = [&](const std::string& name) {
       auto it = moved.find(name);
@@ -301,27 +223,23 @@ class Quantizer {
       moved[name] = t;
       return t;
     };
-    // The uint8 tensors that may change: made by a QuantizeLinear (or a constant), read only by
-    // DequantizeLinear nodes, not at the graph's boundary.
-    std::set<std::string> keep;
-    for (const Node& n : nodes) {
-      for (size_t i = 0; i < n.inputs.size(); ++i)
-        if (!(n.op == "DequantizeLinear" && n.domain.empty() && i == 0 && u8_scalar_zp(n))) keep.insert(n.inputs[i]);
-      if (!(n.op == "QuantizeLinear" && u8_scalar_zp(n)))
-        for (const auto& o : n.outputs) keep.insert(o);
-    }
-    auto movable = [&](const std::string& t) { return !keep.count(t) && !boundary(t); };
-    for (Node& n : nodes) {
-      if (!u8_scalar_zp(n)) continue;
-      const std::string& data = n.op == "QuantizeLinear" ? n.outputs[0] : n.inputs[0];
-      if (!movable(data)) continue;
-      if (n.op == "DequantizeLinear" && g_.is_const(n.inputs[0])) {
-        if (g_.tensor(n.inputs[0]).dtype != DType::UInt8) continue;
-        n.inputs[0] = int8_twin(n.inputs[0]);
+    std::set<std::string> changes;
+    for (size_t k = 0; k < nodes.size(); ++k) {
+      Node& n = nodes[k];
+      if (data[k].empty() || std::any_of(data[k].begin(), data[k].end(), [&](const std::string& t) { return stays.count(t); }))
+        continue;
+      const ZeroPoints z = zero_points(n);
+      for (const auto& [d, zp] : z.in)
+        if (u8(n.inputs[d])) {
+          if (g_.is_const(n.inputs[d])) n.inputs[d] = int8_twin(n.inputs[d]);
+          n.inputs[zp] = int8_twin(n.inputs[zp]);
+        }
+      if (u8_const(n, z.out)) {
+        n.inputs[size_t(z.out)] = int8_twin(n.inputs[size_t(z.out)]);
+        changes.insert(n.outputs[0]);
       }
-      n.inputs[2] = int8_twin(n.inputs[2]);
-      if (n.op == "QuantizeLinear") g_.tensor(n.outputs[0]).dtype = DType::Int8;
     }
+    for (const auto& t : changes) g_.tensor(t).dtype = DType::Int8;
   }
 
   // QLinearConv (x, x_scale, x_zp, w, w_scale, w_zp, y_scale, y_zp, B) or QLinearMatMul (a, ..., b,
@@ -388,116 +306,6 @@ class Quantizer {
     return true;
   }
 
-  // Ops that only move or select values (the maximum too: dequantizing keeps the order): on the
-  // integers they give what they give on the dequantized floats, so a DequantizeLinear may run
-  // after them instead of before. Pad pads with the zero point, which is the float 0.
-  static bool moves_values(const Node& n) {
-    static const std::set<std::string> ops = {"Reshape",   "Flatten",   "Squeeze",       "Unsqueeze",    "Transpose",
-                                              "Identity",  "MaxPool",   "ReduceMax",     "ReduceMin",
-                                              "Slice",     "Pad",       "DepthToSpace",  "SpaceToDepth"};
-    return n.domain.empty() && ops.count(n.op) && n.outputs.size() == 1 && !n.inputs.empty();
-  }
-
-  // A Pad of the dequantized floats as a Pad of the integers: reflect and edge move values; the
-  // constant 0 becomes the zero point (a constant of the integers' type), so that it dequantizes
-  // to 0. False when the padding value is not 0 or cannot be given (a Pad before opset 11 pads
-  // with its attribute's value, which must then be the zero point itself, 0).
-  bool pad_with_zero_point(Node& pad, const Node& dq) {
-    if (pad.get_string("mode", "constant") != "constant") return true;
-    const Tensor& zp = g_.tensor(dq.inputs[2]);
-    const int64_t z = zp.ints().at(0);
-    if (pad.inputs.size() > 2 && !pad.inputs[2].empty()) {
-      const std::vector<double> v = g_.tensor(pad.inputs[2]).floats();
-      if (v.size() != 1 || v[0] != 0) return false;
-    }
-    if (pad.inputs.size() < 2) return pad.get_float("value", 0.0f) == 0 && z == 0;  // opset < 11: pads attribute
-    if (pad.inputs.size() < 3) pad.inputs.resize(3);
-    pad.inputs[2] = zp.dtype == DType::Int8 ? constant(pad.name + "/zero_point", DType::Int8, {}, std::vector<int8_t>{int8_t(z)})
-                                            : constant(pad.name + "/zero_point", DType::UInt8, {}, std::vector<uint8_t>{uint8_t(z)});
-    return true;
-  }
-
-  // Pre-quantized graphs carry float islands of data moves between a DequantizeLinear and a
-  // QuantizeLinear (DQ -> MaxPool -> Q, DQ -> Transpose -> Reshape -> Q). Each DequantizeLinear with
-  // scalar parameters whose one reader moves values is moved after it, so the move runs on the
-  // integers; then a QuantizeLinear of a DequantizeLinear with the same parameters is the integer
-  // tensor itself, and its readers read that.
-  void sink_dequantize(std::vector<Node>& nodes) {
-    auto readers = [&](const std::string& t) {
-      std::vector<size_t> v;
-      for (size_t i = 0; i < nodes.size(); ++i)
-        if (std::count(nodes[i].inputs.begin(), nodes[i].inputs.end(), t)) v.push_back(i);
-      return v;
-    };
-    auto is_output = [&](const std::string& t) { return std::count(g_.outputs.begin(), g_.outputs.end(), t) != 0; };
-    auto scalar_qdq = [&](const Node& m) {
-      return m.domain.empty() && m.inputs.size() == 3 && g_.is_const(m.inputs[1]) && g_.is_const(m.inputs[2]) &&
-             num_elements(g_.tensor(m.inputs[1]).shape) == 1 && num_elements(g_.tensor(m.inputs[2]).shape) == 1;
-    };
-    for (bool changed = true; changed;) {
-      changed = false;
-      for (size_t i = 0; i < nodes.size() && !changed; ++i) {
-        if (nodes[i].op != "DequantizeLinear" || !scalar_qdq(nodes[i]) || is_output(nodes[i].outputs[0])) continue;
-        const auto r = readers(nodes[i].outputs[0]);
-        if (r.size() != 1 || !moves_values(nodes[r[0]]) || nodes[r[0]].inputs[0] != nodes[i].outputs[0]) continue;
-        Node& m = nodes[r[0]];
-        if (!std::all_of(m.inputs.begin() + 1, m.inputs.end(), [&](const std::string& t) { return t.empty() || g_.is_const(t); }))
-          continue;
-        if (m.op == "Pad" && !pad_with_zero_point(m, nodes[i])) continue;
-        // m reads the integers and writes integers of its output's shape, which the DequantizeLinear,
-        // now after it, reads.
-        Node dq = nodes[i];
-        const Tensor& q = g_.tensor(dq.inputs[0]);
-        const std::string moved = fresh(m.outputs[0] + "/int8");
-        Tensor& t = g_.tensor(moved);
-        t.dtype = q.dtype, t.shape = g_.tensor(m.outputs[0]).shape, t.has_shape = g_.tensor(m.outputs[0]).has_shape;
-        m.inputs[0] = dq.inputs[0];
-        dq.inputs[0] = moved;
-        dq.outputs[0] = m.outputs[0];
-        m.outputs[0] = moved;
-        nodes[i] = m;
-        nodes[r[0]] = dq;
-        changed = true;
-      }
-    }
-    // QuantizeLinear(DequantizeLinear(t)) with the same parameters: t.
-    std::map<std::string, std::string> same;
-    std::vector<Node> kept;
-    for (Node& n : nodes) {
-      for (auto& in : n.inputs)
-        if (same.count(in)) in = same.at(in);
-      const Node* dq = nullptr;
-      for (const Node& m : kept)
-        if (n.op == "QuantizeLinear" && m.op == "DequantizeLinear" && m.outputs[0] == n.inputs[0]) dq = &m;
-      if (dq && scalar_qdq(*dq) && scalar_qdq(n) && !is_output(n.outputs[0]) &&
-          g_.tensor(dq->inputs[0]).dtype == g_.tensor(n.inputs[2]).dtype &&
-          g_.tensor(dq->inputs[1]).floats() == g_.tensor(n.inputs[1]).floats() &&
-          g_.tensor(dq->inputs[2]).ints() == g_.tensor(n.inputs[2]).ints()) {
-        same[n.outputs[0]] = dq->inputs[0];
-        continue;
-      }
-      kept.push_back(std::move(n));
-    }
-    nodes = std::move(kept);
-  }
-
-  // x + bias (a float constant along axis 1 of x, or one value) as a depthwise 1x1 ConvS8 over x
-  // viewed as [N, C, rest, 1]: weights 1 (127 at scale 1/127), the bias in int32 at the
-  // accumulator's scale, so that only the output is rounded (ONNX's rounding), as ONNX Runtime
-  // rounds the float sum of the two dequantized inputs.
-  bool emit_bias_add_s8(const Node& n, const std::string& x, QParams qx, const std::string& bias,
-                        const std::string& y, QParams qy, int32_t lo, int32_t hi) {
-    const Shape& s = g_.tensor(x).shape;
-    const Tensor& b = g_.tensor(bias);
-    if (s.size() < 2 || b.dtype != DType::Float || b.shape.size() > s.size()) return false;
-    const int64_t channels = s[1];
-    // The bias varies along axis 1 of x at most.
-    if (num_elements(b.shape) != 1 && channel_axis(b.shape, s) != 1) return false;
-    std::vector<double> per = b.floats();
-    if (per.size() == 1) per.assign(size_t(channels), per[0]);
-    return emit_channel_affine_s8(n, x, s, qx, std::vector<double>(size_t(channels), 1.0), per, y, qy, lo, hi, true);
-  }
-
   // y = x * scale[c] + shift[c] along axis 1 of int8 x of shape s (C channels): a depthwise 1x1
   // ConvS8 over x viewed as [N, C, rest, 1], the scales as its weights and the shifts as its bias.
   // (The channels may be another axis: x is then viewed as [before it, C, after it, 1].)
@@ -558,10 +366,10 @@ class Quantizer {
       if (n.op == "Mul") scale[i] = v[i];
       if (n.op == "Div") scale[i] = 1.0 / v[i];
     }
-    const QParams qy = activation_qparams(ranges_.at(n.outputs[0]));
+    const QParams qy = target(n.outputs[0]);
     const std::string x = as_int8(n.inputs[1 - k]);
     const size_t before = g_.nodes.size();
-    if (emit_channel_affine_s8(n, x, s, qparams(x), scale, shift, int8_output(n.outputs[0], qy), qy, -128, 127, false, axis))
+    if (emit_channel_affine_s8(n, x, s, qparams(x), scale, shift, int8_output(n.outputs[0], qy), qy, -128, 127, onnx_, axis))
       return true;
     g_.nodes.resize(before);
     int8_.erase(n.outputs[0]);
@@ -592,7 +400,7 @@ class Quantizer {
     const Shape& s = g_.tensor(n.inputs[0]).shape;
     const size_t axis = channel_axis(slope.shape, s);
     if (slope.dtype != DType::Float || axis == s.size()) return refuse("its slope is not one value per channel");
-    const QParams qy = activation_qparams(ranges_.at(n.outputs[0]));
+    const QParams qy = target(n.outputs[0]);
     const std::string x = as_int8(n.inputs[0]);
     const QParams qx = qparams(x);
     const std::vector<double> v = slope.floats();
@@ -639,14 +447,14 @@ class Quantizer {
       scale[c] = gamma[c] / std::sqrt(var[c] + eps);
       shift[c] = beta[c] - mean[c] * scale[c];
     }
-    const QParams qy = activation_qparams(ranges_.at(n.outputs[0]));
+    const QParams qy = target(n.outputs[0]);
     int32_t lo, hi;
     if (!activation_range(n, qy, &lo, &hi)) return false;
     const Shape& s = g_.tensor(n.inputs[0]).shape;
     if (s.size() < 2 || s[1] != int64_t(gamma.size())) return false;
     const std::string x = as_int8(n.inputs[0]);
     const size_t before = g_.nodes.size();
-    if (emit_channel_affine_s8(n, x, s, qparams(x), scale, shift, int8_output(n.outputs[0], qy), qy, lo, hi, false))
+    if (emit_channel_affine_s8(n, x, s, qparams(x), scale, shift, int8_output(n.outputs[0], qy), qy, lo, hi, onnx_))
       return true;
     g_.nodes.resize(before);
     int8_.erase(n.outputs[0]);
@@ -655,25 +463,33 @@ class Quantizer {
   }
 
   QuantizeSummary run() {
-    for (const auto& i : g_.inputs) float_.insert(i);
+    for (const auto& i : g_.inputs)
+      if (!onnx_ || g_.tensor(i).dtype == DType::Float) float_.insert(i);
     std::vector<Node> nodes = std::move(g_.nodes);
     g_.nodes.clear();
     for (const Node& n : nodes)
       if (n.op == "LSTM" || n.op == "GRU" || n.op == "RNN") recurrent_inputs_.insert(n.inputs[0]);
+    static const std::set<std::string> views = {"Reshape", "Flatten", "Squeeze", "Unsqueeze", "Identity"};
     for (Node& n : nodes) {
       why_.clear();
+      for (auto& in : n.inputs)
+        if (alias_.count(in)) in = alias_.at(in);
+      if (onnx_ && lower_quantized_node(n)) continue;
       if (!quantize_node(n)) {
         for (auto& in : n.inputs)
           if (!in.empty() && !g_.is_const(in)) in = as_float(in);
-        for (const auto& o : n.outputs) float_.insert(o);
+        for (const auto& o : n.outputs)  // (a pre-quantized model's integers stay integers)
+          if (!onnx_ || g_.tensor(o).dtype == DType::Float) float_.insert(o);
         g_.nodes.push_back(n);
+        // (A pre-quantized model's own conversions, and views of its float input, are not layers.)
+        if (onnx_ && (n.op == "QuantizeLinear" || n.op == "DequantizeLinear" || views.count(n.op))) continue;
         summary_.float_layers.push_back(n.name);
         summary_.float_reasons.push_back(why_.empty() ? fmt::format("no int8 kernel for {}", n.op) : why_);
       }
     }
     for (const auto& o : g_.outputs) {
       if (!int8_.count(o) && has_range(o)) quantize_float_output(o);
-      as_float(o);
+      if (int8_.count(o) || float_.count(o)) as_float(o);  // (not an int8 output of a pre-quantized model)
     }
     return summary_;
   }
@@ -687,8 +503,101 @@ class Quantizer {
   std::set<std::string> float_;                // float tensors that exist in the new graph
   std::map<std::string, std::string> int8_;    // float tensor -> its int8 version
   std::set<std::string> recurrent_inputs_;     // tensors a recurrent cell (float) reads
+  // A pre-quantized model (lower_qdq): the parameters its QuantizeLinear nodes give the float
+  // tensors they read, the int8 tensors that are another's twin, and ONNX's rounding.
+  std::map<std::string, QParams> fixed_;
+  std::map<std::string, std::string> alias_;
+  bool onnx_ = false;
 
-  bool has_range(const std::string& t) const { return ranges_.count(t) != 0; }
+  bool has_range(const std::string& t) const { return ranges_.count(t) || fixed_.count(t) || int8_.count(t); }
+  // The int8 parameters of float tensor t: the model's own, or those of its calibrated range.
+  QParams target(const std::string& t) const {
+    const auto f = fixed_.find(t);
+    return f != fixed_.end() ? f->second : activation_qparams(ranges_.at(t));
+  }
+
+  // The scalar scale and int8 zero point of QuantizeLinear or DequantizeLinear m, if it has them.
+  bool scalar_params(const Node& m, QParams* q) const {
+    if (!m.domain.empty() || m.inputs.size() < 3 || !g_.is_const(m.inputs[1]) || !g_.is_const(m.inputs[2])) return false;
+    const Tensor &sc = g_.tensor(m.inputs[1]), &zp = g_.tensor(m.inputs[2]);
+    if (num_elements(sc.shape) != 1 || num_elements(zp.shape) != 1 || sc.dtype != DType::Float || zp.dtype != DType::Int8)
+      return false;
+    *q = {sc.as<float>()[0], zp.as<int8_t>()[0]};
+    return true;
+  }
+
+  // A pre-quantized model's own integer nodes: a DequantizeLinear makes its int8 input the int8
+  // version of its output; a QuantizeLinear of a tensor already int8 with its parameters is that
+  // tensor (else a requantization, or the QuantizeLinear itself where the tensor is float);
+  // QLinearConv and QLinearMatMul run on the fast kernels; other nodes on integers run as they
+  // are. False: the node is a float one, for quantize_node.
+  bool lower_quantized_node(const Node& n) {
+    QParams p;
+    const bool scalar = scalar_params(n, &p);
+    if (n.op == "DequantizeLinear" && scalar && !g_.is_const(n.inputs[0]) && !float_.count(n.inputs[0]) &&
+        !int8_.count(n.inputs[0])) {
+      int8_[n.outputs[0]] = n.inputs[0];
+      set_qparams(n.inputs[0], p);
+      return true;
+    }
+    if (n.op == "QuantizeLinear" && scalar) {
+      const std::string& t = n.inputs[0];
+      const auto known = int8_.find(t);
+      if (known == int8_.end()) {  // t is float here
+        Node q = n;
+        q.inputs[0] = as_float(t);
+        g_.nodes.push_back(q);
+        int8_[t] = n.outputs[0];
+        set_qparams(n.outputs[0], p);
+        return true;
+      }
+      const QParams k = qparams(known->second);
+      if (!same(k, p)) {
+        alias_[n.outputs[0]] = requantize(n, known->second, k, p);
+        return true;
+      }
+      if (std::count(g_.outputs.begin(), g_.outputs.end(), n.outputs[0])) {
+        rename(known->second, n.outputs[0]);
+        set_qparams(n.outputs[0], p);
+      } else {
+        alias_[n.outputs[0]] = known->second;
+      }
+      return true;
+    }
+    if ((n.op == "QLinearConv" || n.op == "QLinearMatMul") && n.domain.empty() && emit_qlinear_s8(n)) {
+      summary_.int8_layers.push_back(n.name);
+      return true;
+    }
+    const bool on_integers = std::any_of(n.inputs.begin(), n.inputs.end(), [&](const std::string& t) {
+      return !t.empty() && !g_.is_const(t) && !float_.count(t) && !int8_.count(t);
+    });
+    if (!on_integers) return false;
+    g_.nodes.push_back(n);
+    bool on_float = false;
+    for (const auto& o : n.outputs)
+      if (!o.empty() && g_.tensor(o).dtype == DType::Float) float_.insert(o), on_float = true;
+    if (n.op == "DequantizeLinear") {
+    } else if (on_float) {
+      summary_.float_layers.push_back(n.name);
+      summary_.float_reasons.push_back(fmt::format("{} computes in float on integers", n.op));
+    } else {
+      summary_.int8_layers.push_back(n.name);
+    }
+    return true;
+  }
+
+  // Every reference to int8 tensor `from` in the new graph refers to `to` instead.
+  void rename(const std::string& from, const std::string& to) {
+    for (Node& m : g_.nodes) {
+      for (auto& x : m.inputs) x = x == from ? to : x;
+      for (auto& x : m.outputs) x = x == from ? to : x;
+    }
+    for (auto& [t, q] : int8_)
+      if (q == from) q = to;
+    for (auto& a : summary_.activations)
+      if (a.int8_tensor == from) a.int8_tensor = to;
+  }
+
   // Records why the node stays float; false.
   bool refuse(std::string why) {
     why_ = std::move(why);
@@ -732,7 +641,7 @@ class Quantizer {
     auto it = int8_.find(t);
     if (it != int8_.end()) return it->second;
     if (!has_range(t) || g_.is_const(t)) return "";
-    const QParams q = activation_qparams(ranges_.at(t));
+    const QParams q = target(t);
     const std::string out = fresh(t + "/int8");
     add_node("QuantizeLinear", t + "/quantize",
              {as_float(t), constant(t + "/scale", DType::Float, {}, std::vector<float>{q.scale}),
@@ -747,12 +656,12 @@ class Quantizer {
   // The quantization parameters as_int8(t) gives, without making anything yet.
   QParams input_qparams(const std::string& t) const {
     const auto known = int8_.find(t);
-    return known != int8_.end() ? qparams(known->second) : activation_qparams(ranges_.at(t));
+    return known != int8_.end() ? qparams(known->second) : target(t);
   }
 
   // The float tensor t, dequantized from its int8 version if only that exists.
   std::string as_float(const std::string& t) {
-    if (float_.count(t) || g_.is_const(t)) return t;
+    if (float_.count(t) || g_.is_const(t) || !int8_.count(t)) return t;  // (or integers of a pre-quantized model)
     const std::string q = int8_.at(t);
     const QParams p = qparams(q);
     add_node("DequantizeLinear", t + "/dequantize",
@@ -774,7 +683,7 @@ class Quantizer {
     }
     float_.erase(o);
     float_.insert(f);
-    const QParams q = activation_qparams(ranges_.at(o));
+    const QParams q = target(o);
     const std::string out = fresh(o + "/int8");
     add_node("QuantizeLinear", o + "/quantize",
              {f, constant(o + "/scale", DType::Float, {}, std::vector<float>{q.scale}),
@@ -1025,15 +934,15 @@ class Quantizer {
   // n as the int8 form of `layer` (n itself, or the Conv that computes the same) with calibrated
   // ranges: its output clamp, weights, biases and requantization.
   bool emit_calibrated_linear(const Node& n, const Node& layer) {
-    const QParams y = activation_qparams(ranges_.at(n.outputs[0]));
+    const QParams y = target(n.outputs[0]);
     int32_t lo, hi;
     if (!activation_range(n, y, &lo, &hi))
       return refuse(fmt::format("its fused {} has no int8 clamp", n.get_string("tinyc_activation", "")));
     const QParams qx = input_qparams(n.inputs[0]);
     LinearS8 c;
-    if (!linear_s8(layer, qx, y, false, &c)) return false;
+    if (!linear_s8(layer, qx, y, onnx_, &c)) return false;
     const std::string x = as_int8(n.inputs[0]);
-    emit_linear_s8(layer, c, x, qparams(x), int8_output(n.outputs[0], y), y, lo, hi, false);
+    emit_linear_s8(layer, c, x, qparams(x), int8_output(n.outputs[0], y), y, lo, hi, onnx_);
     return true;
   }
 
@@ -1061,6 +970,15 @@ class Quantizer {
     Node conv = n;  // the same product as a Conv's, for linear_s8 and emit_linear_s8
     conv.op = "Conv";
     conv.inputs = {n.inputs[0], constant(n.name + "/weights_by_output", DType::Float, ts, t)};
+    const Quantization& wq = w.quant;  // a pre-quantized model's integers: per tensor, or per axis 1
+    if (wq.scale.size() == 1 || (wq.axis == 1 && int64_t(wq.scale.size()) == mg)) {
+      Quantization& by_output = g_.tensor(conv.inputs[1]).quant;
+      for (int64_t o = 0; o < groups * mg; ++o) {
+        by_output.scale.push_back(wq.scale[wq.scale.size() == 1 ? 0 : size_t(o % mg)]);
+        by_output.zero_point.push_back(wq.zero_point[wq.zero_point.size() == 1 ? 0 : size_t(o % mg)]);
+      }
+      if (wq.scale.size() == 1) by_output.scale.resize(1), by_output.zero_point.resize(1);
+    }
     if (has_bias) conv.inputs.push_back(n.inputs[2]);
     if (!emit_calibrated_linear(n, conv)) return false;
     Node& q = g_.nodes.back();
@@ -1074,7 +992,7 @@ class Quantizer {
     if (n.inputs.size() != 2 || g_.is_const(n.inputs[0]) || g_.is_const(n.inputs[1]) || !has_range(n.outputs[0]) ||
         !has_range(n.inputs[0]) || !has_range(n.inputs[1]))
       return false;
-    const QParams y = activation_qparams(ranges_.at(n.outputs[0]));
+    const QParams y = target(n.outputs[0]);
     int32_t lo, hi;
     if (!activation_range(n, y, &lo, &hi))
       return refuse(fmt::format("its fused {} has no int8 clamp", n.get_string("tinyc_activation", "")));
@@ -1102,7 +1020,7 @@ class Quantizer {
     if (n.op != "Mul" || n.inputs.size() != 2 || g_.is_const(n.inputs[0]) || g_.is_const(n.inputs[1]) ||
         n.has("tinyc_activation") || !has_range(n.inputs[0]) || !has_range(n.inputs[1]) || !has_range(n.outputs[0]))
       return false;
-    const QParams qy = activation_qparams(ranges_.at(n.outputs[0]));
+    const QParams qy = target(n.outputs[0]);
     const std::vector<std::string> in = qlinear_inputs(n, qy);
     Node q;
     q.name = n.name, q.domain = "com.microsoft", q.op = "QLinearMul", q.inputs = in;
@@ -1117,7 +1035,7 @@ class Quantizer {
     if (n.op != "MatMul" || n.inputs.size() != 2 || g_.is_const(n.inputs[0]) || g_.is_const(n.inputs[1]) ||
         !has_range(n.inputs[0]) || !has_range(n.inputs[1]) || !has_range(n.outputs[0]))
       return false;
-    const QParams qy = activation_qparams(ranges_.at(n.outputs[0]));
+    const QParams qy = target(n.outputs[0]);
     const std::vector<std::string> in = qlinear_inputs(n, qy);
     add_node("QLinearMatMul", n.name, in, int8_output(n.outputs[0], qy));
     return true;
@@ -1220,9 +1138,20 @@ class Quantizer {
       q.inputs.resize(3);
       q.inputs[2] = constant(n.name + "/int8_value", DType::Int8, {}, std::vector<int8_t>{int8_t(level)});
     }
-    for (size_t i = 0; i < n.outputs.size(); ++i)
-      q.outputs[i] = n.outputs[i].empty() ? "" : int8_output(n.outputs[i], qx);
+    std::vector<std::pair<std::string, std::string>> moved;  // a model's own output parameters differ
+    for (size_t i = 0; i < n.outputs.size(); ++i) {
+      const std::string& o = n.outputs[i];
+      if (o.empty()) continue;
+      if (fixed_.count(o) && !same(fixed_.at(o), qx)) {
+        q.outputs[i] = fresh(o + "/same_scale");
+        set_qparams(q.outputs[i], qx);
+        moved.emplace_back(o, q.outputs[i]);
+      } else {
+        q.outputs[i] = int8_output(o, qx);
+      }
+    }
     g_.nodes.push_back(q);
+    for (const auto& [o, y] : moved) int8_[o] = requantize(n, y, qx, fixed_.at(o));
     return true;
   }
 
@@ -1288,8 +1217,8 @@ class Quantizer {
   bool quantize_lookup(Node& n) {
     if (!unary(n) || !has_range(n.inputs[0]) || !has_range(n.outputs[0])) return false;
     const std::string x = as_int8(n.inputs[0]);
-    return emit_lookup_s8(n, x, qparams(x), int8_output(n.outputs[0], activation_qparams(ranges_.at(n.outputs[0]))),
-                          activation_qparams(ranges_.at(n.outputs[0])));
+    const QParams qy = target(n.outputs[0]);
+    return emit_lookup_s8(n, x, qparams(x), int8_output(n.outputs[0], qy), qy);
   }
 
   // Elementwise n from int8 x to int8 y as LookupS8: the table holds, for each of the 256 inputs,
@@ -1334,7 +1263,7 @@ class Quantizer {
   bool quantize_softmax(Node& n) {
     if (n.op == "LogSoftmax" && has_range(n.inputs[0]) && has_range(n.outputs[0])) {
       if (!softmax_s8_ok(n)) return false;
-      const QParams qy = activation_qparams(ranges_.at(n.outputs[0]));
+      const QParams qy = target(n.outputs[0]);
       const std::string x = as_int8(n.inputs[0]);
       const QParams qx = qparams(x);
       const double ratio = std::round(65536.0 * qx.scale / qy.scale);
@@ -1353,10 +1282,24 @@ class Quantizer {
       g_.nodes.push_back(q);
       return true;
     }
-    if (n.op != "Softmax" || !has_range(n.inputs[0])) return false;
-    const QParams qy{1.0f / 256.0f, -128};
-    if (!softmax_s8_ok(n)) return false;
+    if (n.op != "Softmax" || !has_range(n.inputs[0]) || !softmax_s8_ok(n)) return false;
     const std::string x = as_int8(n.inputs[0]);
+    if (onnx_ && has_range(n.outputs[0])) {
+      // A pre-quantized model's: com.microsoft QLinearSoftmax, whose kernel does the float path's
+      // very operations, so the model keeps its references' integers.
+      const QParams qx = qparams(x), qy = target(n.outputs[0]);
+      Node q;
+      q.name = n.name, q.domain = "com.microsoft", q.op = "QLinearSoftmax";
+      set_int(q, "opset", 13);
+      q.inputs = {x, constant(n.name + "/x_scale", DType::Float, {}, std::vector<float>{qx.scale}),
+                  constant(n.name + "/x_zero_point", DType::Int8, {}, std::vector<int8_t>{int8_t(qx.zero_point)}),
+                  constant(n.name + "/y_scale", DType::Float, {}, std::vector<float>{qy.scale}),
+                  constant(n.name + "/y_zero_point", DType::Int8, {}, std::vector<int8_t>{int8_t(qy.zero_point)})};
+      q.outputs = {int8_output(n.outputs[0], qy)};
+      g_.nodes.push_back(q);
+      return true;
+    }
+    const QParams qy{1.0f / 256.0f, -128};
     return emit_softmax_s8(n, x, qparams(x), int8_output(n.outputs[0], qy), qy);
   }
 
@@ -1393,12 +1336,29 @@ class Quantizer {
     if (n.op != "Concat" || n.inputs.size() > 16 || !has_range(n.outputs[0])) return false;
     for (const auto& in : n.inputs)
       if (g_.is_const(in) || !has_range(in) || g_.tensor(in).dtype != DType::Float) return false;
-    const QParams y = activation_qparams(ranges_.at(n.outputs[0]));
+    const QParams y = target(n.outputs[0]);
     std::vector<std::string> xs;
     std::vector<QParams> qxs;
-    for (const auto& in : n.inputs) xs.push_back(as_int8(in)), qxs.push_back(qparams(xs.back()));
+    for (const auto& in : n.inputs) {
+      xs.push_back(as_int8(in)), qxs.push_back(qparams(xs.back()));
+      if (onnx_ && !same(qxs.back(), y)) xs.back() = requantize(n, xs.back(), qxs.back(), y), qxs.back() = y;
+    }
     emit_concat_s8(n, xs, qxs, int8_output(n.outputs[0], y), y);
     return true;
+  }
+
+  static bool same(QParams a, QParams b) { return a.scale == b.scale && a.zero_point == b.zero_point; }
+
+  // int8 x (parameters qx) on the grid of qy, rounded as DequantizeLinear -> QuantizeLinear
+  // round (a table): the new tensor.
+  std::string requantize(const Node& n, const std::string& x, QParams qx, QParams qy) {
+    Node identity;
+    identity.op = "Identity", identity.name = fmt::format("{}/requantize", n.name), identity.inputs = {x};
+    const std::string y = fresh(x + "/requantized");
+    g_.tensor(y).dtype = DType::Int8, g_.tensor(y).shape = g_.tensor(x).shape, g_.tensor(y).has_shape = g_.tensor(x).has_shape;
+    emit_lookup_s8(identity, x, qx, y, qy);
+    set_qparams(y, qy);
+    return y;
   }
 
   // Concat n of int8 tensors xs into int8 y, each input requantized to y's parameters (a plain
@@ -1505,34 +1465,12 @@ QuantizeSummary lower_qdq(Graph& g) {
     return n.op == "QuantizeLinear" || n.op == "DequantizeLinear" || n.domain == "com.microsoft" ||
            n.op.rfind("QLinear", 0) == 0 || n.op == "ConvInteger" || n.op == "MatMulInteger";
   });
+  if (!pre_quantized) return {};
   const Ranges none;
   QuantizeSummary s = Quantizer(g, none, {}).lower_qdq();
-  s.pre_quantized = pre_quantized;
-  // DequantizeLinear nodes that fed only the absorbed layers are dead now.
-  std::set<std::string> read(g.outputs.begin(), g.outputs.end());
-  for (const Node& n : g.nodes) read.insert(n.inputs.begin(), n.inputs.end());
-  std::vector<Node> kept;
-  for (auto it = g.nodes.rbegin(); it != g.nodes.rend(); ++it) {
-    if (it->op == "DequantizeLinear" && !read.count(it->outputs[0])) continue;
-    kept.push_back(*it);
-  }
-  g.nodes.assign(kept.rbegin(), kept.rend());
+  s.pre_quantized = true;
   fold_conv_transposes(g);
   drop_unused_tensors(g);
-  // What still computes in float in a pre-quantized model: a float island between its
-  // DequantizeLinear and QuantizeLinear nodes. Views of the float input or output have no code.
-  if (pre_quantized) {
-    static const std::set<std::string> views = {"Reshape", "Flatten", "Squeeze", "Unsqueeze", "Identity"};
-    for (const Node& n : g.nodes) {
-      if (n.op == "QuantizeLinear" || n.op == "DequantizeLinear" || (n.domain.empty() && views.count(n.op))) continue;
-      const bool on_float = std::any_of(n.outputs.begin(), n.outputs.end(), [&](const std::string& o) {
-        return !o.empty() && g.tensor(o).dtype == DType::Float;
-      });
-      if (!on_float) continue;
-      s.float_layers.push_back(n.name);
-      s.float_reasons.push_back(fmt::format("{} between DequantizeLinear and QuantizeLinear has no int8 form here", n.op));
-    }
-  }
   return s;
 }
 
