@@ -332,13 +332,15 @@ TEST_CASE("max_pool_s8 equals pool<int8_t> on random windows, also over its own 
   }
 }
 
-TEST_CASE("avg_pool_s8 equals a plain loop (rounding half away from zero) on random windows") {
+TEST_CASE("avg_pool_s8 equals a plain loop (rounding half away from zero, or requantized) on random windows") {
   std::mt19937 rng(3);
   auto uni = [&](int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(rng); };
-  for (int trial = 0; trial < 40; ++trial) {
+  for (int trial = 0; trial < 80; ++trial) {
     AvgPoolS8Params p{};
     p.planes = uni(1, 3);
     p.count_include_pad = uni(0, 1);
+    const bool requantized = trial % 2;  // other output parameters: (x - zx) * scale / d + zy
+    if (requantized) p.scale = float(uni(20, 400)) / 100.0f, p.input_zero_point = uni(-128, 127), p.output_zero_point = uni(-20, 20);
     for (int a = 0; a < 3; ++a) p.in[a] = p.out[a] = p.kernel[a] = p.stride[a] = 1;
     for (int a = 1; a < 3; ++a) {
       p.in[a] = uni(1, 8), p.kernel[a] = uni(1, p.in[a]), p.stride[a] = uni(1, 3), p.pad[a] = uni(0, p.kernel[a] - 1);
@@ -365,9 +367,15 @@ TEST_CASE("avg_pool_s8 equals a plain loop (rounding half away from zero) on ran
               sum += x[c * in_size + ih * p.in[2] + iw], ++count;
             }
           const int d = p.count_include_pad ? p.kernel[1] * p.kernel[2] : count;
+          const int got = y[c * out_size + oh * p.out[2] + ow];
+          if (requantized) {  // padding is the zero point (the real 0); the nearest level, ties either way
+            const double exact = double(sum - count * p.input_zero_point) * p.scale / d + p.output_zero_point;
+            REQUIRE(std::fabs(got - std::clamp(exact, -128.0, 127.0)) <= 0.5 + 1e-4);
+            continue;
+          }
           const double exact = double(sum) / d;
           const int want = int(exact >= 0 ? std::floor(exact + 0.5) : std::ceil(exact - 0.5));
-          REQUIRE(int(y[c * out_size + oh * p.out[2] + ow]) == want);
+          REQUIRE(got == want);
         }
   }
 }

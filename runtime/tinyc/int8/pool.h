@@ -46,11 +46,26 @@ struct AvgPoolS8Params {
   int32_t planes;
   int32_t in[3], out[3], kernel[3], stride[3], pad[3];
   int32_t count_include_pad;
-  TINYC_PARAMS(AvgPoolS8Params, planes, in, out, kernel, stride, pad, count_include_pad)
+  float scale;  // input scale / output scale; 0: the same parameters in and out
+  int32_t input_zero_point, output_zero_point;
+  TINYC_PARAMS(AvgPoolS8Params, planes, in, out, kernel, stride, pad, count_include_pad, scale, input_zero_point,
+               output_zero_point)
 };
 
-// Average with the same scale and zero point in and out: the int32 sum divided by the count,
-// rounded half away from zero (as TFLite).
+// The average of a window whose `count` inputs inside the input sum to `sum`, over d values.
+// With the same parameters in and out: sum / d rounded half away from zero (as TFLite). Else (a
+// pre-quantized model's own output parameters): the average of x - input zero point (padding
+// counts as the zero point, the real 0), times the scale in float, rounded half to even (as ONNX
+// Runtime requantizes).
+inline int8_t average_s8(const AvgPoolS8Params& p, int32_t sum, int32_t count, int32_t d) {
+  if (p.scale != 0.0f) {
+    const float v = round_half_even(float(sum - count * p.input_zero_point) * (p.scale / float(d))) + float(p.output_zero_point);
+    return int8_t(v < -128.0f ? -128 : (v > 127.0f ? 127 : int32_t(v)));
+  }
+  return clamp_s8(sum >= 0 ? (sum + d / 2) / d : (sum - d / 2) / d, -128, 127);
+}
+
+// Average pooling of int8 planes (average_s8 of each window).
 inline void avg_pool_s8(const AvgPoolS8Params& p, const void* const* in, void* const* out) {
   int8_t* y = static_cast<int8_t*>(out[0]);
   const int32_t size = p.in[0] * p.in[1] * p.in[2];
@@ -58,15 +73,13 @@ inline void avg_pool_s8(const AvgPoolS8Params& p, const void* const* in, void* c
       p.pad[0] + p.pad[1] + p.pad[2] == 0) {  // global: one plain sum per plane
     const int8_t* x = static_cast<const int8_t*>(in[0]);
     for (int32_t c = 0; c < p.planes; ++c, x += size) {
-      const int32_t sum = sum_s8(x, size);
-      y[c] = clamp_s8(sum >= 0 ? (sum + size / 2) / size : (sum - size / 2) / size, -128, 127);
+      y[c] = average_s8(p, sum_s8(x, size), size, size);
     }
     return;
   }
   int_avg_pool(static_cast<const int8_t*>(in[0]), p.planes, p.in, p.out, p.kernel, p.stride, p.pad, nullptr, 0,
                [&](int32_t sum, int32_t count, int32_t window) {
-                 const int32_t d = p.count_include_pad ? window : count;
-                 *y++ = clamp_s8(sum >= 0 ? (sum + d / 2) / d : (sum - d / 2) / d, -128, 127);
+                 *y++ = average_s8(p, sum, count, p.count_include_pad ? window : count);
                });
 }
 

@@ -123,8 +123,8 @@ inline void add_s8(const AddS8Params& p, const void* const* in, void* const* out
   }
 }
 
-// The average of each window over the input (count_include_pad: over the whole window), rounded
-// half away from zero.
+// The average of each window over the input (count_include_pad: over the whole window), as
+// average_s8 rounds it.
 inline void avg_pool_s8(const AvgPoolS8Params& p, const void* const* in, void* const* out) {
   const int8_t* x = static_cast<const int8_t*>(in[0]);
   int8_t* y = static_cast<int8_t*>(out[0]);
@@ -144,8 +144,7 @@ inline void avg_pool_s8(const AvgPoolS8Params& p, const void* const* in, void* c
         }
         if (inside) sum += x[c * in_size + (i3[0] * p.in[1] + i3[1]) * p.in[2] + i3[2]], ++count;
       }
-      const int32_t d = p.count_include_pad ? window : count;
-      y[c * out_size + o] = clamp(sum >= 0 ? (sum + d / 2) / d : (sum - d / 2) / d, -128, 127);
+      y[c * out_size + o] = average_s8(p, sum, count, p.count_include_pad ? window : count);
     }
 }
 
