@@ -330,6 +330,82 @@ void guard_onnx_inference() {
 
 }  // namespace
 
+// ONNX Runtime's com.microsoft QLinearSigmoid, QLinearConcat and QGemm are read as the
+// DequantizeLinear -> Sigmoid / Concat / Gemm -> QuantizeLinear they compute (QGemm's int32 bias C
+// at scale a_scale * b_scale, its output float without y_scale); the quantizer then takes them to
+// int8 as any QDQ model. Other nodes, and these with scales that are not constants, stay as they are.
+static std::vector<Node> as_qdq(Graph& g, const Node& n) {
+  const bool sigmoid = n.op == "QLinearSigmoid", concat = n.op == "QLinearConcat", gemm = n.op == "QGemm";
+  if (n.domain != "com.microsoft" || !(sigmoid || concat || gemm) || n.outputs.size() != 1) return {n};
+  std::vector<Node> out;
+  auto fresh = [&](const std::string& base, DType t) {
+    std::string name = base;
+    for (int i = 0; g.tensors.count(name); ++i) name = fmt::format("{}_{}", base, i);
+    Tensor& x = g.tensors[name];
+    x.name = name, x.dtype = t;
+    return name;
+  };
+  auto node = [&](const std::string& op, std::vector<std::string> in, const std::string& y, const std::string& tag) {
+    Node m;
+    m.op = op, m.name = n.name + "/" + tag, m.inputs = std::move(in), m.outputs = {y};
+    out.push_back(m);
+    return &out.back();
+  };
+  auto dequantize = [&](const std::string& x, const std::string& scale, const std::string& zp, const std::string& tag) {
+    const std::string f = fresh(x + "/dequantized", DType::Float);
+    node("DequantizeLinear", {x, scale, zp}, f, "dequantize_" + tag);
+    return f;
+  };
+  const std::string y = n.outputs[0];
+  std::vector<std::string> in = n.inputs;
+  if (sigmoid) {
+    if (in.size() != 5) return {n};
+    const std::string f = fresh(y + "/float", DType::Float);
+    node("Sigmoid", {dequantize(in[0], in[1], in[2], "x")}, f, "sigmoid");
+    node("QuantizeLinear", {f, in[3], in[4]}, y, "quantize");
+    return out;
+  }
+  if (concat) {
+    if (in.size() < 5 || (in.size() - 2) % 3) return {n};
+    std::vector<std::string> xs;
+    for (size_t i = 2; i < in.size(); i += 3) xs.push_back(dequantize(in[i], in[i + 1], in[i + 2], std::to_string(xs.size())));
+    const std::string f = fresh(y + "/float", DType::Float);
+    Node* c = node("Concat", xs, f, "concat");
+    if (n.attrs.count("axis")) c->attrs["axis"] = n.attrs.at("axis");
+    node("QuantizeLinear", {f, in[0], in[1]}, y, "quantize");
+    return out;
+  }
+  // QGemm: A, a_scale, a_zero_point, B, b_scale, b_zero_point, C, y_scale, y_zero_point.
+  in.resize(9);
+  if (in[1].empty() || in[4].empty() || !g.tensors.count(in[1]) || !g.tensors.count(in[4]) || !g.is_const(in[1]) || !g.is_const(in[4]))
+    return {n};
+  const bool trans_b = n.get_int("transB", 0) != 0;
+  const std::string a = dequantize(in[0], in[1], in[2], "a");
+  const std::string b = dequantize(in[3], in[4], in[5], "b");
+  out.back().attrs["axis"].kind = Attr::Int, out.back().attrs["axis"].i = trans_b ? 0 : 1;  // per output column
+  std::vector<std::string> gemm_in{a, b};
+  if (!in[6].empty()) {
+    const std::vector<double> sa = g.tensor(in[1]).floats(), sb = g.tensor(in[4]).floats();
+    const std::string s = fresh(n.name + "/c_scale", DType::Float), z = fresh(n.name + "/c_zero_point", DType::Int32);
+    Tensor &ts = g.tensor(s), &tz = g.tensor(z);
+    ts.is_const = tz.is_const = ts.has_shape = tz.has_shape = true;
+    ts.shape = tz.shape = sb.size() == 1 ? Shape{} : Shape{int64_t(sb.size())};
+    for (double v : sb) {
+      const float c = float(sa.at(0)) * float(v);
+      ts.data.insert(ts.data.end(), reinterpret_cast<const uint8_t*>(&c), reinterpret_cast<const uint8_t*>(&c) + 4);
+    }
+    tz.data.assign(sb.size() * 4, 0);
+    gemm_in.push_back(dequantize(in[6], s, z, "c"));
+    if (sb.size() > 1) out.back().attrs["axis"].kind = Attr::Int, out.back().attrs["axis"].i = 0;
+  }
+  const std::string f = in[7].empty() ? y : fresh(y + "/float", DType::Float);
+  Node* m = node("Gemm", gemm_in, f, "gemm");
+  for (const char* k : {"alpha", "transA", "transB"})
+    if (n.attrs.count(k)) m->attrs[k] = n.attrs.at(k);
+  if (!in[7].empty()) node("QuantizeLinear", {f, in[7], in[8]}, y, "quantize");
+  return out;
+}
+
 Graph import_model(const std::string& path, const ImportOptions& opts) {
   return import_model_bytes(read_file(path), path, opts);
 }
@@ -452,7 +528,7 @@ Graph import_model_bytes(const std::string& bytes, const std::string& path, cons
     for (const auto& a : np.attribute()) n.attrs[a.name()] = attr_from_proto(a, dir);
     for (const auto& o : n.outputs)
       if (!o.empty()) declare(o), produced.insert(o);
-    g.nodes.push_back(std::move(n));
+    for (Node& m : as_qdq(g, n)) g.nodes.push_back(std::move(m));
   }
   if (g.outputs.empty()) throw ModelError(fmt::format("'{}' has no graph output", path));
   std::set<std::string> listed;

@@ -1106,10 +1106,6 @@ class Quantizer {
                       ((n.op == "ReduceMax" || n.op == "ReduceMin" || n.op == "Split" || (n.op == "Pad" && g_.opset >= 11)) &&
                        constant_operands);
     if (in.empty() || !(view || pool || n.op == "Relu")) return false;
-    if (avg && n.get_int("count_include_pad", 0)) {
-      for (int64_t p : n.get_ints("pads"))
-        if (p) return false;  // padding counts as real zeros, which are not the zero point
-    }
     // A view or Relu follows its input's representation where that is int8. On the model's float
     // input a view quantizes it, as a pool or Resize does; elsewhere a float input is a float
     // layer's output (a recurrent cell's), which is quantized where it is smallest, after the
@@ -1142,7 +1138,9 @@ class Quantizer {
     for (size_t i = 0; i < n.outputs.size(); ++i) {
       const std::string& o = n.outputs[i];
       if (o.empty()) continue;
-      if (fixed_.count(o) && !same(fixed_.at(o), qx)) {
+      if (fixed_.count(o) && !same(fixed_.at(o), qx) && avg) {  // the kernel requantizes (average_s8)
+        q.outputs[i] = int8_output(o, fixed_.at(o));
+      } else if (fixed_.count(o) && !same(fixed_.at(o), qx)) {
         q.outputs[i] = fresh(o + "/same_scale");
         set_qparams(q.outputs[i], qx);
         moved.emplace_back(o, q.outputs[i]);
@@ -1178,8 +1176,9 @@ class Quantizer {
     for (int64_t a = 0; a < r; ++a) (a < axes.front() ? outer : a > axes.back() ? inner : reduced) *= s[static_cast<size_t>(a)];
     const std::string x = as_int8(n.inputs[0]);
     const QParams qx = qparams(x);
+    const QParams qy = fixed_.count(n.outputs[0]) ? fixed_.at(n.outputs[0]) : qx;  // (a model's own: requantized)
     const std::string view = fresh(n.outputs[0] + "/pool_in"), pooled = fresh(n.outputs[0] + "/pooled");
-    set_qparams(view, qx), set_qparams(pooled, qx);
+    set_qparams(view, qx), set_qparams(pooled, qy);
     add_node("Reshape", n.name + "/view", {x, constant(n.name + "/view_shape", DType::Int64, {4}, std::vector<int64_t>{outer, 1, reduced, inner})}, view);
     add_node("AvgPoolS8", n.name, {view}, pooled, "tinyc");
     Node& pool = g_.nodes.back();
@@ -1193,7 +1192,7 @@ class Quantizer {
     }
     add_node("Reshape", n.name + "/unview",
              {pooled, constant(n.name + "/out_shape", DType::Int64, {static_cast<int64_t>(out.size())}, out)},
-             int8_output(n.outputs[0], qx));
+             int8_output(n.outputs[0], qy));
     return true;
   }
 
@@ -1210,7 +1209,9 @@ class Quantizer {
              g_.tensor(n.inputs[1]).shape.size() <= g_.tensor(n.inputs[0]).shape.size() &&
              !n.has("tinyc_activation");
     if (!ops.count(n.op)) return false;
-    return std::all_of(n.inputs.begin() + 1, n.inputs.end(), [](const std::string& t) { return t.empty(); });
+    return std::all_of(n.inputs.begin() + 1, n.inputs.end(), [&](const std::string& t) {
+      return t.empty() || (n.op == "Clip" && g_.is_const(t));  // Clip's bounds as constant inputs (opset 11)
+    });
   }
 
   // Calibrated: an elementwise function as a table between the int8 grids of input and output.
