@@ -98,12 +98,19 @@ struct CompileArgs {
   std::string dump_after;
   bool per_tensor = false, quiet = false;
   std::string calibration_method = "minmax";
+  std::string requantization;  // tflite or onnx; empty: onnx for pre-quantized models, else tflite
 };
 
+// --requantization, where given; else `fallback`.
+Requantization requantization_of(const std::string& name, Requantization fallback) {
+  return name.empty() ? fallback : name == "onnx" ? Requantization::Onnx : Requantization::TFLite;
+}
+
 // The report's quantization section of a pre-quantized model: its layers left in float.
-nlohmann::json pre_quantized_section(const QuantizeSummary& s) {
+nlohmann::json pre_quantized_section(const QuantizeSummary& s, Requantization r) {
   nlohmann::json q;
   q["pre_quantized"] = true;
+  q["requantization"] = r == Requantization::Onnx ? "onnx" : "tflite";
   q["float_layers"] = s.float_layers;
   q["float_layer_reasons"] = nlohmann::json::object();
   for (size_t i = 0; i < s.float_layers.size(); ++i) q["float_layer_reasons"][s.float_layers[i]] = s.float_reasons[i];
@@ -114,7 +121,7 @@ nlohmann::json pre_quantized_section(const QuantizeSummary& s) {
 // summary goes to `qdq` when given.
 Graph load(const std::string& model, const std::vector<std::string>& shapes,
            const std::vector<std::string>& disabled = {}, const std::string& dump_after = "",
-           QuantizeSummary* qdq_summary = nullptr) {
+           QuantizeSummary* qdq_summary = nullptr, Requantization requantization = Requantization::Onnx) {
   ImportOptions io;
   for (const auto& s : shapes) io.input_shapes.insert(parse_input_shape(s));
   Graph g = import_model(model, io);
@@ -124,7 +131,7 @@ Graph load(const std::string& model, const std::vector<std::string>& shapes,
   oo.dump_after = dump_after;
   oo.dump = &std::cout;
   optimize(g, oo);
-  const QuantizeSummary qdq = lower_qdq(g);  // a pre-quantized model runs on int8 kernels
+  const QuantizeSummary qdq = lower_qdq(g, requantization);  // a pre-quantized model runs on int8 kernels
   if (!qdq.int8_layers.empty()) spdlog::info("pre-quantized model: {} layers on int8 kernels", qdq.int8_layers.size());
   for (size_t i = 0; i < qdq.float_layers.size(); ++i)
     spdlog::info("layer kept in float: {} ({})", qdq.float_layers[i], qdq.float_reasons[i]);
@@ -136,7 +143,8 @@ Graph load(const std::string& model, const std::vector<std::string>& shapes,
 // says of it (scales, layers left in float, agreement with float on the calibration samples).
 // tensor_sqnr: when given, the SQNR of every int8 graph tensor that stands for a float one.
 nlohmann::json quantize(Graph& g, const std::string& data, bool per_tensor, const std::string& method, bool quiet,
-                        std::map<std::string, double>* tensor_sqnr = nullptr) {
+                        std::map<std::string, double>* tensor_sqnr = nullptr,
+                        Requantization requantization = Requantization::TFLite) {
   const auto samples = read_samples(data, g);
   const bool bar = !quiet && isatty(fileno(stderr));
   auto progress = [&](size_t done, size_t total) {
@@ -147,6 +155,7 @@ nlohmann::json quantize(Graph& g, const std::string& data, bool per_tensor, cons
   Graph float_graph = g;
   QuantizeOptions qo;
   qo.per_tensor = per_tensor;
+  qo.requantization = requantization;
   const QuantizeSummary s = quantize_int8(g, ranges, qo);
   spdlog::info("int8: {} layers quantized, {} in float", s.int8_layers.size(), s.float_layers.size());
   for (size_t i = 0; i < s.float_layers.size(); ++i)
@@ -157,6 +166,7 @@ nlohmann::json quantize(Graph& g, const std::string& data, bool per_tensor, cons
   q["calibration_method"] = method;
   q["calibration_samples"] = samples.size();
   q["weights"] = per_tensor ? "int8 symmetric per tensor" : "int8 symmetric per output channel";
+  q["requantization"] = requantization == Requantization::Onnx ? "onnx" : "tflite";
   q["int8_layers"] = s.int8_layers;
   q["float_layers"] = s.float_layers;
   q["float_layer_reasons"] = nlohmann::json::object();
@@ -232,14 +242,16 @@ int cmd_compile(const CompileArgs& a) {
   if (!a.quantize.empty() && a.calibration.empty())
     throw CLI::ValidationError("--calibration", "--quantize int8 needs --calibration DATA");
   QuantizeSummary qdq;
-  Graph g = load(a.model, a.input_shapes, a.disabled_passes, a.dump_after, &qdq);
+  Graph g = load(a.model, a.input_shapes, a.disabled_passes, a.dump_after, &qdq,
+                 requantization_of(a.requantization, Requantization::Onnx));
   nlohmann::json quantization;
-  if (qdq.pre_quantized) quantization = pre_quantized_section(qdq);
+  if (qdq.pre_quantized) quantization = pre_quantized_section(qdq, requantization_of(a.requantization, Requantization::Onnx));
   ReportInputs extra;
   extra.max_ram = max_ram, extra.max_flash = max_flash;
   if (!a.quantize.empty())
     quantization = quantize(g, a.calibration, a.per_tensor, a.calibration_method, a.quiet,
-                            a.reports.empty() ? nullptr : &extra.tensor_sqnr_db);
+                            a.reports.empty() ? nullptr : &extra.tensor_sqnr_db,
+                            requantization_of(a.requantization, Requantization::TFLite));
   CodegenOptions co;
   co.name = name;
   co.source = std::filesystem::path(a.model).filename().string();
@@ -367,6 +379,11 @@ int main_impl(int argc, char** argv) {
   compile->add_option("--calibration-method", ca.calibration_method,
                       "minmax (default) or percentile (0.01 % / 99.99 %: ignores rare outliers)")
       ->check(CLI::IsMember({"minmax", "percentile"}));
+  compile->add_option("--requantization", ca.requantization,
+                      "How int8 layers round their sums: tflite (fixed point, TFLite Micro's integers, no float "
+                      "on the core; default with --quantize) or onnx (float scale, half to even, ONNX Runtime's "
+                      "integers; default for pre-quantized models)")
+      ->check(CLI::IsMember({"tflite", "onnx"}));
   compile->add_option("--emit-onnx", ca.emit_onnx,
                       "Also write the graph as tinyc runs it as an ONNX model (int8 layers in QDQ form)");
   compile->add_option("--report", ca.reports,

@@ -143,7 +143,7 @@ class Quantizer {
   // calibrated one is, with those parameters instead of calibrated ranges, the model's own integer
   // weights, and ONNX's rounding (float scale, round half to even) so results follow ONNX Runtime.
   QuantizeSummary lower_qdq() {
-    onnx_ = true;
+    pre_quantized_ = true;
     uint8_to_int8(g_.nodes);
     for (const Node& n : g_.nodes)
       if (QParams p; n.op == "QuantizeLinear" && scalar_params(n, &p)) fixed_.emplace(n.inputs[0], p);
@@ -294,13 +294,13 @@ class Quantizer {
       c.shift[m] = static_cast<int8_t>(sh);
       int64_t largest = std::abs(int64_t(c.bias[m]));
       for (size_t j = 0; j < per_unit; ++j) largest += std::abs(int64_t(c.weights[m * per_unit + j])) * max_dx;
-      if (largest >= (int64_t(1) << 30)) return false;
+      if (largest >= (int64_t(1) << (30 - (onnx_rounding_ ? 0 : std::max(sh, 0))))) return false;
     }
     Node layer = n;  // the float layer emit_linear_s8 reads its form from
     layer.op = conv ? "Conv" : "Gemm";
     layer.inputs = {n.inputs[0], n.inputs[3]};
     if (!conv) layer.attrs.clear();
-    emit_linear_s8(layer, c, n.inputs[0], qx, n.outputs[0], qy, -128, 127, true);
+    emit_linear_s8(layer, c, n.inputs[0], qx, n.outputs[0], qy, -128, 127, onnx_rounding_);
     set_qparams(n.inputs[0], qx);
     set_qparams(n.outputs[0], qy);
     return true;
@@ -369,7 +369,7 @@ class Quantizer {
     const QParams qy = target(n.outputs[0]);
     const std::string x = as_int8(n.inputs[1 - k]);
     const size_t before = g_.nodes.size();
-    if (emit_channel_affine_s8(n, x, s, qparams(x), scale, shift, int8_output(n.outputs[0], qy), qy, -128, 127, onnx_, axis))
+    if (emit_channel_affine_s8(n, x, s, qparams(x), scale, shift, int8_output(n.outputs[0], qy), qy, -128, 127, onnx_rounding_, axis))
       return true;
     g_.nodes.resize(before);
     int8_.erase(n.outputs[0]);
@@ -454,7 +454,7 @@ class Quantizer {
     if (s.size() < 2 || s[1] != int64_t(gamma.size())) return false;
     const std::string x = as_int8(n.inputs[0]);
     const size_t before = g_.nodes.size();
-    if (emit_channel_affine_s8(n, x, s, qparams(x), scale, shift, int8_output(n.outputs[0], qy), qy, lo, hi, onnx_))
+    if (emit_channel_affine_s8(n, x, s, qparams(x), scale, shift, int8_output(n.outputs[0], qy), qy, lo, hi, onnx_rounding_))
       return true;
     g_.nodes.resize(before);
     int8_.erase(n.outputs[0]);
@@ -464,7 +464,7 @@ class Quantizer {
 
   QuantizeSummary run() {
     for (const auto& i : g_.inputs)
-      if (!onnx_ || g_.tensor(i).dtype == DType::Float) float_.insert(i);
+      if (!pre_quantized_ || g_.tensor(i).dtype == DType::Float) float_.insert(i);
     std::vector<Node> nodes = std::move(g_.nodes);
     g_.nodes.clear();
     for (const Node& n : nodes)
@@ -474,15 +474,15 @@ class Quantizer {
       why_.clear();
       for (auto& in : n.inputs)
         if (alias_.count(in)) in = alias_.at(in);
-      if (onnx_ && lower_quantized_node(n)) continue;
+      if (pre_quantized_ && lower_quantized_node(n)) continue;
       if (!quantize_node(n)) {
         for (auto& in : n.inputs)
           if (!in.empty() && !g_.is_const(in)) in = as_float(in);
         for (const auto& o : n.outputs)  // (a pre-quantized model's integers stay integers)
-          if (!onnx_ || g_.tensor(o).dtype == DType::Float) float_.insert(o);
+          if (!pre_quantized_ || g_.tensor(o).dtype == DType::Float) float_.insert(o);
         g_.nodes.push_back(n);
         // (A pre-quantized model's own conversions, and views of its float input, are not layers.)
-        if (onnx_ && (n.op == "QuantizeLinear" || n.op == "DequantizeLinear" || views.count(n.op))) continue;
+        if (pre_quantized_ && (n.op == "QuantizeLinear" || n.op == "DequantizeLinear" || views.count(n.op))) continue;
         summary_.float_layers.push_back(n.name);
         summary_.float_reasons.push_back(why_.empty() ? fmt::format("no int8 kernel for {}", n.op) : why_);
       }
@@ -507,7 +507,8 @@ class Quantizer {
   // tensors they read, the int8 tensors that are another's twin, and ONNX's rounding.
   std::map<std::string, QParams> fixed_;
   std::map<std::string, std::string> alias_;
-  bool onnx_ = false;
+  bool pre_quantized_ = false;
+  const bool onnx_rounding_ = opts_.requantization == Requantization::Onnx;
 
   bool has_range(const std::string& t) const { return ranges_.count(t) || fixed_.count(t) || int8_.count(t); }
   // The int8 parameters of float tensor t: the model's own, or those of its calibrated range.
@@ -852,7 +853,7 @@ class Quantizer {
     std::vector<double> floor(size_t(units), 0.0);
     for (int64_t m = 0; has_bias && m < units; ++m) floor[m] = std::fabs(b[m]) / (double(qx.scale) * (1 << 24));
     std::vector<float> sw;
-    c->weights = quantize_weights(w, transposed, &sw, onnx_rounding, floor);
+    c->weights = quantize_weights(w, transposed, &sw, pre_quantized_, floor);
     c->wscale = sw;
     c->bias.assign(units, 0), c->mult.resize(units), c->shift.resize(units), c->fscale.resize(units);
     const int64_t max_dx = std::max(128 + qx.zero_point, 127 - qx.zero_point);
@@ -940,9 +941,9 @@ class Quantizer {
       return refuse(fmt::format("its fused {} has no int8 clamp", n.get_string("tinyc_activation", "")));
     const QParams qx = input_qparams(n.inputs[0]);
     LinearS8 c;
-    if (!linear_s8(layer, qx, y, onnx_, &c)) return false;
+    if (!linear_s8(layer, qx, y, onnx_rounding_, &c)) return false;
     const std::string x = as_int8(n.inputs[0]);
-    emit_linear_s8(layer, c, x, qparams(x), int8_output(n.outputs[0], y), y, lo, hi, onnx_);
+    emit_linear_s8(layer, c, x, qparams(x), int8_output(n.outputs[0], y), y, lo, hi, onnx_rounding_);
     return true;
   }
 
@@ -1285,9 +1286,9 @@ class Quantizer {
     }
     if (n.op != "Softmax" || !has_range(n.inputs[0]) || !softmax_s8_ok(n)) return false;
     const std::string x = as_int8(n.inputs[0]);
-    if (onnx_ && has_range(n.outputs[0])) {
-      // A pre-quantized model's: com.microsoft QLinearSoftmax, whose kernel does the float path's
-      // very operations, so the model keeps its references' integers.
+    if (onnx_rounding_ && has_range(n.outputs[0])) {
+      // com.microsoft QLinearSoftmax, whose kernel does the float path's very operations: a
+      // pre-quantized model keeps its references' integers.
       const QParams qx = qparams(x), qy = target(n.outputs[0]);
       Node q;
       q.name = n.name, q.domain = "com.microsoft", q.op = "QLinearSoftmax";
@@ -1300,7 +1301,7 @@ class Quantizer {
       g_.nodes.push_back(q);
       return true;
     }
-    const QParams qy{1.0f / 256.0f, -128};
+    const QParams qy = fixed_.count(n.outputs[0]) ? fixed_.at(n.outputs[0]) : QParams{1.0f / 256.0f, -128};
     return emit_softmax_s8(n, x, qparams(x), int8_output(n.outputs[0], qy), qy);
   }
 
@@ -1342,7 +1343,7 @@ class Quantizer {
     std::vector<QParams> qxs;
     for (const auto& in : n.inputs) {
       xs.push_back(as_int8(in)), qxs.push_back(qparams(xs.back()));
-      if (onnx_ && !same(qxs.back(), y)) xs.back() = requantize(n, xs.back(), qxs.back(), y), qxs.back() = y;
+      if (onnx_rounding_ && !same(qxs.back(), y)) xs.back() = requantize(n, xs.back(), qxs.back(), y), qxs.back() = y;
     }
     emit_concat_s8(n, xs, qxs, int8_output(n.outputs[0], y), y);
     return true;
@@ -1461,14 +1462,16 @@ static void fold_conv_transposes(Graph& g) {
   g.nodes.erase(std::remove_if(g.nodes.begin(), g.nodes.end(), [](const Node& n) { return n.op.empty(); }), g.nodes.end());
 }
 
-QuantizeSummary lower_qdq(Graph& g) {
+QuantizeSummary lower_qdq(Graph& g, Requantization requantization) {
   const bool pre_quantized = std::any_of(g.nodes.begin(), g.nodes.end(), [](const Node& n) {
     return n.op == "QuantizeLinear" || n.op == "DequantizeLinear" || n.domain == "com.microsoft" ||
            n.op.rfind("QLinear", 0) == 0 || n.op == "ConvInteger" || n.op == "MatMulInteger";
   });
   if (!pre_quantized) return {};
   const Ranges none;
-  QuantizeSummary s = Quantizer(g, none, {}).lower_qdq();
+  QuantizeOptions opts;
+  opts.requantization = requantization;
+  QuantizeSummary s = Quantizer(g, none, opts).lower_qdq();
   s.pre_quantized = true;
   fold_conv_transposes(g);
   drop_unused_tensors(g);

@@ -1,7 +1,7 @@
 // Post-training int8 quantization: calibration, then a pass that rewrites the float IR into
 // tinyc's int8 operators (TFLite's int8 scheme: activations asymmetric per tensor, weights
 // symmetric per output channel in [-127, 127], int32 bias with scale input_scale * weight_scale,
-// fixed-point requantization). Operators without an int8 kernel stay in float between a
+// fixed-point requantization by default). Operators without an int8 kernel stay in float between a
 // DequantizeLinear and a QuantizeLinear.
 #pragma once
 
@@ -27,8 +27,14 @@ Ranges calibrate(Graph& g, const std::vector<std::vector<Tensor>>& samples,
                  CalibrationMethod method = CalibrationMethod::MinMax,
                  const std::function<void(size_t, size_t)>& progress = nullptr);
 
+// How int8 layers turn their int32 sums into int8: TFLite's fixed-point multiplier and shift
+// (TFLite Micro's integers, no float arithmetic on the core) or ONNX's float scale rounded half
+// to even (ONNX Runtime's integers).
+enum class Requantization { TFLite, Onnx };
+
 struct QuantizeOptions {
   bool per_tensor = false;  // one weight scale per tensor instead of per output channel
+  Requantization requantization = Requantization::TFLite;
 };
 
 // What the pass did, for the report.
@@ -61,12 +67,12 @@ Agreement compare_outputs(Graph& float_graph, Graph& int8_graph, const std::vect
 // Rewrites `g` (after the optimizer) to int8. The graph keeps its float inputs and outputs.
 QuantizeSummary quantize_int8(Graph& g, const Ranges& ranges, const QuantizeOptions& opts = {});
 
-// Pre-quantized (QDQ) models: DequantizeLinear -> Conv / Gemm / AveragePool / Add ->
-// QuantizeLinear patterns become int8 kernels with the model's own scales, requantized with
-// ONNX's rounding (float scale, round half to even) so results follow ONNX Runtime; data moves
-// between a DequantizeLinear and a QuantizeLinear run on the integers; DQ -> Softmax -> Q becomes
-// com.microsoft QLinearSoftmax. The summary lists what still computes in float.
-QuantizeSummary lower_qdq(Graph& g);
+// Pre-quantized models (QDQ, QOperator): the graph between their QuantizeLinear and
+// DequantizeLinear nodes becomes int8 by quantize_int8's rules, with the parameters those nodes
+// give and the model's own integer weights; by default with ONNX's rounding, so that results
+// follow ONNX Runtime (DQ -> Softmax -> Q becomes com.microsoft QLinearSoftmax). The summary lists
+// what still computes in float. A graph without quantized operators is left as it is.
+QuantizeSummary lower_qdq(Graph& g, Requantization requantization = Requantization::Onnx);
 
 // TFLite's QuantizeMultiplier: real = multiplier * 2^shift / 2^31, multiplier in [2^30, 2^31).
 void quantize_multiplier(double real, int32_t* multiplier, int32_t* shift);

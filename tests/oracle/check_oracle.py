@@ -17,6 +17,7 @@ tests/oracle, graph optimizations disabled) gives the reference:
 - pre-quantized models (QuantizeLinear / QLinear* nodes): ONNX Runtime on the original model
   against the generated code, within 1 LSB or as far as ONNX Runtime itself is from the model's
   reference outputs (output_*.pb), whichever is more; and their int8 layers one by one as above.
+  Compiled with `--requantization tflite` too, their int8 layers one by one (TFLite's rounding).
 Every emitted model must pass ONNX's checker and be byte-identical when compiled twice.
 Prints per case the values compared, how many differ, the largest difference and where. Exits 1
 if any check fails.
@@ -268,6 +269,7 @@ def main():
         base = os.path.basename(os.path.normpath(mdir))
         if pre_quantized(onnx.load(os.path.join(mdir, "model.onnx"), load_external_data=False)):
             cases.append((f"{base} (pre-quantized)", mdir, [], "original"))
+            cases.append((f"{base} (pre-quantized, TFLite requantization)", mdir, ["--requantization", "tflite"], "emitted"))
             continue
         cases.append((f"{base} float", mdir, [], "emitted"))
         calib = os.path.join(mdir, "data", "calib.npy")
