@@ -188,8 +188,9 @@ class Emitter {
     const Quantization& q = g_.tensor(y).quant;
     if (q.empty()) throw ModelError(fmt::format("tensor '{}' has no quantization to write to ONNX", y));
     node("QuantizeLinear", y + "/quantize",
-         {f, scalar(y + "/scale", q.scale[0]),
-          constant(y + "/zero_point", DType::Int8, {}, std::vector<int8_t>{int8_t(q.zero_point[0])})},
+         {f, scalar(y + "/scale", q.scale[0]),  // (a uint8 zero point: the same byte)
+          constant(y + "/zero_point", g_.tensor(y).dtype == DType::UInt8 ? DType::UInt8 : DType::Int8, {},
+                   std::vector<int8_t>{int8_t(q.zero_point[0])})},
          {y});
   }
 

@@ -377,7 +377,9 @@ static std::vector<Node> as_qdq(Graph& g, const Node& n) {
   }
   // QGemm: A, a_scale, a_zero_point, B, b_scale, b_zero_point, C, y_scale, y_zero_point.
   in.resize(9);
-  if (in[1].empty() || in[4].empty() || !g.tensors.count(in[1]) || !g.tensors.count(in[4]) || !g.is_const(in[1]) || !g.is_const(in[4]))
+  auto constant = [&](const std::string& t) { return !t.empty() && g.tensors.count(t) && g.is_const(t); };
+  if (!constant(in[1]) || !constant(in[4]) || num_elements(g.tensor(in[1]).shape) != 1 ||
+      num_elements(g.tensor(in[4]).shape) < 1 || g.tensor(in[1]).dtype != DType::Float || g.tensor(in[4]).dtype != DType::Float)
     return {n};
   const bool trans_b = n.get_int("transB", 0) != 0;
   const std::string a = dequantize(in[0], in[1], in[2], "a");

@@ -197,10 +197,13 @@ Lowered lower_relu_s8(OpContext& c) {
 }
 
 // x, table int8 [256]
+// (Also bytes of uint8 to int8 or back: the table's type is the output's.)
 Lowered lower_lookup_s8(OpContext& c) {
-  check_int8(c, 0);
-  if (c.input(1).dtype != DType::Int8 || num_elements(c.input(1).shape) != 256) c.fail("the table must be int8 [256]");
-  c.set_output(0, DType::Int8, c.input(0).shape);
+  const DType x = c.input(0).dtype, table = c.input(1).dtype;
+  if ((x != DType::Int8 && x != DType::UInt8) || (table != DType::Int8 && table != DType::UInt8) ||
+      num_elements(c.input(1).shape) != 256)
+    c.fail("expects int8 or uint8 input and an int8 or uint8 table [256]");
+  c.set_output(0, table, c.input(0).shape);
   const LookupS8Params p{i32(c, num_elements(c.input(0).shape))};
   return elementwise_in_place(c, TINYC_KERNEL(p, tinyc::lookup_s8));
 }

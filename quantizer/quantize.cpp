@@ -186,8 +186,7 @@ class Quantizer {
       return i >= 0 && size_t(i) < n.inputs.size() && g_.is_const(n.inputs[size_t(i)]) && u8(n.inputs[size_t(i)]);
     };
     // The uint8 data each node reads or writes with a zero point; every other uint8 tensor stays.
-    std::set<std::string> stays(g_.inputs.begin(), g_.inputs.end());
-    stays.insert(g_.outputs.begin(), g_.outputs.end());
+    std::set<std::string> stays;
     std::vector<std::vector<std::string>> data(nodes.size());
     for (size_t k = 0; k < nodes.size(); ++k) {
       const Node& n = nodes[k];
@@ -223,6 +222,39 @@ class Quantizer {
       moved[name] = t;
       return t;
     };
+    // uint8 graph inputs and outputs keep their type: a byte table moves each to or from an int8
+    // twin (the same real values), which the nodes read and write instead.
+    std::map<std::string, std::string> twin;
+    std::vector<Node> first, last;
+    auto params_of = [&](const Node& n, size_t zp) {  // (x, x_scale, x_zero_point): x's parameters, if known
+      Quantization q;
+      const std::string& scale = n.inputs[zp - 1];
+      const std::vector<int64_t> z = g_.tensor(n.inputs[zp]).ints();
+      if (scale.empty() || !g_.is_const(scale) || num_elements(g_.tensor(scale).shape) != 1 || z.size() != 1) return q;
+      q.scale = {float(g_.tensor(scale).floats().at(0))};
+      q.zero_point = {int32_t(z[0])};
+      return q;
+    };
+    for (size_t k = 0; k < nodes.size(); ++k) {
+      if (data[k].empty() || std::any_of(data[k].begin(), data[k].end(), [&](const std::string& t) { return stays.count(t); }))
+        continue;
+      const ZeroPoints z = zero_points(nodes[k]);
+      for (const auto& [d, zp] : z.in) {
+        const std::string& x = nodes[k].inputs[d];
+        if (!u8(x) || g_.is_const(x) || twin.count(x) || !std::count(g_.inputs.begin(), g_.inputs.end(), x)) continue;
+        g_.tensor(x).quant = params_of(nodes[k], zp);
+        twin[x] = fresh(x + "/int8");
+        g_.tensor(twin[x]).quant = moved_by_128(g_.tensor(x).quant);
+        first.push_back(byte_move(x, twin[x], DType::Int8));
+      }
+      const std::string& y = nodes[k].outputs[0];
+      if (u8_const(nodes[k], z.out) && std::count(g_.outputs.begin(), g_.outputs.end(), y) && !twin.count(y)) {
+        g_.tensor(y).quant = params_of(nodes[k], size_t(z.out));
+        twin[y] = fresh(y + "/int8");
+        g_.tensor(twin[y]).quant = moved_by_128(g_.tensor(y).quant);
+        last.push_back(byte_move(twin[y], y, DType::UInt8));
+      }
+    }
     std::set<std::string> changes;
     for (size_t k = 0; k < nodes.size(); ++k) {
       Node& n = nodes[k];
@@ -240,6 +272,32 @@ class Quantizer {
       }
     }
     for (const auto& t : changes) g_.tensor(t).dtype = DType::Int8;
+    for (Node& n : nodes) {
+      for (auto& x : n.inputs) x = twin.count(x) ? twin.at(x) : x;
+      for (auto& x : n.outputs) x = twin.count(x) ? twin.at(x) : x;
+    }
+    for (const auto& [u, t] : twin) g_.tensor(t).dtype = DType::Int8, g_.tensor(t).shape = g_.tensor(u).shape;
+    nodes.insert(nodes.begin(), first.begin(), first.end());
+    nodes.insert(nodes.end(), last.begin(), last.end());
+  }
+
+  static Quantization moved_by_128(Quantization q) {  // a uint8 tensor's parameters for its int8 twin
+    for (int32_t& z : q.zero_point) z -= 128;
+    return q;
+  }
+
+  // LookupS8 from uint8 bytes to int8 ones or back (to: the output's type): each value moved by
+  // 128, the zero point with it.
+  Node byte_move(const std::string& from, const std::string& to, DType type) {
+    std::vector<int8_t> table(256);  // indexed by the input byte read as int8, plus 128
+    for (int i = 0; i < 256; ++i) table[size_t(i)] = int8_t(type == DType::Int8 ? ((i + 128) & 255) - 128 : (i & 255) - (i >= 128 ? 256 : 0));
+    Node m;
+    m.name = to + "/bytes", m.domain = "tinyc", m.op = "LookupS8";
+    const std::string t = constant(to + "/table", DType::Int8, {256}, table);
+    g_.tensor(t).dtype = type;  // (the same bytes)
+    m.inputs = {from, t}, m.outputs = {to};
+    m.attrs["tinyc_function"].kind = Attr::String, m.attrs["tinyc_function"].s = "Identity";
+    return m;
   }
 
   // QLinearConv (x, x_scale, x_zp, w, w_scale, w_zp, y_scale, y_zp, B) or QLinearMatMul (a, ..., b,

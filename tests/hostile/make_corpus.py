@@ -178,6 +178,23 @@ def main():
         expect=["evil", "Relu"])
     n = helper.make_node("FooBar", ["X"], ["Y"], name="foo")
     add("unknown_operator", model([n], [vi("X", [2])], [vi("Y", [2])]), expect=["foo", "FooBar"])
+    # ONNX Runtime's quantized operators, malformed: refused by name, or run as written.
+    U8 = TensorProto.UINT8
+    sc = [const("s", np.array(0.02, np.float32)), const("z", np.array(128, np.uint8))]
+    n = helper.make_node("QLinearConcat", ["s", "z", "X", "s"], ["Y"], name="qcat", domain="com.microsoft", axis=0)
+    add("qlinearconcat_inputs_short", model([n], [vi("X", [2], U8)], [vi("Y", [2], U8)], sc, domains=["com.microsoft"]),
+        expect=["qcat", "QLinearConcat"])
+    n = helper.make_node("QLinearSigmoid", ["X", "s", "z", "s"], ["Y"], name="qsig", domain="com.microsoft")
+    add("qlinearsigmoid_no_zero_point", model([n], [vi("X", [2], U8)], [vi("Y", [2], U8)], sc, domains=["com.microsoft"]),
+        expect=["qsig", "QLinearSigmoid"])
+    w = [const("w", np.ones((3, 2), np.uint8)), const("ws", np.array([0.1, 0.2], np.float32))]
+    n = helper.make_node("QGemm", ["X", "S", "z", "w", "ws", "z"], ["Y"], name="qgemm", domain="com.microsoft")
+    add("qgemm_scale_not_constant", model([n], [vi("X", [1, 3], U8), vi("S", [])], [vi("Y", [1, 2])], sc + w,
+                                          domains=["com.microsoft"]), expect=["qgemm", "QGemm"])
+    q = helper.make_node("QuantizeLinear", ["X", "s", "z"], ["q"], name="q")
+    dq = helper.make_node("DequantizeLinear", ["q", "s2"], ["Y"], name="dq")  # other parameters, no zero point
+    add("qdq_parameters_disagree", model([q, dq], [vi("X", [2, 3])], [vi("Y", [2, 3])],
+                                         sc + [const("s2", np.array(0.5, np.float32))]), code=0, valid=True)
     relu = helper.make_node("Relu", ["X"], ["Y"], name="relu")
     add("opset_999", model([relu], [vi("X", [2])], [vi("Y", [2])], opset=999), expect=["999"])
     add("opset_0", model([relu], [vi("X", [2])], [vi("Y", [2])], opset=0), expect=["opset 0 is not"])

@@ -222,12 +222,15 @@ class Case:
             if t in fed:
                 return sets[k][0][fed[t]]
             layer, out, shape = traced[t]
-            return np.fromfile(os.path.join(self.work, f"set{k}", f"L{layer}_{out}.bin"), dtype=np.int8).reshape(shape)
+            dtype = np.uint8 if types.get(t) == onnx.TensorProto.UINT8 else np.int8  # (a uint8 graph output)
+            return np.fromfile(os.path.join(self.work, f"set{k}", f"L{layer}_{out}.bin"), dtype=dtype).reshape(shape)
 
         # Tensors whose shape ONNX's inference cannot give (outputs of com.microsoft operators)
         # get it from the report, so that a layer reading them can be cut out of the model.
         inferred = onnx.shape_inference.infer_shapes(emitted)
         known = {v.name for v in [*inferred.graph.value_info, *inferred.graph.input, *inferred.graph.output]}
+        types = {v.name: v.type.tensor_type.elem_type
+                 for v in [*inferred.graph.value_info, *inferred.graph.input, *inferred.graph.output]}
         for t, (_, _, shape) in traced.items():
             if t not in known:
                 emitted.graph.value_info.append(onnx.helper.make_tensor_value_info(t, onnx.TensorProto.INT8, shape))

@@ -5,7 +5,8 @@ DequantizeLinear and a QuantizeLinear (Conv with int8 per-channel weights and an
 MaxPool, Transpose, Reshape, MatMul, Add of an int8 bias, Softmax), each activation's Q -> DQ
 pair explicit; with int8 activations (kws_nhwc_s8) and uint8 ones (kws_nhwc_u8, ONNX Runtime's
 QUInt8); qoperator_s8, QLinearConv and QLinearMatMul in their QOperator form; unary_s8, elementwise
-functions between Q/DQ pairs; selections_s8, Pad, MaxPool and ReduceMax between them. Seeded; the references (data/test_data_set_K/output_0.pb) are ONNX Runtime's
+functions between Q/DQ pairs; selections_s8, Pad, MaxPool and ReduceMax between them; io_u8 and qoperator_io_u8, a uint8 graph input
+and output (QDQ, QLinearConv). Seeded; the references (data/test_data_set_K/output_0.pb) are ONNX Runtime's
 (onnxruntime-node from tests/oracle), so no code of tinyc produced them.
 
     /usr/bin/python3 tests/qdq/make_models.py [--out tests/qdq]
@@ -157,6 +158,32 @@ def selections(out_dir, name):
     save_with_references(out_dir, name, graph, [RNG.normal(-1.0, 1.5, size=(1, 3, 5, 6)).astype(np.float32) for _ in range(3)])
 
 
+def uint8_io(out_dir, name, qoperator=False):
+    """uint8 at the graph's boundary, as models for uint8 sensors or pixels take it: a uint8 input
+    -> DequantizeLinear -> Conv (int8 per-channel weights, int32 bias) -> QuantizeLinear -> a uint8
+    output; or (qoperator) the same Conv as one QLinearConv on the uint8 input and output."""
+    nodes, inits = [], []
+    const(inits, "xs", np.array(0.02, np.float32)), const(inits, "xz", np.array(131, np.uint8))
+    const(inits, "ys", np.array(0.05, np.float32)), const(inits, "yz", np.array(118, np.uint8))
+    wq = RNG.integers(-127, 128, size=(6, 3, 3, 3)).astype(np.int8)
+    ws = RNG.uniform(0.002, 0.01, size=6).astype(np.float32)
+    bq = RNG.integers(-200, 200, size=6).astype(np.int32)
+    const(inits, "wq", wq), const(inits, "ws", ws), const(inits, "wz", np.zeros(6, np.int8)), const(inits, "bq", bq)
+    if qoperator:
+        nodes.append(helper.make_node("QLinearConv", ["input", "xs", "xz", "wq", "ws", "wz", "ys", "yz", "bq"], ["y"],
+                                      pads=[1, 1, 1, 1]))
+    else:
+        const(inits, "bs", (ws * np.float32(0.02)).astype(np.float32)), const(inits, "bz", np.zeros(6, np.int32))
+        nodes.append(helper.make_node("DequantizeLinear", ["input", "xs", "xz"], ["x"]))
+        nodes.append(helper.make_node("DequantizeLinear", ["wq", "ws", "wz"], ["w"], axis=0))
+        nodes.append(helper.make_node("DequantizeLinear", ["bq", "bs", "bz"], ["b"], axis=0))
+        nodes.append(helper.make_node("Conv", ["x", "w", "b"], ["c"], pads=[1, 1, 1, 1]))
+        nodes.append(helper.make_node("QuantizeLinear", ["c", "ys", "yz"], ["y"]))
+    graph = helper.make_graph(nodes, name, [helper.make_tensor_value_info("input", TensorProto.UINT8, [1, 3, 8, 8])],
+                              [helper.make_tensor_value_info("y", TensorProto.UINT8, [1, 6, 8, 8])], inits)
+    save_with_references(out_dir, name, graph, [RNG.integers(0, 256, size=(1, 3, 8, 8)).astype(np.uint8) for _ in range(3)])
+
+
 def save_with_references(out_dir, name, graph, sets, opset=13):
     """NAME/model.onnx and its test data sets, the outputs from ONNX Runtime."""
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)], producer_name="tinyc tests/qdq")
@@ -186,6 +213,8 @@ def main():
     qoperator(out, "qoperator_s8")
     unary(out, "unary_s8")
     selections(out, "selections_s8")
+    uint8_io(out, "io_u8")
+    uint8_io(out, "qoperator_io_u8", qoperator=True)
 
 
 if __name__ == "__main__":
