@@ -2,9 +2,23 @@
 
 #include <fmt/format.h>
 
+#include <cmath>
 #include <type_traits>
 
 namespace tinyc {
+
+void quantize_multiplier(double real, int32_t* multiplier, int32_t* shift) {
+  *multiplier = 0, *shift = 0;
+  if (real == 0.0) return;
+  int e = 0;
+  const double q = std::frexp(real, &e);
+  int64_t fixed = std::llround(q * (int64_t(1) << 31));
+  if (fixed == (int64_t(1) << 31)) fixed /= 2, ++e;
+  if (e < -31) return;  // too small: the product rounds to 0
+  if (e > 30) e = 30, fixed = INT32_MAX;
+  *multiplier = static_cast<int32_t>(fixed);
+  *shift = e;
+}
 
 size_t dtype_size(DType t) {
   switch (t) {

@@ -34,6 +34,9 @@ struct Quantization {
   bool empty() const { return scale.empty(); }
 };
 
+// TFLite's QuantizeMultiplier: real = multiplier * 2^shift / 2^31, multiplier in [2^30, 2^31).
+void quantize_multiplier(double real, int32_t* multiplier, int32_t* shift);
+
 struct Tensor {
   std::string name;
   DType dtype = DType::Undefined;

@@ -1,6 +1,8 @@
 // tinyc's own int8 operators, made by the quantizer (quantizer/quantize.cpp): ConvS8,
-// FullyConnectedS8, AddS8, AvgPoolS8, ReluS8, LookupS8 (any elementwise function), SoftmaxS8. Quantization parameters are attributes; per-channel
-// multipliers and shifts are int32 constant inputs.
+// FullyConnectedS8, AddS8, AvgPoolS8, ReluS8, LookupS8 (any elementwise function), SoftmaxS8, ...
+// Scales and zero points are those of their tensors (Tensor::quant), from which each lowering
+// derives its kernel's constants as TFLite's Prepare does; per-channel multipliers and shifts,
+// and tables, are constant inputs the quantizer computed.
 #include "ops/op.h"
 #include "runtime/tinyc/int8.h"
 #include "runtime/tinyc/int8/reference.h"
@@ -16,6 +18,18 @@ int32_t attr32(OpContext& c, const char* name) {
 void check_int8(OpContext& c, size_t i) {
   if (c.input(i).dtype != DType::Int8) c.fail(fmt::format("input {} must be int8", i));
 }
+
+// The per-tensor scale and zero point of an int8 tensor, kept in the IR by the quantizer.
+struct Params8 {
+  float scale;
+  int32_t zero_point;
+};
+Params8 params_of(OpContext& c, const Tensor& t) {
+  if (t.quant.empty() || t.quant.zero_point.empty()) c.fail(fmt::format("tensor '{}' has no quantization", t.name));
+  return {t.quant.scale[0], t.quant.zero_point[0]};
+}
+Params8 input_params(OpContext& c, size_t i) { return params_of(c, c.input(i)); }
+Params8 output_params(OpContext& c) { return params_of(c, *c.out[0]); }
 
 // f(std::true_type) or f(std::false_type): a flag known at run time as a compile-time one.
 template <class F>
@@ -57,8 +71,8 @@ Lowered lower_conv_s8(OpContext& c) {
     p.in[a] = g.in[a], p.out[a] = g.out[a], p.kernel[a] = g.kernel[a];
     p.stride[a] = g.stride[a], p.dilation[a] = g.dilation[a], p.pad[a] = g.pad[a];
   }
-  p.input_zero_point = attr32(c, "tinyc_input_zero_point");
-  p.output_zero_point = attr32(c, "tinyc_output_zero_point");
+  p.input_zero_point = input_params(c, 0).zero_point;
+  p.output_zero_point = output_params(c).zero_point;
   p.act_min = attr32(c, "tinyc_act_min");
   p.act_max = attr32(c, "tinyc_act_max");
   p.float_requant = c.has(5);
@@ -108,8 +122,8 @@ Lowered lower_conv_transpose_s8(OpContext& c) {
     p.in[a] = g.in[a], p.out[a] = g.out[a], p.kernel[a] = g.kernel[a];
     p.stride[a] = g.stride[a], p.dilation[a] = g.dilation[a], p.pad[a] = g.pad[a];
   }
-  p.input_zero_point = attr32(c, "tinyc_input_zero_point");
-  p.output_zero_point = attr32(c, "tinyc_output_zero_point");
+  p.input_zero_point = input_params(c, 0).zero_point;
+  p.output_zero_point = output_params(c).zero_point;
   p.act_min = attr32(c, "tinyc_act_min");
   p.act_max = attr32(c, "tinyc_act_max");
   p.float_requant = c.has(5);
@@ -124,7 +138,7 @@ Lowered lower_fully_connected_s8(OpContext& c) {
   const Shape& w = c.input(1).shape;
   if (x.size() != 2 || w.size() != 2 || x[1] != w[1]) c.fail("expects x [rows, depth] and w [units, depth]");
   c.set_output(0, DType::Int8, {x[0], w[0]});
-  FullyConnectedS8Params p{i32(c, x[0]), i32(c, x[1]), i32(c, w[0]), attr32(c, "tinyc_output_zero_point"), attr32(c, "tinyc_act_min"),
+  FullyConnectedS8Params p{i32(c, x[0]), i32(c, x[1]), i32(c, w[0]), output_params(c).zero_point, attr32(c, "tinyc_act_min"),
                            attr32(c, "tinyc_act_max"), c.has(5), c.input(2).dtype == DType::Int16};
   return with_reference(p.float_requant ? TINYC_KERNEL(p, tinyc::fully_connected_s8<tinyc::Rounding::OnnxFloat>)
                                        : TINYC_KERNEL(p, tinyc::fully_connected_s8<tinyc::Rounding::TFLite>),
@@ -138,12 +152,14 @@ Lowered lower_add_s8(OpContext& c) {
   c.set_output(0, DType::Int8, out);
   AddS8Params p{};
   p.shape = make_broadcast(c, out, {c.input(0).shape, c.input(1).shape});
-  const auto zp = c.node.get_ints("tinyc_zero_points"), m = c.node.get_ints("tinyc_multipliers"),
-             sh = c.node.get_ints("tinyc_shifts");
-  if (zp.size() != 2 || m.size() != 3 || sh.size() != 3) c.fail("bad quantization attributes");
-  for (int k = 0; k < 2; ++k) p.zero_point[k] = int32_t(zp[k]), p.multiplier[k] = int32_t(m[k]), p.shift[k] = int32_t(sh[k]);
-  p.output_multiplier = int32_t(m[2]), p.output_shift = int32_t(sh[2]);
-  p.output_zero_point = attr32(c, "tinyc_output_zero_point");
+  // TFLite's quantized Add: both inputs on twice the larger scale, 20 bits left.
+  const Params8 a = input_params(c, 0), b = input_params(c, 1), y = output_params(c);
+  const double twice_max = 2.0 * std::max(a.scale, b.scale);
+  quantize_multiplier(a.scale / twice_max, &p.multiplier[0], &p.shift[0]);
+  quantize_multiplier(b.scale / twice_max, &p.multiplier[1], &p.shift[1]);
+  quantize_multiplier(twice_max / ((1 << 20) * double(y.scale)), &p.output_multiplier, &p.output_shift);
+  p.zero_point[0] = a.zero_point, p.zero_point[1] = b.zero_point;
+  p.output_zero_point = y.zero_point;
   p.act_min = attr32(c, "tinyc_act_min");
   p.act_max = attr32(c, "tinyc_act_max");
   if (c.node.get_int("tinyc_subtract", 0))
@@ -192,7 +208,7 @@ Lowered lower_avg_pool_s8(OpContext& c) {
 Lowered lower_relu_s8(OpContext& c) {
   check_int8(c, 0);
   c.set_output(0, DType::Int8, c.input(0).shape);
-  ClipParams p{i32(c, num_elements(c.input(0).shape)), 0, 0, float(attr32(c, "tinyc_act_min")), 127.0f};
+  ClipParams p{i32(c, num_elements(c.input(0).shape)), 0, 0, float(std::max(-128, input_params(c, 0).zero_point)), 127.0f};
   return elementwise_in_place(c, TINYC_KERNEL(p, tinyc::clip<int8_t>));
 }
 
@@ -223,7 +239,10 @@ void softmax_lines(OpContext& c, int32_t* lines, int32_t* axis) {
 Lowered lower_softmax_s8(OpContext& c) {
   SoftmaxS8Params p{};
   softmax_lines(c, &p.outer, &p.axis);
-  p.inner = 1, p.output_zero_point = attr32(c, "tinyc_output_zero_point"), p.inv_output_scale = attr32(c, "tinyc_inv_output_scale");
+  const Params8 y = output_params(c);
+  const double inv_scale = std::round(65536.0 / y.scale);
+  if (!(inv_scale >= 1 && inv_scale < 2147483648.0)) c.fail("its output scale has no int8 softmax");
+  p.inner = 1, p.output_zero_point = y.zero_point, p.inv_output_scale = int32_t(inv_scale);
   return TINYC_KERNEL(p, tinyc::softmax_s8);
 }
 
@@ -240,8 +259,9 @@ Lowered lower_prelu_s8(OpContext& c) {
   if (c.input(1).dtype != DType::Int32 || c.input(2).dtype != DType::Int8 || c.input(3).dtype != DType::Int8)
     c.fail("multipliers int32, shifts and signs int8");
   c.set_output(0, DType::Int8, x);
-  PReluS8Params p{i32(c, outer), i32(c, x[static_cast<size_t>(axis)]), i32(c, inner), attr32(c, "tinyc_input_zero_point"),
-                  attr32(c, "tinyc_output_zero_point"), attr32(c, "tinyc_multiplier"), attr32(c, "tinyc_shift")};
+  const Params8 qx = input_params(c, 0), qy = output_params(c);
+  PReluS8Params p{i32(c, outer), i32(c, x[static_cast<size_t>(axis)]), i32(c, inner), qx.zero_point, qy.zero_point, 0, 0};
+  quantize_multiplier(double(qx.scale) / qy.scale, &p.multiplier, &p.shift);  // the positive side
   return elementwise_in_place(c, TINYC_KERNEL(p, tinyc::prelu_s8));
 }
 
@@ -249,9 +269,10 @@ Lowered lower_prelu_s8(OpContext& c) {
 Lowered lower_log_softmax_s8(OpContext& c) {
   LogSoftmaxS8Params p{};
   softmax_lines(c, &p.outer, &p.axis);
-  if (!c.node.has("tinyc_inv_output_scale")) c.fail("missing attribute tinyc_inv_output_scale");
-  p.inner = 1, p.output_zero_point = attr32(c, "tinyc_output_zero_point"), p.ratio = attr32(c, "tinyc_ratio");
-  p.inv_output_scale = c.node.get_float("tinyc_inv_output_scale", 0);
+  const Params8 qx = input_params(c, 0), qy = output_params(c);
+  const double ratio = std::round(65536.0 * qx.scale / qy.scale);
+  if (!(ratio >= 1 && ratio < 8388608.0)) c.fail("its input and output scales are too far apart for int8");
+  p.inner = 1, p.output_zero_point = qy.zero_point, p.ratio = int32_t(ratio), p.inv_output_scale = 1.0f / qy.scale;
   return TINYC_KERNEL(p, tinyc::log_softmax_s8);
 }
 
@@ -261,10 +282,7 @@ Lowered lower_concat_s8(OpContext& c) {
   const int64_t r = static_cast<int64_t>(x0.size());
   const int64_t axis = norm_axis(c, c.node.get_int("axis", 0), r);
   if (c.num_inputs() > kMaxInputs) c.fail(fmt::format("more than {} inputs", kMaxInputs));
-  const auto zp = c.node.get_ints("tinyc_zero_points"), m = c.node.get_ints("tinyc_multipliers"),
-             sh = c.node.get_ints("tinyc_shifts");
-  if (zp.size() != c.num_inputs() || m.size() != c.num_inputs() || sh.size() != c.num_inputs())
-    c.fail("bad quantization attributes");
+  const Params8 y = output_params(c);
   ConcatS8Params p{};
   int64_t outer = 1;
   for (int64_t a = 0; a < axis; ++a) outer *= x0[a];
@@ -280,9 +298,11 @@ Lowered lower_concat_s8(OpContext& c) {
       if (a != axis && s[a] != x0[a]) c.fail("inputs differ outside the concat axis");
     out[axis] += s[axis];
     p.layout.chunk[i] = i32(c, outer ? num_elements(s) / outer : 0);
-    p.zero_point[i] = int32_t(zp[i]), p.multiplier[i] = int32_t(m[i]), p.shift[i] = int32_t(sh[i]);
+    const Params8 x = input_params(c, i);  // requantized where its parameters differ (multiplier 0: a copy)
+    p.zero_point[i] = x.zero_point, p.multiplier[i] = 0, p.shift[i] = 0;
+    if (x.scale != y.scale || x.zero_point != y.zero_point) quantize_multiplier(double(x.scale) / y.scale, &p.multiplier[i], &p.shift[i]);
   }
-  p.output_zero_point = attr32(c, "tinyc_output_zero_point");
+  p.output_zero_point = y.zero_point;
   c.set_output(0, DType::Int8, out);
   return TINYC_KERNEL(p, tinyc::concat_s8);
 }

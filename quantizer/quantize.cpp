@@ -12,19 +12,6 @@
 
 namespace tinyc {
 
-void quantize_multiplier(double real, int32_t* multiplier, int32_t* shift) {
-  *multiplier = 0, *shift = 0;
-  if (real == 0.0) return;
-  int e = 0;
-  const double q = std::frexp(real, &e);
-  int64_t fixed = std::llround(q * (int64_t(1) << 31));
-  if (fixed == (int64_t(1) << 31)) fixed /= 2, ++e;
-  if (e < -31) return;  // too small: the product rounds to 0
-  if (e > 30) e = 30, fixed = INT32_MAX;
-  *multiplier = static_cast<int32_t>(fixed);
-  *shift = e;
-}
-
 Ranges calibrate(Graph& g, const std::vector<std::vector<Tensor>>& samples, CalibrationMethod method,
                  const std::function<void(size_t, size_t)>& progress) {
   Ranges r;
@@ -358,7 +345,7 @@ class Quantizer {
     layer.op = conv ? "Conv" : "Gemm";
     layer.inputs = {n.inputs[0], n.inputs[3]};
     if (!conv) layer.attrs.clear();
-    emit_linear_s8(layer, c, n.inputs[0], qx, n.outputs[0], qy, -128, 127, onnx_rounding_);
+    emit_linear_s8(layer, c, n.inputs[0], qx, n.outputs[0], -128, 127, onnx_rounding_);
     set_qparams(n.inputs[0], qx);
     set_qparams(n.outputs[0], qy);
     return true;
@@ -395,7 +382,7 @@ class Quantizer {
     const std::string y4 = fresh(y + "/view");
     Tensor& t = g_.tensor(y4);
     t.dtype = DType::Int8, t.shape = view, t.has_shape = true;
-    emit_linear_s8(conv, c, x4, qx, y4, qy, lo, hi, onnx_rounding);
+    emit_linear_s8(conv, c, x4, qx, y4, lo, hi, onnx_rounding);
     set_qparams(y4, qy);
     add_node("Reshape", n.name + "/unview", {y4, constant(n.name + "/out_shape", DType::Int64, {int64_t(s.size())}, s)}, y);
     return true;
@@ -469,15 +456,9 @@ class Quantizer {
       quantize_multiplier(std::fabs(v[c]) * qx.scale / qy.scale, &mult[c], &sh);
       shift[c] = int8_t(sh), sign[c] = v[c] < 0 ? -1 : 1;
     }
-    int32_t m, sh;
-    quantize_multiplier(double(qx.scale) / qy.scale, &m, &sh);
     Node q;
     q.name = n.name, q.domain = "tinyc", q.op = "PReluS8";
     set_int(q, "tinyc_axis", int64_t(axis));
-    set_int(q, "tinyc_input_zero_point", qx.zero_point);
-    set_int(q, "tinyc_output_zero_point", qy.zero_point);
-    set_int(q, "tinyc_multiplier", m);
-    set_int(q, "tinyc_shift", sh);
     Attr slopes;  // for --emit-onnx
     slopes.kind = Attr::Floats, slopes.floats.assign(v.begin(), v.end());
     q.attrs["tinyc_slopes"] = slopes;
@@ -937,7 +918,7 @@ class Quantizer {
   // constants c and the output clamp [lo, hi]. With onnx_rounding the requantization is ONNX
   // Runtime's (float scale, round half to even).
   void emit_linear_s8(const Node& n, const LinearS8& c, const std::string& x, QParams qx, const std::string& y,
-                      QParams qy, int32_t lo, int32_t hi, bool onnx_rounding) {
+                      int32_t lo, int32_t hi, bool onnx_rounding) {
     const bool conv = n.op == "Conv";
     const Tensor& w = g_.tensor(n.inputs[1]);
     const bool transposed = !conv && !n.get_int("transB", 0);
@@ -951,8 +932,6 @@ class Quantizer {
     if (conv)
       for (const char* a : {"auto_pad", "dilations", "group", "kernel_shape", "pads", "strides", "tinyc_channels_last"})
         if (n.has(a)) q.attrs[a] = n.attrs.at(a);
-    if (conv) set_int(q, "tinyc_input_zero_point", qx.zero_point);  // a fully connected layer's is in its bias
-    set_int(q, "tinyc_output_zero_point", qy.zero_point);
     set_int(q, "tinyc_act_min", lo);
     set_int(q, "tinyc_act_max", hi);
     const Shape per{units};
@@ -1001,7 +980,7 @@ class Quantizer {
     LinearS8 c;
     if (!linear_s8(layer, qx, y, onnx_rounding_, &c)) return false;
     const std::string x = as_int8(n.inputs[0]);
-    emit_linear_s8(layer, c, x, qparams(x), int8_output(n.outputs[0], y), y, lo, hi, onnx_rounding_);
+    emit_linear_s8(layer, c, x, qparams(x), int8_output(n.outputs[0], y), lo, hi, onnx_rounding_);
     return true;
   }
 
@@ -1118,21 +1097,9 @@ class Quantizer {
   bool emit_add_s8(const Node& n, const std::string& a, QParams qa, const std::string& b, QParams qb,
                    const std::string& y, QParams qy, int32_t lo, int32_t hi) {
     if (!add_s8_fits(qa, qb, qy)) return false;
-    const double twice_max = 2.0 * std::max(qa.scale, qb.scale);
-    int32_t m[3], s[3];
-    quantize_multiplier(qa.scale / twice_max, &m[0], &s[0]);
-    quantize_multiplier(qb.scale / twice_max, &m[1], &s[1]);
-    quantize_multiplier(twice_max / ((1 << 20) * double(qy.scale)), &m[2], &s[2]);
-    Node q;
+    Node q;  // (its multipliers: lower_add_s8, from the tensors' parameters)
     q.name = n.name, q.domain = "tinyc", q.op = "AddS8";
     if (n.op == "Sub") set_int(q, "tinyc_subtract", 1);  // a - b
-    Attr zp, mult, shift;
-    zp.kind = mult.kind = shift.kind = Attr::Ints;
-    zp.ints = {qa.zero_point, qb.zero_point};
-    mult.ints = {m[0], m[1], m[2]};
-    shift.ints = {s[0], s[1], s[2]};
-    q.attrs["tinyc_zero_points"] = zp, q.attrs["tinyc_multipliers"] = mult, q.attrs["tinyc_shifts"] = shift;
-    set_int(q, "tinyc_output_zero_point", qy.zero_point);
     set_int(q, "tinyc_act_min", lo);
     set_int(q, "tinyc_act_max", hi);
     q.inputs = {a, b};
@@ -1179,9 +1146,8 @@ class Quantizer {
     Node q = n;
     q.inputs[0] = x;
     if (n.op == "Relu") {
-      q.domain = "tinyc", q.op = "ReluS8";
+      q.domain = "tinyc", q.op = "ReluS8";  // max(x, zero point)
       q.attrs.clear();
-      set_int(q, "tinyc_act_min", std::max(-128, qx.zero_point));
     } else if (avg) {
       q.domain = "tinyc", q.op = "AvgPoolS8";
       if (n.op == "GlobalAveragePool") set_int(q, "tinyc_global", 1);
@@ -1332,11 +1298,6 @@ class Quantizer {
       for (int d = 0; d < 256; ++d) table[d] = uint16_t(std::lround(65535.0 * std::exp(-double(qx.scale) * d)));
       Node q;
       q.name = n.name, q.domain = "tinyc", q.op = "LogSoftmaxS8";
-      set_int(q, "tinyc_output_zero_point", qy.zero_point);
-      set_int(q, "tinyc_ratio", int64_t(ratio));
-      Attr inv;
-      inv.kind = Attr::Float, inv.f = 1.0f / qy.scale;
-      q.attrs["tinyc_inv_output_scale"] = inv;
       q.inputs = {x, constant(n.name + "/exp_table", DType::UInt16, {256}, table)};
       q.outputs = {int8_output(n.outputs[0], qy)};
       g_.nodes.push_back(q);
@@ -1383,8 +1344,6 @@ class Quantizer {
     for (int d = 0; d < 256; ++d) table[d] = uint16_t(std::lround(65535.0 * std::exp(-double(qx.scale) * d)));
     Node q;
     q.name = n.name, q.domain = "tinyc", q.op = "SoftmaxS8";
-    set_int(q, "tinyc_output_zero_point", qy.zero_point);
-    set_int(q, "tinyc_inv_output_scale", int64_t(inv_scale));
     q.inputs = {x, constant(n.name + "/exp_table", DType::UInt16, {256}, table)};
     q.outputs = {y};
     g_.nodes.push_back(q);
@@ -1403,7 +1362,7 @@ class Quantizer {
       xs.push_back(as_int8(in)), qxs.push_back(qparams(xs.back()));
       if (onnx_rounding_ && !same(qxs.back(), y)) xs.back() = requantize(n, xs.back(), qxs.back(), y), qxs.back() = y;
     }
-    emit_concat_s8(n, xs, qxs, int8_output(n.outputs[0], y), y);
+    emit_concat_s8(n, xs, qxs, int8_output(n.outputs[0], y));
     return true;
   }
 
@@ -1424,18 +1383,10 @@ class Quantizer {
   // Concat n of int8 tensors xs into int8 y, each input requantized to y's parameters (a plain
   // copy where they agree).
   void emit_concat_s8(const Node& n, const std::vector<std::string>& xs, const std::vector<QParams>& qxs,
-                      const std::string& y, QParams qy) {
+                      const std::string& y) {
     Node q = n;
     q.domain = "tinyc", q.op = "ConcatS8";
-    Attr zp, mult, shift;
-    zp.kind = mult.kind = shift.kind = Attr::Ints;
-    for (const QParams& x : qxs) {
-      int32_t m = 0, s = 0;
-      if (x.scale != qy.scale || x.zero_point != qy.zero_point) quantize_multiplier(double(x.scale) / qy.scale, &m, &s);
-      zp.ints.push_back(x.zero_point), mult.ints.push_back(m), shift.ints.push_back(s);
-    }
-    q.attrs["tinyc_zero_points"] = zp, q.attrs["tinyc_multipliers"] = mult, q.attrs["tinyc_shifts"] = shift;
-    set_int(q, "tinyc_output_zero_point", qy.zero_point);
+    for (size_t k = 0; k < xs.size(); ++k) set_qparams(xs[k], qxs[k]);
     q.inputs = xs;
     q.outputs = {y};
     g_.nodes.push_back(q);

@@ -74,7 +74,4 @@ QuantizeSummary quantize_int8(Graph& g, const Ranges& ranges, const QuantizeOpti
 // what still computes in float. A graph without quantized operators is left as it is.
 QuantizeSummary lower_qdq(Graph& g, Requantization requantization = Requantization::Onnx);
 
-// TFLite's QuantizeMultiplier: real = multiplier * 2^shift / 2^31, multiplier in [2^30, 2^31).
-void quantize_multiplier(double real, int32_t* multiplier, int32_t* shift);
-
 }  // namespace tinyc
