@@ -57,16 +57,11 @@ template <Rounding R, Layout Out> struct Im2col { static constexpr auto run = &c
 template <Rounding R, Layout Out> struct Depthwise3x3 { static constexpr auto run = &depthwise_s8<3, 3, R, Out>; };
 template <Rounding R, Layout Out> struct Depthwise { static constexpr auto run = &depthwise_s8<0, 0, R, Out>; };
 
-// x, w, bias, multiplier, shift[, float scale: ONNX rounding]. Attributes as Conv's, with
-// tinyc_channels_last (x NHWC, w [M, k..., C/g]) and tinyc_channels_last_out (y NHWC).
-Lowered lower_conv_s8(OpContext& c) {
-  check_int8(c, 0);
-  check_int8(c, 1);
-  const bool last_out = c.node.get_int("tinyc_channels_last_out", 0) != 0;
-  ConvParams g = conv_params(c, c.input(0), c.input(1), &c.input(2), DType::Int8, last_out);
+// ConvS8Params of a convolution's geometry g (ConvS8 and ConvTransposeS8): the zero points of its
+// tensors, the output clamp, the bias's width and (a float scale input) ONNX's rounding.
+ConvS8Params conv_s8_params(OpContext& c, const ConvParams& g) {
   ConvS8Params p{};
   p.batch = g.batch, p.in_ch = g.in_ch, p.out_ch = g.out_ch, p.groups = g.groups, p.channels_last = g.channels_last;
-  p.channels_last_out = last_out;
   for (int a = 0; a < 3; ++a) {
     p.in[a] = g.in[a], p.out[a] = g.out[a], p.kernel[a] = g.kernel[a];
     p.stride[a] = g.stride[a], p.dilation[a] = g.dilation[a], p.pad[a] = g.pad[a];
@@ -77,6 +72,18 @@ Lowered lower_conv_s8(OpContext& c) {
   p.act_max = attr32(c, "tinyc_act_max");
   p.float_requant = c.has(5);
   p.bias16 = c.input(2).dtype == DType::Int16;
+  return p;
+}
+
+// x, w, bias, multiplier, shift[, float scale: ONNX rounding]. Attributes as Conv's, with
+// tinyc_channels_last (x NHWC, w [M, k..., C/g]) and tinyc_channels_last_out (y NHWC).
+Lowered lower_conv_s8(OpContext& c) {
+  check_int8(c, 0);
+  check_int8(c, 1);
+  const bool last_out = c.node.get_int("tinyc_channels_last_out", 0) != 0;
+  ConvParams g = conv_params(c, c.input(0), c.input(1), &c.input(2), DType::Int8, last_out);
+  ConvS8Params p = conv_s8_params(c, g);
+  p.channels_last_out = last_out;
   // The kernel for the shape: a padded plane per channel for depthwise (3x3 unrolled), im2col and
   // dot products for one group, the weight-stationary reference otherwise.
   const size_t in_plane = static_cast<size_t>(g.in[0] * g.in[1] * g.in[2]);
@@ -116,19 +123,7 @@ Lowered lower_conv_transpose_s8(OpContext& c) {
     c.fail("channels do not match the weights and groups");
   const ConvParams g = conv_transpose_params(c, x, w.shape[0], Shape(w.shape.begin() + 2, w.shape.end()), DType::Int8);
   if (num_elements(c.input(2).shape) != w.shape[0]) c.fail("bias size differs from the output channels");
-  ConvS8Params p{};
-  p.batch = g.batch, p.in_ch = g.in_ch, p.out_ch = g.out_ch, p.groups = g.groups;
-  for (int a = 0; a < 3; ++a) {
-    p.in[a] = g.in[a], p.out[a] = g.out[a], p.kernel[a] = g.kernel[a];
-    p.stride[a] = g.stride[a], p.dilation[a] = g.dilation[a], p.pad[a] = g.pad[a];
-  }
-  p.input_zero_point = input_params(c, 0).zero_point;
-  p.output_zero_point = output_params(c).zero_point;
-  p.act_min = attr32(c, "tinyc_act_min");
-  p.act_max = attr32(c, "tinyc_act_max");
-  p.float_requant = c.has(5);
-  p.bias16 = c.input(2).dtype == DType::Int16;
-  return TINYC_KERNEL(p, tinyc::conv_transpose_s8);
+  return TINYC_KERNEL(conv_s8_params(c, g), tinyc::conv_transpose_s8);
 }
 
 Lowered lower_fully_connected_s8(OpContext& c) {

@@ -52,27 +52,28 @@ struct SoftmaxS8Params {
   TINYC_PARAMS(SoftmaxS8Params, outer, axis, inner, output_zero_point, inv_output_scale)
 };
 
-// One line of a softmax over int8 (n values, step apart): its maximum, and the sum of table[max -
-// x] over it (the exp table of softmax_s8 and log_softmax_s8).
-inline int64_t exp_sum_s8(const int8_t* xs, int32_t n, int32_t step, const uint16_t* table, int32_t& mx) {
-  mx = -128;
-  for (int32_t a = 0; a < n; ++a) mx = xs[a * step] > mx ? xs[a * step] : mx;
-  int64_t sum = 0;
-  for (int32_t a = 0; a < n; ++a) sum += table[mx - xs[a * step]];
-  return sum;
-}
-
-// Integer softmax. in: x, exp table uint16 [256] with table[d] = round(65535 * exp(-input_scale * d))
-// for d = max - x. y = round(table[d] / sum / output_scale) + zero point, in 2^16 fixed point.
-inline void softmax_s8(const SoftmaxS8Params& p, const void* const* in, void* const* out) {
+// For each line of a softmax over int8 x (in[0]) along p.axis, with the exp table in[1]:
+// f(xs, ys, table, max, sum), its input and output at the line's start (values p.inner apart), its
+// maximum and the sum of table[max - x] over it (softmax_s8 and log_softmax_s8).
+template <class P, class F>
+inline void for_each_exp_line(const P& p, const void* const* in, void* const* out, F f) {
   const int8_t* x = static_cast<const int8_t*>(in[0]);
   const uint16_t* table = static_cast<const uint16_t*>(in[1]);
   int8_t* y = static_cast<int8_t*>(out[0]);
   for_each_line(p.outer, p.axis, p.inner, [&](int32_t at, int32_t, int32_t) {
     const int8_t* xs = x + at;
-    int8_t* ys = y + at;
-    int32_t mx;
-    const int64_t sum = exp_sum_s8(xs, p.axis, p.inner, table, mx);
+    int32_t mx = -128;
+    for (int32_t a = 0; a < p.axis; ++a) mx = xs[a * p.inner] > mx ? xs[a * p.inner] : mx;
+    int64_t sum = 0;
+    for (int32_t a = 0; a < p.axis; ++a) sum += table[mx - xs[a * p.inner]];
+    f(xs, y + at, table, mx, sum);
+  });
+}
+
+// Integer softmax. in: x, exp table uint16 [256] with table[d] = round(65535 * exp(-input_scale * d))
+// for d = max - x. y = round(table[d] / sum / output_scale) + zero point, in 2^16 fixed point.
+inline void softmax_s8(const SoftmaxS8Params& p, const void* const* in, void* const* out) {
+  for_each_exp_line(p, in, out, [&](const int8_t* xs, int8_t* ys, const uint16_t* table, int32_t mx, int64_t sum) {
     for (int32_t a = 0; a < p.axis; ++a) {
       const int64_t num = int64_t(table[mx - xs[a * p.inner]]) * p.inv_output_scale;
       const int64_t q = (num + sum / 2) / sum;  // prob / output_scale, times 2^16
@@ -120,14 +121,7 @@ struct LogSoftmaxS8Params {
 // the sum from the same exp table as softmax_s8 (65535 exp(-input_scale d)) and one logarithm per
 // row; y = round(log p / output_scale) + zero point, in 2^16 fixed point.
 inline void log_softmax_s8(const LogSoftmaxS8Params& p, const void* const* in, void* const* out) {
-  const int8_t* x = static_cast<const int8_t*>(in[0]);
-  const uint16_t* table = static_cast<const uint16_t*>(in[1]);
-  int8_t* y = static_cast<int8_t*>(out[0]);
-  for_each_line(p.outer, p.axis, p.inner, [&](int32_t at, int32_t, int32_t) {
-    const int8_t* xs = x + at;
-    int8_t* ys = y + at;
-    int32_t mx;
-    const int64_t sum = exp_sum_s8(xs, p.axis, p.inner, table, mx);
+  for_each_exp_line(p, in, out, [&](const int8_t* xs, int8_t* ys, const uint16_t*, int32_t mx, int64_t sum) {
     const int64_t offset = int64_t(65536.0f * std::log(float(sum) / 65535.0f) * p.inv_output_scale + 0.5f);
     for (int32_t a = 0; a < p.axis; ++a) {
       const int64_t v = -(int64_t(p.ratio) * (mx - xs[a * p.inner]) + offset);
