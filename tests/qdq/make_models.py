@@ -6,7 +6,7 @@ MaxPool, Transpose, Reshape, MatMul, Add of an int8 bias, Softmax), each activat
 pair explicit; with int8 activations (kws_nhwc_s8) and uint8 ones (kws_nhwc_u8, ONNX Runtime's
 QUInt8); qoperator_s8, QLinearConv and QLinearMatMul in their QOperator form; unary_s8, elementwise
 functions between Q/DQ pairs; selections_s8, Pad, MaxPool and ReduceMax between them; io_u8 and qoperator_io_u8, a uint8 graph input
-and output (QDQ, QLinearConv). Seeded; the references (data/test_data_set_K/output_0.pb) are ONNX Runtime's
+and output (QDQ, QLinearConv); opset10_s8 and opset12_u8, per-tensor QDQ as older exporters write it. Seeded; the references (data/test_data_set_K/output_0.pb) are ONNX Runtime's
 (onnxruntime-node from tests/oracle), so no code of tinyc produced them.
 
     /usr/bin/python3 tests/qdq/make_models.py [--out tests/qdq]
@@ -184,6 +184,39 @@ def uint8_io(out_dir, name, qoperator=False):
     save_with_references(out_dir, name, graph, [RNG.integers(0, 256, size=(1, 3, 8, 8)).astype(np.uint8) for _ in range(3)])
 
 
+def old_opset(out_dir, name, opset, act=np.int8):
+    """QDQ at an opset before 13, as older exporters write it: per-tensor weights and bias (no
+    axis), Conv -> Relu, MaxPool, Flatten, MatMul, Softmax (axis 1, the last here) between Q/DQ
+    pairs."""
+    nodes, inits = [], []
+    x = qdq(nodes, inits, "input", 0.03, 2, "in", act)
+    const(inits, "wq", RNG.integers(-127, 128, size=(6, 3, 3, 3)).astype(np.int8))
+    const(inits, "ws", np.array(0.006, np.float32)), const(inits, "wz", np.array(0, np.int8))
+    const(inits, "bq", RNG.integers(-300, 300, size=6).astype(np.int32))
+    const(inits, "bs", np.array(0.03 * 0.006, np.float32)), const(inits, "bz", np.array(0, np.int32))
+    const(inits, "mq", RNG.integers(-127, 128, size=(96, 10)).astype(np.int8))
+    const(inits, "ms", np.array(0.004, np.float32)), const(inits, "mz", np.array(0, np.int8))
+    nodes.append(helper.make_node("DequantizeLinear", ["wq", "ws", "wz"], ["w"]))
+    nodes.append(helper.make_node("DequantizeLinear", ["bq", "bs", "bz"], ["b"]))
+    nodes.append(helper.make_node("DequantizeLinear", ["mq", "ms", "mz"], ["mw"]))
+    nodes.append(helper.make_node("Conv", [x, "w", "b"], ["c"], pads=[1, 1, 1, 1]))
+    nodes.append(helper.make_node("Relu", ["c"], ["r"]))
+    x = qdq(nodes, inits, "r", 0.02, -128, "r", act)
+    nodes.append(helper.make_node("MaxPool", [x], ["m"], kernel_shape=[2, 2], strides=[2, 2]))
+    x = qdq(nodes, inits, "m", 0.02, -128, "m", act)
+    nodes.append(helper.make_node("Flatten", [x], ["f"], axis=1))
+    x = qdq(nodes, inits, "f", 0.02, -128, "f", act)
+    nodes.append(helper.make_node("MatMul", [x, "mw"], ["mm"]))
+    x = qdq(nodes, inits, "mm", 0.05, 0, "mm", act)
+    nodes.append(helper.make_node("Softmax", [x], ["sm"], axis=1))
+    qdq(nodes, inits, "sm", 1 / 256, -128, "sm", act)
+    nodes[-1].output[0] = "y"
+    graph = helper.make_graph(nodes, name, [helper.make_tensor_value_info("input", TensorProto.FLOAT, [1, 3, 8, 8])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 10])], inits)
+    save_with_references(out_dir, name, graph, [RNG.normal(0, 1.5, size=(1, 3, 8, 8)).astype(np.float32) for _ in range(3)],
+                         opset=opset)
+
+
 def save_with_references(out_dir, name, graph, sets, opset=13):
     """NAME/model.onnx and its test data sets, the outputs from ONNX Runtime."""
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)], producer_name="tinyc tests/qdq")
@@ -215,6 +248,8 @@ def main():
     selections(out, "selections_s8")
     uint8_io(out, "io_u8")
     uint8_io(out, "qoperator_io_u8", qoperator=True)
+    old_opset(out, "opset10_s8", 10)
+    old_opset(out, "opset12_u8", 12, np.uint8)
 
 
 if __name__ == "__main__":
