@@ -164,9 +164,9 @@ class Quantizer {
 
   // uint8 quantization (ONNX Runtime's QUInt8) is int8 with the values and the zero point moved
   // by 128: the same real numbers, and the same integer arithmetic on x - zero_point. Every uint8
-  // tensor inside the graph (not a graph input or output) that only nodes knowing its zero point
-  // make and read (QuantizeLinear, DequantizeLinear, the QLinear operators) becomes int8, with
-  // those nodes' zero points, so the int8 patterns and kernels serve it.
+  // tensor that only nodes knowing its zero point make and read (QuantizeLinear, DequantizeLinear,
+  // the QLinear operators) becomes int8, with those nodes' zero points, so the int8 patterns and
+  // kernels serve it; a graph input or output among them keeps its uint8 form beside an int8 twin.
   void uint8_to_int8(std::vector<Node>& nodes) {
     auto u8 = [&](const std::string& t) { return !t.empty() && g_.tensor(t).dtype == DType::UInt8; };
     auto u8_const = [&](const Node& n, int i) {
@@ -277,7 +277,7 @@ class Quantizer {
   // 128, the zero point with it.
   Node byte_move(const std::string& from, const std::string& to, DType type) {
     std::vector<int8_t> table(256);  // indexed by the input byte read as int8, plus 128
-    for (int i = 0; i < 256; ++i) table[size_t(i)] = int8_t(type == DType::Int8 ? ((i + 128) & 255) - 128 : (i & 255) - (i >= 128 ? 256 : 0));
+    for (int i = 0; i < 256; ++i) table[size_t(i)] = type == DType::Int8 ? int8_t(((i + 128) & 255) - 128) : int8_t(uint8_t(i));
     Node m;
     m.name = to + "/bytes", m.domain = "tinyc", m.op = "LookupS8";
     const std::string t = constant(to + "/table", DType::Int8, {256}, table);
