@@ -105,12 +105,13 @@ struct CompileArgs {
 Requantization requantization_of(const std::string& name, Requantization fallback) {
   return name.empty() ? fallback : name == "onnx" ? Requantization::Onnx : Requantization::TFLite;
 }
+const char* requantization_name(Requantization r) { return r == Requantization::Onnx ? "onnx" : "tflite"; }
 
 // The report's quantization section of a pre-quantized model: its layers left in float.
 nlohmann::json pre_quantized_section(const QuantizeSummary& s, Requantization r) {
   nlohmann::json q;
   q["pre_quantized"] = true;
-  q["requantization"] = r == Requantization::Onnx ? "onnx" : "tflite";
+  q["requantization"] = requantization_name(r);
   q["float_layers"] = s.float_layers;
   q["float_layer_reasons"] = nlohmann::json::object();
   for (size_t i = 0; i < s.float_layers.size(); ++i) q["float_layer_reasons"][s.float_layers[i]] = s.float_reasons[i];
@@ -166,7 +167,7 @@ nlohmann::json quantize(Graph& g, const std::string& data, bool per_tensor, cons
   q["calibration_method"] = method;
   q["calibration_samples"] = samples.size();
   q["weights"] = per_tensor ? "int8 symmetric per tensor" : "int8 symmetric per output channel";
-  q["requantization"] = requantization == Requantization::Onnx ? "onnx" : "tflite";
+  q["requantization"] = requantization_name(requantization);
   q["int8_layers"] = s.int8_layers;
   q["float_layers"] = s.float_layers;
   q["float_layer_reasons"] = nlohmann::json::object();
@@ -242,10 +243,10 @@ int cmd_compile(const CompileArgs& a) {
   if (!a.quantize.empty() && a.calibration.empty())
     throw CLI::ValidationError("--calibration", "--quantize int8 needs --calibration DATA");
   QuantizeSummary qdq;
-  Graph g = load(a.model, a.input_shapes, a.disabled_passes, a.dump_after, &qdq,
-                 requantization_of(a.requantization, Requantization::Onnx));
+  const Requantization pre_quantized = requantization_of(a.requantization, Requantization::Onnx);
+  Graph g = load(a.model, a.input_shapes, a.disabled_passes, a.dump_after, &qdq, pre_quantized);
   nlohmann::json quantization;
-  if (qdq.pre_quantized) quantization = pre_quantized_section(qdq, requantization_of(a.requantization, Requantization::Onnx));
+  if (qdq.pre_quantized) quantization = pre_quantized_section(qdq, pre_quantized);
   ReportInputs extra;
   extra.max_ram = max_ram, extra.max_flash = max_flash;
   if (!a.quantize.empty())

@@ -1039,11 +1039,12 @@ class Quantizer {
     return emit_add_s8(n, as_int8(n.inputs[0]), qa, as_int8(n.inputs[1]), qb, int8_output(n.outputs[0], y), y, lo, hi);
   }
 
-  // QLinear inputs of binary n: a, a_scale, a_zero_point, b, b_scale, b_zero_point, y_scale,
-  // y_zero_point (scalar constants).
-  std::vector<std::string> qlinear_inputs(const Node& n, QParams qy) {
+  // The inputs of a QLinear operator: each int8 input of xs with its scale and zero point, then
+  // the output's (scalar constants): a, a_scale, a_zero_point, [b, ...,] y_scale, y_zero_point.
+  std::vector<std::string> qlinear_inputs(const Node& n, std::vector<std::string> xs, QParams qy) {
     std::vector<std::string> in;
-    for (const std::string& t : {as_int8(n.inputs[0]), as_int8(n.inputs[1]), std::string()}) {
+    xs.push_back("");  // then the output's
+    for (const std::string& t : xs) {
       const QParams q = t.empty() ? qy : qparams(t);
       if (!t.empty()) in.push_back(t);
       in.push_back(constant(n.name + "/scale", DType::Float, {}, std::vector<float>{q.scale}));
@@ -1059,7 +1060,7 @@ class Quantizer {
         n.has("tinyc_activation") || !has_range(n.inputs[0]) || !has_range(n.inputs[1]) || !has_range(n.outputs[0]))
       return false;
     const QParams qy = target(n.outputs[0]);
-    const std::vector<std::string> in = qlinear_inputs(n, qy);
+    const std::vector<std::string> in = qlinear_inputs(n, {as_int8(n.inputs[0]), as_int8(n.inputs[1])}, qy);
     Node q;
     q.name = n.name, q.domain = "com.microsoft", q.op = "QLinearMul", q.inputs = in;
     q.outputs = {int8_output(n.outputs[0], qy)};
@@ -1074,7 +1075,7 @@ class Quantizer {
         !has_range(n.inputs[0]) || !has_range(n.inputs[1]) || !has_range(n.outputs[0]))
       return false;
     const QParams qy = target(n.outputs[0]);
-    const std::vector<std::string> in = qlinear_inputs(n, qy);
+    const std::vector<std::string> in = qlinear_inputs(n, {as_int8(n.inputs[0]), as_int8(n.inputs[1])}, qy);
     add_node("QLinearMatMul", n.name, in, int8_output(n.outputs[0], qy));
     return true;
   }
@@ -1308,14 +1309,11 @@ class Quantizer {
     if (onnx_rounding_ && has_range(n.outputs[0])) {
       // com.microsoft QLinearSoftmax, whose kernel does the float path's very operations: a
       // pre-quantized model keeps its references' integers.
-      const QParams qx = qparams(x), qy = target(n.outputs[0]);
+      const QParams qy = target(n.outputs[0]);
       Node q;
       q.name = n.name, q.domain = "com.microsoft", q.op = "QLinearSoftmax";
       set_int(q, "opset", 13);
-      q.inputs = {x, constant(n.name + "/x_scale", DType::Float, {}, std::vector<float>{qx.scale}),
-                  constant(n.name + "/x_zero_point", DType::Int8, {}, std::vector<int8_t>{int8_t(qx.zero_point)}),
-                  constant(n.name + "/y_scale", DType::Float, {}, std::vector<float>{qy.scale}),
-                  constant(n.name + "/y_zero_point", DType::Int8, {}, std::vector<int8_t>{int8_t(qy.zero_point)})};
+      q.inputs = qlinear_inputs(n, {x}, qy);
       q.outputs = {int8_output(n.outputs[0], qy)};
       g_.nodes.push_back(q);
       return true;
