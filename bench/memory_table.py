@@ -38,8 +38,8 @@ PASS_THROUGH = {"Identity", "Dropout", "Reshape", "Flatten", "Squeeze", "Unsquee
                 "Pad", "BatchNormalization", "Relu", "Clip", "LeakyRelu", "Cast",
                 "QuantizeLinear", "DequantizeLinear", "Add", "Sub", "Mul", "Div"}
 # Ops whose kernels never write their output over an input (ops/*.cpp: only elementwise ops,
-# pooling and pointwise or depthwise Conv set `in_place`). A Conv counts here only when it is
-# neither 1x1 nor grouped.
+# pooling and Conv set `in_place`). A float Conv counts here only when it is neither 1x1 nor
+# grouped; an int8 one never (conv_s8_im2col's output may overlap the part of its input it has read).
 APART = {"Conv", "ConvTranspose", "Gemm", "MatMul", "Softmax", "LogSoftmax", "Concat", "LSTM", "GRU", "RNN"}
 
 
@@ -130,7 +130,8 @@ def independent_bound(path, int8):
         attr = {a.name: onnx.helper.get_attribute_value(a) for a in n.attribute}
         apart = n.op_type in APART
         if n.op_type == "Conv":  # kernel_shape may be left to the weights: then not counted apart
-            apart = attr.get("group", 1) == 1 and any(d != 1 for d in attr.get("kernel_shape", [1]))
+            # (an int8 one may start before its dying input and overlap the rest: never apart)
+            apart = not int8 and attr.get("group", 1) == 1 and any(d != 1 for d in attr.get("kernel_shape", [1]))
         dying = [nbytes(v) for v in ins if not readers[v] & descendants[k]]
         if not apart and dying and value(n.output[0]) in outs:
             total -= min(max(dying), nbytes(value(n.output[0])))

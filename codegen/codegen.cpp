@@ -125,7 +125,7 @@ Generated generate(Graph& g, const CodegenOptions& opts) {
     if (n.op == "QuantizeLinear" && std::count(g.inputs.begin(), g.inputs.end(), n.inputs[0])) keep.insert(n.outputs[0]);
   auto memory = [&] {
     std::vector<NodeMemory> m;
-    for (const Lowered& l : kernels) m.push_back({l.scratch_bytes, l.in_place, l.in_place_scratch});
+    for (const Lowered& l : kernels) m.push_back({l.scratch_bytes, l.in_place, l.in_place_scratch, l.in_place_lead});
     return m;
   };
   const std::vector<size_t> order = schedule(g, opts.alignment, memory(), keep);
@@ -162,7 +162,6 @@ Generated generate(Graph& g, const CodegenOptions& opts) {
     for (const auto& in : n.inputs)
       if (!in.empty() && g.is_const(in)) use_const(in);
   for (const auto& [t, off] : out.plan.offset) where[t] = fmt::format("arena + {}", off);
-  for (const auto& [t, buffer] : out.plan.in_place) where[t] = where.at(buffer);
   for (const auto& [view, source] : out.plan.alias) {
     if (g.is_const(source)) use_const(source);
     where[view] = where.at(source);

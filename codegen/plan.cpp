@@ -11,23 +11,29 @@ namespace {
 
 // A buffer of the arena: it lives from step `first` and needs bytes[k] at step first + k. Its
 // size changes when an output takes over its input's buffer in place, and so does what it holds:
-// holds[j] = (the step from which, the tensor).
+// holds[j] = the step from which, the tensor, and how far into the buffer that tensor starts (an
+// input that an output overlaps with a lead starts that far in).
 struct Buffer {
+  struct Hold {
+    size_t from;
+    std::string tensor;
+    size_t shift;
+  };
   size_t first = 0;
   std::vector<size_t> bytes;
-  std::vector<std::pair<size_t, std::string>> holds;
+  std::vector<Hold> holds;
   size_t last() const { return first + bytes.size() - 1; }
   size_t at(size_t step) const { return step < first || step > last() ? 0 : bytes[step - first]; }
   size_t peak() const { return *std::max_element(bytes.begin(), bytes.end()); }
-  const std::string& holder(size_t step) const {
+  const Hold& holder(size_t step) const {
     size_t j = 0;
-    while (j + 1 < holds.size() && holds[j + 1].first <= step) ++j;
-    return holds[j].second;
+    while (j + 1 < holds.size() && holds[j + 1].from <= step) ++j;
+    return holds[j];
   }
 };
 using Buffers = std::map<std::string, Buffer>;
 
-Buffer make_buffer(size_t bytes, size_t first, const std::string& holds) { return Buffer{first, {bytes}, {{first, holds}}}; }
+Buffer make_buffer(size_t bytes, size_t first, const std::string& holds) { return Buffer{first, {bytes}, {{first, holds, 0}}}; }
 
 void extend(Buffer& b, size_t step) {
   if (step > b.last()) b.bytes.resize(step - b.first + 1, b.bytes.back());
@@ -37,6 +43,18 @@ void extend(Buffer& b, size_t step) {
 // `live` calls it.
 std::string scratch_name(size_t i) { return "\x01scratch" + std::to_string(i); }
 std::string scratch_label(size_t i) { return "(scratch of layer " + std::to_string(i) + ")"; }
+
+// What the plan's `live` calls the bytes kept free before the tensor b holds at step s, for the
+// output of a later step that will overlap it.
+std::string lead_label(const Buffer& b, size_t step) {
+  size_t next = step;
+  for (const Buffer::Hold& h : b.holds)
+    if (h.from > step) {
+      next = h.from;
+      break;
+    }
+  return "(kept for layer " + std::to_string(next) + "'s output)";
+}
 
 // The bytes live at each step.
 std::vector<size_t> live_sums(const Buffers& live, size_t steps) {
@@ -166,7 +184,8 @@ ArenaPlan plan_in_order(const Graph& g, const std::vector<size_t>& order, size_t
     if (it != live.end()) extend(it->second, steps);
   }
   // In place: the output takes over the buffer of an input that dies at this step (the buffer
-  // then holds the larger of the two at that step), when that does not raise the peak.
+  // then holds the larger of the two at that step), when that does not raise the peak. With a
+  // lead, the input moves that far into the buffer for all its life, and the output starts at 0.
   size_t current_peak = peak(live, steps);
   for (size_t s = 0; s < steps; ++s) {
     const Node& n = g.nodes[order[s]];
@@ -174,13 +193,20 @@ ArenaPlan plan_in_order(const Graph& g, const std::vector<size_t>& order, size_t
     if (m.in_place < 0 || static_cast<size_t>(m.in_place) >= n.inputs.size() || n.outputs.empty()) continue;
     const std::string& in = n.inputs[m.in_place];
     const std::string& out = n.outputs[0];
-    if (in.empty() || keep.count(in) || !live.count(out)) continue;
+    if (in.empty() || !live.count(out)) continue;
+    // A kept tensor may be the caller's buffer: only an output with a lead (which starts in the
+    // arena, before it) may overlap it.
+    auto a = plan.alias.find(in);
+    const std::string& viewed = a == plan.alias.end() ? in : a->second;
+    if (!m.in_place_lead && (keep.count(in) || keep.count(viewed))) continue;
     const std::string r = root(in);
     auto it = live.find(r);
-    if (it == live.end() || keep.count(r) || it->second.last() != s) continue;
+    if (it == live.end() || it->second.last() != s) continue;
     Buffers trial = live;
     Buffer& merged = trial.at(r);
     const Buffer& o = trial.at(out);
+    for (size_t& b : merged.bytes) b += m.in_place_lead;
+    for (Buffer::Hold& h : merged.holds) h.shift += m.in_place_lead;
     merged.bytes.back() = std::max(merged.bytes.back(), o.bytes.front());
     merged.bytes.insert(merged.bytes.end(), o.bytes.begin() + 1, o.bytes.end());
     merged.holds.insert(merged.holds.end(), o.holds.begin(), o.holds.end());
@@ -195,20 +221,23 @@ ArenaPlan plan_in_order(const Graph& g, const std::vector<size_t>& order, size_t
   }
   auto [offset, size] = place(live, alignment, current_peak);
   plan.live.resize(steps);
-  for (const auto& [name, b] : live)
-    for (size_t s = b.first; s <= b.last() && s < steps; ++s) plan.live[s].push_back({b.holder(s), b.at(s), offset.at(name)});
+  for (const auto& [name, b] : live) {
+    for (size_t s = b.first; s <= b.last() && s < steps; ++s) {
+      const Buffer::Hold& h = b.holder(s);
+      plan.live[s].push_back({h.tensor, b.at(s) - h.shift, offset.at(name) + h.shift});
+      if (h.shift) plan.live[s].push_back({lead_label(b, s), h.shift, offset.at(name)});
+    }
+    if (name == scratch_name(b.first)) {
+      plan.scratch[b.first] = offset.at(name);
+      plan.scratch_bytes[b.first] = b.bytes.front();
+    } else {
+      for (const Buffer::Hold& h : b.holds) plan.offset[h.tensor] = offset.at(name) + h.shift;
+    }
+  }
   for (auto& v : plan.live)
     std::sort(v.begin(), v.end(), [](const LiveBuffer& a, const LiveBuffer& b) {
       return a.offset != b.offset ? a.offset < b.offset : a.tensor < b.tensor;
     });
-  for (size_t s = 0; s < steps; ++s) {
-    auto it = offset.find(scratch_name(s));
-    if (it == offset.end()) continue;
-    plan.scratch[s] = it->second;
-    plan.scratch_bytes[s] = live.at(scratch_name(s)).bytes.front();
-    offset.erase(it);
-  }
-  plan.offset = offset;
   plan.size = live.empty() ? 0 : size;
   plan.live_bytes = live_sums(live, steps);
   plan.live_bytes.resize(steps);

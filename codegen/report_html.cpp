@@ -206,7 +206,7 @@ std::string memory_chart(const json& r) {
     for (const json& b : l.value("live", json::array())) {
       const std::string name = b["tensor"];
       const uint64_t v = b["bytes"];
-      const bool scratch = name.rfind("(scratch", 0) == 0;
+      const bool scratch = name[0] == '(';  // a layer's scratch, or room kept for a later output
       if (!scratch && !colour.count(name)) colour.emplace(name, colour.size());
       s += fmt::format("<rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" fill=\"{}\"><title>{}: {} {}</title></rect>\n",
                        num(kLeft + i * bw + gap / 2), num(Y(base + v)), num(bw - gap), num(Y(base) - Y(base + v)),
@@ -474,7 +474,7 @@ std::string report_html(const json& r) {
        "has the exact figures.</p>\n";
   h += budget_chart(r);
   h += "<h2>Memory timeline</h2>\n<p class=\"note\">Bytes live in the arena while each layer runs, one colour per "
-       "tensor (grey: the layer's scratch), in arena order; hover for names. The dashed line is the lower bound (the "
+       "tensor (grey: the layer's scratch, or room kept for a later layer's output that overlaps a tensor), in arena order; hover for names. The dashed line is the lower bound (the "
        "most bytes live at once); the red line the arena the planner placed, which adds the gaps between "
        "buffers.</p>\n";
   h += memory_chart(r);

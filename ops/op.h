@@ -34,8 +34,11 @@ struct Lowered {
   size_t scratch_bytes = 0;  // scratch the kernel needs, passed as out[kScratchSlot]
   // Output 0 may be the very buffer of input `in_place` (the kernel then needs in_place_scratch
   // bytes of scratch instead of scratch_bytes); -1: never. The planner decides whether it is.
+  // With a lead, the output starts that many bytes before the input and overlaps the rest of it
+  // (the kernel overwrites only values it no longer reads).
   int in_place = -1;
   size_t in_place_scratch = 0;
+  size_t in_place_lead = 0;
 };
 
 

@@ -65,7 +65,8 @@ int main() {
     // Each kernel with the scratch its *_scratch_bytes says for this core's ISA: the bytes past
     // that must stay as they were.
     // Modes: 0 NCHW, 1 channels-last input, 2 over its input, 3 channels-last output, 4 both.
-    auto check = [&](Kernel kernel, int mode) {
+    // overlap: y starts conv_s8_im2col_lead bytes before x and overlaps the rest, as planned.
+    auto check = [&](Kernel kernel, int mode, bool overlap = false) {
       ConvS8Params q = p;
       const bool plane = kernel == dw || kernel == dw3 || kernel == dw_last || kernel == dw3_last;
       const size_t room = plane ? depthwise_s8_scratch_bytes(q) : conv_s8_im2col_scratch_bytes(q, kIsa);
@@ -82,6 +83,12 @@ int main() {
       const void* in[6] = {q.channels_last ? nhwc : x, w, bias, mult, shift, fscale};
       void* out[10] = {y};
       if (mode == 2) in[0] = out[0] = buffer;
+      if (overlap) {
+        const int64_t lead = conv_s8_im2col_lead(q);
+        if (lead < 0 || lead + p.in_ch * in_size > kMax) return;
+        memcpy(buffer + lead, q.channels_last ? nhwc : x, size_t(p.in_ch * in_size));
+        in[0] = buffer + lead, out[0] = buffer;
+      }
       out[kScratchSlot] = scratch;
       kernel(q, in, out);
       ++runs;
@@ -91,13 +98,13 @@ int main() {
           printf("scratch overrun: trial %d mode %d writes past its %u bytes\n", trial, mode, unsigned(room));
           break;
         }
-      const int8_t* got = mode == 2 ? buffer : y;
+      const int8_t* got = mode == 2 || overlap ? buffer : y;
       bool same = true;
       for (int m = 0; m < p.out_ch; ++m)
         for (int i = 0; i < out_size; ++i) same = same && got[q.channels_last_out ? i * p.out_ch + m : m * out_size + i] == want[m * out_size + i];
       if (!same) {
         ++mismatches;
-        printf("mismatch: trial %d mode %d groups %ld in %ldx%ld k %ldx%ld\n", trial, mode, (long)p.groups,
+        printf("mismatch: trial %d mode %d%s groups %ld in %ldx%ld k %ldx%ld\n", trial, mode, overlap ? " overlapping" : "", (long)p.groups,
                (long)p.in[1], (long)p.in[2], (long)p.kernel[1], (long)p.kernel[2]);
       }
     };
@@ -110,7 +117,7 @@ int main() {
         transpose_blocks(reinterpret_cast<const int8_t*>(scratch), p.out_ch, cg, ks, w);
       }
       check(reference::conv_s8, mode);  // the runtime's reference, which the evaluator can run
-      if (p.groups == 1) check(last ? im2col_last : im2col, mode);
+      if (p.groups == 1) check(last ? im2col_last : im2col, mode), check(last ? im2col_last : im2col, mode, true);
       if (depthwise) check(last ? dw_last : dw, mode);
       if (depthwise && ks == 9) check(last ? dw3_last : dw3, mode);
     }

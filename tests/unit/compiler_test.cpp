@@ -90,6 +90,29 @@ TEST_CASE("arena plan: a node runs in place over an input that dies there, unles
   CHECK(plan_arena(p.g, 16, mem, {"a"}).in_place.count("b") == 0);
 }
 
+TEST_CASE("arena plan: an output with a lead starts that far before its input and overlaps the rest") {
+  PlanGraph p;
+  for (const char* t : {"x", "a", "b", "y"}) p.tensor(t, 100);
+  p.g.inputs = {"x"}, p.g.outputs = {"y"};
+  p.node({"x"}, "a"), p.node({"a"}, "b"), p.node({"b"}, "y");
+  std::vector<NodeMemory> mem(3, NodeMemory{0, -1, 0});
+  mem[1].in_place = 0, mem[1].in_place_lead = 48;
+  const ArenaPlan plan = plan_arena(p.g, 16, mem);
+  REQUIRE(plan.in_place.at("b") == "a");
+  CHECK(plan.offset.at("a") == plan.offset.at("b") + 48);  // b's first 48 bytes lie before a
+  CHECK(plan.size == 448);                                  // not 800: b overlaps a's first 352 bytes
+  CHECK(plan.live_bytes == std::vector<size_t>{448, 448, 400});
+  REQUIRE(plan.live[0].size() == 2);  // a, and the room kept before it
+  CHECK(plan.live[0][0].tensor == "(kept for layer 1's output)");
+  CHECK(plan.live[0][0].bytes == 48);
+  CHECK(plan.live[0][1].tensor == "a");
+  CHECK(plan.live[0][1].offset == plan.offset.at("a"));
+  // A kept tensor (the caller's buffer in the int8 entry point): overlapped with a lead only.
+  CHECK(plan_arena(p.g, 16, mem, {"a"}).in_place.at("b") == "a");
+  mem[1].in_place_lead = 0;
+  CHECK(plan_arena(p.g, 16, mem, {"a"}).in_place.count("b") == 0);
+}
+
 // The planner's own account of each step's buffers, which the report draws (report.cpp used to
 // recompute the lifetimes on its own).
 TEST_CASE("arena plan: each step's live buffers name the tensor each holds then, through views, in place and scratch") {

@@ -109,7 +109,7 @@ TEST_CASE("the one-multiply requantization equals TFLite's high multiply and rou
 TEST_CASE("conv_s8, conv_s8_im2col and depthwise_s8 equal a straightforward loop on random shapes, also channels-last in and out and written over their input") {
   std::mt19937 rng(7);
   auto uni = [&](int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(rng); };
-  int in_place_runs = 0;
+  int in_place_runs = 0, total_overlap_runs = 0;
   for (int trial = 0; trial < 90; ++trial) {
     const ConvS8Params p = random_conv_s8(uni, trial, 3, 3);
     const bool fl = p.float_requant;
@@ -161,6 +161,27 @@ TEST_CASE("conv_s8, conv_s8_im2col and depthwise_s8 equal a straightforward loop
       const int8_t* got = mode == 2 ? buffer.data() : y.data();
       REQUIRE(std::vector<int8_t>(got, got + y.size()) == (q.channels_last_out ? want_last : want));
     };
+    // conv_s8_im2col with y starting its lead before x and overlapping the rest of it, as the
+    // planner places them; modes as above (0, 1, 3, 4).
+    int overlap_runs = 0;
+    auto check_overlap = [&](Kernel kernel, int mode) {
+      INFO("conv_s8_im2col over the rest of its input, mode " << mode);
+      ConvS8Params q = p;
+      q.channels_last = mode == 1 || mode == 4;
+      q.channels_last_out = mode >= 3;
+      const int64_t lead = conv_s8_im2col_lead(q);
+      if (lead < 0 || size_t(lead) >= y.size()) return;
+      ++overlap_runs;
+      std::vector<int8_t> buffer(std::max(size_t(lead) + x.size(), y.size()), int8_t(99));
+      const std::vector<int8_t>& xq = q.channels_last ? nhwc : x;
+      std::copy(xq.begin(), xq.end(), buffer.begin() + lead);
+      const void* in[6] = {buffer.data() + lead, q.channels_last ? w_last.data() : w.data(),
+                           bias.data(), mult.data(), shift.data(), fscale.data()};
+      void* out[10] = {buffer.data()};
+      out[kScratchSlot] = scratch.data();
+      kernel(q, in, out);
+      REQUIRE(std::vector<int8_t>(buffer.begin(), buffer.begin() + y.size()) == (q.channels_last_out ? want_last : want));
+    };
     const bool in_place = conv_in_place(geometry), depthwise = p.groups == p.in_ch && p.out_ch == p.in_ch;
     const bool w3 = p.kernel[2] == 3;  // the kernel width written out
     constexpr Layout Last = Layout::ChannelsLast;
@@ -177,15 +198,18 @@ TEST_CASE("conv_s8, conv_s8_im2col and depthwise_s8 equal a straightforward loop
       check(reference::conv_s8, "reference::conv_s8", mode);  // the runtime's reference, as the evaluator runs it
       check(conv_s8, "conv_s8", mode);
       if (p.groups == 1) check(last ? im2col_last : im2col, "conv_s8_im2col", mode);  // also where depthwise_s8 runs
+      if (p.groups == 1) check_overlap(last ? im2col_last : im2col, mode);
       if (depthwise) check(last ? dw_last : dw, "depthwise_s8<0, 0>", mode);
       if (depthwise && p.kernel[1] == 3 && p.kernel[2] == 3) check(last ? dw3_last : dw3, "depthwise_s8<3, 3>", mode);
     }
+    total_overlap_runs += overlap_runs;
     if (!in_place) continue;
     ++in_place_runs;
     if (p.groups == 1 && is_pointwise(geometry)) check(im2col, "conv_s8_im2col", 2);
     if (depthwise) check(conv_s8, "conv_s8", 2), check(dw, "depthwise_s8<0, 0>", 2);
   }
   CHECK(in_place_runs >= 40);
+  CHECK(total_overlap_runs >= 40);
 }
 
 TEST_CASE("percentile calibration ignores a rare outlier that min/max keeps") {

@@ -42,6 +42,31 @@ inline size_t conv_s8_im2col_scratch_bytes(const ConvS8Params& p, Isa isa) {
   return quad;
 }
 
+// How far before x conv_s8_im2col's y may start and still overlap x (y = x - lead, one batch):
+// every ISA's driver gathers a block of pixels' patches before it writes their outputs, in pixel
+// order, so it is enough that pixel j's outputs land below every value of x a later pixel reads.
+// -1: not for several batches.
+inline int64_t conv_s8_im2col_lead(const ConvS8Params& p) {
+  if (p.batch != 1) return -1;
+  const int64_t out_size = int64_t(p.out[0]) * p.out[1] * p.out[2], ws = p.channels_last ? p.in_ch : 1;
+  // The lowest value of x that pixel o reads (its window's corner clamped into x; channel 0).
+  auto lowest_read = [&](int64_t o) {
+    const int64_t ow = o % p.out[2], oh = o / p.out[2] % p.out[1], od = o / (int64_t(p.out[2]) * p.out[1]);
+    auto first = [](int64_t i) { return i < 0 ? 0 : i; };
+    const int64_t id = first(od * p.stride[0] - p.pad[0]), ih = first(oh * p.stride[1] - p.pad[1]),
+                  iw = first(ow * p.stride[2] - p.pad[2]);
+    return ((id * p.in[1] + ih) * p.in[2] + iw) * ws;
+  };
+  int64_t lead = 0, later = INT64_MAX;  // later: the lowest value the pixels after o read
+  for (int64_t o = out_size - 1; o >= 0; --o) {
+    const int64_t highest_write = p.channels_last_out ? (o + 1) * p.out_ch - 1 : (p.out_ch - 1) * out_size + o;
+    if (later != INT64_MAX && highest_write + 1 - later > lead) lead = highest_write + 1 - later;
+    const int64_t r = lowest_read(o);
+    if (r < later) later = r;
+  }
+  return lead;
+}
+
 }  // namespace tinyc
 
 #endif
