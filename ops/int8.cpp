@@ -196,7 +196,8 @@ Lowered lower_avg_pool_s8(OpContext& c) {
   const Quantization &qx = c.input(0).quant, &qy = c.out[0]->quant;
   const bool padded = p.count_include_pad && std::any_of(pads.begin(), pads.end(), [](int64_t v) { return v != 0; });
   if (!qx.empty() && !qy.empty() &&
-      (qx.scale[0] != qy.scale[0] || qx.zero_point[0] != qy.zero_point[0] || (padded && qx.zero_point[0] != 0)))
+      (qx.scale[0] != qy.scale[0] || qx.zero_point[0] != qy.zero_point[0] || (padded && qx.zero_point[0] != 0) ||
+       c.node.get_int("tinyc_round_half_even", 0)))
     p.scale = qx.scale[0] / qy.scale[0], p.input_zero_point = qx.zero_point[0], p.output_zero_point = qy.zero_point[0];
   c.set_output(0, DType::Int8, out);
   Lowered l = with_reference(TINYC_KERNEL(p, tinyc::avg_pool_s8), p, &reference::avg_pool_s8);

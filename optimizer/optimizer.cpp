@@ -180,9 +180,12 @@ std::vector<float> per_channel(const Tensor& c, const Shape& out) {
 void remove_identities(Graph& g) {
   for (size_t i = 0; i < g.nodes.size();) {
     const Node& n = g.nodes[i];
+    // (a Cast to the type its input has: PyTorch writes one after every QuantizeLinear)
     const bool identity = n.op == "Identity" ||
                           (n.op == "Dropout" && n.outputs.size() == 1 &&
-                           (n.inputs.size() < 3 || n.inputs[2].empty()));
+                           (n.inputs.size() < 3 || n.inputs[2].empty())) ||
+                          (n.op == "Cast" && n.inputs.size() == 1 && g.tensors.count(n.inputs[0]) &&
+                           static_cast<int64_t>(g.tensor(n.inputs[0]).dtype) == n.get_int("to", -1));
     if (!identity || is_output(g, n.outputs[0])) {
       ++i;
       continue;

@@ -530,6 +530,9 @@ class Quantizer {
       if (!int8_.count(o) && has_range(o)) quantize_float_output(o);
       if (int8_.count(o) || float_.count(o)) as_float(o);  // (not an int8 output of a pre-quantized model)
     }
+    if (onnx_rounding_)  // averages rounded half to even, as ONNX Runtime's float ones
+      for (Node& n : g_.nodes)
+        if (n.op == "AvgPoolS8") set_int(n, "tinyc_round_half_even", 1);
     return summary_;
   }
 
@@ -1144,6 +1147,12 @@ class Quantizer {
     if (pool && !has_range(in)) return false;
     const std::string x = as_int8(in);
     const QParams qx = qparams(x);
+    if (n.op == "Relu" && fixed_.count(n.outputs[0]) && !same(fixed_.at(n.outputs[0]), qx)) {
+      // A model's own output parameters (PyTorch quantizes a Relu's output on its own): max(x, 0)
+      // and the requantization in one table.
+      const QParams qy = fixed_.at(n.outputs[0]);
+      return emit_lookup_s8(n, x, qx, int8_output(n.outputs[0], qy), qy);
+    }
     Node q = n;
     q.inputs[0] = x;
     if (n.op == "Relu") {

@@ -63,6 +63,11 @@ def output_lsb(model):
     """Per graph output: one step of its integer grid (1 for integer outputs, the scale of the
     DequantizeLinear that makes a float output), or None for a float result."""
     inits = {t.name: numpy_helper.to_array(t) for t in model.graph.initializer}
+    for n in model.graph.node:  # Constant nodes (torch.onnx writes its scales so), and their Identity
+        if n.op_type == "Constant" and n.attribute and n.attribute[0].name == "value":
+            inits[n.output[0]] = numpy_helper.to_array(n.attribute[0].t)
+        elif n.op_type == "Identity" and n.input[0] in inits:
+            inits[n.output[0]] = inits[n.input[0]]
     producer = {o: n for n in model.graph.node for o in n.output}
     lsb = []
     for o in model.graph.output:

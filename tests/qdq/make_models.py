@@ -6,7 +6,8 @@ MaxPool, Transpose, Reshape, MatMul, Add of an int8 bias, Softmax), each activat
 pair explicit; with int8 activations (kws_nhwc_s8) and uint8 ones (kws_nhwc_u8, ONNX Runtime's
 QUInt8); qoperator_s8, QLinearConv and QLinearMatMul in their QOperator form; unary_s8, elementwise
 functions between Q/DQ pairs; selections_s8, Pad, MaxPool and ReduceMax between them; io_u8 and qoperator_io_u8, a uint8 graph input
-and output (QDQ, QLinearConv); opset10_s8 and opset12_u8, per-tensor QDQ as older exporters write it. Seeded; the references (data/test_data_set_K/output_0.pb) are ONNX Runtime's
+and output (QDQ, QLinearConv); opset10_s8 and opset12_u8, per-tensor QDQ as older exporters write it;
+torch_fx_fbgemm and torch_fx_qnnpack, a CNN quantized by PyTorch and exported by torch.onnx. Seeded; the references (data/test_data_set_K/output_0.pb) are ONNX Runtime's
 (onnxruntime-node from tests/oracle), so no code of tinyc produced them.
 
     /usr/bin/python3 tests/qdq/make_models.py [--out tests/qdq]
@@ -217,6 +218,61 @@ def old_opset(out_dir, name, opset, act=np.int8):
                          opset=opset)
 
 
+def torch_fx(out_dir, name, backend):
+    """A CNN quantized by PyTorch (FX graph mode, the `backend`'s default config: fbgemm per-channel
+    int8 weights, qnnpack per-tensor; uint8 activations) and exported by torch.onnx: QDQ with a
+    Cast after every QuantizeLinear and the biases' zero points made by ConstantOfShape -> Cast.
+    Conv-BatchNorm-Relu, MaxPool, a strided Conv, a residual Add, global average pooling (over 3x3:
+    ONNX Runtime's float average of a QDQ model lands on either side of an exact tie of a sum of
+    16, its QLinearGlobalAveragePool on the even side), Linear."""
+    import torch
+    from torch import nn
+    from torch.ao.quantization import get_default_qconfig_mapping
+    from torch.ao.quantization.quantize_fx import convert_fx, prepare_fx
+
+    torch.manual_seed(2026)
+    torch.backends.quantized.engine = "qnnpack"  # the engine Debian's torch has; the config is the backend's
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.c1, self.b1, self.pool = nn.Conv2d(1, 8, 3, padding=1), nn.BatchNorm2d(8), nn.MaxPool2d(2)
+            self.c2, self.c3 = nn.Conv2d(8, 16, 3, stride=2, padding=1), nn.Conv2d(16, 16, 3, padding=1)
+            self.gap, self.fc = nn.AdaptiveAvgPool2d(1), nn.Linear(16, 10)
+
+        def forward(self, x):
+            x = self.pool(torch.relu(self.b1(self.c1(x))))
+            x = torch.relu(self.c2(x))
+            x = torch.relu(self.c3(x) + x)
+            return self.fc(torch.flatten(self.gap(x), 1))
+
+    net = Net().eval()
+    with torch.no_grad():  # a trained BatchNorm's statistics, not the identity
+        net.b1.running_mean.uniform_(-0.2, 0.2), net.b1.running_var.uniform_(0.5, 2.0)
+    example = (torch.randn(1, 1, 12, 12),)
+    prepared = prepare_fx(net, get_default_qconfig_mapping(backend), example)
+    with torch.no_grad():
+        for _ in range(32):
+            prepared(torch.randn(1, 1, 12, 12))
+    quantized = convert_fx(prepared)
+    d = os.path.join(out_dir, name)
+    shutil.rmtree(d, ignore_errors=True)
+    os.makedirs(d)
+    path = os.path.join(d, "model.onnx")
+    torch.onnx.export(quantized, example, path, opset_version=13, input_names=["input"], output_names=["logits"])
+    model = onnx.load(path)
+    model.producer_name += " (tinyc tests/qdq)"
+    onnx.save(model, path)
+    sets = [torch.randn(1, 1, 12, 12).numpy() for _ in range(3)]
+    with tempfile.TemporaryDirectory() as work:
+        outs = ort_run([(path, [("input", a)], os.path.join(work, f"s{k}")) for k, a in enumerate(sets)], work, "qdq")
+    for k, (a, o) in enumerate(zip(sets, outs)):
+        sd = os.path.join(d, "data", f"test_data_set_{k}")
+        os.makedirs(sd)
+        onnx.save_tensor(numpy_helper.from_array(a, "input"), os.path.join(sd, "input_0.pb"))
+        onnx.save_tensor(numpy_helper.from_array(o[0], "logits"), os.path.join(sd, "output_0.pb"))
+
+
 def save_with_references(out_dir, name, graph, sets, opset=13):
     """NAME/model.onnx and its test data sets, the outputs from ONNX Runtime."""
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)], producer_name="tinyc tests/qdq")
@@ -250,6 +306,8 @@ def main():
     uint8_io(out, "qoperator_io_u8", qoperator=True)
     old_opset(out, "opset10_s8", 10)
     old_opset(out, "opset12_u8", 12, np.uint8)
+    torch_fx(out, "torch_fx_fbgemm", "fbgemm")
+    torch_fx(out, "torch_fx_qnnpack", "qnnpack")
 
 
 if __name__ == "__main__":

@@ -356,6 +356,21 @@ TEST_CASE("max_pool_s8 equals pool<int8_t> on random windows, also over its own 
   }
 }
 
+TEST_CASE("avg_pool_s8 with scale 1 (ONNX's rounding) rounds an exact tie to even, as QLinearAveragePool") {
+  AvgPoolS8Params p{};
+  p.planes = 4, p.scale = 1.0f, p.input_zero_point = p.output_zero_point = -3;
+  for (int a = 0; a < 3; ++a) p.in[a] = p.out[a] = p.kernel[a] = p.stride[a] = 1;
+  p.in[2] = p.kernel[2] = 6;  // windows of 6: sums 3, 9, -3, -9 over the zero point are ties
+  const int8_t x[24] = {-3, -3, -3, -3, -3, 0,  -3, -3, -3, -3, 0, 3,  -3, -3, -3, -3, -3, -6,  -3, -3, -3, -3, -6, -9};
+  int8_t y[4];
+  const void* in[1] = {x};
+  void* out[1] = {y};
+  avg_pool_s8(p, in, out);
+  CHECK(std::vector<int>(y, y + 4) == std::vector<int>{-3 + 0, -3 + 2, -3 + 0, -3 - 2});  // 0.5, 1.5, -0.5, -1.5
+  reference::avg_pool_s8(p, in, out);
+  CHECK(std::vector<int>(y, y + 4) == std::vector<int>{-3, -1, -3, -5});
+}
+
 TEST_CASE("avg_pool_s8 equals a plain loop (rounding half away from zero, or requantized) on random windows") {
   std::mt19937 rng(3);
   auto uni = [&](int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(rng); };

@@ -46,17 +46,17 @@ struct AvgPoolS8Params {
   int32_t planes;
   int32_t in[3], out[3], kernel[3], stride[3], pad[3];
   int32_t count_include_pad;
-  float scale;  // input scale / output scale; 0: the same parameters in and out
+  float scale;  // input scale / output scale (1: the same, rounded as ONNX); 0: the same, rounded as TFLite
   int32_t input_zero_point, output_zero_point;
   TINYC_PARAMS(AvgPoolS8Params, planes, in, out, kernel, stride, pad, count_include_pad, scale, input_zero_point,
                output_zero_point)
 };
 
 // The average of a window whose `count` inputs inside the input sum to `sum`, over d values.
-// With the same parameters in and out: sum / d rounded half away from zero (as TFLite). Else (a
-// pre-quantized model's own output parameters): the average of x - input zero point (padding
-// counts as the zero point, the real 0), times the scale in float, rounded half to even (as ONNX
-// Runtime requantizes).
+// scale 0 (the same parameters in and out, TFLite's rounding): sum / d rounded half away from
+// zero (as TFLite). Else (ONNX's rounding, or a pre-quantized model's own output parameters): the
+// average of x - input zero point (padding counts as the zero point, the real 0) times the scale
+// in float, rounded half to even (as ONNX Runtime).
 inline int8_t average_s8(const AvgPoolS8Params& p, int32_t sum, int32_t count, int32_t d) {
   if (p.scale != 0.0f) {
     const float v = round_half_even(float(sum - count * p.input_zero_point) * (p.scale / float(d))) + float(p.output_zero_point);
