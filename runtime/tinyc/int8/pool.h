@@ -58,6 +58,13 @@ struct AvgPoolS8Params {
 // average of x - input zero point (padding counts as the zero point, the real 0) times the scale
 // in float, rounded half to even (as ONNX Runtime).
 inline int8_t average_s8(const AvgPoolS8Params& p, int32_t sum, int32_t count, int32_t d) {
+  if (p.scale == 1.0f) {  // the same scale: the same rounding in integers (no float on the core)
+    const int32_t k = sum - count * p.input_zero_point;
+    int32_t q = k / d, r = k % d;
+    if (r < 0) r += d, --q;  // floor
+    if (2 * r > d || (2 * r == d && (q & 1))) ++q;
+    return clamp_s8(q + p.output_zero_point, -128, 127);
+  }
   if (p.scale != 0.0f) {
     const float v = round_half_even(float(sum - count * p.input_zero_point) * (p.scale / float(d))) + float(p.output_zero_point);
     return int8_t(v < -128.0f ? -128 : (v > 127.0f ? 127 : int32_t(v)));
