@@ -185,6 +185,7 @@ void remove_identities(Graph& g) {
                           (n.op == "Dropout" && n.outputs.size() == 1 &&
                            (n.inputs.size() < 3 || n.inputs[2].empty())) ||
                           (n.op == "Cast" && n.inputs.size() == 1 && g.tensors.count(n.inputs[0]) &&
+                           g.tensor(n.inputs[0]).dtype != DType::Undefined &&
                            static_cast<int64_t>(g.tensor(n.inputs[0]).dtype) == n.get_int("to", -1));
     if (!identity || is_output(g, n.outputs[0])) {
       ++i;
