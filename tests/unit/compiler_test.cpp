@@ -341,6 +341,31 @@ TEST_CASE("Identity and inference Dropout are removed; a graph output keeps its 
   CHECK(g.nodes.size() == 2);  // the output copy stays
 }
 
+TEST_CASE("A Cast to its input's own type is removed (torch.onnx writes one after every QuantizeLinear); others stay") {
+  Graph g;
+  auto add = [&](const std::string& n, DType t) {
+    Tensor v;
+    v.name = n, v.dtype = t, v.shape = {4}, v.has_shape = true;
+    g.tensors[n] = v;
+  };
+  add("x", DType::UInt8), add("a", DType::UInt8), add("b", DType::Float), add("y", DType::Float);
+  g.inputs = {"x"}, g.outputs = {"y"};
+  auto cast = [&](const std::string& in, const std::string& out, DType to) {
+    Node n;
+    n.op = "Cast", n.name = out, n.inputs = {in}, n.outputs = {out};
+    Attr a;
+    a.kind = Attr::Int, a.i = static_cast<int64_t>(to);
+    n.attrs["to"] = a;
+    g.nodes.push_back(n);
+  };
+  cast("x", "a", DType::UInt8), cast("a", "b", DType::Float), cast("b", "y", DType::Float);
+  remove_identities(g);
+  REQUIRE(g.nodes.size() == 2);  // uint8 -> uint8 gone; uint8 -> float stays; the output's copy stays
+  CHECK(g.nodes[0].inputs[0] == "x");
+  CHECK(g.nodes[0].get_int("to", 0) == static_cast<int64_t>(DType::Float));
+  CHECK(g.nodes[1].outputs[0] == "y");
+}
+
 // A graph of one linear layer followed by an Add of a constant, built by hand.
 static Graph linear_plus_constant(const std::string& op, const Shape& x, const Shape& w, const Shape& c) {
   Graph g;
