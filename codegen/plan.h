@@ -38,8 +38,8 @@ struct ArenaPlan {
   std::vector<size_t> live_bytes;                // per node: arena bytes live while it runs
   // Per node: the buffers live while it runs, by offset (then tensor); their bytes sum to
   // live_bytes (the lead kept free before an input that a later output overlaps is a buffer of
-  // its own, "(kept for layer i's output)"). A buffer lives from the step that writes its tensor to the last step that reads
-  // it or a view of it; an output written in place continues its input's buffer (holding the
+  // its own, "(kept for layer i's output)"). A buffer lives from the step that writes its tensor
+  // to the last step that reads it or a view of it; an output written in place continues its input's buffer (holding the
   // larger of the two at that step, and with a lead the input starts that far into the buffer);
   // a node's scratch lives during its step.
   std::vector<std::vector<LiveBuffer>> live;

@@ -474,7 +474,8 @@ std::string report_html(const json& r) {
        "has the exact figures.</p>\n";
   h += budget_chart(r);
   h += "<h2>Memory timeline</h2>\n<p class=\"note\">Bytes live in the arena while each layer runs, one colour per "
-       "tensor (grey: the layer's scratch, or room kept for a later layer's output that overlaps a tensor), in arena order; hover for names. The dashed line is the lower bound (the "
+       "tensor (grey: the layer's scratch, or room kept for a later layer's output that overlaps a tensor), in arena "
+       "order; hover for names. The dashed line is the lower bound (the "
        "most bytes live at once); the red line the arena the planner placed, which adds the gaps between "
        "buffers.</p>\n";
   h += memory_chart(r);

@@ -102,11 +102,10 @@ Lowered lower_conv_s8(OpContext& c) {
     else
       l = conv_s8_kernel<Im2col>("tinyc::conv_s8_im2col<{0}, 0, {1}>", p);
     l.scratch_bytes = conv_s8_im2col_scratch_bytes(p, c.isa);
-    const int64_t lead = conv_s8_im2col_lead(p);
     if (conv_in_place(g)) {  // pointwise
       l.in_place = 0, l.in_place_scratch = l.scratch_bytes;
-    } else if (lead >= 0 && static_cast<size_t>(lead) < c.out[0]->bytes()) {  // overlapping the input's rest
-      l.in_place = 0, l.in_place_scratch = l.scratch_bytes, l.in_place_lead = static_cast<size_t>(lead);
+    } else if (const int64_t lead = conv_s8_im2col_lead(p); lead >= 0 && size_t(lead) < c.out[0]->bytes()) {
+      l.in_place = 0, l.in_place_scratch = l.scratch_bytes, l.in_place_lead = size_t(lead);  // over the input's rest
     }
   } else {
     l = TINYC_KERNEL(p, tinyc::conv_s8);

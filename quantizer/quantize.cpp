@@ -530,7 +530,7 @@ class Quantizer {
       if (!int8_.count(o) && has_range(o)) quantize_float_output(o);
       if (int8_.count(o) || float_.count(o)) as_float(o);  // (not an int8 output of a pre-quantized model)
     }
-    if (onnx_rounding_)  // averages rounded half to even, as ONNX Runtime's float ones
+    if (onnx_rounding_)  // averages rounded half to even, as ONNX Runtime's QLinear pools
       for (Node& n : g_.nodes)
         if (n.op == "AvgPoolS8") set_int(n, "tinyc_round_half_even", 1);
     return summary_;

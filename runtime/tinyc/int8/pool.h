@@ -55,8 +55,8 @@ struct AvgPoolS8Params {
 // The average of a window whose `count` inputs inside the input sum to `sum`, over d values.
 // scale 0 (the same parameters in and out, TFLite's rounding): sum / d rounded half away from
 // zero (as TFLite). Else (ONNX's rounding, or a pre-quantized model's own output parameters): the
-// average of x - input zero point (padding counts as the zero point, the real 0) times the scale
-// in float, rounded half to even (as ONNX Runtime).
+// average of x - input zero point (padding counts as the zero point, the real 0) times the scale,
+// rounded half to even (as ONNX Runtime); in integers where the scale is 1.
 inline int8_t average_s8(const AvgPoolS8Params& p, int32_t sum, int32_t count, int32_t d) {
   if (p.scale == 1.0f) {  // the same scale: the same rounding in integers (no float on the core)
     const int32_t k = sum - count * p.input_zero_point;
