@@ -87,6 +87,41 @@ std::string values_of(const Tensor& t) {
 // #error lines that stop a build the code was not generated for: another instruction set than
 // the target's (its kernels' scratch is sized for that one), and -ffast-math where integers come
 // from float rounding (requantization, QuantizeLinear), which needs IEEE arithmetic.
+// The call of a kernel that takes typed tensors: each argument from the node's inputs/outputs
+// (C++ expressions, "nullptr" where absent) or the scratch; `layer` is the profiling hooks' "i, name".
+// in_types: the element type of each input that is a weight array ("" for the others), which is
+// passed as it is where the kernel takes that type; the arena and the caller's buffers go through
+// tinyc::Buffer.
+std::string typed_call(const Lowered& l, const std::string& params, const std::vector<std::string>& ins,
+                       const std::vector<std::string>& in_types, const std::vector<std::string>& outs,
+                       const std::string& scratch, const std::string& layer) {
+  auto tensor = [](const std::vector<std::string>& v, int k, bool bare) {
+    if (size_t(k) >= v.size() || v[k] == "nullptr") return std::string("nullptr");
+    return bare ? v[k] : fmt::format("tinyc::Buffer{{{}}}", v[k]);
+  };
+  std::string pre;
+  std::vector<std::string> args{params};
+  for (const KernelArg& a : l.args) switch (a.kind) {
+      case KernelArg::FromInput: {
+        const bool weight = size_t(a.index) < in_types.size() && !in_types[a.index].empty();
+        args.push_back(tensor(ins, a.index, weight && (in_types[a.index] == a.type || a.type == std::string("void"))));
+        break;
+      }
+      case KernelArg::FromOutput: args.push_back(tensor(outs, a.index, false)); break;
+      case KernelArg::FromScratch: args.push_back("tinyc::Scratch{" + scratch + "}"); break;
+      case KernelArg::AllInputs:
+        pre += fmt::format("    const void *in[] = {{{}}};\n", fmt::join(ins, ", "));
+        args.push_back("in");
+        break;
+      case KernelArg::AllOutputs:
+        pre += fmt::format("    void *out[] = {{{}}};\n", fmt::join(outs, ", "));
+        args.push_back("out");
+        break;
+    }
+  return fmt::format("{0}    TINYC_LAYER_BEGIN({1});\n    {2}({3});\n    TINYC_LAYER_END({1});\n  }}\n", pre, layer,
+                     l.kernel, fmt::join(args, ", "));
+}
+
 std::string build_guards(const Graph& g, const CodegenOptions& opts) {
   std::string s;
   const char* wrong = opts.isa == Isa::Helium ? "!defined(__ARM_FEATURE_MVE)"
@@ -337,16 +372,16 @@ Generated generate(Graph& g, const CodegenOptions& opts) {
       std::vector<std::string> ins, outs;
       for (const auto& x : n.inputs) ins.push_back(x.empty() ? "nullptr" : at(x));
       for (const auto& x : n.outputs) outs.push_back(x.empty() ? "nullptr" : at(x));
-      if (out.plan.scratch.count(i)) {
-        outs.resize(kKernelSlots, "nullptr");
-        outs[kScratchSlot] = fmt::format("arena + {}", out.plan.scratch.at(i));
+      std::vector<std::string> in_types;  // of the inputs that are weight arrays
+      for (const auto& x : n.inputs) {
+        auto a = out.plan.alias.find(x);
+        const std::string& r = a == out.plan.alias.end() ? x : a->second;
+        in_types.push_back(!x.empty() && g.is_const(r) ? dtype_c_type(g.tensor(r).dtype) : "");
       }
-      b += fmt::format(
-          "  {{  // {}: '{}' ({})\n    const void *in[{}] = {{{}}};\n    void *out[{}] = {{{}}};\n"
-          "    TINYC_LAYER_BEGIN({}, \"{}\");\n    {}(p{}, in, out);\n    TINYC_LAYER_END({}, \"{}\");\n  }}\n",
-          i, comment_safe(n.name), n.op, std::max(ins.size(), kKernelSlots), fmt::join(ins, ", "),
-          std::max(outs.size(), kKernelSlots), fmt::join(outs, ", "), i, comment_safe(n.name),
-          kernels[i].kernel, i, i, comment_safe(n.name));
+      b += fmt::format("  {{  // {}: '{}' ({})\n", i, comment_safe(n.name), n.op);
+      b += typed_call(kernels[i], fmt::format("p{}", i), ins, in_types, outs,
+                      out.plan.scratch.count(i) ? fmt::format("arena + {}", out.plan.scratch.at(i)) : "",
+                      fmt::format("{}, \"{}\"", i, comment_safe(n.name)));
       for (size_t k = 0; k < n.outputs.size(); ++k) b += trace(k);
     }
     if (int8) {

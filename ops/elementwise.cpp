@@ -117,7 +117,7 @@ LowerFn nary(Types types, Result result = Result::Same) {
       using R = std::conditional_t<std::is_same_v<T, bool>, bool, T>;
       auto go = [&](auto rtag) -> Lowered {
         using TO = decltype(rtag);
-        const std::string name = fmt::format("tinyc::broadcast<{}, {}, {}, {}>", Op::name,
+        const std::string name = fmt::format("tinyc::broadcast<{0}, {1}, {2}, {3}, {3}, {3}>", Op::name,
                                              shapes.size(), c_type<TO>(), c_type<T>());
         using K = typename Op::type;
         if constexpr (takes<K, 1, T>::value)
@@ -179,7 +179,7 @@ Lowered lower_pow(OpContext& c) {
     using A = decltype(ta);
     return with_type(c, b.dtype, [&](auto tb) {
       using B = decltype(tb);
-      return make_kernel(fmt::format("tinyc::broadcast<tinyc::op::Pow, 2, {0}, {0}, {1}>",
+      return make_kernel(fmt::format("tinyc::broadcast<tinyc::op::Pow, 2, {0}, {0}, {1}, {0}>",
                                      c_type<A>(), c_type<B>()),
                          p, &broadcast<op::Pow, 2, A, A, B>);
     });

@@ -13,8 +13,8 @@ namespace {
 // never emitted.
 Lowered compile_time(std::vector<uint8_t> bytes) {
   Lowered l;
-  l.run = [bytes = std::move(bytes)](const void* const*, void* const* out) {
-    if (!bytes.empty()) std::memcpy(out[0], bytes.data(), bytes.size());
+  l.run = [bytes = std::move(bytes)](const HostTensors& t) {
+    if (!bytes.empty()) std::memcpy(t.out[0], bytes.data(), bytes.size());
   };
   return l;
 }

@@ -198,7 +198,8 @@ Lowered lower_qconv(OpContext& c, bool qlinear) {
   p.conv = conv_params(c, x, w, qlinear && c.has(8) ? &c.input(8) : nullptr, out_type);
   p.qlinear = qlinear;
   p.w_per_channel = per_channel(c, qlinear);
-  return TINYC_TYPED_KERNEL(p, tinyc::qconv, with_int8_types, c, x.dtype, w.dtype, out_type);
+  if (qlinear) return TINYC_TYPED_KERNEL(p, tinyc::qlinear_conv, with_int8_types, c, x.dtype, w.dtype, out_type);
+  return TINYC_TYPED_KERNEL(p, tinyc::conv_integer, with_int8_types, c, x.dtype, w.dtype, out_type);
 }
 
 Lowered lower_conv_transpose(OpContext& c) {
@@ -391,7 +392,8 @@ Lowered lower_qmatmul(OpContext& c, bool qlinear) {
   p.qlinear = qlinear;
   p.b_per_column = per_channel(c, qlinear);
   if (c.has(2) && num_elements(c.input(2).shape) > 1) c.fail("per-row zero points of A are not supported");
-  return TINYC_TYPED_KERNEL(p, tinyc::qmatmul, with_int8_types, c, a.dtype, b.dtype, out_type);
+  if (qlinear) return TINYC_TYPED_KERNEL(p, tinyc::qlinear_matmul, with_int8_types, c, a.dtype, b.dtype, out_type);
+  return TINYC_TYPED_KERNEL(p, tinyc::matmul_integer, with_int8_types, c, a.dtype, b.dtype, out_type);
 }
 
 NormParams channel_view(OpContext& c, const Shape& s, float eps) {

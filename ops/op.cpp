@@ -117,11 +117,9 @@ Lowered elementwise_in_place(const OpContext& c, Lowered l) {
 }
 
 void run_lowered(const Lowered& l, std::vector<const void*> in, std::vector<void*> out, Kernels k) {
-  in.resize(std::max(in.size(), kKernelSlots), nullptr);
-  out.resize(std::max(out.size(), kKernelSlots), nullptr);
   std::vector<uint8_t> scratch(l.scratch_bytes + 16);
-  out[kScratchSlot] = l.scratch_bytes ? scratch.data() : nullptr;
-  (k == Kernels::Reference && l.reference ? l.reference : l.run)(in.data(), out.data());
+  const HostTensors t{std::move(in), std::move(out), l.scratch_bytes ? scratch.data() : nullptr};
+  (k == Kernels::Reference && l.reference ? l.reference : l.run)(t);
 }
 
 std::string template_name(const char* name, std::initializer_list<const char*> types) {

@@ -8,6 +8,9 @@
 #include <functional>
 #include <initializer_list>
 #include <string>
+#include <tuple>
+#include <type_traits>
+#include <utility>
 #include <vector>
 
 #include "ir/ir.h"
@@ -17,21 +20,33 @@
 
 namespace tinyc {
 
-// Kernels may look at this many input and output slots; unused ones are nullptr. The last output
-// slot (kScratchSlot) holds the kernel's scratch buffer.
-constexpr size_t kKernelSlots = 10;
-static_assert(kScratchSlot == kKernelSlots - 1, "scratch is the last output slot");
+// Where a kernel's tensor argument comes from: the node's input or output `index`, the kernel's
+// scratch, or all the node's inputs or outputs (runtime/tinyc/tinyc.h: Scratch, Inputs, Outputs).
+struct KernelArg {
+  enum Kind { FromInput, FromOutput, FromScratch, AllInputs, AllOutputs } kind;
+  int index;
+  const char* type;  // a tensor's element type as the generated code spells it ("void": any)
+};
 
-// A node lowered to one call `kernel(params, in, out)` of the runtime.
+// A node's buffers on the host: its inputs and outputs (nullptr where absent), the kernel's scratch.
+struct HostTensors {
+  std::vector<const void*> in;
+  std::vector<void*> out;
+  void* scratch;
+};
+using HostCall = std::function<void(const HostTensors&)>;
+
+// A node lowered to one call `kernel(params, tensors...)` of the runtime.
 struct Lowered {
   std::string kernel;       // e.g. "tinyc::conv<float>"
   std::string params_type;  // e.g. "tinyc::ConvParams"
   std::string params_init;  // C++ initializer of the params
-  std::function<void(const void* const*, void* const*)> run;  // the same call, on the host
+  std::vector<KernelArg> args;  // the kernel's tensor arguments, from its signature
+  HostCall run;                 // the same call, on the host
   // The int8 kernels' reference (runtime/tinyc/int8/reference.h) for the same call, which the
   // evaluator runs instead when asked (tinyc run --reference-kernels); empty: run is its own.
-  std::function<void(const void* const*, void* const*)> reference;
-  size_t scratch_bytes = 0;  // scratch the kernel needs, passed as out[kScratchSlot]
+  HostCall reference;
+  size_t scratch_bytes = 0;  // scratch the kernel needs, its Scratch argument
   // Output 0 may be the very buffer of input `in_place` (the kernel then needs in_place_scratch
   // bytes of scratch instead of scratch_bytes); -1: never. The planner decides whether it is.
   // With a lead, the output starts that many bytes before the input and overlaps the rest of it
@@ -81,7 +96,7 @@ void check_supported(const Graph& g);
 enum class Kernels { Fast, Reference };
 
 // Runs a lowered node on the host on the given buffers (in/out: one entry per node input/output,
-// nullptr where absent), providing slots and scratch.
+// nullptr where absent), providing scratch.
 void run_lowered(const Lowered& l, std::vector<const void*> in, std::vector<void*> out, Kernels k = Kernels::Fast);
 
 // Lowers one node of the graph for `isa`: sets its outputs' dtypes and shapes, returns the kernel
@@ -116,22 +131,85 @@ std::string params_value(const P& p) {
   return s;
 }
 
+// Where a kernel's argument of type A comes from: a Scratch, Inputs, Outputs, `const T*` the next
+// input, `T*` the next output.
+template <class A>
+constexpr KernelArg::Kind arg_kind() {
+  if constexpr (std::is_same_v<A, Scratch>) {
+    return KernelArg::FromScratch;
+  } else if constexpr (std::is_same_v<A, Inputs>) {
+    return KernelArg::AllInputs;
+  } else if constexpr (std::is_same_v<A, Outputs>) {
+    return KernelArg::AllOutputs;
+  } else {
+    static_assert(std::is_pointer_v<A>, "a kernel's tensor is a pointer, Scratch, Inputs or Outputs");
+    return std::is_const_v<std::remove_pointer_t<A>> ? KernelArg::FromInput : KernelArg::FromOutput;
+  }
+}
+
+template <class T> const char* c_type();
+template <class A>
+const char* arg_type() {
+  if constexpr (std::is_pointer_v<A> && !std::is_same_v<A, Inputs> && !std::is_same_v<A, Outputs>) {
+    using T = std::remove_cv_t<std::remove_pointer_t<A>>;
+    if constexpr (std::is_void_v<T>) return "void";
+    else return c_type<T>();
+  } else {
+    return "";
+  }
+}
+
+template <class... A>
+std::vector<KernelArg> kernel_args() {
+  std::vector<KernelArg> v;
+  int ins = 0, outs = 0;
+  const std::pair<KernelArg::Kind, const char*> kinds[] = {{arg_kind<A>(), arg_type<A>()}...};
+  for (const auto& [k, type] : kinds)
+    v.push_back({k, k == KernelArg::FromInput ? ins++ : k == KernelArg::FromOutput ? outs++ : 0, type});
+  return v;
+}
+
+// The argument `a` of type A from a node's buffers (nullptr past the node's last input or output).
+template <class A>
+A host_arg(const KernelArg& a, const HostTensors& t) {
+  if constexpr (std::is_same_v<A, Scratch>) return Scratch{t.scratch};
+  else if constexpr (std::is_same_v<A, Inputs>) return t.in.data();
+  else if constexpr (std::is_same_v<A, Outputs>) return t.out.data();
+  else if constexpr (std::is_const_v<std::remove_pointer_t<A>>)
+    return size_t(a.index) < t.in.size() ? static_cast<A>(t.in[a.index]) : nullptr;
+  else return size_t(a.index) < t.out.size() ? static_cast<A>(t.out[a.index]) : nullptr;
+}
+
+template <class P, class... A, size_t... I>
+void call_kernel(void (*fn)(const P&, A...), const P& p, const std::vector<KernelArg>& args, const HostTensors& t,
+                 std::index_sequence<I...>) {
+  fn(p, host_arg<A>(args[I], t)...);
+}
+
+// The host's call of kernel fn with params p.
+template <class P, class... A>
+HostCall host_call(const P& p, void (*fn)(const P&, A...)) {
+  return [p, fn, args = kernel_args<A...>()](const HostTensors& t) {
+    call_kernel(fn, p, args, t, std::index_sequence_for<A...>());
+  };
+}
+
 // Builds the Lowered for kernel `name` with params `p`; `fn` must be that very kernel.
-template <class P>
-Lowered make_kernel(const std::string& name, const P& p,
-                    void (*fn)(const P&, const void* const*, void* const*)) {
+template <class P, class... A>
+Lowered make_kernel(const std::string& name, const P& p, void (*fn)(const P&, A...)) {
   Lowered l;
   l.kernel = name;
   l.params_type = P::type_name;
   l.params_init = params_value(p);
-  l.run = [p, fn](const void* const* in, void* const* out) { fn(p, in, out); };
+  l.args = kernel_args<A...>();
+  l.run = host_call(p, fn);
   return l;
 }
 
 // l with the reference `fn` (runtime/tinyc/int8/reference.h) of its kernel, on the same params.
-template <class P>
-Lowered with_reference(Lowered l, const P& p, void (*fn)(const P&, const void* const*, void* const*)) {
-  l.reference = [p, fn](const void* const* in, void* const* out) { fn(p, in, out); };
+template <class P, class... A>
+Lowered with_reference(Lowered l, const P& p, void (*fn)(const P&, A...)) {
+  l.reference = host_call(p, fn);
   return l;
 }
 

@@ -1304,11 +1304,9 @@ class Quantizer {
       const QParams qx = qparams(x);
       const double ratio = std::round(65536.0 * qx.scale / qy.scale);
       if (!(ratio >= 1 && ratio < 8388608.0)) return refuse("its input and output scales are too far apart for int8");
-      std::vector<uint16_t> table(256);
-      for (int d = 0; d < 256; ++d) table[d] = uint16_t(std::lround(65535.0 * std::exp(-double(qx.scale) * d)));
       Node q;
       q.name = n.name, q.domain = "tinyc", q.op = "LogSoftmaxS8";
-      q.inputs = {x, constant(n.name + "/exp_table", DType::UInt16, {256}, table)};
+      q.inputs = {x, exp_table(n, qx)};
       q.outputs = {int8_output(n.outputs[0], qy)};
       g_.nodes.push_back(q);
       return true;
@@ -1341,17 +1339,23 @@ class Quantizer {
     return true;
   }
 
+  // The table of 65535 exp(-scale d) for each difference d from a row's maximum, of SoftmaxS8 and
+  // LogSoftmaxS8 over x with parameters qx.
+  std::string exp_table(const Node& n, QParams qx) {
+    std::vector<uint16_t> table(256);
+    for (int d = 0; d < 256; ++d) table[d] = uint16_t(std::lround(65535.0 * std::exp(-double(qx.scale) * d)));
+    return constant(n.name + "/exp_table", DType::UInt16, {256}, table);
+  }
+
   // Softmax n along the last axis of int8 x into int8 y, integer-only: exp(-scale d) for each
   // difference d from the row's maximum in a table.
   bool emit_softmax_s8(const Node& n, const std::string& x, QParams qx, const std::string& y, QParams qy) {
     if (!softmax_s8_ok(n)) return false;
     const double inv_scale = std::round(65536.0 / qy.scale);
     if (!(inv_scale >= 1 && inv_scale < 2147483648.0)) return refuse("its output scale has no int8 softmax");
-    std::vector<uint16_t> table(256);
-    for (int d = 0; d < 256; ++d) table[d] = uint16_t(std::lround(65535.0 * std::exp(-double(qx.scale) * d)));
     Node q;
     q.name = n.name, q.domain = "tinyc", q.op = "SoftmaxS8";
-    q.inputs = {x, constant(n.name + "/exp_table", DType::UInt16, {256}, table)};
+    q.inputs = {x, exp_table(n, qx)};
     q.outputs = {y};
     g_.nodes.push_back(q);
     return true;

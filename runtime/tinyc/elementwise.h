@@ -16,9 +16,7 @@ struct MapParams {
 
 // y[i] = Op::f(x[i], p), converted to TO.
 template <class Op, class TI, class TO>
-void map(const MapParams& p, const void* const* in, void* const* out) {
-  const TI* x = static_cast<const TI*>(in[0]);
-  TO* y = static_cast<TO*>(out[0]);
+void map(const MapParams& p, const TI* x, TO* y) {
   for (int32_t i = 0; i < p.n; ++i) y[i] = static_cast<TO>(Op::f(x[i], p));
 }
 
@@ -83,11 +81,7 @@ struct BroadcastParams {
 
 // y = Op::f(a, b[, c]) with numpy broadcasting, for kArity inputs.
 template <class Op, int kArity, class TO, class T0, class T1 = T0, class T2 = T0>
-void broadcast(const BroadcastParams& p, const void* const* in, void* const* out) {
-  const T0* a = static_cast<const T0*>(in[0]);
-  const T1* b = static_cast<const T1*>(in[kArity > 1 ? 1 : 0]);
-  const T2* c = static_cast<const T2*>(in[kArity > 2 ? 2 : 0]);
-  TO* y = static_cast<TO*>(out[0]);
+void broadcast(const BroadcastParams& p, const T0* a, const T1* b, const T2* c, TO* y) {
   if (p.n == 0) return;
   int32_t idx[kMaxRank] = {0};
   int32_t off[3] = {0, 0, 0};
@@ -164,12 +158,10 @@ struct ClipParams {
 };
 
 template <class T>
-void clip(const ClipParams& p, const void* const* in, void* const* out) {
-  const T* x = static_cast<const T*>(in[0]);
-  T* y = static_cast<T*>(out[0]);
-  const bool lo_in = p.has_min && in[1], hi_in = p.has_max && in[2];
-  const T lo = lo_in ? *static_cast<const T*>(in[1]) : T(p.min);
-  const T hi = hi_in ? *static_cast<const T*>(in[2]) : T(p.max);
+void clip(const ClipParams& p, const T* x, const T* min, const T* max, T* y) {
+  const bool lo_in = p.has_min && min, hi_in = p.has_max && max;
+  const T lo = lo_in ? *min : T(p.min);
+  const T hi = hi_in ? *max : T(p.max);
   const bool use_lo = lo_in || !p.has_min, use_hi = hi_in || !p.has_max;
   for (int32_t i = 0; i < p.n; ++i) {
     T v = x[i];

@@ -20,11 +20,7 @@ struct LossParams {
 // in: scores, targets, optional class weights. out: loss (scalar or [batch, inner]), and for
 // softmax the optional log-probabilities [batch, classes, inner].
 template <class T>
-void loss(const LossParams& p, const void* const* in, void* const* out) {
-  const T* x = static_cast<const T*>(in[0]);
-  const T* w = static_cast<const T*>(in[2]);
-  T* y = static_cast<T*>(out[0]);
-  T* log_prob = p.softmax ? static_cast<T*>(out[1]) : nullptr;
+void loss(const LossParams& p, const T* x, const void* target, const T* w, T* y, T* log_prob) {
   T total = T(0), weight_sum = T(0);
   for (int32_t n = 0; n < p.batch; ++n)
     for (int32_t i = 0; i < p.inner; ++i) {
@@ -41,7 +37,7 @@ void loss(const LossParams& p, const void* const* in, void* const* out) {
             log_prob[(n * p.classes + k) * p.inner + i] = xs[k * p.inner] - shift;
       }
       const int32_t at = n * p.inner + i;
-      const int64_t t = read_index(in[1], p.index64, at);
+      const int64_t t = read_index(target, p.index64, at);
       T l = T(0), wt = T(0);
       if (!(p.has_ignore && t == p.ignore_index)) {
         wt = w ? w[t] : T(1);

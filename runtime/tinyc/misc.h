@@ -13,10 +13,8 @@ struct CountParams {
 
 // y[i] = start + i * delta, start and delta read from inputs 0 and 2.
 template <class T>
-void range(const CountParams& p, const void* const* in, void* const* out) {
-  const T start = *static_cast<const T*>(in[0]), delta = *static_cast<const T*>(in[2]);
-  T* y = static_cast<T*>(out[0]);
-  for (int32_t i = 0; i < p.n; ++i) y[i] = T(start + T(i) * delta);
+void range(const CountParams& p, const T* start, const T*, const T* delta, T* y) {
+  for (int32_t i = 0; i < p.n; ++i) y[i] = T(*start + T(i) * *delta);
 }
 
 struct MatrixParams {
@@ -28,18 +26,15 @@ struct MatrixParams {
 
 // Ones on diagonal k, zeros elsewhere.
 template <class T>
-void eye_like(const MatrixParams& p, const void* const*, void* const* out) {
-  T* y = static_cast<T*>(out[0]);
+void eye_like(const MatrixParams& p, const T*, T* y) {
   for (int32_t r = 0; r < p.rows; ++r)
     for (int32_t c = 0; c < p.cols; ++c) *y++ = T(c - r == p.k ? 1 : 0);
 }
 
 // Keeps the upper (c - r >= k) or lower (c - r <= k) triangle; k from input 1 when present.
 template <class T>
-void trilu(const MatrixParams& p, const void* const* in, void* const* out) {
-  const T* x = static_cast<const T*>(in[0]);
-  T* y = static_cast<T*>(out[0]);
-  const int64_t k = in[1] ? *static_cast<const int64_t*>(in[1]) : p.k;
+void trilu(const MatrixParams& p, const T* x, const int64_t* diagonal, T* y) {
+  const int64_t k = diagonal ? *diagonal : p.k;
   for (int32_t b = 0; b < p.batch; ++b)
     for (int32_t r = 0; r < p.rows; ++r)
       for (int32_t c = 0; c < p.cols; ++c, ++x, ++y) {
@@ -56,16 +51,14 @@ struct OneHotParams {
 
 // y[o, d, i] = values[d == indices[o, i]]; negative indices count from depth.
 template <class T>
-void one_hot(const OneHotParams& p, const void* const* in, void* const* out) {
-  const T* values = static_cast<const T*>(in[2]);
-  T* y = static_cast<T*>(out[0]);
+void one_hot(const OneHotParams& p, const void* indices, const void*, const T* values, T* y) {
   for (int32_t o = 0; o < p.outer; ++o)
     for (int32_t d = 0; d < p.depth; ++d)
       for (int32_t i = 0; i < p.inner; ++i) {
         const int32_t at = o * p.inner + i;
-        int64_t v = p.index_type == 0   ? static_cast<const int64_t*>(in[0])[at]
-                    : p.index_type == 1 ? static_cast<const int32_t*>(in[0])[at]
-                                        : int64_t(static_cast<const float*>(in[0])[at]);
+        int64_t v = p.index_type == 0   ? static_cast<const int64_t*>(indices)[at]
+                    : p.index_type == 1 ? static_cast<const int32_t*>(indices)[at]
+                                        : int64_t(static_cast<const float*>(indices)[at]);
         if (v < 0) v += p.depth;
         *y++ = values[v == d ? 1 : 0];
       }

@@ -18,9 +18,8 @@ struct StridedParams {
 
 // y[i0..ik] = x[offset + sum(i_a * strides[a])]. Covers views that are affine in the index.
 template <class T>
-void strided_copy(const StridedParams& p, const void* const* in, void* const* out) {
-  const T* x = static_cast<const T*>(in[0]) + p.offset;
-  T* y = static_cast<T*>(out[0]);
+void strided_copy(const StridedParams& p, const T* x, T* y) {
+  x += p.offset;
   if (p.n == 0) return;
   int32_t idx[kMaxRank] = {0};
   int32_t off[1] = {0};
@@ -39,8 +38,7 @@ struct ConcatParams {
 };
 
 template <class T>
-void concat(const ConcatParams& p, const void* const* in, void* const* out) {
-  T* y = static_cast<T*>(out[0]);
+void concat(const ConcatParams& p, Inputs in, T* y) {
   for (int32_t o = 0; o < p.outer; ++o)
     for (int32_t k = 0; k < p.count; ++k) {
       const T* x = static_cast<const T*>(in[k]) + o * p.chunk[k];
@@ -50,8 +48,7 @@ void concat(const ConcatParams& p, const void* const* in, void* const* out) {
 
 // The inverse of concat: out[k] gets chunk[k] elements of every outer row.
 template <class T>
-void split(const ConcatParams& p, const void* const* in, void* const* out) {
-  const T* x = static_cast<const T*>(in[0]);
+void split(const ConcatParams& p, const T* x, Outputs out) {
   for (int32_t o = 0; o < p.outer; ++o)
     for (int32_t k = 0; k < p.count; ++k) {
       T* y = static_cast<T*>(out[k]) + o * p.chunk[k];
@@ -68,12 +65,10 @@ struct GatherParams {
 
 // y[o, j, i] = x[o, indices[j], i]; negative indices count from the end, others are clamped.
 template <class T>
-void gather(const GatherParams& p, const void* const* in, void* const* out) {
-  const T* x = static_cast<const T*>(in[0]);
-  T* y = static_cast<T*>(out[0]);
+void gather(const GatherParams& p, const T* x, const void* indices, T* y) {
   for (int32_t o = 0; o < p.outer; ++o)
     for (int32_t j = 0; j < p.count; ++j) {
-      int64_t k = read_index(in[1], p.index64, j);
+      int64_t k = read_index(indices, p.index64, j);
       if (k < 0) k += p.axis_dim;
       k = clamp_to<int64_t>(k, 0, p.axis_dim - 1);
       const T* src = x + (o * p.axis_dim + k) * p.inner;
@@ -90,15 +85,13 @@ struct GatherElementsParams {
 };
 
 template <class T>
-void gather_elements(const GatherElementsParams& p, const void* const* in, void* const* out) {
-  const T* x = static_cast<const T*>(in[0]);
-  T* y = static_cast<T*>(out[0]);
+void gather_elements(const GatherElementsParams& p, const T* x, const void* indices, T* y) {
   for_each_index(p.n, p.rank, p.dims, [&](const int32_t* idx, int32_t i) {
     int64_t off = 0;
     for (int32_t a = 0; a < p.rank; ++a) {
       int64_t v = idx[a];
       if (a == p.axis) {
-        v = read_index(in[1], p.index64, i);
+        v = read_index(indices, p.index64, i);
         if (v < 0) v += p.in_dims[a];
         v = clamp_to<int64_t>(v, 0, p.in_dims[a] - 1);
       }
@@ -120,16 +113,13 @@ struct PadParams {
 };
 
 template <class T>
-void pad(const PadParams& p, const void* const* in, void* const* out) {
-  const T* x = static_cast<const T*>(in[0]);
-  T* y = static_cast<T*>(out[0]);
+void pad(const PadParams& p, const T* x, const int64_t* pads, const T* constant_value, T* y) {
   int32_t begin[kMaxRank];
   T value = T(p.value);
   for (int32_t a = 0; a < p.rank; ++a) begin[a] = p.begin[a];
   if (p.pads_from_input) {
-    for (int32_t a = 0; a < p.rank; ++a)
-      begin[a] = static_cast<int32_t>(static_cast<const int64_t*>(in[1])[a]);
-    if (in[2]) value = *static_cast<const T*>(in[2]);
+    for (int32_t a = 0; a < p.rank; ++a) begin[a] = static_cast<int32_t>(pads[a]);
+    if (constant_value) value = *constant_value;
   }
   for_each_index(p.n, p.rank, p.dims, [&](const int32_t* idx, int32_t i) {
     int32_t off = 0;
@@ -165,9 +155,7 @@ struct TileParams {
 };
 
 template <class T>
-void tile(const TileParams& p, const void* const* in, void* const* out) {
-  const T* x = static_cast<const T*>(in[0]);
-  T* y = static_cast<T*>(out[0]);
+void tile(const TileParams& p, const T* x, T* y) {
   for_each_index(p.n, p.rank, p.dims, [&](const int32_t* idx, int32_t i) {
     int32_t off = 0;
     for (int32_t a = 0; a < p.rank; ++a) off = off * p.in_dims[a] + idx[a] % p.in_dims[a];
@@ -187,15 +175,16 @@ struct SliceParams {
 // Slice whose starts/axes/steps are only known at run time (inputs 1, 3, 4); the output shape is
 // fixed at compile time. A slice with constant inputs is lowered to strided_copy instead.
 template <class T>
-void slice_dynamic(const SliceParams& p, const void* const* in, void* const* out) {
+void slice_dynamic(const SliceParams& p, const T* x, const void* starts, const void*, const void* axes,
+                   const void* steps, T* y) {
   int32_t start[kMaxRank], step[kMaxRank];
   for (int32_t a = 0; a < p.rank; ++a) start[a] = 0, step[a] = 1;
   for (int32_t k = 0; k < p.naxes; ++k) {
-    int64_t a = in[3] ? read_index(in[3], p.index64, k) : k;
+    int64_t a = axes ? read_index(axes, p.index64, k) : k;
     if (a < 0) a += p.rank;
     const int64_t d = p.in_dims[a];
-    const int64_t st = in[4] ? read_index(in[4], p.index64, k) : 1;
-    int64_t s = read_index(in[1], p.index64, k);
+    const int64_t st = steps ? read_index(steps, p.index64, k) : 1;
+    int64_t s = read_index(starts, p.index64, k);
     if (s < 0) s += d;
     s = st > 0 ? clamp_to<int64_t>(s, 0, d) : clamp_to<int64_t>(s, 0, d - 1);
     start[a] = static_cast<int32_t>(s);
@@ -212,7 +201,7 @@ void slice_dynamic(const SliceParams& p, const void* const* in, void* const* out
     sp.offset += stride * start[a];
     stride *= p.in_dims[a];
   }
-  strided_copy<T>(sp, in, out);
+  strided_copy<T>(sp, x, y);
 }
 
 }  // namespace tinyc

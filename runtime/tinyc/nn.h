@@ -31,10 +31,7 @@ struct AddActParams {
 };
 
 template <class T>
-void add_act(const AddActParams& p, const void* const* in, void* const* out) {
-  const T* a = static_cast<const T*>(in[0]);
-  const T* b = static_cast<const T*>(in[1]);
-  T* y = static_cast<T*>(out[0]);
+void add_act(const AddActParams& p, const T* a, const T* b, T* y) {
   const BroadcastParams& s = p.shape;
   if (s.n == 0) return;
   int32_t idx[kMaxRank] = {0};
@@ -72,12 +69,8 @@ inline bool is_pointwise(const P& p) {
 //   checks. The input may be channels-last. y may be x for a depthwise convolution (groups = in_ch = out_ch, output no larger than
 //   the input): each input plane is copied into scratch before its output overwrites it.
 template <class T>
-void conv(const ConvParams& p, const void* const* in, void* const* out) {
-  const T* x = static_cast<const T*>(in[0]);
-  const T* w = static_cast<const T*>(in[1]);
-  const T* bias = static_cast<const T*>(in[2]);
-  T* y = static_cast<T*>(out[0]);
-  T* scratch = static_cast<T*>(out[kScratchSlot]);
+void conv(const ConvParams& p, const T* x, const T* w, const T* bias, T* y, Scratch buffer) {
+  T* scratch = static_cast<T*>(buffer.data);
   const int32_t cg = p.in_ch / p.groups, mg = p.out_ch / p.groups;
   const int32_t in_size = p.in[0] * p.in[1] * p.in[2], out_size = p.out[0] * p.out[1] * p.out[2];
   const int32_t ksize = p.kernel[0] * p.kernel[1] * p.kernel[2];
@@ -109,25 +102,19 @@ void conv(const ConvParams& p, const void* const* in, void* const* out) {
       for (int32_t c = 0; c < cg; ++c) {
         const T* xc = in_place ? scratch : x + n * p.in_ch * in_size + (g * cg + c) * cs;
         const T* wc = w + (m * cg + c) * ksize;
-        for (int32_t kd = 0; kd < p.kernel[0]; ++kd)
-          for (int32_t kh = 0; kh < p.kernel[1]; ++kh)
-            for (int32_t kw = 0; kw < p.kernel[2]; ++kw) {
-              const T wv = wc[(kd * p.kernel[1] + kh) * p.kernel[2] + kw];
-              const int32_t shift = kw * p.dilation[2] - p.pad[2];  // input column ow * stride + shift
-              const Columns cols = inside_columns(shift, p.stride[2], p.in[2], p.out[2]);
-              if (cols.lo >= cols.hi) continue;
-              for (int32_t od = 0; od < p.out[0]; ++od) {
-                const int32_t id = od * p.stride[0] + kd * p.dilation[0] - p.pad[0];
-                if (id < 0 || id >= p.in[0]) continue;
-                for (int32_t oh = 0; oh < p.out[1]; ++oh) {
-                  const int32_t ih = oh * p.stride[1] + kh * p.dilation[1] - p.pad[1];
-                  if (ih < 0 || ih >= p.in[1]) continue;
-                  const T* xr = xc + ((id * p.in[1] + ih) * p.in[2] + shift) * ws;
-                  T* yr = ym + (od * p.out[1] + oh) * p.out[2];
-                  for (int32_t ow = cols.lo; ow < cols.hi; ++ow) yr[ow] += wv * xr[ow * sw];
-                }
+        for (int32_t od = 0; od < p.out[0]; ++od)
+          for (int32_t oh = 0; oh < p.out[1]; ++oh) {
+            T* yr = ym + (od * p.out[1] + oh) * p.out[2];
+            window_rows(p, p.in, od, oh, [&](int32_t row, int32_t krow) {
+              for (int32_t kw = 0; kw < p.kernel[2]; ++kw) {
+                const int32_t shift = kw * p.dilation[2] - p.pad[2];  // input column ow * stride + shift
+                const Columns cols = inside_columns(shift, p.stride[2], p.in[2], p.out[2]);
+                const T* xr = xc + (row * p.in[2] + shift) * ws;
+                const T wv = wc[krow * p.kernel[2] + kw];
+                for (int32_t ow = cols.lo; ow < cols.hi; ++ow) yr[ow] += wv * xr[ow * sw];
               }
-            }
+            });
+          }
       }
       if (p.act != kActNone)
         for (int32_t i = 0; i < out_size; ++i) ym[i] = activate(ym[i], p.act, p.act_a, p.act_b);
@@ -137,11 +124,7 @@ void conv(const ConvParams& p, const void* const* in, void* const* out) {
 // Transposed convolution: every input element scatters kernel * value into the output.
 // Weights are [in_ch, out_ch / groups, k...]; pad is the begin padding cropped from the output.
 template <class T>
-void conv_transpose(const ConvParams& p, const void* const* in, void* const* out) {
-  const T* x = static_cast<const T*>(in[0]);
-  const T* w = static_cast<const T*>(in[1]);
-  const T* bias = static_cast<const T*>(in[2]);
-  T* y = static_cast<T*>(out[0]);
+void conv_transpose(const ConvParams& p, const T* x, const T* w, const T* bias, T* y) {
   const int32_t cg = p.in_ch / p.groups, mg = p.out_ch / p.groups;
   const int32_t in_size = p.in[0] * p.in[1] * p.in[2], out_size = p.out[0] * p.out[1] * p.out[2];
   const int32_t ksize = p.kernel[0] * p.kernel[1] * p.kernel[2];
@@ -160,20 +143,12 @@ void conv_transpose(const ConvParams& p, const void* const* in, void* const* out
               const int32_t m = g * mg + mm;
               const T* wk = w + (c * mg + mm) * ksize;
               T* ym = yn + m * out_size;
-              for (int32_t kd = 0; kd < p.kernel[0]; ++kd) {
-                const int32_t od = id * p.stride[0] + kd * p.dilation[0] - p.pad[0];
-                if (od < 0 || od >= p.out[0]) continue;
-                for (int32_t kh = 0; kh < p.kernel[1]; ++kh) {
-                  const int32_t oh = ih * p.stride[1] + kh * p.dilation[1] - p.pad[1];
-                  if (oh < 0 || oh >= p.out[1]) continue;
-                  for (int32_t kw = 0; kw < p.kernel[2]; ++kw) {
-                    const int32_t ow = iw * p.stride[2] + kw * p.dilation[2] - p.pad[2];
-                    if (ow < 0 || ow >= p.out[2]) continue;
-                    ym[(od * p.out[1] + oh) * p.out[2] + ow] +=
-                        v * wk[(kd * p.kernel[1] + kh) * p.kernel[2] + kw];
-                  }
+              window_rows(p, p.out, id, ih, [&](int32_t row, int32_t krow) {  // the output rows it reaches
+                for (int32_t kw = 0; kw < p.kernel[2]; ++kw) {
+                  const int32_t ow = iw * p.stride[2] + kw * p.dilation[2] - p.pad[2];
+                  if (ow >= 0 && ow < p.out[2]) ym[row * p.out[2] + ow] += v * wk[krow * p.kernel[2] + kw];
                 }
-              }
+              });
             }
           }
     }
@@ -196,9 +171,7 @@ struct PoolParams {
 // Max, average or Lp pooling. Average divides by the window clipped to the padded input
 // (count_include_pad) or to the input.
 template <class T>
-void pool(const PoolParams& p, const void* const* in, void* const* out) {
-  const T* x = static_cast<const T*>(in[0]);
-  T* y = static_cast<T*>(out[0]);
+void pool(const PoolParams& p, const T* x, T* y) {
   const int32_t in_size = p.in[0] * p.in[1] * p.in[2];
   for (int32_t c = 0; c < p.planes; ++c, x += in_size)
     for (int32_t od = 0; od < p.out[0]; ++od)
@@ -248,11 +221,7 @@ struct GemmParams {
 // Y = alpha * op(A) op(B) + beta * C, then the fused activation. Every sum runs over k in order.
 // Y must not overlap A, B or C (the planner never lets a node's output share its inputs' bytes).
 template <class T>
-void gemm(const GemmParams& p, const void* const* in, void* const* out) {
-  const T* a = static_cast<const T*>(in[0]);
-  const T* b = static_cast<const T*>(in[1]);
-  const T* c = static_cast<const T*>(in[2]);
-  T* y = static_cast<T*>(out[0]);
+void gemm(const GemmParams& p, const T* a, const T* b, const T* c, T* y) {
   const int32_t sam = p.trans_a ? 1 : p.k, sak = p.trans_a ? p.m : 1;
   const int32_t sbk = p.trans_b ? 1 : p.n, sbn = p.trans_b ? p.k : 1;
   if (sbn == 1) {  // B is [K, N]: accumulate whole output rows, B read row by row
@@ -300,10 +269,7 @@ struct MatMulParams {
 
 // Batched, broadcasting matrix product; A is [.., m, k], B is [.., k, n].
 template <class T>
-void matmul(const MatMulParams& p, const void* const* in, void* const* out) {
-  const T* a = static_cast<const T*>(in[0]);
-  const T* b = static_cast<const T*>(in[1]);
-  T* y = static_cast<T*>(out[0]);
+void matmul(const MatMulParams& p, const T* a, const T* b, T* y) {
   int32_t idx[kMaxRank] = {0};
   int32_t off[2] = {0, 0};
   // next_row walks all but the last batch axis; handle the last one here.
@@ -331,13 +297,7 @@ struct NormParams {
 
 // Inference batch normalization: y = (x - mean) / sqrt(var + eps) * scale + bias per channel.
 template <class T>
-void batch_norm(const NormParams& p, const void* const* in, void* const* out) {
-  const T* x = static_cast<const T*>(in[0]);
-  const T* scale = static_cast<const T*>(in[1]);
-  const T* bias = static_cast<const T*>(in[2]);
-  const T* mean = static_cast<const T*>(in[3]);
-  const T* var = static_cast<const T*>(in[4]);
-  T* y = static_cast<T*>(out[0]);
+void batch_norm(const NormParams& p, const T* x, const T* scale, const T* bias, const T* mean, const T* var, T* y) {
   for_each_channel(p.outer, p.channels, [&](int32_t c) {
     const T s = scale[c] / std::sqrt(var[c] + T(p.epsilon));
     const T t = bias[c] - mean[c] * s;
@@ -345,44 +305,41 @@ void batch_norm(const NormParams& p, const void* const* in, void* const* out) {
   });
 }
 
+// The mean and (biased) variance of n values, in double.
+struct Moments {
+  double mean, var;
+};
+template <class T>
+Moments moments(const T* x, int32_t n) {
+  double mean = 0, var = 0;
+  for (int32_t i = 0; i < n; ++i) mean += x[i];
+  mean /= n;
+  for (int32_t i = 0; i < n; ++i) var += (x[i] - mean) * (x[i] - mean);
+  return {mean, var / n};
+}
+
 // Instance normalization: per (n, c) plane statistics, per-channel scale and bias.
 template <class T>
-void instance_norm(const NormParams& p, const void* const* in, void* const* out) {
-  const T* x = static_cast<const T*>(in[0]);
-  const T* scale = static_cast<const T*>(in[1]);
-  const T* bias = static_cast<const T*>(in[2]);
-  T* y = static_cast<T*>(out[0]);
+void instance_norm(const NormParams& p, const T* x, const T* scale, const T* bias, T* y) {
   for (int32_t o = 0; o < p.outer; ++o)
     for (int32_t c = 0; c < p.channels; ++c, x += p.inner, y += p.inner) {
-      double mean = 0, var = 0;
-      for (int32_t i = 0; i < p.inner; ++i) mean += x[i];
-      mean /= p.inner;
-      for (int32_t i = 0; i < p.inner; ++i) var += (x[i] - mean) * (x[i] - mean);
-      var /= p.inner;
-      const double s = scale[c] / std::sqrt(var + p.epsilon);
-      for (int32_t i = 0; i < p.inner; ++i) y[i] = T((x[i] - mean) * s + bias[c]);
+      const Moments m = moments(x, p.inner);
+      const double s = scale[c] / std::sqrt(m.var + p.epsilon);
+      for (int32_t i = 0; i < p.inner; ++i) y[i] = T((x[i] - m.mean) * s + bias[c]);
     }
 }
 
 // Layer normalization over the trailing `inner` elements (channels = 1); scale and bias are
 // broadcast over outer rows. Optional outputs 1 and 2 get the mean and 1/stddev.
 template <class T>
-void layer_norm(const NormParams& p, const void* const* in, void* const* out) {
-  const T* x = static_cast<const T*>(in[0]);
-  const T* scale = static_cast<const T*>(in[1]);
-  const T* bias = static_cast<const T*>(in[2]);
-  T* y = static_cast<T*>(out[0]);
+void layer_norm(const NormParams& p, const T* x, const T* scale, const T* bias, T* y, float* mean_out,
+                float* inv_std_out) {
   for (int32_t o = 0; o < p.outer; ++o, x += p.inner, y += p.inner) {
-    double mean = 0, var = 0;
-    for (int32_t i = 0; i < p.inner; ++i) mean += x[i];
-    mean /= p.inner;
-    for (int32_t i = 0; i < p.inner; ++i) var += (x[i] - mean) * (x[i] - mean);
-    var /= p.inner;
-    const double inv = 1.0 / std::sqrt(var + p.epsilon);
-    for (int32_t i = 0; i < p.inner; ++i)
-      y[i] = T((x[i] - mean) * inv * scale[i] + (bias ? bias[i] : T(0)));
-    if (out[1]) static_cast<float*>(out[1])[o] = float(mean);
-    if (out[2]) static_cast<float*>(out[2])[o] = float(inv);
+    const Moments m = moments(x, p.inner);
+    const double inv = 1.0 / std::sqrt(m.var + p.epsilon);
+    for (int32_t i = 0; i < p.inner; ++i) y[i] = T((x[i] - m.mean) * inv * scale[i] + (bias ? bias[i] : T(0)));
+    if (mean_out) mean_out[o] = float(m.mean);
+    if (inv_std_out) inv_std_out[o] = float(inv);
   }
 }
 
@@ -395,9 +352,7 @@ struct SoftmaxParams {
 };
 
 template <class T>
-void softmax(const SoftmaxParams& p, const void* const* in, void* const* out) {
-  const T* x = static_cast<const T*>(in[0]);
-  T* y = static_cast<T*>(out[0]);
+void softmax(const SoftmaxParams& p, const T* x, T* y) {
   for_each_line(p.outer, p.axis, p.inner, [&](int32_t at, int32_t, int32_t) {
     const T* xs = x + at;
     T* ys = y + at;
@@ -432,9 +387,7 @@ struct LrnParams {
 };
 
 template <class T>
-void lrn(const LrnParams& p, const void* const* in, void* const* out) {
-  const T* x = static_cast<const T*>(in[0]);
-  T* y = static_cast<T*>(out[0]);
+void lrn(const LrnParams& p, const T* x, T* y) {
   const int32_t lo_off = (p.size - 1) / 2, hi_off = p.size / 2;
   for (int32_t n = 0; n < p.batch; ++n)
     for (int32_t c = 0; c < p.channels; ++c)

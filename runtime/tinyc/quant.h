@@ -35,11 +35,7 @@ struct QuantizeParams {
 
 // y = saturate(round_half_even(x / scale) + zero_point); in: x, scale, zero point (optional).
 template <class TO>
-void quantize_linear(const QuantizeParams& p, const void* const* in, void* const* out) {
-  const float* x = static_cast<const float*>(in[0]);
-  const float* scale = static_cast<const float*>(in[1]);
-  const TO* zp = static_cast<const TO*>(in[2]);
-  TO* y = static_cast<TO*>(out[0]);
+void quantize_linear(const QuantizeParams& p, const float* x, const float* scale, const TO* zp, TO* y) {
   for_each_channel(p.outer, p.channels, [&](int32_t c) {
     const int32_t k = p.per_channel ? c : 0;
     const float z = zp ? float(zp[k]) : 0.f;
@@ -49,11 +45,7 @@ void quantize_linear(const QuantizeParams& p, const void* const* in, void* const
 
 // y = (x - zero_point) * scale.
 template <class TI>
-void dequantize_linear(const QuantizeParams& p, const void* const* in, void* const* out) {
-  const TI* x = static_cast<const TI*>(in[0]);
-  const float* scale = static_cast<const float*>(in[1]);
-  const TI* zp = static_cast<const TI*>(in[2]);
-  float* y = static_cast<float*>(out[0]);
+void dequantize_linear(const QuantizeParams& p, const TI* x, const float* scale, const TI* zp, float* y) {
   for_each_channel(p.outer, p.channels, [&](int32_t c) {
     const int32_t k = p.per_channel ? c : 0;
     const int32_t z = zp ? int32_t(zp[k]) : 0;
@@ -62,17 +54,16 @@ void dequantize_linear(const QuantizeParams& p, const void* const* in, void* con
 }
 
 // uint8 quantization with the range of x (always including 0); out: y, scale, zero point.
-inline void dynamic_quantize_linear(const QuantizeParams& p, const void* const* in, void* const* out) {
-  const float* x = static_cast<const float*>(in[0]);
+inline void dynamic_quantize_linear(const QuantizeParams& p, const float* x, uint8_t* y, float* y_scale,
+                                    uint8_t* y_zero_point) {
   const int32_t n = p.outer * p.channels * p.inner;
   float lo = 0.f, hi = 0.f;
   for (int32_t i = 0; i < n; ++i) lo = x[i] < lo ? x[i] : lo, hi = x[i] > hi ? x[i] : hi;
   const float scale = (hi - lo) / 255.f;
   const uint8_t zp = scale != 0.f ? saturate<uint8_t>(std::nearbyint(-lo / scale)) : 0;
-  uint8_t* y = static_cast<uint8_t*>(out[0]);
   for (int32_t i = 0; i < n; ++i) y[i] = scale != 0.f ? saturate<uint8_t>(std::nearbyint(x[i] / scale) + zp) : zp;
-  if (out[1]) *static_cast<float*>(out[1]) = scale;
-  if (out[2]) *static_cast<uint8_t*>(out[2]) = zp;
+  if (y_scale) *y_scale = scale;
+  if (y_zero_point) *y_zero_point = zp;
 }
 
 struct QMatMulParams {
@@ -82,21 +73,13 @@ struct QMatMulParams {
   TINYC_PARAMS(QMatMulParams, mm, qlinear, b_per_column)
 };
 
-// MatMulInteger (out int32) or QLinearMatMul (out TO). Zero points are subtracted exactly.
+// MatMulInteger (out int32) or QLinearMatMul (out TO: with bs, b's scale, the exact sum times
+// mult * bs rounded, plus zy). Zero points are subtracted exactly.
 template <class TA, class TB, class TO>
-void qmatmul(const QMatMulParams& q, const void* const* in, void* const* out) {
+void qmatmul(const QMatMulParams& q, const TA* a, const TB* b, const TA* azp, const TB* bzp, float mult,
+             const float* bs, int32_t zy, TO* y) {
   const MatMulParams& p = q.mm;
-  const int ia = 0, ib = q.qlinear ? 3 : 1;
-  const TA* a = static_cast<const TA*>(in[ia]);
-  const TB* b = static_cast<const TB*>(in[ib]);
-  const TA* azp = static_cast<const TA*>(in[q.qlinear ? 2 : 2]);
-  const TB* bzp = static_cast<const TB*>(in[q.qlinear ? 5 : 3]);
-  TO* y = static_cast<TO*>(out[0]);
   const int32_t za = azp ? int32_t(azp[0]) : 0;
-  float mult = 1.f;
-  const float* bs = q.qlinear ? static_cast<const float*>(in[4]) : nullptr;
-  if (q.qlinear) mult = *static_cast<const float*>(in[1]) / *static_cast<const float*>(in[6]);
-  const int32_t zy = q.qlinear && in[7] ? int32_t(*static_cast<const TO*>(in[7])) : 0;
   int32_t idx[kMaxRank] = {0};
   int32_t off[2] = {0, 0};
   const int32_t last = p.batch[p.batch_rank - 1];
@@ -120,6 +103,17 @@ void qmatmul(const QMatMulParams& q, const void* const* in, void* const* out) {
   } while (next_row<2>(p.batch_rank, p.batch, idx, p.strides, off));
 }
 
+template <class TA, class TB, class TO>
+void matmul_integer(const QMatMulParams& q, const TA* a, const TB* b, const TA* azp, const TB* bzp, TO* y) {
+  qmatmul(q, a, b, azp, bzp, 1.f, nullptr, 0, y);
+}
+
+template <class TA, class TB, class TO>
+void qlinear_matmul(const QMatMulParams& q, const TA* a, const float* a_scale, const TA* azp, const TB* b,
+                    const float* b_scale, const TB* bzp, const float* y_scale, const TO* yzp, TO* y) {
+  qmatmul(q, a, b, azp, bzp, *a_scale / *y_scale, b_scale, yzp ? int32_t(*yzp) : 0, y);
+}
+
 struct QConvParams {
   ConvParams conv;
   int32_t qlinear;        // QLinearConv (x, x_scale, x_zp, w, w_scale, w_zp, y_scale, y_zp, B)
@@ -127,20 +121,13 @@ struct QConvParams {
   TINYC_PARAMS(QConvParams, conv, qlinear, w_per_channel)
 };
 
-// ConvInteger (out int32) or QLinearConv (out TO); padding reads the input zero point.
+// ConvInteger (out int32) or QLinearConv (out TO: with ws, w's scale, the exact sum plus bias
+// times mult * ws rounded, plus zy); padding reads the input zero point.
 template <class TX, class TW, class TO>
-void qconv(const QConvParams& q, const void* const* in, void* const* out) {
+void qconv(const QConvParams& q, const TX* x, const TW* w, const TX* xzp, const TW* wzp, const int32_t* bias,
+           float mult, const float* ws, int32_t zy, TO* y) {
   const ConvParams& p = q.conv;
-  const TX* x = static_cast<const TX*>(in[0]);
-  const TW* w = static_cast<const TW*>(in[q.qlinear ? 3 : 1]);
-  const TX* xzp = static_cast<const TX*>(in[2]);
-  const TW* wzp = static_cast<const TW*>(in[q.qlinear ? 5 : 3]);
-  const int32_t* bias = q.qlinear ? static_cast<const int32_t*>(in[8]) : nullptr;
-  TO* y = static_cast<TO*>(out[0]);
   const int32_t zx = xzp ? int32_t(xzp[0]) : 0;
-  const float* ws = q.qlinear ? static_cast<const float*>(in[4]) : nullptr;
-  const float mult = q.qlinear ? *static_cast<const float*>(in[1]) / *static_cast<const float*>(in[6]) : 1.f;
-  const int32_t zy = q.qlinear && in[7] ? int32_t(*static_cast<const TO*>(in[7])) : 0;
   const int32_t cg = p.in_ch / p.groups, mg = p.out_ch / p.groups;
   const int32_t in_size = p.in[0] * p.in[1] * p.in[2];
   const int32_t ksize = p.kernel[0] * p.kernel[1] * p.kernel[2];
@@ -155,7 +142,7 @@ void qconv(const QConvParams& q, const void* const* in, void* const* out) {
             for (int32_t c = 0; c < cg; ++c) {
               const TX* xc = x + (n * p.in_ch + g * cg + c) * in_size;
               const TW* wc = w + (m * cg + c) * ksize;
-              window_rows(p, od, oh, [&](int32_t row, int32_t krow) {
+              window_rows(p, p.in, od, oh, [&](int32_t row, int32_t krow) {
                 for (int32_t kw = 0; kw < p.kernel[2]; ++kw) {
                   const int32_t iw = ow * p.stride[2] + kw * p.dilation[2] - p.pad[2];
                   if (iw < 0 || iw >= p.in[2]) continue;
@@ -171,6 +158,17 @@ void qconv(const QConvParams& q, const void* const* in, void* const* out) {
     }
 }
 
+template <class TX, class TW, class TO>
+void conv_integer(const QConvParams& q, const TX* x, const TW* w, const TX* xzp, const TW* wzp, TO* y) {
+  qconv(q, x, w, xzp, wzp, nullptr, 1.f, nullptr, 0, y);
+}
+
+template <class TX, class TW, class TO>
+void qlinear_conv(const QConvParams& q, const TX* x, const float* x_scale, const TX* xzp, const TW* w,
+                  const float* w_scale, const TW* wzp, const float* y_scale, const TO* yzp, const int32_t* bias, TO* y) {
+  qconv(q, x, w, xzp, wzp, bias, *x_scale / *y_scale, w_scale, yzp ? int32_t(*yzp) : 0, y);
+}
+
 struct QLinearBinaryParams {
   BroadcastParams shape;
   int32_t a_zero_point, b_zero_point, c_zero_point;
@@ -178,13 +176,10 @@ struct QLinearBinaryParams {
   TINYC_PARAMS(QLinearBinaryParams, shape, a_zero_point, b_zero_point, c_zero_point, scale_a, scale_b)
 };
 
-// The broadcasting loop of QLinearAdd and QLinearMul (in: a, b; the scales and zero points are in
-// p): c = saturate(round_half_even(f(a - a_zero_point, b - b_zero_point)) + c_zero_point).
+// The broadcasting loop of QLinearAdd and QLinearMul (the scales and zero points are in p):
+// c = saturate(round_half_even(f(a - a_zero_point, b - b_zero_point)) + c_zero_point).
 template <class T, class F>
-void qlinear_binary(const QLinearBinaryParams& p, const void* const* in, void* const* out, F f) {
-  const T* a = static_cast<const T*>(in[0]);
-  const T* b = static_cast<const T*>(in[3]);
-  T* y = static_cast<T*>(out[0]);
+void qlinear_binary(const QLinearBinaryParams& p, const T* a, const T* b, T* y, F f) {
   const BroadcastParams& s = p.shape;
   if (s.n == 0) return;
   int32_t idx[kMaxRank] = {0};
@@ -200,14 +195,14 @@ void qlinear_binary(const QLinearBinaryParams& p, const void* const* in, void* c
 
 // The real sum over the output scale, from each input's offset times its scale ratio.
 template <class T>
-void qlinear_add(const QLinearBinaryParams& p, const void* const* in, void* const* out) {
-  qlinear_binary<T>(p, in, out, [&p](int32_t a, int32_t b) { return float(a) * p.scale_a + float(b) * p.scale_b; });
+void qlinear_add(const QLinearBinaryParams& p, const T* a, const float*, const T*, const T* b, T* y) {
+  qlinear_binary<T>(p, a, b, y, [&p](int32_t a, int32_t b) { return float(a) * p.scale_a + float(b) * p.scale_b; });
 }
 
 // The exact int32 product of the offsets, times one scale.
 template <class T>
-void qlinear_mul(const QLinearBinaryParams& p, const void* const* in, void* const* out) {
-  qlinear_binary<T>(p, in, out, [&p](int32_t a, int32_t b) { return float(a * b) * p.scale_a; });
+void qlinear_mul(const QLinearBinaryParams& p, const T* a, const float*, const T*, const T* b, T* y) {
+  qlinear_binary<T>(p, a, b, y, [&p](int32_t a, int32_t b) { return float(a * b) * p.scale_a; });
 }
 
 struct QLinearPoolParams {
@@ -224,9 +219,8 @@ struct QLinearPoolParams {
 // by the window clipped to the padded input (count_include_pad) or to the input, then rescaled:
 // y = saturate(round_half_even(sum * scale / count) + y_zero_point).
 template <class T>
-void qlinear_avg_pool(const QLinearPoolParams& p, const void* const* in, void* const* out) {
-  T* y = static_cast<T*>(out[0]);
-  int_avg_pool(static_cast<const T*>(in[0]), p.planes, p.in, p.out, p.kernel, p.stride, p.pad, p.pad_end,
+void qlinear_avg_pool(const QLinearPoolParams& p, const T* x, T* y) {
+  int_avg_pool(x, p.planes, p.in, p.out, p.kernel, p.stride, p.pad, p.pad_end,
                p.x_zero_point, [&](int32_t sum, int32_t count, int32_t count_pad) {
                  const float d = float(p.count_include_pad ? count_pad : count);
                  *y++ = saturate<T>(round_half_even(float(sum) * p.scale / d) + float(p.y_zero_point));
@@ -242,9 +236,7 @@ struct QLinearLeakyReluParams {
 
 // y = saturate(round_half_even((x - x_zero_point) * (x < x_zero_point ? alpha : 1) * scale) + y_zero_point).
 template <class T>
-void qlinear_leaky_relu(const QLinearLeakyReluParams& p, const void* const* in, void* const* out) {
-  const T* x = static_cast<const T*>(in[0]);
-  T* y = static_cast<T*>(out[0]);
+void qlinear_leaky_relu(const QLinearLeakyReluParams& p, const T* x, T* y) {
   for (int32_t i = 0; i < p.n; ++i) {
     const int32_t v = int32_t(x[i]) - p.x_zero_point;
     y[i] = saturate<T>(round_half_even(float(v) * (v < 0 ? p.negative_scale : p.scale)) + float(p.y_zero_point));
@@ -263,9 +255,7 @@ struct QLinearSoftmaxParams {
 // ONNX operators in turn (dequantize_linear, softmax<float>, quantize_linear), so the integers are
 // those of the float path, which ONNX Runtime's references give.
 template <class T>
-void qlinear_softmax(const QLinearSoftmaxParams& p, const void* const* in, void* const* out) {
-  const T* x = static_cast<const T*>(in[0]);
-  T* y = static_cast<T*>(out[0]);
+void qlinear_softmax(const QLinearSoftmaxParams& p, const T* x, T* y) {
   for_each_line(p.outer, p.axis, p.inner, [&](int32_t at, int32_t, int32_t) {
     const T* xs = x + at;
     T* ys = y + at;

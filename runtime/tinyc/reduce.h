@@ -22,9 +22,7 @@ struct ReduceParams {
 
 // Accumulates in the output element type.
 template <class T>
-void reduce(const ReduceParams& p, const void* const* in, void* const* out) {
-  const T* x = static_cast<const T*>(in[0]);
-  T* y = static_cast<T*>(out[0]);
+void reduce(const ReduceParams& p, const T* x, T* y) {
   if (p.n_out == 0) return;
   const int32_t count = p.n_in / p.n_out;
   int32_t idx[kMaxRank] = {0};
@@ -70,9 +68,7 @@ struct ArgParams {
 };
 
 template <class T>
-void arg_reduce(const ArgParams& p, const void* const* in, void* const* out) {
-  const T* x = static_cast<const T*>(in[0]);
-  int64_t* y = static_cast<int64_t*>(out[0]);
+void arg_reduce(const ArgParams& p, const T* x, int64_t* y) {
   for_each_line(p.outer, p.axis, p.inner, [&](int32_t at, int32_t, int32_t) {
     const T* xs = x + at;
     int32_t best = 0;
@@ -96,12 +92,10 @@ struct CumSumParams {
 };
 
 template <class T>
-void cumsum(const CumSumParams& p, const void* const* in, void* const* out) {
-  const T* x = static_cast<const T*>(in[0]);
-  T* y = static_cast<T*>(out[0]);
+void cumsum(const CumSumParams& p, const T* x, const void* axis_input, T* y) {
   int32_t axis = p.axis;
   if (axis < 0) {
-    const int64_t a = read_index(in[1], p.index64_axis, 0);
+    const int64_t a = read_index(axis_input, p.index64_axis, 0);
     axis = static_cast<int32_t>(a < 0 ? a + p.rank : a);
   }
   int32_t outer = 1, inner = 1;
@@ -134,10 +128,7 @@ struct TopKParams {
 
 // Selection by repeated scans (k is small in practice); ties keep the lower index first.
 template <class T>
-void topk(const TopKParams& p, const void* const* in, void* const* out) {
-  const T* x = static_cast<const T*>(in[0]);
-  T* values = static_cast<T*>(out[0]);
-  int64_t* indices = static_cast<int64_t*>(out[1]);
+void topk(const TopKParams& p, const T* x, T* values, int64_t* indices) {
   for_each_line(p.outer, p.axis, p.inner, [&](int32_t at, int32_t o, int32_t i) {
     const T* xs = x + at;
     int32_t prev = -1;

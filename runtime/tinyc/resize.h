@@ -97,13 +97,14 @@ inline T resize_value(C v) {
 }
 
 // T: the data; C: the arithmetic (T itself for floating-point data, float for int8 and uint8).
+// input1, input2: the node's inputs 1 and 2, roi and scales (Resize-11 on) or scales (Upsample,
+// Resize-10), as p.roi_input and p.scales_input say.
 template <class T, class C = T>
-void resize(const ResizeParams& p, const void* const* in, void* const* out) {
-  const T* x = static_cast<const T*>(in[0]);
-  T* y = static_cast<T*>(out[0]);
+void resize(const ResizeParams& p, const T* x, const float* input1, const float* input2, T* y) {
   if (p.n == 0) return;
-  const float* scales = p.scales_input >= 0 ? static_cast<const float*>(in[p.scales_input]) : nullptr;
-  const float* roi = p.roi_input >= 0 ? static_cast<const float*>(in[p.roi_input]) : nullptr;
+  auto input = [&](int32_t i) { return i == 1 ? input1 : i == 2 ? input2 : nullptr; };
+  const float* scales = input(p.scales_input);
+  const float* roi = input(p.roi_input);
   int32_t stride[kMaxRank], o[kMaxRank], count[kMaxRank], idx[kMaxRank][4];
   C w[kMaxRank][4];
   auto taps = [&](int32_t a) {

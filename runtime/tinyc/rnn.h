@@ -59,22 +59,15 @@ inline T rnn_dot(const T* a, const T* b, int32_t n) {
 // Inputs X, W, R, B, sequence_lens, initial_h, initial_c, P; outputs Y, Y_h, Y_c (any absent).
 // Steps past a row's sequence length leave zeros in Y and the state unchanged.
 template <class T>
-void rnn(const RnnParams& p, const void* const* in, void* const* out) {
-  const T* x = static_cast<const T*>(in[0]);
-  const T* bias = static_cast<const T*>(in[3]);
-  const T* h0 = static_cast<const T*>(in[5]);
-  const T* c0 = p.kind == kRnnLstm ? static_cast<const T*>(in[6]) : nullptr;
-  const T* peep = p.kind == kRnnLstm ? static_cast<const T*>(in[7]) : nullptr;
-  T* y = static_cast<T*>(out[0]);
-  T* yh = static_cast<T*>(out[1]);
-  T* yc = p.kind == kRnnLstm ? static_cast<T*>(out[2]) : nullptr;
+void rnn(const RnnParams& p, const T* x, const T* w_all, const T* r_all, const T* bias, const void* sequence_lens,
+         const T* h0, const T* c0, const T* peep, T* y, T* yh, T* yc, Scratch scratch_buffer) {
   const int32_t H = p.hidden, G = p.kind == kRnnLstm ? 4 : p.kind == kRnnGru ? 3 : 1;
   const T alpha = T(p.alpha), beta = T(p.beta), clip = T(p.clip);
-  T* const scratch = static_cast<T*>(out[kScratchSlot]);  // h, the next h, c (LSTM) or r * h (GRU)
+  T* const scratch = static_cast<T*>(scratch_buffer.data);  // h, the next h, c (LSTM) or r * h (GRU)
   for (int32_t d = 0; d < p.dirs; ++d) {
     const bool backward = d == 1 || p.reverse;
-    const T* w = static_cast<const T*>(in[1]) + d * G * H * p.input;
-    const T* r = static_cast<const T*>(in[2]) + d * G * H * H;
+    const T* w = w_all + d * G * H * p.input;
+    const T* r = r_all + d * G * H * H;
     const T* wb = bias ? bias + d * 2 * G * H : nullptr;  // then the G * H biases of R
     const T* pd = peep ? peep + d * 3 * H : nullptr;      // peepholes i, o, f
     const int32_t* act = p.act + 3 * d;
@@ -92,7 +85,7 @@ void rnn(const RnnParams& p, const void* const* in, void* const* out) {
         aux[j] = c0 ? c0[state + j] : T(0);
       }
       int32_t len = p.seq;
-      if (in[4]) len = static_cast<int32_t>(clamp_to<int64_t>(read_index(in[4], p.lens64, b), 0, p.seq));
+      if (sequence_lens) len = static_cast<int32_t>(clamp_to<int64_t>(read_index(sequence_lens, p.lens64, b), 0, p.seq));
       for (int32_t s = 0; s < p.seq; ++s) {
         const int32_t t = backward && s < len ? len - 1 - s : s;
         const int32_t yrow = p.layout ? (b * p.seq + t) * p.dirs + d : (t * p.dirs + d) * p.batch + b;

@@ -1,11 +1,12 @@
 // tinyc runtime: the only code that ships into firmware.
 // Header-only, C++17, no heap, no exceptions, no RTTI, no stdio.
 //
-// Every kernel has the same signature:
-//     void kernel(const Params& p, const void* const* in, void* const* out);
-// `p` is a constant built at compile time by tinyc (shapes, strides, attributes), `in`/`out` point
-// to the tensors in the order of the ONNX node's inputs/outputs (nullptr for an absent optional;
-// both arrays have at least 10 slots).
+// A kernel is `void kernel(const Params& p, <its tensors>)`. `p` is a constant built at compile
+// time by tinyc (shapes, strides, zero points, multipliers). The tensors follow, typed and named,
+// in the order of the node's inputs, then its outputs, then the kernel's Scratch if it needs one:
+// `const T*` an input (nullptr for an absent optional), `T*` an output (nullptr if unused),
+// `Inputs` / `Outputs` all of a node's with any number of them (Concat, Split). A kernel may
+// stop before the node's last inputs when it does not read them.
 // The same kernels run inside the compiler as its reference evaluator.
 #ifndef TINYC_TINYC_H
 #define TINYC_TINYC_H
@@ -37,10 +38,27 @@ constexpr int kMaxRank = 8;
 // The instruction set a kernel's fast path is built for; its scratch size may depend on it.
 // Portable: generated code for any core (--target host): the largest scratch of them all.
 enum class Isa { Portable, Plain, Dsp, Helium };
-// out[kScratchSlot] is the kernel's scratch buffer, when the compiler gave it one: part of the
-// arena, planned like any tensor, so no kernel needs a large stack frame.
-constexpr int kScratchSlot = 9;
 constexpr int kMaxInputs = 16;
+
+// A kernel's scratch buffer, its last argument: part of the arena, planned like any tensor, so
+// no kernel needs a large stack frame.
+struct Scratch {
+  void* data;
+};
+
+// All the inputs (outputs) of a node that takes any number of them, in order.
+using Inputs = const void* const*;
+using Outputs = void* const*;
+
+// An untyped address (the arena, a caller's buffer, a weight array) as the generated code passes it
+// to a kernel's typed tensor argument: it converts to a pointer to any element type.
+struct Buffer {
+  const void* data;
+  template <class T>
+  operator T*() const {
+    return static_cast<T*>(const_cast<void*>(data));
+  }
+};
 
 // std::nearbyint in the default rounding mode (half to even), without a library call on cores
 // with an FPU but no rounding instruction: adding and subtracting 1.5 * 2^23 rounds a float below
@@ -83,18 +101,20 @@ inline void int_avg_pool(const T* x, int32_t planes, const int32_t in[3], const 
         }
 }
 
-// Calls f(input row, kernel row) for each row (kd, kh) of the window of output row (od, oh) that
-// lies inside the input: input row id * in[1] + ih, kernel row kd * kernel[1] + kh. P: a
-// convolution's params (in, kernel, stride, dilation, pad as depth, height, width).
+// Calls f(row, kernel row) for each row (kd, kh) of the window at row (od, oh) that lies inside
+// `bound` (depth, height): row d * bound[1] + h with d = od * stride + kd * dilation - pad (h
+// alike), kernel row kd * kernel[1] + kh. P: a convolution's params (kernel, stride, dilation, pad
+// as depth, height, width). A convolution's window over its input (bound p.in, from an output
+// row), or a transposed convolution's over its output (bound p.out, from an input row).
 template <class P, class F>
-TINYC_INLINE void window_rows(const P& p, int32_t od, int32_t oh, F f) {
+TINYC_INLINE void window_rows(const P& p, const int32_t* bound, int32_t od, int32_t oh, F f) {
   for (int32_t kd = 0; kd < p.kernel[0]; ++kd) {
-    const int32_t id = od * p.stride[0] + kd * p.dilation[0] - p.pad[0];
-    if (id < 0 || id >= p.in[0]) continue;
+    const int32_t d = od * p.stride[0] + kd * p.dilation[0] - p.pad[0];
+    if (d < 0 || d >= bound[0]) continue;
     for (int32_t kh = 0; kh < p.kernel[1]; ++kh) {
-      const int32_t ih = oh * p.stride[1] + kh * p.dilation[1] - p.pad[1];
-      if (ih < 0 || ih >= p.in[1]) continue;
-      f(id * p.in[1] + ih, kd * p.kernel[1] + kh);
+      const int32_t h = oh * p.stride[1] + kh * p.dilation[1] - p.pad[1];
+      if (h < 0 || h >= bound[1]) continue;
+      f(d * bound[1] + h, kd * p.kernel[1] + kh);
     }
   }
 }

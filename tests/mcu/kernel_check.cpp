@@ -50,7 +50,8 @@ int main() {
     // Channels-last: x [HW, C], w [M, K, C/g] (w itself, from mode 1 on), y [HW, M] (compared in
     // place: the M0+ has 16 KiB).
     transpose_blocks(x, 1, p.in_ch, in_size, nhwc);
-    using Kernel = void (*)(const ConvS8Params&, const void* const*, void* const*);
+    using Kernel = void (*)(const ConvS8Params&, const int8_t*, const int8_t*, const void*, const int32_t*, const int8_t*,
+                            const float*, int8_t*, Scratch);
     const bool depthwise = p.groups == p.in_ch && p.out_ch == p.in_ch;
     const bool w3 = p.kernel[2] == 3;  // the kernel width written out
     constexpr Layout Last = Layout::ChannelsLast;
@@ -80,17 +81,15 @@ int main() {
       q.channels_last = mode == 1 || mode == 4;
       q.channels_last_out = mode >= 3;
       memcpy(buffer, x, size_t(p.in_ch * in_size));
-      const void* in[6] = {q.channels_last ? nhwc : x, w, bias, mult, shift, fscale};
-      void* out[10] = {y};
-      if (mode == 2) in[0] = out[0] = buffer;
+      const int8_t* from = mode == 2 ? buffer : q.channels_last ? nhwc : x;
+      int8_t* to = mode == 2 ? buffer : y;
       if (overlap) {
         const int64_t lead = conv_s8_im2col_lead(q);
         if (lead < 0 || lead + p.in_ch * in_size > kMax) return;
         memcpy(buffer + lead, q.channels_last ? nhwc : x, size_t(p.in_ch * in_size));
-        in[0] = buffer + lead, out[0] = buffer;
+        from = buffer + lead, to = buffer;
       }
-      out[kScratchSlot] = scratch;
-      kernel(q, in, out);
+      kernel(q, from, w, bias, mult, shift, fscale, to, Scratch{scratch});
       ++runs;
       for (int i = 0; i < 64; ++i)
         if (canary[i] != 0x5a) {
@@ -154,13 +153,10 @@ int main() {
     reference_fully_connected_s8(p, zx, x, w, bias, mult, shift, want, fl ? fscale : nullptr);
     int8_t* packed = buffer;  // 9 x 70 fits
     fully_connected_s8_constants(p, zx, w, bias, packed, folded);
-    const void* in[6] = {x, packed, folded, mult, shift, fscale};
-    void* out[10] = {y};
-    out[kScratchSlot] = scratch;
-    (fl ? fully_connected_s8<Onnx> : fully_connected_s8<TFLite>)(p, in, out);
+    (fl ? fully_connected_s8<Onnx> : fully_connected_s8<TFLite>)(p, x, packed, folded, mult, shift, fscale, y);
     ++runs;
     if (memcmp(y, want, size_t(p.units)) != 0) ++mismatches, printf("mismatch: fully connected trial %d\n", trial);
-    reference::fully_connected_s8(p, in, out);  // the runtime's reference
+    reference::fully_connected_s8(p, x, packed, folded, mult, shift, fscale, y);  // the runtime's reference
     if (memcmp(y, want, size_t(p.units)) != 0) ++mismatches, printf("mismatch: reference fully connected %d\n", trial);
   }
   for (int trial = 0; trial < 100; ++trial, ++trials) {  // add (sub: a - b), b broadcast along rows or not
@@ -180,24 +176,18 @@ int main() {
     for (int r = 0; r < rows; ++r)
       for (int c = 0; c < cols; ++c)
         want[r * cols + c] = reference_add_s8(p, x[r * cols + c], nhwc[(row_vector ? 0 : r * cols) + c], sub);
-    const void* in[2] = {x, nhwc};
-    void* out[1] = {y};
-    (sub ? sub_s8 : add_s8)(p, in, out);
+    (sub ? sub_s8 : add_s8)(p, x, nhwc, y);
     ++runs;
     if (memcmp(y, want, size_t(rows * cols)) != 0) ++mismatches, printf("mismatch: add trial %d\n", trial);
-    (sub ? reference::add_s8<true> : reference::add_s8<false>)(p, in, out);  // the runtime's reference
+    (sub ? reference::add_s8<true> : reference::add_s8<false>)(p, x, nhwc, y);  // the runtime's reference
     if (memcmp(y, want, size_t(rows * cols)) != 0) ++mismatches, printf("mismatch: reference add %d\n", trial);
   }
   for (int trial = 0; trial < 100; ++trial, ++trials) {  // max pool, against pool<int8_t>
     const PoolParams p = random_max_pool(uni, 9, 3, true);
     const int n = p.planes * p.in[1] * p.in[2], out_n = p.planes * p.out[1] * p.out[2];
     for (int i = 0; i < n; ++i) x[i] = int8_t(uni(-128, 127));
-    const void* in[1] = {x};
-    void* ref[1] = {want};
-    pool<int8_t>(p, in, ref);
-    void* out[10] = {y};
-    out[kScratchSlot] = scratch;
-    max_pool_s8(p, in, out);
+    pool<int8_t>(p, x, want);
+    max_pool_s8(p, x, y, Scratch{scratch});
     ++runs;
     if (memcmp(y, want, size_t(out_n)) != 0) ++mismatches, printf("mismatch: max pool trial %d\n", trial);
   }
@@ -212,17 +202,13 @@ int main() {
     for (int c = 0; c < p.planes; ++c) {
       int32_t sum = 0;
       for (int i = 0; i < size; ++i) sum += x[c * size + i];
-      const void* rin[1] = {x + c * size};
-      void* rout[1] = {want + c};
       AvgPoolS8Params one = p;  // the reference on this plane alone
       one.planes = 1;
-      reference::avg_pool_s8(one, rin, rout);
+      reference::avg_pool_s8(one, x + c * size, want + c);
       if (p.scale == 0.0f && want[c] != clamp_s8(sum >= 0 ? (sum + size / 2) / size : (sum - size / 2) / size, -128, 127))
         ++mismatches, printf("mismatch: reference global average pool trial %d\n", trial);
     }
-    const void* in[1] = {x};
-    void* out[1] = {y};
-    avg_pool_s8(p, in, out);
+    avg_pool_s8(p, x, y);
     ++runs;
     if (memcmp(y, want, size_t(p.planes)) != 0) ++mismatches, printf("mismatch: global average pool trial %d\n", trial);
   }
@@ -238,8 +224,9 @@ int main() {
     }
     const bool fl = trial % 4 >= 2;
     const int32_t lo = trial % 3 ? -128 : uni(-128, 0), hi = trial % 3 ? 127 : uni(0, 127), zp = uni(-128, 127);
-    const void* in[6] = {x, w, bias, mult, shift, fscale};
-    const Requant q(in, 0, fl, zp, lo, hi);
+    FullyConnectedS8Params rp{};  // the output side only
+    rp.output_zero_point = zp, rp.act_min = lo, rp.act_max = hi, rp.float_requant = fl;
+    const Requant q(rp, bias, mult, shift, fscale);
     for (int32_t a = -3000; a < 3000; a += 4) {
       alignas(8) int32_t acc[4] = {a, a + 1, a + 2, a + 3}, got[4];
       vstrwq_s32(got, fl ? requantize4<Onnx>(vldrwq_s32(acc), q, 0) : requantize4<TFLite>(vldrwq_s32(acc), q, 0));

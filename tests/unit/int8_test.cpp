@@ -142,7 +142,8 @@ TEST_CASE("conv_s8, conv_s8_im2col and depthwise_s8 equal a straightforward loop
     transpose_blocks(x.data(), 1, p.in_ch, in_size, nhwc.data());
     transpose_blocks(w.data(), p.out_ch, cg, ksize, w_last.data());
     transpose_blocks(want.data(), 1, p.out_ch, out_size, want_last.data());
-    using Kernel = void (*)(const ConvS8Params&, const void* const*, void* const*);
+    using Kernel = void (*)(const ConvS8Params&, const int8_t*, const int8_t*, const void*, const int32_t*, const int8_t*,
+                            const float*, int8_t*, Scratch);
     // Runs `kernel` from x (or its channels-last copy, or over a buffer holding x) and checks it.
     // Modes: 0 NCHW, 1 channels-last input, 2 over its input, 3 channels-last output, 4 both.
     auto check = [&](Kernel kernel, const char* name, int mode) {
@@ -152,12 +153,9 @@ TEST_CASE("conv_s8, conv_s8_im2col and depthwise_s8 equal a straightforward loop
       ConvS8Params q = p;
       q.channels_last = mode == 1 || mode == 4;
       q.channels_last_out = mode >= 3;
-      const void* in[6] = {q.channels_last ? nhwc.data() : x.data(), q.channels_last ? w_last.data() : w.data(),
-                           bias.data(), mult.data(), shift.data(), fscale.data()};
-      void* out[10] = {y.data()};
-      if (mode == 2) in[0] = out[0] = buffer.data();
-      out[kScratchSlot] = scratch.data();
-      kernel(q, in, out);
+      const int8_t* xq = mode == 2 ? buffer.data() : q.channels_last ? nhwc.data() : x.data();
+      kernel(q, xq, q.channels_last ? w_last.data() : w.data(), bias.data(), mult.data(), shift.data(), fscale.data(),
+             mode == 2 ? buffer.data() : y.data(), Scratch{scratch.data()});
       const int8_t* got = mode == 2 ? buffer.data() : y.data();
       REQUIRE(std::vector<int8_t>(got, got + y.size()) == (q.channels_last_out ? want_last : want));
     };
@@ -175,11 +173,8 @@ TEST_CASE("conv_s8, conv_s8_im2col and depthwise_s8 equal a straightforward loop
       std::vector<int8_t> buffer(std::max(size_t(lead) + x.size(), y.size()), int8_t(99));
       const std::vector<int8_t>& xq = q.channels_last ? nhwc : x;
       std::copy(xq.begin(), xq.end(), buffer.begin() + lead);
-      const void* in[6] = {buffer.data() + lead, q.channels_last ? w_last.data() : w.data(),
-                           bias.data(), mult.data(), shift.data(), fscale.data()};
-      void* out[10] = {buffer.data()};
-      out[kScratchSlot] = scratch.data();
-      kernel(q, in, out);
+      kernel(q, buffer.data() + lead, q.channels_last ? w_last.data() : w.data(), bias.data(), mult.data(), shift.data(),
+             fscale.data(), buffer.data(), Scratch{scratch.data()});
       REQUIRE(std::vector<int8_t>(buffer.begin(), buffer.begin() + y.size()) == (q.channels_last_out ? want_last : want));
     };
     const bool in_place = conv_in_place(geometry), depthwise = p.groups == p.in_ch && p.out_ch == p.in_ch;
@@ -242,13 +237,11 @@ TEST_CASE("softmax_s8 by hand: equal logits share the mass; a far lead takes all
   for (int d = 0; d < 256; ++d) table[d] = uint16_t(std::lround(65535.0 * std::exp(-1.0 * d)));  // scale 1
   SoftmaxS8Params p{1, 2, 1, -128, 1 << 24};  // output scale 1/256, zero point -128
   int8_t x[2] = {5, 5}, y[2];
-  const void* in[2] = {x, table.data()};
-  void* out[1] = {y};
-  softmax_s8(p, in, out);
+  softmax_s8(p, x, table.data(), y);
   CHECK(y[0] == 0);  // 0.5 / (1/256) - 128
   CHECK(y[1] == 0);
   x[0] = 127, x[1] = -128;  // e^-255 rounds to 0 in the table
-  softmax_s8(p, in, out);
+  softmax_s8(p, x, table.data(), y);
   CHECK(y[0] == 127);  // 1.0 -> 128, saturated
   CHECK(y[1] == -128);
 }
@@ -274,14 +267,14 @@ TEST_CASE("fully_connected_s8 equals a straightforward loop on random shapes") {
       fscale[u] = std::ldexp(float(uni(1, 1000)), -uni(12, 18));
     }
     fully_connected_s8_constants(p, zx, w.data(), bias.data(), packed.data(), folded.data());
-    const void* in[6] = {x.data(), packed.data(), folded.data(), mult.data(), shift.data(), fscale.data()};
-    void* out[10] = {y.data()};
-    (fl ? fully_connected_s8<Onnx> : fully_connected_s8<TFLite>)(p, in, out);
+    (fl ? fully_connected_s8<Onnx> : fully_connected_s8<TFLite>)(p, x.data(), packed.data(), folded.data(), mult.data(),
+                                                                  shift.data(), fscale.data(), y.data());
     std::vector<int8_t> want(y.size());
     reference_fully_connected_s8(p, zx, x.data(), w.data(), bias.data(), mult.data(), shift.data(), want.data(),
                                  fl ? fscale.data() : nullptr);
     REQUIRE(y == want);
-    reference::fully_connected_s8(p, in, out);  // the runtime's reference, on the same constants
+    reference::fully_connected_s8(p, x.data(), packed.data(), folded.data(), mult.data(), shift.data(), fscale.data(),
+                                  y.data());  // the runtime's reference, on the same constants
     REQUIRE(y == want);
   }
 }
@@ -310,12 +303,10 @@ TEST_CASE("add_s8 and sub_s8 equal TFLite's formula written out, with broadcasti
     p.act_min = -128, p.act_max = 127;
     if (trial % 3 == 2) p.act_min = uni(-128, 0), p.act_max = uni(0, 127);  // a fused activation's clamp
     const bool sub = trial % 4 == 1;  // a - b
-    const void* in[2] = {a.data(), b.data()};
-    void* out[1] = {y.data()};
     std::vector<int8_t> ref(y.size());
-    void* ref_out[1] = {ref.data()};
-    (sub ? reference::add_s8<true> : reference::add_s8<false>)(p, in, ref_out);  // the runtime's reference
-    (sub ? sub_s8 : add_s8)(p, in, out);
+    // the runtime's reference
+    (sub ? reference::add_s8<true> : reference::add_s8<false>)(p, a.data(), b.data(), ref.data());
+    (sub ? sub_s8 : add_s8)(p, a.data(), b.data(), y.data());
     REQUIRE(ref == y);
     for (int r = 0; r < rows; ++r)
       for (int c = 0; c < cols; ++c) {
@@ -338,19 +329,12 @@ TEST_CASE("max_pool_s8 equals pool<int8_t> on random windows, also over its own 
     const int in_size = p.in[1] * p.in[2], out_n = p.planes * p.out[1] * p.out[2];
     std::vector<int8_t> x(p.planes * in_size), y(out_n), want(out_n), cols(p.in[2]);
     for (auto& v : x) v = int8_t(uni(-128, 127));
-    const void* in[1] = {x.data()};
-    void* out_ref[1] = {want.data()};
-    pool<int8_t>(p, in, out_ref);
-    void* out[10] = {y.data()};
-    out[kScratchSlot] = cols.data();
-    max_pool_s8(p, in, out);
+    pool<int8_t>(p, x.data(), want.data());
+    max_pool_s8(p, x.data(), y.data(), Scratch{cols.data()});
     REQUIRE(y == want);
     if (p.pad[1] == 0 && p.pad[2] == 0) {  // in place, as the planner allows it
       std::vector<int8_t> buf = x;
-      const void* in2[1] = {buf.data()};
-      void* out2[10] = {buf.data()};
-      out2[kScratchSlot] = cols.data();
-      max_pool_s8(p, in2, out2);
+      max_pool_s8(p, buf.data(), buf.data(), Scratch{cols.data()});
       REQUIRE(std::vector<int8_t>(buf.begin(), buf.begin() + out_n) == want);
     }
   }
@@ -363,11 +347,9 @@ TEST_CASE("avg_pool_s8 with scale 1 (ONNX's rounding) rounds an exact tie to eve
   p.in[2] = p.kernel[2] = 6;  // windows of 6: sums 3, 9, -3, -9 over the zero point are ties
   const int8_t x[24] = {-3, -3, -3, -3, -3, 0,  -3, -3, -3, -3, 0, 3,  -3, -3, -3, -3, -3, -6,  -3, -3, -3, -3, -6, -9};
   int8_t y[4];
-  const void* in[1] = {x};
-  void* out[1] = {y};
-  avg_pool_s8(p, in, out);
+  avg_pool_s8(p, x, y);
   CHECK(std::vector<int>(y, y + 4) == std::vector<int>{-3 + 0, -3 + 2, -3 + 0, -3 - 2});  // 0.5, 1.5, -0.5, -1.5
-  reference::avg_pool_s8(p, in, out);
+  reference::avg_pool_s8(p, x, y);
   CHECK(std::vector<int>(y, y + 4) == std::vector<int>{-3, -1, -3, -5});
 }
 
@@ -388,12 +370,9 @@ TEST_CASE("avg_pool_s8 equals a plain loop (rounding half away from zero, or req
     const int in_size = p.in[1] * p.in[2], out_size = p.out[1] * p.out[2];
     std::vector<int8_t> x(p.planes * in_size), y(p.planes * out_size);
     for (auto& v : x) v = int8_t(uni(-128, 127));
-    const void* in[1] = {x.data()};
-    void* out[1] = {y.data()};
     std::vector<int8_t> ref(y.size());
-    void* ref_out[1] = {ref.data()};
-    reference::avg_pool_s8(p, in, ref_out);  // the runtime's reference
-    avg_pool_s8(p, in, out);
+    reference::avg_pool_s8(p, x.data(), ref.data());  // the runtime's reference
+    avg_pool_s8(p, x.data(), y.data());
     REQUIRE(ref == y);
     for (int c = 0; c < p.planes; ++c)
       for (int oh = 0; oh < p.out[1]; ++oh)
@@ -474,12 +453,8 @@ TEST_CASE("int8 Resize nearest copies the integers: a plain index loop, and the 
     std::vector<int8_t> x(p.in_dims[0] * p.in_dims[1] * p.in_dims[2] * p.in_dims[3]), y(p.n);
     std::vector<float> xf(x.size()), yf(p.n);
     for (size_t i = 0; i < x.size(); ++i) x[i] = int8_t(uni(-128, 127)), xf[i] = x[i];
-    const void* in[1] = {x.data()};
-    void* out[1] = {y.data()};
-    resize<int8_t, float>(p, in, out);
-    const void* inf[1] = {xf.data()};
-    void* outf[1] = {yf.data()};
-    resize<float>(p, inf, outf);
+    resize<int8_t, float>(p, x.data(), nullptr, nullptr, y.data());
+    resize<float>(p, xf.data(), nullptr, nullptr, yf.data());
     for (int i = 0; i < p.n; ++i) REQUIRE(float(y[i]) == yf[i]);
     if (trial >= 20) continue;
     // asymmetric, floor, an integer factor k: output o reads input floor(o / k) along each axis
@@ -500,9 +475,7 @@ TEST_CASE("int8 Resize linear is the float interpolation of the integers, rounde
   p.in_dims[0] = 1, p.in_dims[1] = 3, p.dims[0] = 1, p.dims[1] = 6, p.n = 6;
   const int8_t x[3] = {-128, 3, 127};
   int8_t y[6];
-  const void* in[1] = {x};
-  void* out[1] = {y};
-  resize<int8_t, float>(p, in, out);
+  resize<int8_t, float>(p, x, nullptr, nullptr, y);
   // positions 0, 0.5, 1, 1.5, 2, 2.5 (clamped): -128, -62.5 -> -62, 3, 65, 127, 127
   const int8_t want[6] = {-128, -62, 3, 65, 127, 127};
   for (int i = 0; i < 6; ++i) CHECK(y[i] == want[i]);
@@ -707,9 +680,7 @@ TEST_CASE("prelu_s8 is PRelu on the dequantized values, requantized, within 1 LS
       shift[c] = int8_t(s), sign[c] = slope[c] < 0 ? -1 : 1;
     }
     for (auto& v : x) v = int8_t(uni(-128, 127));
-    const void* in[4] = {x.data(), mult.data(), shift.data(), sign.data()};
-    void* out[1] = {y.data()};
-    prelu_s8(p, in, out);
+    prelu_s8(p, x.data(), mult.data(), shift.data(), sign.data(), y.data());
     for (int o = 0, i = 0; o < outer; ++o)
       for (int c = 0; c < channels; ++c)
         for (int k = 0; k < inner; ++k, ++i) {
@@ -763,9 +734,7 @@ TEST_CASE("conv_transpose_s8 equals the scatter of every input through the windo
                 acc[(c / cg * mg + mm) * out_size + oh * p.out[2] + ow] +=
                     (x[c * in_size + ih * p.in[2] + iw] - p.input_zero_point) * w[(c * mg + mm) * ks + kh * p.kernel[2] + kw];
               }
-    const void* in[5] = {x.data(), w_by_output.data(), bias.data(), mult.data(), shift.data()};
-    void* out[10] = {y.data()};
-    conv_transpose_s8(p, in, out);
+    conv_transpose_s8(p, x.data(), w_by_output.data(), bias.data(), mult.data(), shift.data(), nullptr, y.data());
     for (int m = 0; m < p.out_ch; ++m)
       for (int i = 0; i < out_size; ++i)
         REQUIRE(y[m * out_size + i] == reference_requantize(acc[m * out_size + i], m, mult.data(), shift.data(), nullptr,

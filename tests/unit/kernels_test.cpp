@@ -20,9 +20,7 @@ TEST_CASE("conv: 3x3 input, 2x2 kernel, stride 1, pad 1 on the left/top only") {
   p.in[1] = p.in[2] = p.out[1] = p.out[2] = 3;
   p.kernel[1] = p.kernel[2] = 2;
   p.pad[1] = p.pad[2] = 1;
-  const void* in[3] = {x, w, b};
-  void* out[kKernelSlots] = {y};
-  conv<float>(p, in, out);
+  conv<float>(p, x, w, b, y, Scratch{});
   const float want[9] = {10 - 1, 10 - 2, 10 - 3, 10 - 4, 10 + 1 - 5, 10 + 2 - 6, 10 - 7, 10 + 4 - 8, 10 + 5 - 9};
   for (int i = 0; i < 9; ++i) CHECK(y[i] == want[i]);
 }
@@ -70,10 +68,7 @@ TEST_CASE("conv written over its own input (pointwise, depthwise) equals a strai
     REQUIRE(conv_in_place(p));  // every trial runs in place
     std::vector<float> buffer(std::max(x.size(), want.size()));
     std::copy(x.begin(), x.end(), buffer.begin());
-    const void* in[3] = {buffer.data(), w.data(), b.data()};
-    void* out[kKernelSlots] = {buffer.data()};
-    out[kScratchSlot] = scratch.data();
-    conv<float>(p, in, out);
+    conv<float>(p, buffer.data(), w.data(), b.data(), buffer.data(), Scratch{scratch.data()});
     for (size_t i = 0; i < want.size(); ++i) REQUIRE(buffer[i] == want[i]);  // sums of quarters: exact
   }
 }
@@ -108,9 +103,7 @@ TEST_CASE("max and average pooling written over their input equal a straightforw
           want[c * out_size + oh * p.out[2] + ow] = p.kind == kPoolMax ? best : sum / float(p.kernel[1] * p.kernel[2]);
         }
     std::vector<float> buffer = x;
-    const void* in[1] = {buffer.data()};
-    void* out[kKernelSlots] = {buffer.data()};
-    pool<float>(p, in, out);
+    pool<float>(p, buffer.data(), buffer.data());
     for (size_t i = 0; i < want.size(); ++i) REQUIRE(buffer[i] == Approx(want[i]));
   }
 }
@@ -121,9 +114,7 @@ TEST_CASE("gemm with transposed B, alpha, beta and a row-broadcast C") {
   const float c[2] = {100, 200};        // C [2] broadcast over rows
   float y[4];
   GemmParams p{2, 2, 2, 0, 1, 2.0f, 0.5f, 0, 1, kActNone, 0, 0};
-  const void* in[3] = {a, bt, c};
-  void* out[1] = {y};
-  gemm<float>(p, in, out);
+  gemm<float>(p, a, bt, c, y);
   // A B = [[3, 2], [7, 4]]; y = 2 * AB + 0.5 * C
   CHECK(y[0] == 56);
   CHECK(y[1] == 104);
@@ -135,9 +126,7 @@ TEST_CASE("softmax over the middle axis sums to one and keeps order") {
   const float x[6] = {0, 1, 2, 10, 10, 10};  // [1, 3, 2]: axis values (0,2,10) and (1,10,10)
   float y[6];
   SoftmaxParams p{kSoftmax, 1, 3, 2};
-  const void* in[1] = {x};
-  void* out[1] = {y};
-  softmax<float>(p, in, out);
+  softmax<float>(p, x, y);
   CHECK(y[0] + y[2] + y[4] == Approx(1.0f));
   CHECK(y[1] + y[3] + y[5] == Approx(1.0f));
   CHECK(y[3] == Approx(y[5]));
@@ -153,9 +142,7 @@ TEST_CASE("broadcast add of [2,1] and [3]") {
   p.dims[0] = 2, p.dims[1] = 3;
   p.strides[0][0] = 1, p.strides[0][1] = 0;
   p.strides[1][0] = 0, p.strides[1][1] = 1;
-  const void* in[2] = {a, b};
-  void* out[1] = {y};
-  broadcast<op::Add, 2, int32_t, int32_t>(p, in, out);
+  broadcast<op::Add, 2, int32_t, int32_t, int32_t, int32_t>(p, a, b, nullptr, y);
   const int32_t want[6] = {11, 12, 13, 21, 22, 23};
   for (int i = 0; i < 6; ++i) CHECK(y[i] == want[i]);
 }
@@ -181,13 +168,11 @@ TEST_CASE("average pool excludes padding unless count_include_pad") {
   p.out[1] = p.out[2] = 2;
   p.kernel[1] = p.kernel[2] = 2;
   p.pad[1] = p.pad[2] = 1;  // top-left padding, output 2x2
-  const void* in[1] = {x};
-  void* out[1] = {y};
-  pool<float>(p, in, out);
+  pool<float>(p, x, y);
   CHECK(y[0] == 1.0f);
   CHECK(y[3] == 2.5f);
   p.count_include_pad = 1;
-  pool<float>(p, in, out);
+  pool<float>(p, x, y);
   CHECK(y[0] == 0.25f);
   CHECK(y[3] == 2.5f);
 }
@@ -198,9 +183,7 @@ TEST_CASE("quantize rounds half to even and saturates") {
   const int8_t zp[1] = {1};
   int8_t y[5];
   QuantizeParams p{5, 1, 1, 0};
-  const void* in[3] = {x, scale, zp};
-  void* out[1] = {y};
-  quantize_linear<int8_t>(p, in, out);
+  quantize_linear<int8_t>(p, x, scale, zp, y);
   CHECK(y[0] == 1);    // 0.5 -> 0, + 1
   CHECK(y[1] == 3);    // 1.5 -> 2, + 1
   CHECK(y[2] == 127);  // saturated

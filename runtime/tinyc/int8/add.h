@@ -38,10 +38,7 @@ inline void add_s8_row(const AddS8Params& p, const QuantizedMultiplier* q, const
 // the larger input scale, summed and rescaled to the output. The three multipliers are set up
 // once per call.
 template <bool Sub>
-inline void add_sub_s8(const AddS8Params& p, const void* const* in, void* const* out) {
-  const int8_t* a = static_cast<const int8_t*>(in[0]);
-  const int8_t* b = static_cast<const int8_t*>(in[1]);
-  int8_t* y = static_cast<int8_t*>(out[0]);
+inline void add_sub_s8(const AddS8Params& p, const int8_t* a, const int8_t* b, int8_t* y) {
   const BroadcastParams& s = p.shape;
   int32_t idx[kMaxRank] = {0};
   int32_t off[2] = {0, 0};
@@ -57,8 +54,8 @@ inline void add_sub_s8(const AddS8Params& p, const void* const* in, void* const*
   } while (next_row<2>(s.rank, s.dims, idx, s.strides, off));
 }
 
-inline void add_s8(const AddS8Params& p, const void* const* in, void* const* out) { add_sub_s8<false>(p, in, out); }
-inline void sub_s8(const AddS8Params& p, const void* const* in, void* const* out) { add_sub_s8<true>(p, in, out); }
+inline void add_s8(const AddS8Params& p, const int8_t* a, const int8_t* b, int8_t* y) { add_sub_s8<false>(p, a, b, y); }
+inline void sub_s8(const AddS8Params& p, const int8_t* a, const int8_t* b, int8_t* y) { add_sub_s8<true>(p, a, b, y); }
 
 }  // namespace tinyc
 

@@ -12,7 +12,7 @@ struct ConvS8Params {
   int32_t in[3], out[3], kernel[3], stride[3], dilation[3], pad[3];
   int32_t input_zero_point, output_zero_point;
   int32_t act_min, act_max;  // output clamp (the fused activation)
-  int32_t float_requant;     // ONNX's rounding (pre-quantized models): scale per channel in in[5]
+  int32_t float_requant;     // ONNX's rounding (pre-quantized models): the float scale per channel
   int32_t bias16;            // the int32 biases all fit int16 and are stored so
   int32_t channels_last;     // x is [N, D, H, W, C] and w [M, KD, KH, KW, C/g] (CMSIS-NN's layouts)
   int32_t channels_last_out; // y is [N, D, H, W, M]
@@ -41,19 +41,18 @@ void reorder_conv_weights(const T* from, int64_t m, int64_t cg, int64_t ksize, b
       }
 }
 
-// in: x int8, w int8 [M, C/g, k...] or channels-last [M, k..., C/g] (symmetric, per output channel), bias int32 (or int16) [M],
-// multiplier int32 [M], shift int8 [M] (or float_requant: float scale [M] in in[5]).
+// x int8; w int8 [M, C/g, k...] or channels-last [M, k..., C/g] (symmetric, per output channel);
+// per output channel: bias int32 (int16 when bias16), multiplier and shift, or with float_requant
+// the float scale (nullptr otherwise); y int8; scratch the accumulators (and a plane in place).
 // acc = bias + sum (x - zx) * w, then requantized. Padding contributes nothing (x = zx there).
 // The reference for every grouping: weight-stationary along each output row into one int32 per
 // output column of scratch, so the inner loop has no bounds checks; the input may be
 // channels-last. y may be x for a depthwise convolution whose output is no larger than its
 // input: each input plane is first copied after the accumulators. The faster kernels below
 // (conv_s8_im2col, depthwise_s8) give the very same integers.
-inline void conv_s8(const ConvS8Params& p, const void* const* in, void* const* out) {
-  const int8_t* x = static_cast<const int8_t*>(in[0]);
-  const int8_t* w = static_cast<const int8_t*>(in[1]);
-  const Requant q(in, p.bias16, p.float_requant, p.output_zero_point, p.act_min, p.act_max);
-  int8_t* y = static_cast<int8_t*>(out[0]);
+inline void conv_s8(const ConvS8Params& p, const int8_t* x, const int8_t* w, const void* bias, const int32_t* multiplier,
+                    const int8_t* shift, const float* scale, int8_t* y, Scratch scratch) {
+  const Requant q(p, bias, multiplier, shift, scale);
   const int32_t cg = p.in_ch / p.groups, mg = p.out_ch / p.groups;
   const int32_t in_size = p.in[0] * p.in[1] * p.in[2];
   const int32_t ksize = p.kernel[0] * p.kernel[1] * p.kernel[2];
@@ -65,7 +64,7 @@ inline void conv_s8(const ConvS8Params& p, const void* const* in, void* const* o
   // Element strides of an output channel and of an output column.
   const int32_t out_size = p.out[0] * p.out[1] * ow_n;
   const int32_t ms = p.channels_last_out ? 1 : out_size, ys = p.channels_last_out ? p.out_ch : 1;
-  int32_t* acc = static_cast<int32_t*>(out[kScratchSlot]);
+  int32_t* acc = static_cast<int32_t*>(scratch.data);
   int8_t* plane = reinterpret_cast<int8_t*>(acc + ow_n);
   const bool in_place = static_cast<const void*>(x) == static_cast<const void*>(y);
   for (int32_t n = 0; n < p.batch; ++n)
@@ -80,7 +79,7 @@ inline void conv_s8(const ConvS8Params& p, const void* const* in, void* const* o
           for (int32_t c = 0; c < cg; ++c) {
             const int8_t* xc = in_place ? plane : x + n * p.in_ch * in_size + (g * cg + c) * cs;
             const int8_t* wc = w + weight_index(p, m, c, 0, ksize);
-            window_rows(p, od, oh, [&](int32_t row, int32_t krow) {
+            window_rows(p, p.in, od, oh, [&](int32_t row, int32_t krow) {
               const int8_t* xrow = xc + row * p.in[2] * ws;
               const int8_t* wk = wc + krow * p.kernel[2] * kstep;
               for (int32_t kw = 0; kw < p.kernel[2]; ++kw) {

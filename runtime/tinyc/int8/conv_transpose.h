@@ -11,11 +11,9 @@ namespace tinyc {
 // (m, o) gathers the inputs whose window reaches it: along each axis, input i with
 // i * stride + k * dilation - pad = o. ConvS8Params as conv_s8's (pad: the output's cropped
 // begin); no scratch.
-inline void conv_transpose_s8(const ConvS8Params& p, const void* const* in, void* const* out) {
-  const int8_t* x = static_cast<const int8_t*>(in[0]);
-  const int8_t* w = static_cast<const int8_t*>(in[1]);
-  const Requant q(in, p.bias16, p.float_requant, p.output_zero_point, p.act_min, p.act_max);
-  int8_t* y = static_cast<int8_t*>(out[0]);
+inline void conv_transpose_s8(const ConvS8Params& p, const int8_t* x, const int8_t* w, const void* bias,
+                              const int32_t* multiplier, const int8_t* shift, const float* scale, int8_t* y) {
+  const Requant q(p, bias, multiplier, shift, scale);
   const int32_t cg = p.in_ch / p.groups, mg = p.out_ch / p.groups, zx = p.input_zero_point;
   const int32_t in_size = p.in[0] * p.in[1] * p.in[2], ksize = p.kernel[0] * p.kernel[1] * p.kernel[2];
   // Input index along axis a for output o and tap k, or -1 where no input lands there.

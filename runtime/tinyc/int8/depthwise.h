@@ -12,12 +12,10 @@ namespace tinyc {
 // ISA's micro-kernel computes the channel's outputs from it. KH x KW known at compile time (0:
 // taken from the params), R and Out as in conv_s8_im2col. y may be x.
 template <int KH, int KW, Rounding R, Layout Out = Layout::ChannelsFirst>
-void depthwise_s8(const ConvS8Params& p, const void* const* in, void* const* out) {
-  const int8_t* x = static_cast<const int8_t*>(in[0]);
-  const int8_t* w = static_cast<const int8_t*>(in[1]);
-  const Requant q(in, p.bias16, p.float_requant, p.output_zero_point, p.act_min, p.act_max);
-  int8_t* y = static_cast<int8_t*>(out[0]);
-  int16_t* plane = static_cast<int16_t*>(out[kScratchSlot]);
+void depthwise_s8(const ConvS8Params& p, const int8_t* x, const int8_t* w, const void* bias, const int32_t* multiplier,
+                  const int8_t* shift, const float* scale, int8_t* y, Scratch scratch) {
+  const Requant q(p, bias, multiplier, shift, scale);
+  int16_t* plane = static_cast<int16_t*>(scratch.data);
   const int32_t kh_n = KH ? KH : p.kernel[1], kw_n = KW ? KW : p.kernel[2];
   const int32_t ph = depthwise_plane_rows(p), pw = depthwise_plane_cols(p);
   const int32_t in_size = p.in[1] * p.in[2], out_size = p.out[1] * p.out[2], zx = p.input_zero_point;

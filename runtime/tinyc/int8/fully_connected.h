@@ -64,11 +64,9 @@ TINYC_INLINE void dot_block_s8(const int8_t* x, const int8_t* wb, int32_t n, int
 // (kRequantizeBlock4), requantize_block4_s8 ({plain,dsp,mve}/fully_connected.h). R as in
 // conv_s8_im2col.
 template <Rounding R>
-void fully_connected_s8(const FullyConnectedS8Params& p, const void* const* in, void* const* out) {
-  const int8_t* x = static_cast<const int8_t*>(in[0]);
-  const int8_t* w = static_cast<const int8_t*>(in[1]);
-  const Requant q(in, p.bias16, p.float_requant, p.output_zero_point, p.act_min, p.act_max);
-  int8_t* y = static_cast<int8_t*>(out[0]);
+void fully_connected_s8(const FullyConnectedS8Params& p, const int8_t* x, const int8_t* w, const void* bias,
+                        const int32_t* multiplier, const int8_t* shift, const float* scale, int8_t* y) {
+  const Requant q(p, bias, multiplier, shift, scale);
   const int32_t n = p.depth, units = p.units, zp = q.zp, lo = q.lo, hi = q.hi;
   const bool own_clamp = lo == -128 && hi == 127;
   for (int32_t r = 0; r < p.rows; ++r, x += n, y += units) {

@@ -16,11 +16,9 @@ namespace tinyc {
 // A patch is in w's order: (c, kd, kh, kw), or channels-last (kd, kh, kw, c), where a window's
 // row is kw * in_ch adjacent values of x.
 template <Rounding R, int KW = 0, Layout Out = Layout::ChannelsFirst>
-void conv_s8_im2col(const ConvS8Params& p, const void* const* in, void* const* out) {
-  const int8_t* x = static_cast<const int8_t*>(in[0]);
-  const int8_t* w = static_cast<const int8_t*>(in[1]);
-  const Requant q(in, p.bias16, p.float_requant, p.output_zero_point, p.act_min, p.act_max);
-  int8_t* y = static_cast<int8_t*>(out[0]);
+void conv_s8_im2col(const ConvS8Params& p, const int8_t* x, const int8_t* w, const void* bias, const int32_t* multiplier,
+                    const int8_t* shift, const float* scale, int8_t* y, Scratch scratch) {
+  const Requant q(p, bias, multiplier, shift, scale);
   const int32_t in_size = p.in[0] * p.in[1] * p.in[2], out_size = p.out[0] * p.out[1] * p.out[2];
   const int32_t cs = p.channels_last ? 1 : in_size, ws = p.channels_last ? p.in_ch : 1;
   const int32_t n = p.in_ch * p.kernel[0] * p.kernel[1] * p.kernel[2], zx = p.input_zero_point;
@@ -103,7 +101,7 @@ void conv_s8_im2col(const ConvS8Params& p, const void* const* in, void* const* o
   };
   const Im2colShape s{p.batch, in_ch, p.out_ch, in_size, out_size, cs, ws, n, zx, in_d, in_h, in_w, out_h, out_w,
                       kd_n, kh_n, kw_n, sd, sh, sw, dd, dh, dw, pd, ph, pw, pointwise};
-  im2col_s8<R, Out>(s, gather, x, w, q, out[kScratchSlot], y);
+  im2col_s8<R, Out>(s, gather, x, w, q, scratch.data, y);
 }
 
 }  // namespace tinyc

@@ -17,8 +17,7 @@ struct ConcatS8Params {
 };
 
 // Concat of int8 tensors with their own scales: each input is requantized to the output's.
-inline void concat_s8(const ConcatS8Params& p, const void* const* in, void* const* out) {
-  int8_t* y = static_cast<int8_t*>(out[0]);
+inline void concat_s8(const ConcatS8Params& p, Inputs in, int8_t* y) {
   const ConcatParams& l = p.layout;
   for (int32_t o = 0; o < l.outer; ++o)
     for (int32_t k = 0; k < l.count; ++k) {
@@ -38,10 +37,7 @@ struct LookupS8Params {
 
 // y = table[x + 128]: any elementwise function of one int8 input (Sigmoid, Tanh, HardSwish...),
 // tabulated at compile time from the input and output scales. in: x, table int8 [256].
-inline void lookup_s8(const LookupS8Params& p, const void* const* in, void* const* out) {
-  const int8_t* x = static_cast<const int8_t*>(in[0]);
-  const int8_t* table = static_cast<const int8_t*>(in[1]);
-  int8_t* y = static_cast<int8_t*>(out[0]);
+inline void lookup_s8(const LookupS8Params& p, const int8_t* x, const int8_t* table, int8_t* y) {
   for (int32_t i = 0; i < p.n; ++i) y[i] = table[int32_t(x[i]) + 128];
 }
 
@@ -52,14 +48,11 @@ struct SoftmaxS8Params {
   TINYC_PARAMS(SoftmaxS8Params, outer, axis, inner, output_zero_point, inv_output_scale)
 };
 
-// For each line of a softmax over int8 x (in[0]) along p.axis, with the exp table in[1]:
-// f(xs, ys, table, max, sum), its input and output at the line's start (values p.inner apart), its
-// maximum and the sum of table[max - x] over it (softmax_s8 and log_softmax_s8).
+// For each line of a softmax over int8 x along p.axis, with the exp table: f(xs, ys, table, max,
+// sum), its input and output at the line's start (values p.inner apart), its maximum and the sum of
+// table[max - x] over it (softmax_s8 and log_softmax_s8).
 template <class P, class F>
-inline void for_each_exp_line(const P& p, const void* const* in, void* const* out, F f) {
-  const int8_t* x = static_cast<const int8_t*>(in[0]);
-  const uint16_t* table = static_cast<const uint16_t*>(in[1]);
-  int8_t* y = static_cast<int8_t*>(out[0]);
+inline void for_each_exp_line(const P& p, const int8_t* x, const uint16_t* table, int8_t* y, F f) {
   for_each_line(p.outer, p.axis, p.inner, [&](int32_t at, int32_t, int32_t) {
     const int8_t* xs = x + at;
     int32_t mx = -128;
@@ -72,8 +65,8 @@ inline void for_each_exp_line(const P& p, const void* const* in, void* const* ou
 
 // Integer softmax. in: x, exp table uint16 [256] with table[d] = round(65535 * exp(-input_scale * d))
 // for d = max - x. y = round(table[d] / sum / output_scale) + zero point, in 2^16 fixed point.
-inline void softmax_s8(const SoftmaxS8Params& p, const void* const* in, void* const* out) {
-  for_each_exp_line(p, in, out, [&](const int8_t* xs, int8_t* ys, const uint16_t* table, int32_t mx, int64_t sum) {
+inline void softmax_s8(const SoftmaxS8Params& p, const int8_t* x, const uint16_t* table, int8_t* y) {
+  for_each_exp_line(p, x, table, y, [&](const int8_t* xs, int8_t* ys, const uint16_t* table, int32_t mx, int64_t sum) {
     for (int32_t a = 0; a < p.axis; ++a) {
       const int64_t num = int64_t(table[mx - xs[a * p.inner]]) * p.inv_output_scale;
       const int64_t q = (num + sum / 2) / sum;  // prob / output_scale, times 2^16
@@ -93,12 +86,8 @@ struct PReluS8Params {
 // PRelu on int8: d = x - zx requantized by the input-to-output scale where d >= 0, by |slope[c]|
 // times it where d < 0 (negated for a negative slope), plus the output's zero point. in: x,
 // multiplier int32 [C], shift int8 [C] and sign int8 [C] of the negative side.
-inline void prelu_s8(const PReluS8Params& p, const void* const* in, void* const* out) {
-  const int8_t* x = static_cast<const int8_t*>(in[0]);
-  const int32_t* mult = static_cast<const int32_t*>(in[1]);
-  const int8_t* shift = static_cast<const int8_t*>(in[2]);
-  const int8_t* sign = static_cast<const int8_t*>(in[3]);
-  int8_t* y = static_cast<int8_t*>(out[0]);
+inline void prelu_s8(const PReluS8Params& p, const int8_t* x, const int32_t* mult, const int8_t* shift,
+                     const int8_t* sign, int8_t* y) {
   for (int32_t o = 0; o < p.outer; ++o)
     for (int32_t c = 0; c < p.channels; ++c)
       for (int32_t i = 0; i < p.inner; ++i, ++x, ++y) {
@@ -120,8 +109,8 @@ struct LogSoftmaxS8Params {
 // Log-softmax on int8: log p = -input_scale * d - log(sum of exp(-input_scale * d)), d = max - x,
 // the sum from the same exp table as softmax_s8 (65535 exp(-input_scale d)) and one logarithm per
 // row; y = round(log p / output_scale) + zero point, in 2^16 fixed point.
-inline void log_softmax_s8(const LogSoftmaxS8Params& p, const void* const* in, void* const* out) {
-  for_each_exp_line(p, in, out, [&](const int8_t* xs, int8_t* ys, const uint16_t*, int32_t mx, int64_t sum) {
+inline void log_softmax_s8(const LogSoftmaxS8Params& p, const int8_t* x, const uint16_t* table, int8_t* y) {
+  for_each_exp_line(p, x, table, y, [&](const int8_t* xs, int8_t* ys, const uint16_t*, int32_t mx, int64_t sum) {
     const int64_t offset = int64_t(65536.0f * std::log(float(sum) / 65535.0f) * p.inv_output_scale + 0.5f);
     for (int32_t a = 0; a < p.axis; ++a) {
       const int64_t v = -(int64_t(p.ratio) * (mx - xs[a * p.inner]) + offset);

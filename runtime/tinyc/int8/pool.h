@@ -12,10 +12,8 @@ namespace tinyc {
 // window's rows column by column into scratch (p.in[2] bytes, the ISA's max_row_s8), then the
 // maximum of each window along that row. Padding never wins; a window wholly in the padding gives 0, as pool<int8_t>.
 // y may be x when there is no leading padding: a row is written after the rows it reads.
-inline void max_pool_s8(const PoolParams& p, const void* const* in, void* const* out) {
-  const int8_t* x = static_cast<const int8_t*>(in[0]);
-  int8_t* y = static_cast<int8_t*>(out[0]);
-  int8_t* cols = static_cast<int8_t*>(out[kScratchSlot]);
+inline void max_pool_s8(const PoolParams& p, const int8_t* x, int8_t* y, Scratch scratch) {
+  int8_t* cols = static_cast<int8_t*>(scratch.data);
   const int32_t in_h = p.in[1], in_w = p.in[2], out_h = p.out[1], out_w = p.out[2], in_size = in_h * in_w;
   const int32_t kh = p.kernel[1], kw = p.kernel[2], sh = p.stride[1], sw = p.stride[2];
   const int32_t dh = p.dilation[1], dw = p.dilation[2], ph = p.pad[1], pw = p.pad[2];
@@ -73,18 +71,14 @@ inline int8_t average_s8(const AvgPoolS8Params& p, int32_t sum, int32_t count, i
 }
 
 // Average pooling of int8 planes (average_s8 of each window).
-inline void avg_pool_s8(const AvgPoolS8Params& p, const void* const* in, void* const* out) {
-  int8_t* y = static_cast<int8_t*>(out[0]);
+inline void avg_pool_s8(const AvgPoolS8Params& p, const int8_t* x, int8_t* y) {
   const int32_t size = p.in[0] * p.in[1] * p.in[2];
   if (p.out[0] * p.out[1] * p.out[2] == 1 && p.kernel[0] * p.kernel[1] * p.kernel[2] == size &&
       p.pad[0] + p.pad[1] + p.pad[2] == 0) {  // global: one plain sum per plane
-    const int8_t* x = static_cast<const int8_t*>(in[0]);
-    for (int32_t c = 0; c < p.planes; ++c, x += size) {
-      y[c] = average_s8(p, sum_s8(x, size), size, size);
-    }
+    for (int32_t c = 0; c < p.planes; ++c, x += size) y[c] = average_s8(p, sum_s8(x, size), size, size);
     return;
   }
-  int_avg_pool(static_cast<const int8_t*>(in[0]), p.planes, p.in, p.out, p.kernel, p.stride, p.pad, nullptr, 0,
+  int_avg_pool(x, p.planes, p.in, p.out, p.kernel, p.stride, p.pad, nullptr, 0,
                [&](int32_t sum, int32_t count, int32_t window) {
                  *y++ = average_s8(p, sum, count, p.count_include_pad ? window : count);
                });

@@ -1,6 +1,6 @@
 // The reference of every int8 kernel: straight from the definition, left slow on purpose, with no
 // ISA code and nothing shared with the fast kernels but the parameter structs. Each takes the same
-// params and slots as the kernel it stands for, so the evaluator can run it in that kernel's place
+// params and tensors as the kernel it stands for, so the evaluator can run it in that kernel's place
 // (tinyc run --reference-kernels) and the tests hold every fast path to it, integer for integer:
 //   conv_s8, conv_s8_im2col, depthwise_s8  reference::conv_s8
 //   fully_connected_s8                     reference::fully_connected_s8
@@ -38,24 +38,31 @@ inline int32_t multiply(int32_t x, int32_t multiplier, int32_t shift) {
 
 inline int8_t clamp(int64_t v, int32_t lo, int32_t hi) { return int8_t(v < lo ? lo : (v > hi ? hi : v)); }
 
-// Output channel m's int32 sum as int8: in[2] bias (int32, or int16 when bias16), in[3]
-// multiplier, in[4] shift, or with float_requant ONNX's rounding of sum * in[5] scale, half to even.
-inline int8_t requantize(const void* const* in, int32_t bias16, int32_t float_requant, int32_t m, int32_t sum,
-                         int32_t zp, int32_t lo, int32_t hi) {
-  const int32_t acc = sum + (bias16 ? static_cast<const int16_t*>(in[2])[m] : static_cast<const int32_t*>(in[2])[m]);
-  if (float_requant) return clamp(int64_t(std::nearbyint(float(acc) * static_cast<const float*>(in[5])[m])) + zp, lo, hi);
-  return clamp(int64_t(multiply(acc, static_cast<const int32_t*>(in[3])[m], static_cast<const int8_t*>(in[4])[m])) + zp,
-               lo, hi);
+// The output side of a layer as its kernel takes it (conv_s8's bias, multiplier, shift, scale).
+struct Output {
+  const void* bias;  // int32, or int16 when bias16
+  const int32_t* multiplier;
+  const int8_t* shift;
+  const float* scale;  // float_requant
+};
+
+// Output channel m's int32 sum as int8: (sum + bias) requantized by the multiplier and shift, or
+// with float_requant ONNX's rounding of (sum + bias) * scale, half to even.
+template <class P>
+int8_t requantize(const P& p, const Output& o, int32_t m, int32_t sum) {
+  const int32_t acc = sum + (p.bias16 ? static_cast<const int16_t*>(o.bias)[m] : static_cast<const int32_t*>(o.bias)[m]);
+  const int64_t v =
+      p.float_requant ? int64_t(std::nearbyint(float(acc) * o.scale[m])) : multiply(acc, o.multiplier[m], o.shift[m]);
+  return clamp(v + p.output_zero_point, p.act_min, p.act_max);
 }
 
 // Any convolution conv_s8, conv_s8_im2col or depthwise_s8 computes: y[n, m, o] = requantized
 // bias[m] + sum over the group's channels c and the window k inside the input of
 // (x[n, c, o * stride + k * dilation - pad] - zx) * w[m, c, k]. x is NCHW, or channels-last with w
 // [M, K, C/g] (weight_index); y NCHW or channels-last.
-inline void conv_s8(const ConvS8Params& p, const void* const* in, void* const* out) {
-  const int8_t* x = static_cast<const int8_t*>(in[0]);
-  const int8_t* w = static_cast<const int8_t*>(in[1]);
-  int8_t* y = static_cast<int8_t*>(out[0]);
+inline void conv_s8(const ConvS8Params& p, const int8_t* x, const int8_t* w, const void* bias, const int32_t* multiplier,
+                    const int8_t* shift, const float* scale, int8_t* y, Scratch) {
+  const Output out{bias, multiplier, shift, scale};
   const int32_t cg = p.in_ch / p.groups, mg = p.out_ch / p.groups;
   const int32_t in_size = p.in[0] * p.in[1] * p.in[2], out_size = p.out[0] * p.out[1] * p.out[2];
   for (int32_t n = 0; n < p.batch; ++n)
@@ -78,7 +85,7 @@ inline void conv_s8(const ConvS8Params& p, const void* const* in, void* const* o
             sum += (xv - p.input_zero_point) * w[weight_index(p, m, c, k, p.kernel[0] * p.kernel[1] * p.kernel[2])];
           }
         y[p.channels_last_out ? (n * out_size + o) * p.out_ch + m : (n * p.out_ch + m) * out_size + o] =
-            requantize(in, p.bias16, p.float_requant, m, sum, p.output_zero_point, p.act_min, p.act_max);
+            requantize(p, out, m, sum);
       }
 }
 
@@ -93,41 +100,39 @@ inline int32_t packed_index(int32_t u, int32_t k, int32_t units, int32_t depth) 
 
 // y[r, u] = requantized bias[u] + sum over k of x[r, k] * w[u, k]: w packed, the input's zero
 // point folded into the bias (fully_connected.h).
-inline void fully_connected_s8(const FullyConnectedS8Params& p, const void* const* in, void* const* out) {
-  const int8_t* x = static_cast<const int8_t*>(in[0]);
-  const int8_t* w = static_cast<const int8_t*>(in[1]);
-  int8_t* y = static_cast<int8_t*>(out[0]);
+inline void fully_connected_s8(const FullyConnectedS8Params& p, const int8_t* x, const int8_t* w, const void* bias,
+                               const int32_t* multiplier, const int8_t* shift, const float* scale, int8_t* y) {
+  const Output out{bias, multiplier, shift, scale};
   for (int32_t r = 0; r < p.rows; ++r)
     for (int32_t u = 0; u < p.units; ++u) {
       int32_t sum = 0;
       for (int32_t k = 0; k < p.depth; ++k) sum += x[r * p.depth + k] * w[packed_index(u, k, p.units, p.depth)];
-      y[r * p.units + u] = requantize(in, p.bias16, p.float_requant, u, sum, p.output_zero_point, p.act_min, p.act_max);
+      y[r * p.units + u] = requantize(p, out, u, sum);
     }
 }
 
 // TFLite's quantized Add (Sub: a - b), one output element at a time, with numpy broadcasting.
 template <bool Sub = false>
-inline void add_s8(const AddS8Params& p, const void* const* in, void* const* out) {
+inline void add_s8(const AddS8Params& p, const int8_t* a, const int8_t* b, int8_t* y) {
   const BroadcastParams& s = p.shape;
+  const int8_t* in[2] = {a, b};
   for (int32_t i = 0; i < s.n; ++i) {
     int32_t off[2] = {0, 0};
     for (int32_t a = s.rank - 1, rest = i; a >= 0; rest /= s.dims[a], --a)
       for (int k = 0; k < 2; ++k) off[k] += rest % s.dims[a] * s.strides[k][a];
     int32_t v[2];
     for (int k = 0; k < 2; ++k) {
-      const int32_t d = static_cast<const int8_t*>(in[k])[off[k]] - p.zero_point[k];
+      const int32_t d = in[k][off[k]] - p.zero_point[k];
       v[k] = multiply((Sub && k == 1 ? -d : d) * (1 << 20), p.multiplier[k], p.shift[k]);
     }
-    static_cast<int8_t*>(out[0])[i] =
-        clamp(int64_t(multiply(v[0] + v[1], p.output_multiplier, p.output_shift)) + p.output_zero_point, p.act_min, p.act_max);
+    const int64_t sum = multiply(v[0] + v[1], p.output_multiplier, p.output_shift);
+    y[i] = clamp(sum + p.output_zero_point, p.act_min, p.act_max);
   }
 }
 
 // The average of each window over the input (count_include_pad: over the whole window), as
 // average_s8 rounds it.
-inline void avg_pool_s8(const AvgPoolS8Params& p, const void* const* in, void* const* out) {
-  const int8_t* x = static_cast<const int8_t*>(in[0]);
-  int8_t* y = static_cast<int8_t*>(out[0]);
+inline void avg_pool_s8(const AvgPoolS8Params& p, const int8_t* x, int8_t* y) {
   const int32_t in_size = p.in[0] * p.in[1] * p.in[2], out_size = p.out[0] * p.out[1] * p.out[2];
   const int32_t window = p.kernel[0] * p.kernel[1] * p.kernel[2];
   for (int32_t c = 0; c < p.planes; ++c)

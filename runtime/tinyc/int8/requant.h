@@ -80,8 +80,8 @@ inline int8_t requantize(int32_t acc, int32_t mult, int32_t shift, const float* 
   return clamp_s8(multiply_by_quantized_multiplier(acc, mult, shift) + zp, lo, hi);
 }
 
-// The output side of a layer: bias, multiplier and shift (in[2..4]) and, with ONNX's rounding,
-// the float scale (in[5]); the output zero point and clamp.
+// The output side of a layer: bias (int32, or int16 when bias16), multiplier and shift per output
+// channel and, with ONNX's rounding, the float scale; the output zero point and clamp.
 struct Requant {
   const void* bias;
   int32_t bias16;
@@ -89,10 +89,10 @@ struct Requant {
   const int8_t* shift;
   const float* fscale;
   int32_t zp, lo, hi;
-  Requant(const void* const* in, int32_t bias16_, int32_t float_requant, int32_t zp_, int32_t lo_, int32_t hi_)
-      : bias(in[2]), bias16(bias16_), mult(static_cast<const int32_t*>(in[3])),
-        shift(static_cast<const int8_t*>(in[4])), fscale(float_requant ? static_cast<const float*>(in[5]) : nullptr),
-        zp(zp_), lo(lo_), hi(hi_) {}
+  template <class P>  // ConvS8Params, FullyConnectedS8Params
+  Requant(const P& p, const void* bias_, const int32_t* multiplier, const int8_t* shift_, const float* scale)
+      : bias(bias_), bias16(p.bias16), mult(multiplier), shift(shift_), fscale(p.float_requant ? scale : nullptr),
+        zp(p.output_zero_point), lo(p.act_min), hi(p.act_max) {}
   int32_t bias_of(int32_t m) const { return bias_at(bias, bias16, m); }
   int8_t at(int32_t acc, int32_t m) const {
     return requantize(acc, mult[m], shift[m], fscale ? fscale + m : nullptr, zp, lo, hi);
