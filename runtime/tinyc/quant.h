@@ -35,7 +35,7 @@ struct QuantizeParams {
 
 // y = saturate(round_half_even(x / scale) + zero_point); in: x, scale, zero point (optional).
 template <class TO>
-void quantize_linear(const QuantizeParams& p, const float* x, const float* scale, const TO* zp, TO* y) {
+TINYC_INLINE void quantize_linear(const QuantizeParams& p, const float* x, const float* scale, const TO* zp, TO* y) {
   for_each_channel(p.outer, p.channels, [&](int32_t c) {
     const int32_t k = p.per_channel ? c : 0;
     const float z = zp ? float(zp[k]) : 0.f;
@@ -45,7 +45,7 @@ void quantize_linear(const QuantizeParams& p, const float* x, const float* scale
 
 // y = (x - zero_point) * scale.
 template <class TI>
-void dequantize_linear(const QuantizeParams& p, const TI* x, const float* scale, const TI* zp, float* y) {
+TINYC_INLINE void dequantize_linear(const QuantizeParams& p, const TI* x, const float* scale, const TI* zp, float* y) {
   for_each_channel(p.outer, p.channels, [&](int32_t c) {
     const int32_t k = p.per_channel ? c : 0;
     const int32_t z = zp ? int32_t(zp[k]) : 0;
@@ -255,7 +255,7 @@ struct QLinearSoftmaxParams {
 // ONNX operators in turn (dequantize_linear, softmax<float>, quantize_linear), so the integers are
 // those of the float path, which ONNX Runtime's references give.
 template <class T>
-void qlinear_softmax(const QLinearSoftmaxParams& p, const T* x, T* y) {
+TINYC_INLINE void qlinear_softmax(const QLinearSoftmaxParams& p, const T* x, T* y) {
   for_each_line(p.outer, p.axis, p.inner, [&](int32_t at, int32_t, int32_t) {
     const T* xs = x + at;
     T* ys = y + at;

@@ -30,6 +30,20 @@ inline int32_t weight_index(const ConvS8Params& p, int32_t m, int32_t c, int32_t
   return p.channels_last ? (m * ksize + k) * cg + c : (m * cg + c) * ksize + k;
 }
 
+// A convolution's tensors, as the fast drivers (conv_s8_im2col, depthwise_s8) take them inside: one
+// pointer, where nine arguments spread over registers and the stack would change the register
+// allocation of their loops (thousands of instructions a layer).
+struct ConvS8Tensors {
+  const int8_t* x;
+  const int8_t* w;
+  const void* bias;
+  const int32_t* multiplier;
+  const int8_t* shift;
+  const float* scale;
+  int8_t* y;
+  Scratch scratch;
+};
+
 // The compiler's: weights [M, C/g, K] reordered to channels-last [M, K, C/g] (to_last), or back.
 template <class T>
 void reorder_conv_weights(const T* from, int64_t m, int64_t cg, int64_t ksize, bool to_last, T* to) {

@@ -11,11 +11,13 @@ namespace tinyc {
 // (x - zx) with a border of zeros for the padding, so the window needs no bounds checks; then the
 // ISA's micro-kernel computes the channel's outputs from it. KH x KW known at compile time (0:
 // taken from the params), R and Out as in conv_s8_im2col. y may be x.
-template <int KH, int KW, Rounding R, Layout Out = Layout::ChannelsFirst>
-void depthwise_s8(const ConvS8Params& p, const int8_t* x, const int8_t* w, const void* bias, const int32_t* multiplier,
-                  const int8_t* shift, const float* scale, int8_t* y, Scratch scratch) {
-  const Requant q(p, bias, multiplier, shift, scale);
-  int16_t* plane = static_cast<int16_t*>(scratch.data);
+namespace driver {
+template <int KH, int KW, Rounding R, Layout Out>
+void depthwise_s8(const ConvS8Params& p, const ConvS8Tensors& t) {
+  const Requant q(p, t.bias, t.multiplier, t.shift, t.scale);
+  const int8_t *x = t.x, *w = t.w;
+  int8_t* y = t.y;
+  int16_t* plane = static_cast<int16_t*>(t.scratch.data);
   const int32_t kh_n = KH ? KH : p.kernel[1], kw_n = KW ? KW : p.kernel[2];
   const int32_t ph = depthwise_plane_rows(p), pw = depthwise_plane_cols(p);
   const int32_t in_size = p.in[1] * p.in[2], out_size = p.out[1] * p.out[2], zx = p.input_zero_point;
@@ -38,6 +40,14 @@ void depthwise_s8(const ConvS8Params& p, const int8_t* x, const int8_t* w, const
       int8_t* yc = y + b * channels * out_size + (Out == Layout::ChannelsLast ? c : c * out_size);
       depthwise_channel_s8<KH, KW, R, Out>(plane, s, w + c * kh_n * kw_n, q, c, yc);
     }
+}
+}  // namespace driver
+
+template <int KH, int KW, Rounding R, Layout Out = Layout::ChannelsFirst>
+TINYC_INLINE void depthwise_s8(const ConvS8Params& p, const int8_t* x, const int8_t* w, const void* bias,
+                               const int32_t* multiplier, const int8_t* shift, const float* scale, int8_t* y,
+                               Scratch scratch) {
+  driver::depthwise_s8<KH, KW, R, Out>(p, {x, w, bias, multiplier, shift, scale, y, scratch});
 }
 
 }  // namespace tinyc

@@ -64,7 +64,7 @@ TINYC_INLINE void dot_block_s8(const int8_t* x, const int8_t* wb, int32_t n, int
 // (kRequantizeBlock4), requantize_block4_s8 ({plain,dsp,mve}/fully_connected.h). R as in
 // conv_s8_im2col.
 template <Rounding R>
-void fully_connected_s8(const FullyConnectedS8Params& p, const int8_t* x, const int8_t* w, const void* bias,
+TINYC_INLINE void fully_connected_s8(const FullyConnectedS8Params& p, const int8_t* x, const int8_t* w, const void* bias,
                         const int32_t* multiplier, const int8_t* shift, const float* scale, int8_t* y) {
   const Requant q(p, bias, multiplier, shift, scale);
   const int32_t n = p.depth, units = p.units, zp = q.zp, lo = q.lo, hi = q.hi;

@@ -15,10 +15,12 @@ namespace tinyc {
 // Out: y's layout (p.channels_last_out), chosen at compile time.
 // A patch is in w's order: (c, kd, kh, kw), or channels-last (kd, kh, kw, c), where a window's
 // row is kw * in_ch adjacent values of x.
-template <Rounding R, int KW = 0, Layout Out = Layout::ChannelsFirst>
-void conv_s8_im2col(const ConvS8Params& p, const int8_t* x, const int8_t* w, const void* bias, const int32_t* multiplier,
-                    const int8_t* shift, const float* scale, int8_t* y, Scratch scratch) {
-  const Requant q(p, bias, multiplier, shift, scale);
+namespace driver {
+template <Rounding R, int KW, Layout Out>
+void conv_s8_im2col(const ConvS8Params& p, const ConvS8Tensors& t) {
+  const Requant q(p, t.bias, t.multiplier, t.shift, t.scale);
+  const int8_t *x = t.x, *w = t.w;
+  int8_t* y = t.y;
   const int32_t in_size = p.in[0] * p.in[1] * p.in[2], out_size = p.out[0] * p.out[1] * p.out[2];
   const int32_t cs = p.channels_last ? 1 : in_size, ws = p.channels_last ? p.in_ch : 1;
   const int32_t n = p.in_ch * p.kernel[0] * p.kernel[1] * p.kernel[2], zx = p.input_zero_point;
@@ -101,7 +103,15 @@ void conv_s8_im2col(const ConvS8Params& p, const int8_t* x, const int8_t* w, con
   };
   const Im2colShape s{p.batch, in_ch, p.out_ch, in_size, out_size, cs, ws, n, zx, in_d, in_h, in_w, out_h, out_w,
                       kd_n, kh_n, kw_n, sd, sh, sw, dd, dh, dw, pd, ph, pw, pointwise};
-  im2col_s8<R, Out>(s, gather, x, w, q, scratch.data, y);
+  im2col_s8<R, Out>(s, gather, x, w, q, t.scratch.data, y);
+}
+}  // namespace driver
+
+template <Rounding R, int KW = 0, Layout Out = Layout::ChannelsFirst>
+TINYC_INLINE void conv_s8_im2col(const ConvS8Params& p, const int8_t* x, const int8_t* w, const void* bias,
+                                 const int32_t* multiplier, const int8_t* shift, const float* scale, int8_t* y,
+                                 Scratch scratch) {
+  driver::conv_s8_im2col<R, KW, Out>(p, {x, w, bias, multiplier, shift, scale, y, scratch});
 }
 
 }  // namespace tinyc

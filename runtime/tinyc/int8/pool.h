@@ -71,7 +71,7 @@ inline int8_t average_s8(const AvgPoolS8Params& p, int32_t sum, int32_t count, i
 }
 
 // Average pooling of int8 planes (average_s8 of each window).
-inline void avg_pool_s8(const AvgPoolS8Params& p, const int8_t* x, int8_t* y) {
+TINYC_INLINE void avg_pool_s8(const AvgPoolS8Params& p, const int8_t* x, int8_t* y) {
   const int32_t size = p.in[0] * p.in[1] * p.in[2];
   if (p.out[0] * p.out[1] * p.out[2] == 1 && p.kernel[0] * p.kernel[1] * p.kernel[2] == size &&
       p.pad[0] + p.pad[1] + p.pad[2] == 0) {  // global: one plain sum per plane
