@@ -714,3 +714,40 @@ TEST_CASE("generated code refuses to build for another core than its target, and
   CHECK(builds("cortex-m4", m4 + " -ffast-math"));  // float: no integers from float rounding
   fs::remove_all(dir);
 }
+
+namespace {
+// A kernel with every kind of tensor argument, for the test below.
+struct ProbeParams {
+  int32_t k;
+  TINYC_PARAMS(ProbeParams, k)
+};
+void probe(const ProbeParams& p, const float* a, const void* b, Inputs all, int8_t* y, Outputs outs, Scratch s) {
+  y[0] = int8_t(p.k + int(a[0]) + *static_cast<const int8_t*>(b) + *static_cast<const int8_t*>(all[1]));
+  static_cast<int8_t*>(outs[1])[0] = int8_t(s.data ? 1 : 0);
+}
+}  // namespace
+
+TEST_CASE("a kernel's signature says where each tensor comes from, on the host and in the generated call") {
+  const ProbeParams p{5};
+  const Lowered l = TINYC_KERNEL(p, probe);
+  REQUIRE(l.kernel == "probe");
+  REQUIRE(l.args.size() == 6);
+  const KernelArg::Kind kinds[] = {KernelArg::FromInput, KernelArg::FromInput, KernelArg::AllInputs,
+                                   KernelArg::FromOutput, KernelArg::AllOutputs, KernelArg::FromScratch};
+  for (size_t i = 0; i < 6; ++i) CHECK(l.args[i].kind == kinds[i]);
+  CHECK(l.args[0].index == 0);
+  CHECK(l.args[1].index == 1);
+  CHECK(l.args[3].index == 0);
+  CHECK(std::string(l.args[0].type) == "float");
+  CHECK(std::string(l.args[1].type) == "void");
+  CHECK(std::string(l.args[3].type) == "int8_t");
+  // On the host: inputs 0 and 1 by position, output 0, all outputs, scratch.
+  const float a = 2.0f;
+  const int8_t b = 3;
+  int8_t y = 0, y1 = 0;
+  Lowered with_scratch = l;
+  with_scratch.scratch_bytes = 4;
+  run_lowered(with_scratch, {&a, &b}, {&y, &y1});
+  CHECK(int(y) == 5 + 2 + 3 + 3);
+  CHECK(int(y1) == 1);
+}
