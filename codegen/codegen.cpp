@@ -84,10 +84,7 @@ std::string values_of(const Tensor& t) {
   return s;
 }
 
-// #error lines that stop a build the code was not generated for: another instruction set than
-// the target's (its kernels' scratch is sized for that one), and -ffast-math where integers come
-// from float rounding (requantization, QuantizeLinear), which needs IEEE arithmetic.
-// The call of a kernel that takes typed tensors: each argument from the node's inputs/outputs
+// The lines that call a node's kernel: each typed argument from the node's inputs/outputs
 // (C++ expressions, "nullptr" where absent) or the scratch; `layer` is the profiling hooks' "i, name".
 // in_types: the element type of each input that is a weight array ("" for the others), which is
 // passed as it is where the kernel takes that type; the arena and the caller's buffers go through
@@ -118,10 +115,13 @@ std::string typed_call(const Lowered& l, const std::string& params, const std::v
         args.push_back("out");
         break;
     }
-  return fmt::format("{0}    TINYC_LAYER_BEGIN({1});\n    {2}({3});\n    TINYC_LAYER_END({1});\n  }}\n", pre, layer,
-                     l.kernel, fmt::join(args, ", "));
+  return fmt::format("{0}    TINYC_LAYER_BEGIN({1});\n    {2}({3});\n    TINYC_LAYER_END({1});\n", pre, layer, l.kernel,
+                     fmt::join(args, ", "));
 }
 
+// #error lines that stop a build the code was not generated for: another instruction set than
+// the target's (its kernels' scratch is sized for that one), and -ffast-math where integers come
+// from float rounding (requantization, QuantizeLinear), which needs IEEE arithmetic.
 std::string build_guards(const Graph& g, const CodegenOptions& opts) {
   std::string s;
   const char* wrong = opts.isa == Isa::Helium ? "!defined(__ARM_FEATURE_MVE)"
@@ -352,9 +352,12 @@ Generated generate(Graph& g, const CodegenOptions& opts) {
       for (size_t i = 0; i < qin.size(); ++i) over[qin[i].int8_tensor] = fmt::format("qin[{}]", i), skip.insert(qin[i].node);
       for (const auto& b : qout) skip.insert(b.node);
     }
-    auto at = [&](const std::string& t) {
+    auto source = [&](const std::string& t) {  // the tensor a view shows, or t
       auto a = out.plan.alias.find(t);
-      const std::string& r = a == out.plan.alias.end() ? t : a->second;
+      return a == out.plan.alias.end() ? t : a->second;
+    };
+    auto at = [&](const std::string& t) {
+      const std::string& r = source(t);
       return over.count(r) ? over.at(r) : where.at(t);
     };
     std::string b;
@@ -373,15 +376,13 @@ Generated generate(Graph& g, const CodegenOptions& opts) {
       for (const auto& x : n.inputs) ins.push_back(x.empty() ? "nullptr" : at(x));
       for (const auto& x : n.outputs) outs.push_back(x.empty() ? "nullptr" : at(x));
       std::vector<std::string> in_types;  // of the inputs that are weight arrays
-      for (const auto& x : n.inputs) {
-        auto a = out.plan.alias.find(x);
-        const std::string& r = a == out.plan.alias.end() ? x : a->second;
-        in_types.push_back(!x.empty() && g.is_const(r) ? dtype_c_type(g.tensor(r).dtype) : "");
-      }
-      b += fmt::format("  {{  // {}: '{}' ({})\n", i, comment_safe(n.name), n.op);
-      b += typed_call(kernels[i], fmt::format("p{}", i), ins, in_types, outs,
-                      out.plan.scratch.count(i) ? fmt::format("arena + {}", out.plan.scratch.at(i)) : "",
-                      fmt::format("{}, \"{}\"", i, comment_safe(n.name)));
+      for (const auto& x : n.inputs)
+        in_types.push_back(!x.empty() && g.is_const(source(x)) ? dtype_c_type(g.tensor(source(x)).dtype) : "");
+      const std::string call =
+          typed_call(kernels[i], fmt::format("p{}", i), ins, in_types, outs,
+                     out.plan.scratch.count(i) ? fmt::format("arena + {}", out.plan.scratch.at(i)) : "",
+                     fmt::format("{}, \"{}\"", i, comment_safe(n.name)));
+      b += fmt::format("  {{  // {}: '{}' ({})\n{}  }}\n", i, comment_safe(n.name), n.op, call);
       for (size_t k = 0; k < n.outputs.size(); ++k) b += trace(k);
     }
     if (int8) {

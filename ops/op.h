@@ -148,6 +148,7 @@ constexpr KernelArg::Kind arg_kind() {
 }
 
 template <class T> const char* c_type();
+// The element type of a tensor argument of type A as the generated code spells it; "" for the others.
 template <class A>
 const char* arg_type() {
   if constexpr (std::is_pointer_v<A> && !std::is_same_v<A, Inputs> && !std::is_same_v<A, Outputs>) {
@@ -159,6 +160,7 @@ const char* arg_type() {
   }
 }
 
+// The tensor arguments of a kernel with argument types A (after its params), in order.
 template <class... A>
 std::vector<KernelArg> kernel_args() {
   std::vector<KernelArg> v;
