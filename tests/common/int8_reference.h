@@ -9,6 +9,17 @@
 
 #include "tinyc/int8.h"
 
+// The conv_s8_im2col that tinyc emits for a kernel of width kw (widths 3 and 4 written out), with
+// ONNX's rounding (onnx) or TFLite's, into the layout Out.
+template <tinyc::Layout Out>
+auto conv_s8_im2col_for(int kw, bool onnx) {
+  using tinyc::conv_s8_im2col;
+  constexpr auto F = tinyc::Rounding::OnnxFloat, T = tinyc::Rounding::TFLite;
+  if (kw == 3) return onnx ? conv_s8_im2col<F, 3, Out> : conv_s8_im2col<T, 3, Out>;
+  if (kw == 4) return onnx ? conv_s8_im2col<F, 4, Out> : conv_s8_im2col<T, 4, Out>;
+  return onnx ? conv_s8_im2col<F, 0, Out> : conv_s8_im2col<T, 0, Out>;
+}
+
 // 2-D, batch 1, NCHW.
 // A random 2-D convolution (batch 1) for the kernel tests, from uni(lo, hi), a uniform integer:
 // trial % 3 picks any grouping, pointwise or depthwise (3x3 on odd trials); odd trials clamp to

@@ -53,12 +53,9 @@ int main() {
     using Kernel = void (*)(const ConvS8Params&, const int8_t*, const int8_t*, const void*, const int32_t*, const int8_t*,
                             const float*, int8_t*, Scratch);
     const bool depthwise = p.groups == p.in_ch && p.out_ch == p.in_ch;
-    const bool w3 = p.kernel[2] == 3;  // the kernel width written out
     constexpr Layout Last = Layout::ChannelsLast;
-    const Kernel im2col = fl ? (w3 ? conv_s8_im2col<Onnx, 3> : conv_s8_im2col<Onnx>)
-                             : (w3 ? conv_s8_im2col<TFLite, 3> : conv_s8_im2col<TFLite>);
-    const Kernel im2col_last = fl ? (w3 ? conv_s8_im2col<Onnx, 3, Last> : conv_s8_im2col<Onnx, 0, Last>)
-                                  : (w3 ? conv_s8_im2col<TFLite, 3, Last> : conv_s8_im2col<TFLite, 0, Last>);
+    const Kernel im2col = conv_s8_im2col_for<Layout::ChannelsFirst>(p.kernel[2], fl);
+    const Kernel im2col_last = conv_s8_im2col_for<Layout::ChannelsLast>(p.kernel[2], fl);
     const Kernel dw = fl ? depthwise_s8<0, 0, Onnx> : depthwise_s8<0, 0, TFLite>;
     const Kernel dw_last = fl ? depthwise_s8<0, 0, Onnx, Last> : depthwise_s8<0, 0, TFLite, Last>;
     const Kernel dw3 = fl ? depthwise_s8<3, 3, Onnx> : depthwise_s8<3, 3, TFLite>;

@@ -106,6 +106,50 @@ TEST_CASE("the one-multiply requantization equals TFLite's high multiply and rou
       CHECK(multiply_by_quantized_multiplier(x, INT32_MAX, shift) == tflite_multiply(x, INT32_MAX, shift));
 }
 
+TEST_CASE("the M0+'s 32 x 32 -> 64 multiply from four 16 x 16 products equals the 64-bit product") {
+  std::mt19937_64 rng(6);
+  const int32_t edges[] = {0, 1, -1, INT32_MIN, INT32_MAX, 65535, 65536, -65536, 32767, 32768, -32768, -32769};
+  for (int32_t a : edges)
+    for (int32_t b : edges) REQUIRE(mul_wide_halves(a, b) == int64_t(a) * b);
+  for (int i = 0; i < 2000000; ++i) {
+    const int32_t a = int32_t(uint32_t(rng())) >> (rng() % 32), b = int32_t(uint32_t(rng())) >> (rng() % 32);
+    REQUIRE(mul_wide_halves(a, b) == int64_t(a) * b);
+  }
+}
+
+// ONNX's rounding as the float path does it: the product rounded to float, clamped, half to even.
+static int32_t onnx_rounding(int32_t acc, float scale) {
+  const float f = std::min(512.0f, std::max(-512.0f, float(acc) * scale));
+  return int32_t(std::nearbyint(f));
+}
+
+TEST_CASE("ONNX's rounding in integers (cores without an FPU) gives the float path's integers, ties and double rounding included") {
+  std::mt19937_64 rng(5);
+  int64_t float_ties = 0;
+  for (int i = 0; i < 2000000; ++i) {
+    // any sum, any scale of 2^-38 .. 2^2, either sign
+    const int32_t acc = int32_t(uint32_t(rng())) >> (rng() % 32);
+    float scale = std::ldexp(1.0f + float(rng() % (1u << 23)) / float(1u << 23), 2 - int(rng() % 40));
+    if (i % 5 == 0) scale = -scale;
+    REQUIRE(rounded_soft(acc, scale) == onnx_rounding(acc, scale));
+    // exact ties k + 1/2 (scale 2^-j)
+    const int j = int(rng() % 30);
+    const int32_t k = int32_t(rng() % 1200) - 600;
+    REQUIRE(rounded_soft(int32_t(((2 * int64_t(k) + 1) << j) >> 1), std::ldexp(1.0f, -j)) ==
+            onnx_rounding(int32_t(((2 * int64_t(k) + 1) << j) >> 1), std::ldexp(1.0f, -j)));
+    // products that the float multiply rounds onto k + 1/2 (or off it): the double rounding
+    const int32_t a = int32_t(rng() % (1u << 24)) + 1;
+    const float s = float((double(k) + 0.5) / a);
+    float_ties += float(a) * s == float(k) + 0.5f;
+    for (int32_t d : {-1, 0, 1}) REQUIRE(rounded_soft(a + d, s) == onnx_rounding(a + d, s));
+  }
+  CHECK(float_ties > 1000000);  // the ties were really met
+  // sums past float's 24 bits, extremes, zero, subnormal and huge scales
+  for (int32_t acc : {0, 1, -1, INT32_MIN, INT32_MAX, 16777216, 16777217, -16777217, 33554435, 123456789})
+    for (float scale : {0.0f, 1e-45f, 1e-38f, 1.17549435e-38f, 1e-10f, 0.5f, 1.0f, 3e38f, -0.5f})
+      CHECK(rounded_soft(acc, scale) == onnx_rounding(acc, scale));
+}
+
 TEST_CASE("conv_s8, conv_s8_im2col and depthwise_s8 equal a straightforward loop on random shapes, also channels-last in and out and written over their input") {
   std::mt19937 rng(7);
   auto uni = [&](int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(rng); };
@@ -178,12 +222,9 @@ TEST_CASE("conv_s8, conv_s8_im2col and depthwise_s8 equal a straightforward loop
       REQUIRE(std::vector<int8_t>(buffer.begin(), buffer.begin() + y.size()) == (q.channels_last_out ? want_last : want));
     };
     const bool in_place = conv_in_place(geometry), depthwise = p.groups == p.in_ch && p.out_ch == p.in_ch;
-    const bool w3 = p.kernel[2] == 3;  // the kernel width written out
     constexpr Layout Last = Layout::ChannelsLast;
-    const Kernel im2col = fl ? (w3 ? conv_s8_im2col<Onnx, 3> : conv_s8_im2col<Onnx>)
-                             : (w3 ? conv_s8_im2col<TFLite, 3> : conv_s8_im2col<TFLite>);
-    const Kernel im2col_last = fl ? (w3 ? conv_s8_im2col<Onnx, 3, Last> : conv_s8_im2col<Onnx, 0, Last>)
-                                  : (w3 ? conv_s8_im2col<TFLite, 3, Last> : conv_s8_im2col<TFLite, 0, Last>);
+    const Kernel im2col = conv_s8_im2col_for<Layout::ChannelsFirst>(p.kernel[2], fl);
+    const Kernel im2col_last = conv_s8_im2col_for<Layout::ChannelsLast>(p.kernel[2], fl);
     const Kernel dw = fl ? depthwise_s8<0, 0, Onnx> : depthwise_s8<0, 0, TFLite>;
     const Kernel dw_last = fl ? depthwise_s8<0, 0, Onnx, Last> : depthwise_s8<0, 0, TFLite, Last>;
     const Kernel dw3 = fl ? depthwise_s8<3, 3, Onnx> : depthwise_s8<3, 3, TFLite>;

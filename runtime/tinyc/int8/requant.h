@@ -21,6 +21,23 @@ namespace tinyc {
 // - A zero point added after the shift can ride in the same sum: floor(h / 2^e) + zp =
 //   floor((h + zp 2^e) / 2^e), and h + zp 2^e is the high word of the sum plus zp 2^(32+e), which
 //   fits int32 while e <= 22 (|h| < 2^30, |zp| <= 128). apply_right_zp adds it so.
+// int64_t(a) * b from four 16 x 16 products.
+inline int64_t mul_wide_halves(int32_t a, int32_t b) {
+  const int32_t ah = a >> 16, bh = b >> 16;
+  const uint32_t al = uint32_t(a) & 0xffffu, bl = uint32_t(b) & 0xffffu;
+  return (int64_t(ah * bh) << 32) + (int64_t(ah * int32_t(bl)) + int64_t(int32_t(al) * bh)) * 65536 + int64_t(al * bl);
+}
+
+// int64_t(a) * b. The M0+ has no 32 x 32 -> 64 multiply, and for this GCC calls libgcc's 64 x 64
+// one (__aeabi_lmul), which takes more instructions than four 16 x 16 products. A macro: on the
+// other cores a function here, even inlined, changed GCC's inlining of the kernels around it
+// (M4 pointwise_64: +1.2% instructions).
+#if defined(__ARM_ARCH_6M__)
+#define TINYC_MUL_WIDE(a, b) mul_wide_halves(a, b)
+#else
+#define TINYC_MUL_WIDE(a, b) (int64_t(a) * (b))
+#endif
+
 struct QuantizedMultiplier {
   int32_t mult, left, right;   // right: -shift - 1 when shifting right
   uint32_t nudge_lo, nudge_hi;  // 2^30 + 2^(30 - shift) when shifting right
@@ -30,14 +47,14 @@ struct QuantizedMultiplier {
         nudge_lo(shift < 0 ? (1u << 30) + ((1u << -shift) << 30) : 0), nudge_hi(shift < 0 ? (1u << -shift) >> 2 : 0),
         nudge_hi_zp(nudge_hi + (shift < 0 && -shift - 1 <= 22 ? uint32_t(zp) << (-shift - 1) : 0u)) {}
   int32_t apply(int32_t x) const {
-    if (right < 0) return int32_t((int64_t(int32_t(uint32_t(x) << left)) * mult + (int64_t(1) << 30)) >> 31);
+    if (right < 0) return int32_t((TINYC_MUL_WIDE(int32_t(uint32_t(x) << left), mult) + (int64_t(1) << 30)) >> 31);
     return apply_right(x);
   }
   int32_t apply_right(int32_t x) const { return shifted_right(x, nudge_hi); }  // right >= 0
   int32_t apply_right_zp(int32_t x) const { return shifted_right(x, nudge_hi_zp); }  // 0 <= right <= 22: + zp
   int32_t shifted_right(int32_t x, uint32_t hi) const {
     const int64_t k = int64_t((uint64_t(hi) << 32) | nudge_lo) - (x < 0 ? (int64_t(1) << 31) : 0);
-    return int32_t(uint64_t(int64_t(x) * mult + k) >> 32) >> right;
+    return int32_t(uint64_t(TINYC_MUL_WIDE(x, mult) + k) >> 32) >> right;
   }
 };
 
@@ -99,6 +116,39 @@ struct Requant {
   }
 };
 
+// v / 2^d rounded half to even, 0 < d < 64.
+inline uint64_t shift_half_even(uint64_t v, int32_t d) {
+  const uint64_t q = v >> d, r = v & ((uint64_t(1) << d) - 1), half = uint64_t(1) << (d - 1);
+  return q + ((r > half || (r == half && (q & 1))) ? 1 : 0);
+}
+
+// ONNX's rounding in integers, for cores without an FPU: the very integer that float(acc) * scale
+// (each step rounded to float, half to even), clamped to +-512 and rounded half to even, gives.
+// |scale| = m * 2^e with m in [2^23, 2^24) (a normal float; a subnormal one gives 0 as the float
+// product does); the product is rounded to 24 significant bits as the float multiply rounds it,
+// then to an integer.
+inline int32_t rounded_soft(int32_t acc, float scale) {
+  uint32_t bits;
+  __builtin_memcpy(&bits, &scale, 4);
+  const uint32_t m = (bits & 0x7fffffu) | 0x800000u;
+  int32_t e = int32_t((bits >> 23) & 0xffu) - 150;
+  uint32_t a = acc < 0 ? 0u - uint32_t(acc) : uint32_t(acc);
+  if (a >= (1u << 24)) {  // float(acc) keeps 24 significant bits
+    const int32_t d = 8 - __builtin_clz(a);
+    a = uint32_t(shift_half_even(a, d)), e += d;
+  }
+  uint64_t v = uint64_t(a) * m;
+  if (v == 0) return 0;
+  const int32_t n = 64 - __builtin_clzll(v);
+  if (n > 24) v = shift_half_even(v, n - 24), e += n - 24;  // the product as a float: v <= 2^24
+  int32_t r;
+  if (e >= 0)
+    r = e >= 10 ? 512 : int32_t(v << e > 512 ? 512 : v << e);
+  else
+    r = e < -25 ? 0 : int32_t(shift_half_even(v, -e) > 512 ? 512 : shift_half_even(v, -e));
+  return (acc < 0) != (bits >> 31 != 0) ? -r : r;
+}
+
 // How a layer's int32 sums become int8, chosen at compile time: TFLite's fixed-point multiplier
 // and shift (models tinyc quantizes), or the float scale rounded half to even (pre-quantized
 // models, as ONNX Runtime rounds).
@@ -146,6 +196,9 @@ struct ChannelRequant {
     int32_t v;
     __builtin_memcpy(&v, &f, 4);
     return __ssat(v, 16);
+#elif defined(__arm__) && !defined(__ARM_FP)
+    (void)f;
+    return rounded_soft(acc, scale);  // no FPU: the library's float calls cost about 200 instructions
 #else
     f = f < -512.0f ? -512.0f : (f > 512.0f ? 512.0f : f);  // beyond +-512 the clamp decides
     return int32_t((f + 12582912.0f) - 12582912.0f);        // round half even: |f| < 2^22

@@ -116,7 +116,7 @@ TINYC_INLINE void depthwise_channel_s8(const int16_t* plane, const DepthwiseShap
   }
   if (KH == 0 && s.dw == 1 && s.kw > 1 && s.kh * (s.kw / 2) <= kDepthwisePairs)  // not in the 3x3 kernel
     return depthwise_pairs_s8<R, Out>(plane, s, wc, q, c, yc);
-  depthwise_windows_s8<Out>(plane, s, KH ? KH : s.kh, KW ? KW : s.kw, wc, ChannelRequant<R>(q, c), yc);
+  depthwise_windows_s8<KH, KW, Out>(plane, s, wc, ChannelRequant<R>(q, c), yc);
 }
 
 }  // namespace tinyc

@@ -20,7 +20,7 @@ inline void interleave_patch(const int16_t* x, int32_t n, int32_t j, uint32_t* q
 }
 
 // A word (four pixels) per channel, transposed in registers.
-inline void pointwise_quad(const int8_t* x, int32_t cs, int32_t n, int32_t zx, uint32_t* quad) {
+TINYC_INLINE void pointwise_quad(const int8_t* x, int32_t cs, int32_t n, int32_t zx, uint32_t* quad) {
   int32_t c = 0;
   const int32_t zz = int32_t(pack16(zx, zx));
   for (; c + 4 <= n; c += 4, x += 4 * cs, quad += 8) {
@@ -57,7 +57,7 @@ inline void pointwise_quad_last(const int8_t* x, int32_t ps, int32_t n, int32_t 
 }
 
 // Each load of four weights and its two SXTB16 serve four pixels.
-inline void dot4_s8(const uint32_t* quad, const int8_t* w, int32_t n, int32_t* acc) {
+TINYC_INLINE void dot4_s8(const uint32_t* quad, const int8_t* w, int32_t n, int32_t* acc) {
   const int32_t n4 = n & ~3;
   int32_t s0 = acc[0], s1 = acc[1], s2 = acc[2], s3 = acc[3];
   int32_t k = 0;

@@ -18,7 +18,7 @@ TINYC_INLINE void widen_rows_s8(const int8_t* x, int32_t x_step, int32_t step, i
 template <int KH, int KW, Rounding R, Layout Out>
 TINYC_INLINE void depthwise_channel_s8(const int16_t* plane, const DepthwiseShape& s, const int8_t* wc, const Requant& q,
                                  int32_t c, int8_t* yc) {
-  depthwise_windows_s8<Out>(plane, s, KH ? KH : s.kh, KW ? KW : s.kw, wc, ChannelRequant<R>(q, c), yc);
+  depthwise_windows_s8<KH, KW, Out>(plane, s, wc, ChannelRequant<R>(q, c), yc);
 }
 
 }  // namespace tinyc

@@ -13,7 +13,7 @@ inline void interleave_patch(const int16_t* x, int32_t n, int32_t j, uint32_t* q
   for (int32_t k = n4; k < n; ++k, ++x) quad[2 * n4 + 4 * (k - n4) + j] = uint32_t(int32_t(*x));
 }
 
-inline void pointwise_quad(const int8_t* x, int32_t cs, int32_t n, int32_t zx, uint32_t* quad) {
+TINYC_INLINE void pointwise_quad(const int8_t* x, int32_t cs, int32_t n, int32_t zx, uint32_t* quad) {
   int32_t c = 0;
   for (; c + 4 <= n; c += 4, x += 4 * cs)
     for (int32_t j = 0; j < 4; ++j, quad += 2) {
