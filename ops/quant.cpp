@@ -195,7 +195,9 @@ Lowered lower_qlinear_softmax(OpContext& c) {
   p.y_zero_point = const_zero_point(c, 4, x.dtype);
   p.x_scale = const_scale(c, 1);
   p.y_scale = const_scale(c, 3);
-  return TINYC_TYPED_KERNEL(p, tinyc::qlinear_softmax, with_qtype, c, x.dtype);
+  Lowered l = TINYC_TYPED_KERNEL(p, tinyc::qlinear_softmax, with_qtype, c, x.dtype);
+  l.scratch_bytes = sizeof(float) * static_cast<size_t>(p.axis);  // the line's exponentials
+  return l;
 }
 
 }  // namespace

@@ -253,9 +253,11 @@ struct QLinearSoftmaxParams {
 // Softmax of quantized x into quantized y (com.microsoft QLinearSoftmax, and DequantizeLinear ->
 // Softmax -> QuantizeLinear in pre-quantized models) with the very float operations of the three
 // ONNX operators in turn (dequantize_linear, softmax<float>, quantize_linear), so the integers are
-// those of the float path, which ONNX Runtime's references give.
+// those of the float path, which ONNX Runtime's references give. Scratch: the line's exponentials
+// (axis floats).
 template <class T>
-TINYC_INLINE void qlinear_softmax(const QLinearSoftmaxParams& p, const T* x, T* y) {
+TINYC_INLINE void qlinear_softmax(const QLinearSoftmaxParams& p, const T* x, T* y, Scratch scratch) {
+  float* e = static_cast<float*>(scratch.data);
   for_each_line(p.outer, p.axis, p.inner, [&](int32_t at, int32_t, int32_t) {
     const T* xs = x + at;
     T* ys = y + at;
@@ -263,10 +265,10 @@ TINYC_INLINE void qlinear_softmax(const QLinearSoftmaxParams& p, const T* x, T* 
     float mx = real(0);
     for (int32_t a = 1; a < p.axis; ++a) mx = real(a) > mx ? real(a) : mx;
     float sum = 0;
-    for (int32_t a = 0; a < p.axis; ++a) sum += std::exp(real(a) - mx);
+    for (int32_t a = 0; a < p.axis; ++a) sum += (e[a] = std::exp(real(a) - mx));
     const float inv = 1.0f / sum;
     for (int32_t a = 0; a < p.axis; ++a)
-      ys[a * p.inner] = saturate<T>(round_half_even(std::exp(real(a) - mx) * inv / p.y_scale) + float(p.y_zero_point));
+      ys[a * p.inner] = saturate<T>(round_half_even(e[a] * inv / p.y_scale) + float(p.y_zero_point));
   });
 }
 
