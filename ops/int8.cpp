@@ -53,6 +53,7 @@ Lowered conv_s8_kernel(const char* pattern, const ConvS8Params& p) {
   });
 }
 template <Rounding R, Layout Out> struct Im2col3 { static constexpr auto run = &conv_s8_im2col<R, 3, Out>; };
+template <Rounding R, Layout Out> struct Im2col4 { static constexpr auto run = &conv_s8_im2col<R, 4, Out>; };
 template <Rounding R, Layout Out> struct Im2col { static constexpr auto run = &conv_s8_im2col<R, 0, Out>; };
 template <Rounding R, Layout Out> struct Depthwise3x3 { static constexpr auto run = &depthwise_s8<3, 3, R, Out>; };
 template <Rounding R, Layout Out> struct Depthwise { static constexpr auto run = &depthwise_s8<0, 0, R, Out>; };
@@ -97,8 +98,10 @@ Lowered lower_conv_s8(OpContext& c) {
     l.scratch_bytes = depthwise_s8_scratch_bytes(p);
     if (conv_in_place(g)) l.in_place = 0, l.in_place_scratch = l.scratch_bytes;
   } else if (g.groups == 1) {
-    if (g.kernel[2] == 3)  // the commonest width, its gather written out
+    if (g.kernel[2] == 3)  // the commonest widths, their gather written out
       l = conv_s8_kernel<Im2col3>("tinyc::conv_s8_im2col<{0}, 3, {1}>", p);
+    else if (g.kernel[2] == 4)
+      l = conv_s8_kernel<Im2col4>("tinyc::conv_s8_im2col<{0}, 4, {1}>", p);
     else
       l = conv_s8_kernel<Im2col>("tinyc::conv_s8_im2col<{0}, 0, {1}>", p);
     l.scratch_bytes = conv_s8_im2col_scratch_bytes(p, c.isa);
