@@ -7,6 +7,18 @@
 
 namespace tinyc {
 
+// n values minus zx as int16 to dst, eight at a time from load(j), the last ones predicated
+// (load_z(j, p)): a predicate for every eight made the loop 12 instructions, not 5.
+template <class Load, class LoadZ>
+TINYC_INLINE void widen_eights(int16_t* dst, int32_t n, int32_t zx, Load load, LoadZ load_z) {
+  int32_t j = 0;
+  for (; j + 8 <= n; j += 8) vst1q_s16(dst + j, vsubq_n_s16(load(j), int16_t(zx)));
+  if (j < n) {
+    const mve_pred16_t p = vctp16q(uint32_t(n - j));
+    vstrhq_p_s16(dst + j, vsubq_n_s16(load_z(j, p), int16_t(zx)), p);
+  }
+}
+
 // rows rows of n values, x[j * step] - zx as int16, from x (rows x_step apart) to dst (rows
 // dst_step apart): a row in one load (or gather, channels-last) when it is at most eight long
 // (most rows of a small model's planes), else eight to a load or gather.
@@ -26,19 +38,14 @@ inline void widen_rows_s8(const int8_t* x, int32_t x_step, int32_t step, int32_t
     return;
   }
   for (int32_t r = 0; r < rows; ++r, x += x_step, dst += dst_step) {
-    int32_t j = 0;
-    const int8_t* xj = x;
     if (step == 1)
-      for (; j < n; j += 8) {
-        const mve_pred16_t p = vctp16q(uint32_t(n - j));
-        vstrhq_p_s16(dst + j, vsubq_n_s16(vldrbq_z_s16(x + j, p), int16_t(zx)), p);
-      }
+      widen_eights(dst, n, zx, [&](int32_t j) { return vldrbq_s16(x + j); },
+                   [&](int32_t j, mve_pred16_t p) { return vldrbq_z_s16(x + j, p); });
     else if (step < 8192)  // eight to a gather (u16 offsets)
-      for (; j < n; j += 8, xj += 8 * step) {
-        const mve_pred16_t p = vctp16q(uint32_t(n - j));
-        vstrhq_p_s16(dst + j, vsubq_n_s16(vldrbq_gather_offset_z_s16(xj, offsets, p), int16_t(zx)), p);
-      }
-    for (; j < n; ++j) dst[j] = int16_t(x[j * step] - zx);
+      widen_eights(dst, n, zx, [&](int32_t j) { return vldrbq_gather_offset_s16(x + j * step, offsets); },
+                   [&](int32_t j, mve_pred16_t p) { return vldrbq_gather_offset_z_s16(x + j * step, offsets, p); });
+    else
+      for (int32_t j = 0; j < n; ++j) dst[j] = int16_t(x[j * step] - zx);
   }
 }
 
